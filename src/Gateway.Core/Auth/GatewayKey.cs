@@ -1,0 +1,18 @@
+namespace Gateway.Core.Auth;
+
+/// <summary>An authenticated caller: which key, and what it may use.</summary>
+public sealed class GatewayKey(string id, bool admin, IReadOnlyList<string> modelPatterns)
+{
+    public string Id { get; } = id;
+    public bool Admin { get; } = admin;
+    /// <summary>Glob patterns (<c>*</c> wildcard) of the models this key may call; empty means all.</summary>
+    public IReadOnlyList<string> ModelPatterns { get; } = modelPatterns;
+
+    public bool MayUse(ReadOnlySpan<char> model)
+    {
+        if (ModelPatterns.Count == 0) return true;
+        foreach (var pattern in ModelPatterns)
+            if (Glob.IsMatch(pattern, model)) return true;
+        return false;
+    }
+}

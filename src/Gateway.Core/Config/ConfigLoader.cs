@@ -1,0 +1,122 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Gateway.Core.Config;
+
+/// <summary>
+/// Reads gateway.json (JSON with comments and trailing commas), applies <c>GATEWAY__a__b=value</c>
+/// environment overrides, and validates the result into a <see cref="GatewayConfig"/>.
+/// </summary>
+public static class ConfigLoader
+{
+    public const string OverridePrefix = "GATEWAY__";
+
+    private static readonly JsonDocumentOptions DocumentOptions = new()
+    {
+        CommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        MaxDepth = 64,
+    };
+
+    /// <summary>Loads from a file (or from nothing: defaults plus environment).</summary>
+    public static ConfigLoadResult LoadFile(string? path, IReadOnlyDictionary<string, string> environment)
+    {
+        if (path is null) return LoadText(null, "(no config file)", environment);
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return new ConfigLoadResult(null, [$"{path}: cannot read the file: {ex.Message}"], []);
+        }
+        return LoadText(text, path, environment);
+    }
+
+    public static ConfigLoadResult LoadText(string? text, string sourceName, IReadOnlyDictionary<string, string> environment)
+    {
+        JsonNode root;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            root = new JsonObject();
+        }
+        else
+        {
+            try
+            {
+                root = JsonNode.Parse(text, documentOptions: DocumentOptions) ?? new JsonObject();
+            }
+            catch (JsonException ex)
+            {
+                return new ConfigLoadResult(null,
+                    [$"{sourceName}:{(ex.LineNumber ?? 0) + 1}:{(ex.BytePositionInLine ?? 0) + 1}: not valid JSON: {FirstSentence(ex.Message)}"], []);
+            }
+        }
+        if (root is not JsonObject rootObject)
+            return new ConfigLoadResult(null, [$"{sourceName}: the top level must be a JSON object"], []);
+
+        var errors = new List<string>();
+        ApplyOverrides(rootObject, environment, errors);
+        if (errors.Count > 0) return new ConfigLoadResult(null, errors, []);
+
+        using var document = JsonDocument.Parse(rootObject.ToJsonString());
+        return new ConfigReader(environment).Read(document.RootElement);
+    }
+
+    /// <summary><c>GATEWAY__server__maxBodyBytes=1024</c> sets <c>server.maxBodyBytes</c>; names match case-insensitively.</summary>
+    private static void ApplyOverrides(JsonObject root, IReadOnlyDictionary<string, string> environment, List<string> errors)
+    {
+        foreach (var (name, value) in environment.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            if (!name.StartsWith(OverridePrefix, StringComparison.OrdinalIgnoreCase)) continue;
+            var segments = name[OverridePrefix.Length..].Split("__");
+            if (segments.Any(string.IsNullOrEmpty))
+            {
+                errors.Add($"environment {name}: empty path segment");
+                continue;
+            }
+            JsonNode current = root;
+            for (int i = 0; i < segments.Length; i++)
+            {
+                bool last = i == segments.Length - 1;
+                string segment = segments[i];
+                if (current is JsonObject obj)
+                {
+                    string key = obj.Select(p => p.Key).FirstOrDefault(k => string.Equals(k, segment, StringComparison.OrdinalIgnoreCase)) ?? segment;
+                    if (last)
+                    {
+                        obj[key] = JsonValue.Create(value);
+                    }
+                    else
+                    {
+                        var child = obj[key];
+                        if (child is null)
+                        {
+                            child = int.TryParse(segments[i + 1], out _) ? new JsonArray() : new JsonObject();
+                            obj[key] = child;
+                        }
+                        current = child;
+                    }
+                }
+                else if (current is JsonArray array && int.TryParse(segment, out int index) && index >= 0 && index <= array.Count)
+                {
+                    if (index == array.Count) array.Add(last ? JsonValue.Create(value) : new JsonObject());
+                    else if (last) array[index] = JsonValue.Create(value);
+                    current = array[index]!;
+                }
+                else
+                {
+                    errors.Add($"environment {name}: '{string.Join('.', segments[..i])}' is not an object or array that '{segment}' can go into");
+                    break;
+                }
+            }
+        }
+    }
+
+    private static string FirstSentence(string message)
+    {
+        int at = message.IndexOf(". ", StringComparison.Ordinal);
+        return at < 0 ? message : message[..(at + 1)];
+    }
+}

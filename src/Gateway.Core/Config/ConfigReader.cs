@@ -1,0 +1,422 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace Gateway.Core.Config;
+
+/// <summary>
+/// Turns the parsed JSON into a validated <see cref="GatewayConfig"/>, collecting every error with the
+/// path it belongs to (<c>providers.local.baseUrl: must be an absolute http(s) URL</c>).
+/// </summary>
+internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environment)
+{
+    // Sections that later versions give meaning to: accepted with a warning so a file written for a
+    // newer gateway still loads, but nobody is misled into thinking they apply.
+    private static readonly string[] FutureSections = ["policies", "limits", "cache", "routes", "tenants", "budgets"];
+    private static readonly string[] RootProperties = ["$schema", "server", "providers", "models", "keys", "storage", .. FutureSections];
+
+    private readonly List<string> _errors = [];
+    private readonly List<string> _warnings = [];
+
+    public ConfigLoadResult Read(JsonElement root)
+    {
+        CheckProperties(root, "", RootProperties);
+        foreach (var section in FutureSections)
+            if (TryGet(root, section, out _))
+                _warnings.Add($"{section}: not supported by this version of the gateway; the section is ignored");
+
+        var server = ReadServer(root);
+        var storage = ReadStorage(root);
+        var providers = ReadProviders(root);
+        var models = ReadModels(root, providers);
+        var keys = ReadKeys(root);
+        byte[]? master = null;
+        if (environment.TryGetValue("GATEWAY_MASTER_KEY", out var masterKey) && masterKey.Length > 0)
+            master = KeyHashing.Hash(masterKey);
+
+        if (_errors.Count > 0) return new ConfigLoadResult(null, _errors, _warnings);
+        return new ConfigLoadResult(new GatewayConfig
+        {
+            Server = server,
+            Storage = storage,
+            Providers = providers,
+            Models = models,
+            Keys = keys,
+            MasterKeyHash = master,
+        }, _errors, _warnings);
+    }
+
+    private ServerConfig ReadServer(JsonElement root)
+    {
+        var server = new ServerConfig();
+        if (TryGet(root, "server", out var s) && Expect(s, JsonValueKind.Object, "server"))
+        {
+            CheckProperties(s, "server", ["urls", "maxBodyBytes", "logRequests"]);
+            if (TryGet(s, "urls", out var urls) && String(urls, "server.urls") is { } u)
+            {
+                foreach (var url in u.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    CheckUrl(url, "server.urls", allowWildcardHost: true);
+                server = server with { Urls = u };
+            }
+            if (TryGet(s, "maxBodyBytes", out var max) && Long(max, "server.maxBodyBytes", 1, long.MaxValue) is { } m)
+                server = server with { MaxBodyBytes = m };
+            if (TryGet(s, "logRequests", out var lr) && Bool(lr, "server.logRequests") is { } b)
+                server = server with { LogRequests = b };
+        }
+        if (environment.TryGetValue("GATEWAY_MAX_BODY_BYTES", out var envMax) && envMax.Length > 0)
+        {
+            if (long.TryParse(envMax, NumberStyles.None, CultureInfo.InvariantCulture, out long m) && m > 0)
+                server = server with { MaxBodyBytes = m };
+            else
+                _errors.Add($"environment GATEWAY_MAX_BODY_BYTES: '{envMax}' is not a positive whole number of bytes");
+        }
+        return server;
+    }
+
+    private StorageConfig ReadStorage(JsonElement root)
+    {
+        var storage = new StorageConfig();
+        if (TryGet(root, "storage", out var s) && Expect(s, JsonValueKind.Object, "storage"))
+        {
+            CheckProperties(s, "storage", ["dataDir"]);
+            if (TryGet(s, "dataDir", out var d) && String(d, "storage.dataDir") is { Length: > 0 } dir)
+                storage = storage with { DataDir = dir };
+        }
+        if (environment.TryGetValue("GATEWAY_DATA_DIR", out var envDir) && envDir.Length > 0)
+            storage = storage with { DataDir = envDir };
+        return storage;
+    }
+
+    private Dictionary<string, ProviderConfig> ReadProviders(JsonElement root)
+    {
+        var providers = new Dictionary<string, ProviderConfig>(StringComparer.Ordinal);
+        if (TryGet(root, "providers", out var p) && Expect(p, JsonValueKind.Object, "providers"))
+        {
+            foreach (var prop in p.EnumerateObject())
+            {
+                string path = $"providers.{prop.Name}";
+                if (!IsValidName(prop.Name))
+                {
+                    _errors.Add($"{path}: a provider name may use letters, digits, '-', '_' and '.' only");
+                    continue;
+                }
+                if (providers.ContainsKey(prop.Name))
+                {
+                    _errors.Add($"{path}: declared twice");
+                    continue;
+                }
+                if (ReadProvider(prop.Name, prop.Value, path) is { } provider)
+                    providers[prop.Name] = provider;
+            }
+        }
+
+        // The built-in mock is always there; a file may tune it but not replace it with something else.
+        if (!providers.ContainsKey(ProviderTypes.Mock))
+            providers[ProviderTypes.Mock] = new ProviderConfig { Name = ProviderTypes.Mock, Type = ProviderTypes.Mock, Origin = "built-in" };
+        else if (providers[ProviderTypes.Mock].Type != ProviderTypes.Mock)
+            _errors.Add("providers.mock: the name 'mock' is reserved for the built-in mock provider (type \"mock\")");
+
+        // Providers found in the environment, unless the file declares one of the same name.
+        string? openAiKey = Env("OPENAI_API_KEY"), openAiBase = Env("OPENAI_BASE_URL");
+        if (!providers.ContainsKey("openai") && (openAiKey is not null || openAiBase is not null))
+        {
+            if (openAiBase is not null) CheckUrl(openAiBase, "environment OPENAI_BASE_URL", allowWildcardHost: false);
+            providers["openai"] = new ProviderConfig
+            {
+                Name = "openai",
+                Type = ProviderTypes.OpenAI,
+                ApiKey = openAiKey,
+                BaseUrl = openAiBase,
+                Origin = "environment",
+            };
+        }
+        return providers;
+    }
+
+    private ProviderConfig? ReadProvider(string name, JsonElement p, string path)
+    {
+        if (!Expect(p, JsonValueKind.Object, path)) return null;
+        CheckProperties(p, path, ["type", "baseUrl", "apiKey", "headers", "models", "connectTimeoutMs", "firstByteTimeoutMs", "timeoutMs", "chunks", "chunkDelayMs"]);
+        string? type = TryGet(p, "type", out var t) ? String(t, $"{path}.type") : null;
+        if (type is null)
+        {
+            if (!TryGet(p, "type", out _)) _errors.Add($"{path}.type: required (one of: {string.Join(", ", ProviderTypes.All)})");
+            return null;
+        }
+        if (!ProviderTypes.All.Contains(type))
+        {
+            _errors.Add($"{path}.type: unknown provider type '{type}' (known: {string.Join(", ", ProviderTypes.All)})");
+            return null;
+        }
+        var config = new ProviderConfig { Name = name, Type = type };
+
+        if (TryGet(p, "baseUrl", out var b) && String(b, $"{path}.baseUrl") is { } baseUrl)
+        {
+            if (CheckUrl(baseUrl, $"{path}.baseUrl", allowWildcardHost: false)) config = config with { BaseUrl = baseUrl };
+        }
+        else if (type == ProviderTypes.OpenAICompatible)
+        {
+            _errors.Add($"{path}.baseUrl: required for type \"openai-compatible\" (e.g. \"http://127.0.0.1:11434/v1\")");
+        }
+
+        if (TryGet(p, "apiKey", out var k) && String(k, $"{path}.apiKey") is { } key)
+            config = config with { ApiKey = ResolveSecret(key, $"{path}.apiKey") };
+        else if (type == ProviderTypes.OpenAI)
+            _errors.Add($"{path}.apiKey: required for type \"openai\" (a literal or \"env:OPENAI_API_KEY\")");
+
+        if (TryGet(p, "headers", out var h) && Expect(h, JsonValueKind.Object, $"{path}.headers"))
+        {
+            var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var header in h.EnumerateObject())
+            {
+                string hp = $"{path}.headers.{header.Name}";
+                if (!IsValidHeaderName(header.Name)) { _errors.Add($"{hp}: not a valid HTTP header name"); continue; }
+                if (header.Name.Equals("authorization", StringComparison.OrdinalIgnoreCase) || header.Name.Equals("host", StringComparison.OrdinalIgnoreCase)
+                    || header.Name.Equals("content-length", StringComparison.OrdinalIgnoreCase))
+                {
+                    _errors.Add($"{hp}: set by the gateway itself (use apiKey for the provider's credential)");
+                    continue;
+                }
+                if (String(header.Value, hp) is { } value && ResolveSecret(value, hp) is { } resolved)
+                {
+                    if (resolved.AsSpan().IndexOfAny('\r', '\n') >= 0) _errors.Add($"{hp}: must not contain line breaks");
+                    else headers[header.Name] = resolved;
+                }
+            }
+            config = config with { Headers = headers };
+        }
+
+        if (TryGet(p, "models", out var m) && Expect(m, JsonValueKind.Array, $"{path}.models"))
+        {
+            var models = new List<string>();
+            int i = 0;
+            foreach (var item in m.EnumerateArray())
+            {
+                if (String(item, $"{path}.models[{i}]") is { Length: > 0 } id) models.Add(id);
+                i++;
+            }
+            config = config with { Models = models };
+        }
+
+        if (TryGet(p, "connectTimeoutMs", out var ct) && Long(ct, $"{path}.connectTimeoutMs", 1, 600_000) is { } cms)
+            config = config with { ConnectTimeout = TimeSpan.FromMilliseconds(cms) };
+        if (TryGet(p, "firstByteTimeoutMs", out var fb) && Long(fb, $"{path}.firstByteTimeoutMs", 1, 3_600_000) is { } fms)
+            config = config with { FirstByteTimeout = TimeSpan.FromMilliseconds(fms) };
+        if (TryGet(p, "timeoutMs", out var to) && Long(to, $"{path}.timeoutMs", 1, 3_600_000) is { } tms)
+            config = config with { Timeout = TimeSpan.FromMilliseconds(tms) };
+
+        bool isMock = type == ProviderTypes.Mock;
+        if (TryGet(p, "chunks", out var ch))
+        {
+            if (!isMock) _errors.Add($"{path}.chunks: only the mock provider has this setting");
+            else if (Long(ch, $"{path}.chunks", 1, 10_000) is { } n) config = config with { Chunks = (int)n };
+        }
+        if (TryGet(p, "chunkDelayMs", out var cd))
+        {
+            if (!isMock) _errors.Add($"{path}.chunkDelayMs: only the mock provider has this setting");
+            else if (Long(cd, $"{path}.chunkDelayMs", 0, 600_000) is { } d) config = config with { ChunkDelay = TimeSpan.FromMilliseconds(d) };
+        }
+        return config;
+    }
+
+    private Dictionary<string, ModelGroupConfig> ReadModels(JsonElement root, Dictionary<string, ProviderConfig> providers)
+    {
+        var models = new Dictionary<string, ModelGroupConfig>(StringComparer.Ordinal);
+        if (!TryGet(root, "models", out var m) || !Expect(m, JsonValueKind.Object, "models")) return models;
+        foreach (var prop in m.EnumerateObject())
+        {
+            string path = $"models.{prop.Name}";
+            if (prop.Name.Length == 0) { _errors.Add("models: an alias name must not be empty"); continue; }
+            var deployments = new List<DeploymentConfig>();
+            if (prop.Value.ValueKind == JsonValueKind.String)
+            {
+                // "fast": "openai/gpt-4o-mini"
+                if (ParseTarget(prop.Value.GetString()!, path, providers) is { } d) deployments.Add(d);
+            }
+            else if (Expect(prop.Value, JsonValueKind.Object, path))
+            {
+                CheckProperties(prop.Value, path, ["deployments", "strategy", "retries", "fallbacks"]);
+                foreach (var later in new[] { "strategy", "retries", "fallbacks" })
+                    if (TryGet(prop.Value, later, out _))
+                        _warnings.Add($"{path}.{later}: not supported by this version of the gateway; the first deployment serves every request");
+                if (TryGet(prop.Value, "deployments", out var ds) && Expect(ds, JsonValueKind.Array, $"{path}.deployments"))
+                {
+                    int i = 0;
+                    foreach (var item in ds.EnumerateArray())
+                    {
+                        string dp = $"{path}.deployments[{i++}]";
+                        if (!Expect(item, JsonValueKind.Object, dp)) continue;
+                        CheckProperties(item, dp, ["provider", "model", "weight"]);
+                        string? provider = TryGet(item, "provider", out var pv) ? String(pv, $"{dp}.provider") : null;
+                        string? model = TryGet(item, "model", out var mv) ? String(mv, $"{dp}.model") : null;
+                        int weight = TryGet(item, "weight", out var wv) && Long(wv, $"{dp}.weight", 1, 1_000_000) is { } w ? (int)w : 1;
+                        if (provider is null) { _errors.Add($"{dp}.provider: required"); continue; }
+                        if (string.IsNullOrEmpty(model)) { _errors.Add($"{dp}.model: required"); continue; }
+                        if (!providers.ContainsKey(provider)) { _errors.Add($"{dp}.provider: no provider named '{provider}' (declared: {string.Join(", ", providers.Keys.Order())})"); continue; }
+                        deployments.Add(new DeploymentConfig(provider, model, weight));
+                    }
+                }
+                if (!TryGet(prop.Value, "deployments", out _)) _errors.Add($"{path}.deployments: required (at least one {{\"provider\", \"model\"}})");
+            }
+            if (deployments.Count == 0)
+            {
+                if (!_errors.Any(e => e.StartsWith(path, StringComparison.Ordinal))) _errors.Add($"{path}: needs at least one deployment");
+                continue;
+            }
+            models[prop.Name] = new ModelGroupConfig(prop.Name, deployments);
+        }
+        return models;
+    }
+
+    private DeploymentConfig? ParseTarget(string target, string path, Dictionary<string, ProviderConfig> providers)
+    {
+        int slash = target.IndexOf('/');
+        if (slash <= 0 || slash == target.Length - 1)
+        {
+            _errors.Add($"{path}: '{target}' is not of the form provider/model");
+            return null;
+        }
+        string provider = target[..slash];
+        if (!providers.ContainsKey(provider))
+        {
+            _errors.Add($"{path}: no provider named '{provider}' (declared: {string.Join(", ", providers.Keys.Order())})");
+            return null;
+        }
+        return new DeploymentConfig(provider, target[(slash + 1)..], 1);
+    }
+
+    private List<KeyConfig> ReadKeys(JsonElement root)
+    {
+        var keys = new List<KeyConfig>();
+        if (!TryGet(root, "keys", out var k) || !Expect(k, JsonValueKind.Array, "keys")) return keys;
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        int i = 0;
+        foreach (var item in k.EnumerateArray())
+        {
+            string path = $"keys[{i++}]";
+            if (!Expect(item, JsonValueKind.Object, path)) continue;
+            CheckProperties(item, path, ["id", "hash", "models", "admin", "rpm", "tpm", "budgetUsd", "tenant"]);
+            foreach (var later in new[] { "rpm", "tpm", "budgetUsd", "tenant" })
+                if (TryGet(item, later, out _)) _warnings.Add($"{path}.{later}: not enforced by this version of the gateway");
+            string? id = TryGet(item, "id", out var iv) ? String(iv, $"{path}.id") : null;
+            if (string.IsNullOrEmpty(id)) { _errors.Add($"{path}.id: required"); continue; }
+            if (!ids.Add(id)) { _errors.Add($"{path}.id: '{id}' is used by another key"); continue; }
+            string? hashText = TryGet(item, "hash", out var hv) ? String(hv, $"{path}.hash") : null;
+            if (hashText is null) { _errors.Add($"{path}.hash: required (\"sha256:<64 hex digits>\"; `gateway keys hash` prints it)"); continue; }
+            if (!KeyHashing.TryParse(hashText, out var hash)) { _errors.Add($"{path}.hash: expected \"sha256:<64 hex digits>\""); continue; }
+            var models = new List<string>();
+            if (TryGet(item, "models", out var mv) && Expect(mv, JsonValueKind.Array, $"{path}.models"))
+            {
+                int j = 0;
+                foreach (var m in mv.EnumerateArray())
+                    if (String(m, $"{path}.models[{j++}]") is { Length: > 0 } pattern) models.Add(pattern);
+            }
+            bool admin = TryGet(item, "admin", out var av) && Bool(av, $"{path}.admin") == true;
+            keys.Add(new KeyConfig(id, hash, models, admin));
+        }
+        return keys;
+    }
+
+    // ---- helpers -------------------------------------------------------------------------------
+
+    private string? Env(string name) => environment.TryGetValue(name, out var v) && v.Length > 0 ? v : null;
+
+    private string? ResolveSecret(string value, string path)
+    {
+        if (!value.StartsWith("env:", StringComparison.Ordinal)) return value;
+        string name = value[4..];
+        if (Env(name) is { } secret) return secret;
+        _errors.Add($"{path}: environment variable {name} is not set");
+        return null;
+    }
+
+    private static bool TryGet(JsonElement obj, string name, out JsonElement value)
+    {
+        if (obj.ValueKind == JsonValueKind.Object)
+            foreach (var prop in obj.EnumerateObject())
+                if (string.Equals(prop.Name, name, StringComparison.OrdinalIgnoreCase))
+                {
+                    value = prop.Value;
+                    return true;
+                }
+        value = default;
+        return false;
+    }
+
+    private void CheckProperties(JsonElement obj, string path, string[] known)
+    {
+        if (obj.ValueKind != JsonValueKind.Object) return;
+        foreach (var prop in obj.EnumerateObject())
+            if (!known.Contains(prop.Name, StringComparer.OrdinalIgnoreCase))
+                _errors.Add($"{Join(path, prop.Name)}: unknown setting (known here: {string.Join(", ", known.Where(k => k != "$schema"))})");
+    }
+
+    private bool Expect(JsonElement value, JsonValueKind kind, string path)
+    {
+        if (value.ValueKind == kind) return true;
+        _errors.Add($"{path}: expected {Describe(kind)}, found {Describe(value.ValueKind)}");
+        return false;
+    }
+
+    private string? String(JsonElement value, string path)
+    {
+        if (value.ValueKind == JsonValueKind.String) return value.GetString();
+        _errors.Add($"{path}: expected a string, found {Describe(value.ValueKind)}");
+        return null;
+    }
+
+    private long? Long(JsonElement value, string path, long min, long max)
+    {
+        long n;
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out n)) { }
+        else if (value.ValueKind == JsonValueKind.String && long.TryParse(value.GetString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out n)) { }
+        else
+        {
+            _errors.Add($"{path}: expected a whole number, found {Describe(value.ValueKind)}");
+            return null;
+        }
+        if (n < min || n > max)
+        {
+            _errors.Add($"{path}: {n} is out of range ({min}..{max})");
+            return null;
+        }
+        return n;
+    }
+
+    private bool? Bool(JsonElement value, string path)
+    {
+        if (value.ValueKind is JsonValueKind.True or JsonValueKind.False) return value.GetBoolean();
+        if (value.ValueKind == JsonValueKind.String && bool.TryParse(value.GetString(), out bool b)) return b;
+        _errors.Add($"{path}: expected true or false, found {Describe(value.ValueKind)}");
+        return null;
+    }
+
+    private bool CheckUrl(string url, string path, bool allowWildcardHost)
+    {
+        string probe = allowWildcardHost ? url.Replace("://*", "://wildcard", StringComparison.Ordinal).Replace("://+", "://wildcard", StringComparison.Ordinal) : url;
+        if (Uri.TryCreate(probe, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps) && uri.Query.Length == 0)
+            return true;
+        _errors.Add($"{path}: '{url}' is not an absolute http(s) URL without a query");
+        return false;
+    }
+
+    private static bool IsValidName(string name) =>
+        name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+
+    private static bool IsValidHeaderName(string name) =>
+        name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c));
+
+    private static string Join(string path, string name) => path.Length == 0 ? name : $"{path}.{name}";
+
+    private static string Describe(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Null => "null",
+        _ => "nothing",
+    };
+}

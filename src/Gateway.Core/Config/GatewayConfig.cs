@@ -1,0 +1,61 @@
+namespace Gateway.Core.Config;
+
+/// <summary>The validated configuration: what gateway.json, the environment and the defaults say together.</summary>
+public sealed record GatewayConfig
+{
+    public required ServerConfig Server { get; init; }
+    public required IReadOnlyDictionary<string, ProviderConfig> Providers { get; init; }
+    public required IReadOnlyDictionary<string, ModelGroupConfig> Models { get; init; }
+    public required IReadOnlyList<KeyConfig> Keys { get; init; }
+    public required StorageConfig Storage { get; init; }
+    /// <summary>The hash of <c>GATEWAY_MASTER_KEY</c>, when set.</summary>
+    public byte[]? MasterKeyHash { get; init; }
+}
+
+public sealed record ServerConfig
+{
+    public const long DefaultMaxBodyBytes = 20 * 1024 * 1024;
+    public string Urls { get; init; } = "http://127.0.0.1:8080";
+    public long MaxBodyBytes { get; init; } = DefaultMaxBodyBytes;
+    /// <summary>One log line per request at Information level (off by default: it costs throughput).</summary>
+    public bool LogRequests { get; init; }
+}
+
+public sealed record StorageConfig
+{
+    public string DataDir { get; init; } = "./data";
+}
+
+public sealed record ProviderConfig
+{
+    public required string Name { get; init; }
+    public required string Type { get; init; }
+    public string? BaseUrl { get; init; }
+    /// <summary>The resolved secret (an <c>env:NAME</c> reference already read). Never logged.</summary>
+    public string? ApiKey { get; init; }
+    public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+    /// <summary>Models listed by /v1/models; when empty the provider is asked (or its defaults used).</summary>
+    public IReadOnlyList<string> Models { get; init; } = [];
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Until the response headers (non-stream) or the first stream bytes (stream).</summary>
+    public TimeSpan FirstByteTimeout { get; init; } = TimeSpan.FromSeconds(300);
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(600);
+    /// <summary>Mock provider: content chunks per streamed answer.</summary>
+    public int Chunks { get; init; } = 4;
+    /// <summary>Mock provider: pause before each streamed chunk.</summary>
+    public TimeSpan ChunkDelay { get; init; } = TimeSpan.Zero;
+    /// <summary>Where the provider came from, for diagnostics ("gateway.json", "environment", "built-in").</summary>
+    public string Origin { get; init; } = "gateway.json";
+
+    // Keep the secret out of logs and exception messages that print records.
+    public override string ToString() => $"{Name} ({Type}, {BaseUrl ?? "default url"})";
+}
+
+public sealed record ModelGroupConfig(string Name, IReadOnlyList<DeploymentConfig> Deployments);
+
+public sealed record DeploymentConfig(string Provider, string Model, int Weight);
+
+public sealed record KeyConfig(string Id, byte[] Hash, IReadOnlyList<string> Models, bool Admin)
+{
+    public override string ToString() => $"key {Id}";
+}

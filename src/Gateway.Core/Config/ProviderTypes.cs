@@ -1,0 +1,10 @@
+namespace Gateway.Core.Config;
+
+public static class ProviderTypes
+{
+    public const string Mock = "mock";
+    public const string OpenAI = "openai";
+    public const string OpenAICompatible = "openai-compatible";
+
+    public static readonly IReadOnlyList<string> All = [Mock, OpenAI, OpenAICompatible];
+}

@@ -1,0 +1,16 @@
+namespace Gateway.Core.Errors;
+
+/// <summary>Who failed: decides the status family and what the operator should look at.</summary>
+public enum ErrorSource
+{
+    /// <summary>The client sent something we refuse (4xx).</summary>
+    Client,
+    /// <summary>The provider answered with an error or broke the connection.</summary>
+    Upstream,
+    /// <summary>A deadline passed (connect, first byte, total).</summary>
+    Timeout,
+    /// <summary>A policy rejected or failed.</summary>
+    Policy,
+    /// <summary>A bug or a missing piece of configuration in the gateway itself.</summary>
+    Gateway,
+}

@@ -1,0 +1,7 @@
+namespace Gateway.Core.Providers;
+
+public enum ProviderOperation
+{
+    ChatCompletions,
+    Embeddings,
+}

@@ -1,0 +1,72 @@
+using System.Text;
+using System.Text.Json;
+using Gateway.Core.Auth;
+using Gateway.Core.Errors;
+using Gateway.Core.Json;
+
+namespace Gateway.Core.Routing;
+
+/// <summary>
+/// Maps the request's <c>model</c> to a provider: an alias from config first, then
+/// <c>provider/model</c>. Allocation-free for the common (unescaped) case.
+/// </summary>
+public static class ModelRouter
+{
+    private const int MaxModelChars = 512;
+
+    public static GatewayError? Resolve(GatewaySnapshot snapshot, ReadOnlySpan<byte> body, in RequestShape shape, GatewayKey key, out ModelRoute route)
+    {
+        route = default;
+        var raw = shape.RawModel(body);
+        if (shape.ModelEscaped)
+            return ResolveEscaped(snapshot, body[shape.ModelStart..shape.ModelEnd], key, out route);
+        if (raw.Length > MaxModelChars)
+            return GatewayError.BadRequest($"'model' is longer than {MaxModelChars} bytes.", "invalid_model");
+
+        Span<char> chars = stackalloc char[MaxModelChars];
+        int length = Encoding.UTF8.GetChars(raw, chars);
+        var model = chars[..length];
+
+        if (!key.MayUse(model))
+            return GatewayError.Forbidden($"This key may not use the model '{model}'.", "model_not_allowed");
+
+        if (snapshot.TargetsBySpan.TryGetValue(model, out var target))
+        {
+            route = new ModelRoute(target.Provider, target, 0);
+            return null;
+        }
+
+        int slash = model.IndexOf('/');
+        if (slash <= 0 || slash == model.Length - 1)
+            return GatewayError.ModelNotFound(model.ToString());
+        if (!snapshot.ProvidersBySpan.TryGetValue(model[..slash], out var provider))
+            return new GatewayError(404, "invalid_request_error", "model_not_found",
+                $"The model '{model}' names no configured provider ('{model[..slash]}'). GET /v1/models lists what is served.", ErrorSource.Client);
+
+        // '/' is ASCII, so its first byte index equals its first char index.
+        route = new ModelRoute(provider, null, raw.IndexOf((byte)'/') + 1);
+        return null;
+    }
+
+    private static GatewayError? ResolveEscaped(GatewaySnapshot snapshot, ReadOnlySpan<byte> token, GatewayKey key, out ModelRoute route)
+    {
+        route = default;
+        var reader = new Utf8JsonReader(token);
+        reader.Read();
+        string model = reader.GetString() ?? "";
+        if (model.Length > MaxModelChars)
+            return GatewayError.BadRequest($"'model' is longer than {MaxModelChars} characters.", "invalid_model");
+        if (!key.MayUse(model))
+            return GatewayError.Forbidden($"This key may not use the model '{model}'.", "model_not_allowed");
+        if (snapshot.Targets.TryGetValue(model, out var target))
+        {
+            route = new ModelRoute(target.Provider, target, 0);
+            return null;
+        }
+        int slash = model.IndexOf('/');
+        if (slash <= 0 || slash == model.Length - 1 || !snapshot.Providers.TryGetValue(model[..slash], out var provider))
+            return GatewayError.ModelNotFound(model);
+        route = new ModelRoute(provider, new RouteTarget(provider, model[(slash + 1)..]), 0);
+        return null;
+    }
+}

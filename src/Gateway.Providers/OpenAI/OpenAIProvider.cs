@@ -1,0 +1,198 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Gateway.Core.Config;
+using Gateway.Core.Errors;
+using Gateway.Core.Providers;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Providers.OpenAI;
+
+/// <summary>
+/// OpenAI and every OpenAI-compatible server (vLLM, Ollama, Groq, Mistral, DeepSeek, OpenRouter,
+/// LM Studio): the body passes through as the client sent it, model rewritten; the answer's bytes
+/// come back untouched.
+/// </summary>
+internal sealed partial class OpenAIProvider : IProvider
+{
+    public const string DefaultBaseUrl = "https://api.openai.com/v1";
+    private const int MaxErrorBody = 1024 * 1024;
+    private static readonly TimeSpan ModelListTtl = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan ModelListTimeout = TimeSpan.FromSeconds(5);
+
+    // What api.openai.com serves for chat and embeddings, listed when the upstream cannot be asked.
+    private static readonly string[] OpenAIDefaults =
+        ["gpt-4o-mini", "gpt-4o", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "o4-mini", "o3", "text-embedding-3-small", "text-embedding-3-large"];
+
+    private readonly HttpMessageInvoker _invoker;
+    private readonly ILogger _logger;
+    private readonly Uri _chatUri;
+    private readonly Uri _embeddingsUri;
+    private readonly Uri _modelsUri;
+    private readonly string? _authorization;
+    private readonly KeyValuePair<string, string>[] _extraHeaders;
+    private (IReadOnlyList<string> Models, DateTime Until)? _modelCache;
+
+    public OpenAIProvider(ProviderConfig config, HttpMessageInvoker invoker, ILogger logger)
+    {
+        Config = config;
+        _invoker = invoker;
+        _logger = logger;
+        string baseUrl = (config.BaseUrl ?? DefaultBaseUrl).TrimEnd('/');
+        _chatUri = new Uri(baseUrl + "/chat/completions");
+        _embeddingsUri = new Uri(baseUrl + "/embeddings");
+        _modelsUri = new Uri(baseUrl + "/models");
+        _authorization = string.IsNullOrEmpty(config.ApiKey) ? null : "Bearer " + config.ApiKey;
+        _extraHeaders = [.. config.Headers];
+    }
+
+    public string Name => Config.Name;
+    public ProviderConfig Config { get; }
+    public bool SpeaksOpenAI => true;
+
+    public async ValueTask<UpstreamResult> SendAsync(ProviderCall call, CancellationToken cancellationToken)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, call.Operation == ProviderOperation.Embeddings ? _embeddingsUri : _chatUri)
+        {
+            Version = HttpVersion.Version11,
+            // HTTP/2 when the upstream offers it over TLS (ALPN); plain HTTP/1.1 keep-alive otherwise.
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
+            Content = new ReadOnlyMemoryContent(call.Body),
+        };
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+        AddHeaders(request.Headers);
+        if (call.Stream) request.Headers.TryAddWithoutValidation("Accept", "text/event-stream");
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await _invoker.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            request.Dispose();
+            return UpstreamResult.CanceledResult;
+        }
+        catch (HttpRequestException ex)
+        {
+            request.Dispose();
+            return UpstreamResult.Fail(Classify(ex));
+        }
+
+        try
+        {
+            int status = (int)response.StatusCode;
+            if (status >= 400 || status < 200)
+            {
+                var body = await ReadBoundedAsync(response.Content, MaxErrorBody, cancellationToken).ConfigureAwait(false);
+                string? retryAfter = response.Headers.TryGetValues("retry-after", out var ra) ? ra.FirstOrDefault() : null;
+                var error = OpenAIErrors.FromResponse(Name, status, body, Config.ApiKey, retryAfter);
+                response.Dispose();
+                request.Dispose();
+                return UpstreamResult.Fail(error);
+            }
+
+            var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            string? requestId = response.Headers.TryGetValues("x-request-id", out var ids) ? ids.FirstOrDefault() : null;
+            return UpstreamResult.Ok(new UpstreamResponse(status, response.Content.Headers.ContentType?.ToString(),
+                response.Content.Headers.ContentLength, stream, new Owner(request, response)) { RequestId = requestId });
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            response.Dispose();
+            request.Dispose();
+            return UpstreamResult.CanceledResult;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            response.Dispose();
+            request.Dispose();
+            return UpstreamResult.Fail(GatewayError.UpstreamBroken(Name, ex.Message));
+        }
+    }
+
+    public async ValueTask<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken)
+    {
+        if (Config.Models.Count > 0) return Config.Models;
+        if (_modelCache is { } cached && cached.Until > DateTime.UtcNow) return cached.Models;
+
+        IReadOnlyList<string> models;
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(ModelListTimeout);
+            using var request = new HttpRequestMessage(HttpMethod.Get, _modelsUri) { Version = HttpVersion.Version11, VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher };
+            AddHeaders(request.Headers);
+            using var response = await _invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
+            response.EnsureSuccessStatusCode();
+            var body = await ReadBoundedAsync(response.Content, 8 * 1024 * 1024, timeout.Token).ConfigureAwait(false);
+            models = ParseModelList(body);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException or JsonException)
+        {
+            Log.ModelListFailed(_logger, Name, ex.Message);
+            models = Config.Type == ProviderTypes.OpenAI ? OpenAIDefaults : [];
+        }
+        _modelCache = (models, DateTime.UtcNow + ModelListTtl);
+        return models;
+    }
+
+    internal static IReadOnlyList<string> ParseModelList(ReadOnlySpan<byte> body)
+    {
+        var reader = new Utf8JsonReader(body);
+        using var doc = JsonDocument.ParseValue(ref reader);
+        var list = new List<string>();
+        if (doc.RootElement.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Array)
+            foreach (var item in data.EnumerateArray())
+                if (item.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String && id.GetString() is { Length: > 0 } s)
+                    list.Add(s);
+        list.Sort(StringComparer.Ordinal);
+        return list;
+    }
+
+    private void AddHeaders(HttpRequestHeaders headers)
+    {
+        if (_authorization is not null) headers.TryAddWithoutValidation("Authorization", _authorization);
+        foreach (var (name, value) in _extraHeaders) headers.TryAddWithoutValidation(name, value);
+    }
+
+    private GatewayError Classify(HttpRequestException ex)
+    {
+        bool connect = ex.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError
+            || ex.InnerException is SocketException;
+        string detail = ex.InnerException?.Message ?? ex.Message;
+        return connect ? GatewayError.UpstreamUnreachable(Name, detail) : GatewayError.UpstreamBroken(Name, detail);
+    }
+
+    private static async Task<byte[]> ReadBoundedAsync(HttpContent content, int limit, CancellationToken cancellationToken)
+    {
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            int take = Math.Min(read, limit - (int)buffer.Length);
+            buffer.Write(chunk, 0, take);
+            if (buffer.Length >= limit) break;
+        }
+        return buffer.ToArray();
+    }
+
+    private sealed class Owner(HttpRequestMessage request, HttpResponseMessage response) : IDisposable
+    {
+        public void Dispose()
+        {
+            response.Dispose();
+            request.Dispose();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Provider {Provider}: could not list models ({Reason}); listing defaults")]
+        public static partial void ModelListFailed(ILogger logger, string provider, string reason);
+    }
+}

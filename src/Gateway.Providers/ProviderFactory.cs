@@ -1,0 +1,20 @@
+using Gateway.Core.Config;
+using Gateway.Core.Providers;
+using Gateway.Providers.Http;
+using Gateway.Providers.Mock;
+using Gateway.Providers.OpenAI;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Providers;
+
+/// <summary>Builds the provider for a configuration entry; the only place that knows every type.</summary>
+public sealed class ProviderFactory(UpstreamHandlerPool handlers, ILoggerFactory loggers, TimeProvider time)
+{
+    public IProvider Create(ProviderConfig config) => config.Type switch
+    {
+        ProviderTypes.Mock => new MockProvider(config, time),
+        ProviderTypes.OpenAI or ProviderTypes.OpenAICompatible => new OpenAIProvider(
+            config, handlers.Get(config, config.BaseUrl ?? OpenAIProvider.DefaultBaseUrl), loggers.CreateLogger("Gateway.Providers.OpenAI")),
+        _ => throw new ArgumentException($"unknown provider type '{config.Type}'", nameof(config)),
+    };
+}

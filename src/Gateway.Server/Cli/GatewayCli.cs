@@ -1,0 +1,120 @@
+using Gateway.Core.Config;
+using Gateway.Server.Hosting;
+
+namespace Gateway.Server.Cli;
+
+/// <summary>The <c>gateway</c> command line.</summary>
+public static class GatewayCli
+{
+    private const string Usage = """
+        gateway: an OpenAI-compatible AI gateway
+
+        usage:
+          gateway serve [--config FILE] [--urls URLS]   start the server (default http://127.0.0.1:8080)
+          gateway config check FILE                    validate a configuration file; non-zero exit on errors
+          gateway keys new                             print a new random gateway key and its hash for gateway.json
+          gateway keys hash [KEY]                      print the hash of KEY (read from stdin when omitted)
+          gateway --version
+
+        Without --config, ./gateway.json is used when it exists (or the file named by GATEWAY_CONFIG).
+        The listen address comes from --urls, else ASPNETCORE_URLS, else server.urls in the config.
+        """;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, TextReader stdin)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            (args.Length == 0 ? stderr : stdout).WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+        if (args[0] is "--version" or "version")
+        {
+            stdout.WriteLine(typeof(GatewayCli).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
+            return 0;
+        }
+
+        var env = GatewayHostOptions.ProcessEnvironment();
+        switch (args[0])
+        {
+            case "serve":
+                return await ServeAsync(args[1..], env, stdout, stderr).ConfigureAwait(false);
+            case "config" when args.Length == 3 && args[1] == "check":
+                return CheckConfig(args[2], env, stdout, stderr);
+            case "keys" when args.Length == 2 && args[1] == "new":
+                {
+                    string key = KeyHashing.NewKey();
+                    stdout.WriteLine($"key:  {key}");
+                    stdout.WriteLine($"hash: {KeyHashing.Format(KeyHashing.Hash(key))}");
+                    return 0;
+                }
+            case "keys" when args.Length is 2 or 3 && args[1] == "hash":
+                {
+                    string? key = args.Length == 3 ? args[2] : stdin.ReadLine()?.Trim();
+                    if (string.IsNullOrEmpty(key)) { stderr.WriteLine("keys hash: no key given"); return 2; }
+                    stdout.WriteLine(KeyHashing.Format(KeyHashing.Hash(key)));
+                    return 0;
+                }
+            default:
+                stderr.WriteLine($"unknown command: {string.Join(' ', args)}");
+                stderr.WriteLine(Usage);
+                return 2;
+        }
+    }
+
+    private static async Task<int> ServeAsync(string[] args, IReadOnlyDictionary<string, string> env, TextWriter stdout, TextWriter stderr)
+    {
+        string? config = null, urls = null;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string arg = args[i];
+            string? value = i + 1 < args.Length ? args[i + 1] : null;
+            if (arg is "--config" or "-c" && value is not null) { config = value; i++; }
+            else if (arg is "--urls" && value is not null) { urls = value; i++; }
+            else if (arg.StartsWith("--config=", StringComparison.Ordinal)) config = arg["--config=".Length..];
+            else if (arg.StartsWith("--urls=", StringComparison.Ordinal)) urls = arg["--urls=".Length..];
+            else
+            {
+                stderr.WriteLine($"serve: unexpected argument '{arg}'");
+                stderr.WriteLine(Usage);
+                return 2;
+            }
+        }
+        config ??= env.GetValueOrDefault("GATEWAY_CONFIG") is { Length: > 0 } fromEnv ? fromEnv : File.Exists("gateway.json") ? "gateway.json" : null;
+        urls ??= env.GetValueOrDefault("ASPNETCORE_URLS") is { Length: > 0 } envUrls ? envUrls : null;
+        if (config is not null && !File.Exists(config))
+        {
+            stderr.WriteLine($"serve: configuration file '{config}' does not exist");
+            return 2;
+        }
+
+        var (app, errors) = GatewayHost.Create(new GatewayHostOptions { ConfigPath = config, Urls = urls, Environment = env, Banner = stdout });
+        if (app is null)
+        {
+            stderr.WriteLine($"gateway: the configuration is not valid ({errors.Count} problem{(errors.Count == 1 ? "" : "s")}):");
+            foreach (var error in errors) stderr.WriteLine($"  {error}");
+            return 2;
+        }
+        await app.RunAsync().ConfigureAwait(false);
+        return 0;
+    }
+
+    private static int CheckConfig(string path, IReadOnlyDictionary<string, string> env, TextWriter stdout, TextWriter stderr)
+    {
+        if (!File.Exists(path))
+        {
+            stderr.WriteLine($"{path}: no such file");
+            return 2;
+        }
+        var result = ConfigLoader.LoadFile(path, env);
+        foreach (var warning in result.Warnings) stdout.WriteLine($"warning: {warning}");
+        if (!result.IsValid)
+        {
+            foreach (var error in result.Errors) stderr.WriteLine($"error: {error}");
+            stderr.WriteLine($"{path}: {result.Errors.Count} error{(result.Errors.Count == 1 ? "" : "s")}");
+            return 1;
+        }
+        var config = result.Config!;
+        stdout.WriteLine($"{path}: valid ({config.Providers.Count} providers, {config.Models.Count} model aliases, {config.Keys.Count} keys)");
+        return 0;
+    }
+}

@@ -1,0 +1,213 @@
+using System.Diagnostics;
+using Gateway.Core;
+using Gateway.Core.Errors;
+using Gateway.Core.Json;
+using Gateway.Core.Providers;
+using Gateway.Core.Routing;
+using Gateway.Core.Sse;
+using Gateway.Server.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Server.Endpoints;
+
+/// <summary>
+/// <c>POST /v1/chat/completions</c> and <c>POST /v1/embeddings</c>: authenticate, read the body
+/// (bounded), validate it in one pass, route by model, splice the model into the bytes, send, and
+/// relay the answer: SSE frame by frame, anything else copied from pooled memory.
+/// </summary>
+internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, ILogger<ProxyEndpoint> logger)
+{
+    /// <summary>A non-stream answer larger than this is a broken upstream, not an answer.</summary>
+    private const int MaxResponseBytes = 256 * 1024 * 1024;
+
+    public Task ChatCompletionsAsync(HttpContext context) => HandleAsync(context, RequestKind.ChatCompletions);
+
+    public Task EmbeddingsAsync(HttpContext context) => HandleAsync(context, RequestKind.Embeddings);
+
+    private async Task HandleAsync(HttpContext context, RequestKind kind)
+    {
+        long started = Stopwatch.GetTimestamp();
+        var snapshot = snapshots.Current;
+        var key = Authenticator.Authenticate(context.Request, snapshot.Keys);
+        if (key is null)
+        {
+            await ErrorResponses.WriteAsync(context, GatewayError.Unauthorized(
+                "Missing or invalid gateway key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'."), started).ConfigureAwait(false);
+            return;
+        }
+
+        var (body, readError) = await RequestBodyReader.ReadAsync(context.Request, snapshot.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
+        if (body is null)
+        {
+            await ErrorResponses.WriteAsync(context, readError!, started).ConfigureAwait(false);
+            return;
+        }
+
+        using (body)
+        {
+            ModelRoute route = default;
+            var error = RequestInspector.Inspect(body.Span, kind, out var shape);
+            error ??= ModelRouter.Resolve(snapshot, body.Span, shape, key, out route);
+            if (error is not null)
+            {
+                await ErrorResponses.WriteAsync(context, error, started).ConfigureAwait(false);
+                return;
+            }
+
+            ReadOnlyMemory<byte> model = route.Target is { } target
+                ? target.ModelUtf8
+                : body.Memory[(shape.ModelStart + 1 + route.ModelOffset)..(shape.ModelEnd - 1)];
+            var modelJson = route.Target?.ModelJson ?? model;
+            bool stream = shape.Stream && kind == RequestKind.ChatCompletions;
+
+            using var upstreamBody = new PooledBufferWriter(RequestRewriter.MaxOutputLength(body.Length, modelJson.Length));
+            RequestRewriter.Rewrite(body.Span, shape, modelJson.Span, ensureUsage: stream, upstreamBody);
+
+            var provider = route.Provider;
+            var operation = kind == RequestKind.Embeddings ? ProviderOperation.Embeddings : ProviderOperation.ChatCompletions;
+            var call = new ProviderCall(operation, upstreamBody.WrittenMemory, model, stream);
+            using var deadline = new UpstreamDeadline(provider.Config.FirstByteTimeout, provider.Config.Timeout, context.RequestAborted);
+
+            long upstreamStarted = Stopwatch.GetTimestamp();
+            var result = await provider.SendAsync(call, deadline.Token).ConfigureAwait(false);
+            long upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
+
+            if (result.Response is not { } response)
+            {
+                if (result.Error is { } upstreamError)
+                    await ErrorResponses.WriteAsync(context, upstreamError, started, upstreamTicks).ConfigureAwait(false);
+                else
+                    await AnswerCanceledAsync(context, deadline, provider.Name, started, upstreamTicks).ConfigureAwait(false);
+                return;
+            }
+
+            using (response)
+            {
+                if (stream && response.IsEventStream)
+                {
+                    await RelayStreamAsync(context, response, deadline, provider.Name, !shape.ClientWantsUsage, started, upstreamTicks).ConfigureAwait(false);
+                }
+                else
+                {
+                    deadline.FirstByteReceived();
+                    await CopyAnswerAsync(context, response, deadline, provider.Name, started, upstreamStarted).ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    private async Task RelayStreamAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, bool stripUsage, long started, long upstreamTicks)
+    {
+        var response = context.Response;
+        response.StatusCode = 200;
+        response.ContentType = upstream.ContentType ?? "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["x-accel-buffering"] = "no";
+        if (upstream.RequestId is not null) response.Headers[GatewayHeaders.UpstreamRequestId] = upstream.RequestId;
+        response.Headers[GatewayHeaders.Overhead] = GatewayHeaders.FormatOverhead(started, upstreamTicks);
+
+        // Headers go out with the first frame, not before: until then a failure is still an honest status.
+        var result = await SseRelay.RelayAsync(upstream.Body, response.BodyWriter, stripUsage, deadline.FirstByteReceived, deadline.Token).ConfigureAwait(false);
+        if (result.Status == SseRelayStatus.Completed)
+        {
+            Log.StreamDone(logger, provider, result.FramesForwarded, result.Usage?.PromptTokens ?? 0, result.Usage?.CompletionTokens ?? 0);
+            return;
+        }
+        if (result.Status == SseRelayStatus.ClientGone || deadline.ClientGone)
+        {
+            Log.ClientGone(logger, provider, result.FramesForwarded);
+            return;
+        }
+
+        GatewayError error = deadline.Expired is { } limit
+            ? GatewayError.UpstreamTimeout(provider, deadline.ExpiredBeforeFirstByte ? "send a first token" : "finish the stream", limit)
+            : result.Status switch
+            {
+                SseRelayStatus.UpstreamEndedEarly => GatewayError.UpstreamBroken(provider, "the stream ended before [DONE]"),
+                SseRelayStatus.FrameTooLarge => GatewayError.UpstreamBroken(provider, $"a stream event exceeded {SseRelay.MaxFrameBytes} bytes"),
+                _ => GatewayError.UpstreamBroken(provider, result.Error?.Message ?? "the stream failed"),
+            };
+        Log.StreamFailed(logger, provider, result.FramesForwarded, error.Message);
+
+        if (!response.HasStarted)
+        {
+            await ErrorResponses.WriteAsync(context, error, started, upstreamTicks).ConfigureAwait(false);
+            return;
+        }
+        // Mid-stream: an error event the SDKs raise, and no [DONE], so nobody mistakes this for a full answer.
+        try
+        {
+            OpenAiErrorJson.WriteSseEvent(response.BodyWriter, error);
+            await response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
+        {
+            // the client is gone as well
+        }
+    }
+
+    private async Task CopyAnswerAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, long started, long upstreamStarted)
+    {
+        // The whole answer is read before a byte goes out: a provider that breaks off halfway then
+        // still gets an honest 502 instead of a truncated 200.
+        using var body = new PooledBody((int)Math.Min(upstream.ContentLength ?? 8 * 1024, MaxResponseBytes) + 1);
+        GatewayError? error = null;
+        try
+        {
+            while (true)
+            {
+                int read = await upstream.Body.ReadAsync(body.GetFree(8 * 1024), deadline.Token).ConfigureAwait(false);
+                if (read == 0) break;
+                body.Advance(read);
+                if (body.Length > MaxResponseBytes)
+                {
+                    error = GatewayError.UpstreamBroken(provider, $"the answer exceeded {MaxResponseBytes} bytes");
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (deadline.Token.IsCancellationRequested)
+        {
+            if (deadline.ClientGone) return;
+            error = GatewayError.UpstreamTimeout(provider, "finish the answer", deadline.Expired ?? TimeSpan.Zero);
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException)
+        {
+            error = GatewayError.UpstreamBroken(provider, ex.Message);
+        }
+        long upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
+        if (error is not null)
+        {
+            await ErrorResponses.WriteAsync(context, error, started, upstreamTicks).ConfigureAwait(false);
+            return;
+        }
+
+        var response = context.Response;
+        response.StatusCode = upstream.Status;
+        response.ContentType = upstream.ContentType ?? "application/json";
+        response.ContentLength = body.Length;
+        if (upstream.RequestId is not null) response.Headers[GatewayHeaders.UpstreamRequestId] = upstream.RequestId;
+        response.Headers[GatewayHeaders.Overhead] = GatewayHeaders.FormatOverhead(started, upstreamTicks);
+        await response.Body.WriteAsync(body.Memory, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static Task AnswerCanceledAsync(HttpContext context, UpstreamDeadline deadline, string provider, long started, long upstreamTicks)
+    {
+        if (deadline.Expired is not { } limit) return Task.CompletedTask; // the client went away: nobody to answer
+        var what = deadline.ExpiredBeforeFirstByte ? "send a first byte" : "answer";
+        return ErrorResponses.WriteAsync(context, GatewayError.UpstreamTimeout(provider, what, limit), started, upstreamTicks);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1001, Level = LogLevel.Debug, Message = "Stream from {Provider} done: {Frames} frames, usage {PromptTokens}+{CompletionTokens} tokens")]
+        public static partial void StreamDone(ILogger logger, string provider, int frames, int promptTokens, int completionTokens);
+
+        [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Client went away during a stream from {Provider} after {Frames} frames; upstream call cancelled")]
+        public static partial void ClientGone(ILogger logger, string provider, int frames);
+
+        [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Stream from {Provider} failed after {Frames} frames: {Reason}")]
+        public static partial void StreamFailed(ILogger logger, string provider, int frames, string reason);
+    }
+}

@@ -1,0 +1,104 @@
+using Gateway.Core;
+using Gateway.Core.Config;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Server.Hosting;
+
+/// <summary>
+/// Hot reload: watches gateway.json; a valid new version becomes the current snapshot atomically
+/// (requests in flight finish on the one they started with), an invalid one is logged and ignored.
+/// </summary>
+internal sealed partial class ConfigWatcher(
+    GatewayHostOptions options, SnapshotHolder holder, SnapshotFactory factory, ILogger<ConfigWatcher> logger) : IHostedService, IDisposable
+{
+    // Editors write a file in several steps (truncate, write, rename): wait for them to settle.
+    private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(200);
+    private FileSystemWatcher? _watcher;
+    private Timer? _timer;
+    private string? _lastText;
+    private readonly Lock _gate = new();
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (options.ConfigPath is null) return Task.CompletedTask;
+        string full = Path.GetFullPath(options.ConfigPath);
+        _lastText = TryRead(full);
+        _timer = new Timer(_ => Reload(full), null, Timeout.Infinite, Timeout.Infinite);
+        _watcher = new FileSystemWatcher(Path.GetDirectoryName(full)!, Path.GetFileName(full))
+        {
+            NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size | NotifyFilters.CreationTime,
+        };
+        _watcher.Changed += (_, _) => Schedule();
+        _watcher.Created += (_, _) => Schedule();
+        _watcher.Renamed += (_, _) => Schedule();
+        _watcher.EnableRaisingEvents = true;
+        return Task.CompletedTask;
+    }
+
+    private void Schedule() => _timer?.Change(Debounce, Timeout.InfiniteTimeSpan);
+
+    internal void Reload(string path)
+    {
+        lock (_gate)
+        {
+            string? text = TryRead(path);
+            if (text is null || text == _lastText) return;
+            _lastText = text;
+            var result = ConfigLoader.LoadText(text, path, options.Environment);
+            foreach (var warning in result.Warnings) Log.ConfigWarning(logger, warning);
+            if (!result.IsValid)
+            {
+                foreach (var error in result.Errors) Log.ReloadRejected(logger, error);
+                Log.KeptSnapshot(logger, holder.Current.Version);
+                return;
+            }
+            try
+            {
+                var next = factory.Build(result.Config!);
+                holder.Swap(next);
+                Log.Reloaded(logger, path, next.Version);
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or UriFormatException)
+            {
+                Log.ReloadRejected(logger, ex.Message);
+                Log.KeptSnapshot(logger, holder.Current.Version);
+            }
+        }
+    }
+
+    private static string? TryRead(string path)
+    {
+        try { return File.ReadAllText(path); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        Dispose();
+        return Task.CompletedTask;
+    }
+
+    public void Dispose()
+    {
+        _watcher?.Dispose();
+        _watcher = null;
+        _timer?.Dispose();
+        _timer = null;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Configuration reloaded from {Path}: snapshot {Version} is now serving")]
+        public static partial void Reloaded(ILogger logger, string path, long version);
+
+        [LoggerMessage(EventId = 3002, Level = LogLevel.Error, Message = "Configuration change rejected: {Error}")]
+        public static partial void ReloadRejected(ILogger logger, string error);
+
+        [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Keeping the last good configuration (snapshot {Version})")]
+        public static partial void KeptSnapshot(ILogger logger, long version);
+
+        [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Configuration: {Warning}")]
+        public static partial void ConfigWarning(ILogger logger, string warning);
+    }
+}

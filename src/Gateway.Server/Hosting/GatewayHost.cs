@@ -1,0 +1,127 @@
+using Gateway.Core;
+using Gateway.Core.Config;
+using Gateway.Core.Errors;
+using Gateway.Providers;
+using Gateway.Providers.Http;
+using Gateway.Server.Endpoints;
+using Gateway.Server.Http;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Server.Hosting;
+
+/// <summary>Builds the gateway web application: configuration, services, middleware, endpoints.</summary>
+public static partial class GatewayHost
+{
+    public static (WebApplication? App, IReadOnlyList<string> Errors) Create(GatewayHostOptions options)
+    {
+        var load = ConfigLoader.LoadFile(options.ConfigPath, options.Environment);
+        if (!load.IsValid) return (null, load.Errors);
+        var config = load.Config!;
+        string urls = options.Urls ?? config.Server.Urls;
+
+        Directory.CreateDirectory(config.Storage.DataDir);
+        byte[]? bootstrapHash = AdminKeyBootstrap.Ensure(config, ListenUrlForHumans(urls), options.Banner);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.WebHost.UseUrls(urls);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            // The gateway enforces its own (hot-reloadable) limit and answers 413 in the OpenAI shape.
+            kestrel.Limits.MaxRequestBodySize = null;
+        });
+
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+        });
+        var level = options.Environment.TryGetValue("GATEWAY_LOG_LEVEL", out var lv) && Enum.TryParse<LogLevel>(lv, true, out var parsed) ? parsed : LogLevel.Information;
+        builder.Logging.SetMinimumLevel(level);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+        builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(options.Time);
+        services.AddSingleton<UpstreamHandlerPool>();
+        services.AddSingleton<ProviderFactory>();
+        services.AddSingleton(sp => new SnapshotFactory(sp.GetRequiredService<ProviderFactory>(), bootstrapHash));
+        services.AddSingleton(sp => new SnapshotHolder(sp.GetRequiredService<SnapshotFactory>().Build(config)));
+        services.AddSingleton<ProxyEndpoint>();
+        services.AddSingleton<ModelsEndpoint>();
+        services.AddSingleton<HealthEndpoints>();
+        services.AddSingleton<ConfigWatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<ConfigWatcher>());
+
+        var app = builder.Build();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway");
+        foreach (var warning in load.Warnings) Log.ConfigWarning(logger, warning);
+        var snapshot = app.Services.GetRequiredService<SnapshotHolder>().Current;
+        Log.Started(logger, options.ConfigPath ?? "(none: defaults and environment)",
+            string.Join(", ", config.Providers.Values.OrderBy(p => p.Name, StringComparer.Ordinal).Select(p => $"{p.Name} ({p.Type}, {p.Origin})")),
+            config.Models.Count, snapshot.Keys.Count);
+
+        app.Use(GuardAsync);
+        var proxy = app.Services.GetRequiredService<ProxyEndpoint>();
+        var models = app.Services.GetRequiredService<ModelsEndpoint>();
+        var health = app.Services.GetRequiredService<HealthEndpoints>();
+        foreach (var prefix in new[] { "/v1", "" })
+        {
+            app.MapPost(prefix + "/chat/completions", (RequestDelegate)proxy.ChatCompletionsAsync);
+            app.MapPost(prefix + "/embeddings", (RequestDelegate)proxy.EmbeddingsAsync);
+            app.MapGet(prefix + "/models", (RequestDelegate)models.ListAsync);
+        }
+        app.MapGet("/health", (RequestDelegate)HealthEndpoints.HealthAsync);
+        app.MapGet("/ready", (RequestDelegate)health.ReadyAsync);
+        app.MapFallback((RequestDelegate)HealthEndpoints.NotFoundAsync);
+        return (app, []);
+    }
+
+    /// <summary>The last line of defence: a bug answers 500 in the OpenAI shape instead of a bare reset.</summary>
+    private static async Task GuardAsync(HttpContext context, RequestDelegate next)
+    {
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (context.RequestAborted.IsCancellationRequested && ex is OperationCanceledException or IOException)
+        {
+            // the client went away; nothing to answer
+        }
+        catch (Exception ex)
+        {
+            var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway");
+            Log.Unhandled(logger, context.Request.Path.Value ?? "", ex);
+            if (!context.Response.HasStarted)
+                await ErrorResponses.WriteAsync(context, GatewayError.Internal("The gateway failed to handle this request; the error is logged.")).ConfigureAwait(false);
+            else
+                context.Abort();
+        }
+    }
+
+    private static string ListenUrlForHumans(string urls)
+    {
+        string first = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? "http://127.0.0.1:8080";
+        return first.Replace("://*", "://127.0.0.1", StringComparison.Ordinal).Replace("://+", "://127.0.0.1", StringComparison.Ordinal)
+            .Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal).Replace("://[::]", "://127.0.0.1", StringComparison.Ordinal).TrimEnd('/');
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Gateway configured from {Config}: providers {Providers}; {Aliases} model aliases; {Keys} keys")]
+        public static partial void Started(ILogger logger, string config, string providers, int aliases, int keys);
+
+        [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Configuration: {Warning}")]
+        public static partial void ConfigWarning(ILogger logger, string warning);
+
+        [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "Unhandled error on {Path}")]
+        public static partial void Unhandled(ILogger logger, string path, Exception exception);
+    }
+}

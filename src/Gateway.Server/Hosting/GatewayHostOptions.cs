@@ -1,0 +1,23 @@
+namespace Gateway.Server.Hosting;
+
+/// <summary>What starts a gateway: the config file, where to listen, and the environment to read.</summary>
+public sealed record GatewayHostOptions
+{
+    /// <summary>gateway.json, or null for defaults plus environment.</summary>
+    public string? ConfigPath { get; init; }
+    /// <summary>Overrides the config's <c>server.urls</c> (from <c>--urls</c> or <c>ASPNETCORE_URLS</c>).</summary>
+    public string? Urls { get; init; }
+    /// <summary>The environment variables to use; tests pass their own instead of the process's.</summary>
+    public required IReadOnlyDictionary<string, string> Environment { get; init; }
+    /// <summary>Where the first-start banner (the new admin key) is printed.</summary>
+    public TextWriter Banner { get; init; } = Console.Out;
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    public static IReadOnlyDictionary<string, string> ProcessEnvironment()
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry entry in System.Environment.GetEnvironmentVariables())
+            if (entry.Key is string k && entry.Value is string v) result[k] = v;
+        return result;
+    }
+}

@@ -1,0 +1,26 @@
+using Gateway.Core;
+using Gateway.Core.Auth;
+using Gateway.Core.Config;
+using Gateway.Core.Providers;
+using Gateway.Providers;
+
+namespace Gateway.Server.Hosting;
+
+/// <summary>Turns a validated configuration into a runnable snapshot: provider instances and the key ring.</summary>
+internal sealed class SnapshotFactory(ProviderFactory providers, byte[]? bootstrapAdminHash)
+{
+    private long _version;
+
+    public GatewaySnapshot Build(GatewayConfig config)
+    {
+        var instances = new Dictionary<string, IProvider>(StringComparer.Ordinal);
+        foreach (var (name, provider) in config.Providers) instances[name] = providers.Create(provider);
+
+        var ring = new KeyRing();
+        if (bootstrapAdminHash is not null) ring.Add(bootstrapAdminHash, new GatewayKey("admin", admin: true, []));
+        foreach (var key in config.Keys) ring.Add(key.Hash, new GatewayKey(key.Id, key.Admin, key.Models));
+        if (config.MasterKeyHash is not null) ring.Add(config.MasterKeyHash, new GatewayKey("master", admin: true, []));
+
+        return new GatewaySnapshot(config, instances, ring, Interlocked.Increment(ref _version));
+    }
+}

@@ -1,0 +1,24 @@
+using Gateway.Core.Errors;
+using Microsoft.AspNetCore.Http;
+
+namespace Gateway.Server.Http;
+
+/// <summary>Writes a <see cref="GatewayError"/> as the HTTP answer (before any byte of a body went out).</summary>
+internal static class ErrorResponses
+{
+    public static Task WriteAsync(HttpContext context, GatewayError error, long startedTimestamp = 0, long upstreamTicks = 0)
+    {
+        var response = context.Response;
+        if (response.HasStarted) return Task.CompletedTask;
+        response.Headers.Clear();
+        response.StatusCode = error.Status;
+        response.ContentType = "application/json";
+        foreach (var (name, value) in error.Headers) response.Headers[name] = value;
+        if (startedTimestamp != 0) response.Headers[GatewayHeaders.Overhead] = GatewayHeaders.FormatOverhead(startedTimestamp, upstreamTicks);
+        // The unread rest of an oversize body is not worth draining: close the connection after answering.
+        if (error.Status == 413) response.Headers.Connection = "close";
+        var body = error.RawBody.IsEmpty ? OpenAiErrorJson.ToBytes(error) : error.RawBody;
+        response.ContentLength = body.Length;
+        return response.Body.WriteAsync(body).AsTask();
+    }
+}

@@ -1,0 +1,18 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Gateway.Server.Http;
+
+internal static class GatewayHeaders
+{
+    public const string Overhead = "x-gateway-overhead-ms";
+    public const string UpstreamRequestId = "x-upstream-request-id";
+
+    /// <summary>Milliseconds spent in the gateway: the whole request minus the time spent waiting on the provider.</summary>
+    public static string FormatOverhead(long startedTimestamp, long upstreamTicks)
+    {
+        var total = Stopwatch.GetElapsedTime(startedTimestamp);
+        double ms = Math.Max(0, total.TotalMilliseconds - Stopwatch.GetElapsedTime(0, upstreamTicks).TotalMilliseconds);
+        return ms.ToString("0.###", CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,3 @@
+using Gateway.Server.Cli;
+
+return await GatewayCli.RunAsync(args, Console.Out, Console.Error, Console.In);
