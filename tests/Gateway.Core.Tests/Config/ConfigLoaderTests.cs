@@ -1,0 +1,150 @@
+using Gateway.Core.Config;
+
+namespace Gateway.Core.Tests.Config;
+
+public class ConfigLoaderTests
+{
+    private static readonly Dictionary<string, string> NoEnv = [];
+
+    [Fact]
+    public void Load_NoFile_GivesDefaultsWithMock()
+    {
+        var result = ConfigLoader.LoadText(null, "none", NoEnv);
+        Assert.True(result.IsValid);
+        var config = result.Config!;
+        Assert.Equal("http://127.0.0.1:8080", config.Server.Urls);
+        Assert.Equal(20 * 1024 * 1024, config.Server.MaxBodyBytes);
+        Assert.Equal(ProviderTypes.Mock, config.Providers["mock"].Type);
+        Assert.Single(config.Providers);
+    }
+
+    [Fact]
+    public void Load_CommentsAndTrailingCommas_AreAccepted()
+    {
+        const string text = """
+            {
+              // local models
+              "providers": {
+                "local": { "type": "openai-compatible", "baseUrl": "http://127.0.0.1:11434/v1", }, /* ollama */
+              },
+            }
+            """;
+        var result = ConfigLoader.LoadText(text, "gateway.json", NoEnv);
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        Assert.Equal("http://127.0.0.1:11434/v1", result.Config!.Providers["local"].BaseUrl);
+    }
+
+    [Fact]
+    public void Load_SyntaxError_NamesLineAndColumn()
+    {
+        var result = ConfigLoader.LoadText("{\n  \"server\": {\n    \"urls\": \n  }\n}", "gw.json", NoEnv);
+        Assert.False(result.IsValid);
+        Assert.StartsWith("gw.json:4:", Assert.Single(result.Errors));
+    }
+
+    [Fact]
+    public void Load_ManyProblems_ReportsEveryOneWithItsPath()
+    {
+        const string text = """
+            {
+              "server": { "maxBodyBytes": -5, "port": 1 },
+              "providers": {
+                "a": { "type": "openai-compatible" },
+                "b": { "type": "nonsense" },
+                "c": { "type": "openai", "apiKey": "env:NOT_SET_ANYWHERE", "timeoutMs": "soon" }
+              },
+              "models": { "fast": "nowhere/model", "slow": { "deployments": [ { "provider": "a" } ] } },
+              "keys": [ { "id": "k", "hash": "plain" } ]
+            }
+            """;
+        var errors = ConfigLoader.LoadText(text, "gw.json", NoEnv).Errors;
+        string all = string.Join("\n", errors);
+        Assert.Contains("server.maxBodyBytes: -5 is out of range", all);
+        Assert.Contains("server.port: unknown setting", all);
+        Assert.Contains("providers.a.baseUrl: required", all);
+        Assert.Contains("providers.b.type: unknown provider type 'nonsense'", all);
+        Assert.Contains("providers.c.apiKey: environment variable NOT_SET_ANYWHERE is not set", all);
+        Assert.Contains("providers.c.timeoutMs: expected a whole number", all);
+        Assert.Contains("models.fast: no provider named 'nowhere'", all);
+        Assert.Contains("models.slow.deployments[0].model: required", all);
+        Assert.Contains("keys[0].hash: expected \"sha256:", all);
+        Assert.Equal(9, errors.Count);
+    }
+
+    [Fact]
+    public void Load_EnvironmentOverrides_ApplyOnTopOfTheFile()
+    {
+        var env = new Dictionary<string, string>
+        {
+            ["GATEWAY__server__maxBodyBytes"] = "4096",
+            ["GATEWAY__PROVIDERS__local__baseUrl"] = "http://127.0.0.1:9/v1",
+            ["GATEWAY__providers__extra__type"] = "openai-compatible",
+            ["GATEWAY__providers__extra__baseUrl"] = "http://127.0.0.1:10/v1",
+        };
+        const string text = "{\"providers\":{\"local\":{\"type\":\"openai-compatible\",\"baseUrl\":\"http://127.0.0.1:1/v1\"}}}";
+        var result = ConfigLoader.LoadText(text, "gw.json", env);
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        Assert.Equal(4096, result.Config!.Server.MaxBodyBytes);
+        Assert.Equal("http://127.0.0.1:9/v1", result.Config.Providers["local"].BaseUrl);
+        Assert.Equal("http://127.0.0.1:10/v1", result.Config.Providers["extra"].BaseUrl);
+    }
+
+    [Fact]
+    public void Load_MaxBodyEnvironmentVariable_WinsAndIsValidated()
+    {
+        var ok = ConfigLoader.LoadText("{\"server\":{\"maxBodyBytes\":100}}", "gw.json", new Dictionary<string, string> { ["GATEWAY_MAX_BODY_BYTES"] = "1048576" });
+        Assert.Equal(1048576, ok.Config!.Server.MaxBodyBytes);
+        var bad = ConfigLoader.LoadText(null, "none", new Dictionary<string, string> { ["GATEWAY_MAX_BODY_BYTES"] = "lots" });
+        Assert.Contains("GATEWAY_MAX_BODY_BYTES", Assert.Single(bad.Errors));
+    }
+
+    [Fact]
+    public void Load_OpenAIEnvironment_RegistersProviderUnlessFileDeclaresOne()
+    {
+        var env = new Dictionary<string, string> { ["OPENAI_API_KEY"] = "sk-env", ["OPENAI_BASE_URL"] = "http://127.0.0.1:5/v1" };
+        var fromEnv = ConfigLoader.LoadText(null, "none", env).Config!.Providers["openai"];
+        Assert.Equal(("sk-env", "http://127.0.0.1:5/v1", "environment"), (fromEnv.ApiKey, fromEnv.BaseUrl, fromEnv.Origin));
+
+        var declared = ConfigLoader.LoadText("{\"providers\":{\"openai\":{\"type\":\"openai\",\"apiKey\":\"env:OPENAI_API_KEY\",\"baseUrl\":\"http://127.0.0.1:6/v1\"}}}", "gw.json", env);
+        Assert.Equal("http://127.0.0.1:6/v1", declared.Config!.Providers["openai"].BaseUrl);
+        Assert.Equal("sk-env", declared.Config.Providers["openai"].ApiKey);
+    }
+
+    [Fact]
+    public void Load_MockNameTakenByAnotherType_IsAnError()
+    {
+        var result = ConfigLoader.LoadText("{\"providers\":{\"mock\":{\"type\":\"openai-compatible\",\"baseUrl\":\"http://127.0.0.1:1/v1\"}}}", "gw.json", NoEnv);
+        Assert.Contains("providers.mock: the name 'mock' is reserved", Assert.Single(result.Errors));
+    }
+
+    [Fact]
+    public void Load_AliasesAndKeys_AreRead()
+    {
+        string hash = KeyHashing.Format(KeyHashing.Hash("team-key"));
+        string text = $$"""
+            {
+              "models": {
+                "fast": "mock/echo",
+                "smart": { "deployments": [ { "provider": "mock", "model": "lorem", "weight": 3 } ] }
+              },
+              "keys": [ { "id": "team-a", "hash": "{{hash}}", "models": ["fast"] } ],
+              "policies": []
+            }
+            """;
+        var result = ConfigLoader.LoadText(text, "gw.json", new Dictionary<string, string> { ["GATEWAY_MASTER_KEY"] = "m" });
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        var config = result.Config!;
+        Assert.Equal(new DeploymentConfig("mock", "echo", 1), config.Models["fast"].Deployments[0]);
+        Assert.Equal(3, config.Models["smart"].Deployments[0].Weight);
+        Assert.Equal(["fast"], config.Keys[0].Models);
+        Assert.NotNull(config.MasterKeyHash);
+        Assert.Contains(result.Warnings, w => w.StartsWith("policies:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ProviderConfig_ToString_NeverShowsTheKey()
+    {
+        var config = new ProviderConfig { Name = "x", Type = ProviderTypes.OpenAI, ApiKey = "sk-very-secret" };
+        Assert.DoesNotContain("sk-very-secret", config.ToString());
+    }
+}
