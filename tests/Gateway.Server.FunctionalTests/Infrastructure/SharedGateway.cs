@@ -1,0 +1,31 @@
+namespace Gateway.Server.FunctionalTests.Infrastructure;
+
+/// <summary>One upstream and one gateway (with a slow-timeout provider) shared by a test class.</summary>
+public sealed class SharedGateway : IAsyncLifetime
+{
+    public TestUpstream Upstream { get; private set; } = null!;
+    public GatewayUnderTest Gateway { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Upstream = await TestUpstream.StartAsync();
+        Gateway = await GatewayUnderTest.StartAsync(Upstream, configJson: """
+            {
+              "server": { "maxBodyBytes": 65536 },
+              "providers": {
+                "strict": { "type": "openai-compatible", "baseUrl": "$UPSTREAM", "apiKey": "env:OPENAI_API_KEY",
+                            "firstByteTimeoutMs": 400, "timeoutMs": 1500 },
+                "dead":   { "type": "openai-compatible", "baseUrl": "http://127.0.0.1:9/v1", "models": ["any"] },
+                "mock":   { "type": "mock", "chunks": 3 }
+              },
+              "models": { "fast": "openai/gpt-test" }
+            }
+            """);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Gateway.DisposeAsync();
+        await Upstream.DisposeAsync();
+    }
+}

@@ -1,0 +1,179 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Server.FunctionalTests.Infrastructure;
+
+/// <summary>
+/// A fake OpenAI on 127.0.0.1:0 (real Kestrel). Answers "echo: &lt;last user text&gt;", records every request,
+/// and injects faults named in the last user text: fault:500, fault:429, fault:401, fault:reset-mid-stream,
+/// fault:slow-headers:MS, fault:slow-first-token:MS, fault:slow-stream:MS, fault:no-done.
+/// </summary>
+public sealed class TestUpstream : IAsyncDisposable
+{
+    public const string Key = "sk-upstream-test";
+    private readonly WebApplication _app;
+
+    public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
+    public string BaseUrl { get; }
+
+    private TestUpstream(WebApplication app, string baseUrl)
+    {
+        _app = app;
+        BaseUrl = baseUrl;
+    }
+
+    public static async Task<TestUpstream> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        TestUpstream? self = null;
+        app.MapPost("/v1/chat/completions", ctx => self!.ChatAsync(ctx));
+        app.MapPost("/v1/embeddings", ctx => self!.EmbeddingsAsync(ctx));
+        app.MapGet("/v1/models", async ctx =>
+        {
+            ctx.Response.ContentType = "application/json";
+            await ctx.Response.WriteAsync("""{"object":"list","data":[{"id":"gpt-test","object":"model"},{"id":"text-embedding-test","object":"model"}]}""");
+        });
+        await app.StartAsync();
+        string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        self = new TestUpstream(app, address + "/v1");
+        return self;
+    }
+
+    public RecordedRequest[] Matching(string marker) => Requests.Where(r => r.Body.Contains(marker, StringComparison.Ordinal)).ToArray();
+
+    private async Task<(RecordedRequest Record, JsonElement Body)> RecordAsync(HttpContext ctx)
+    {
+        using var reader = new StreamReader(ctx.Request.Body, Encoding.UTF8);
+        string body = await reader.ReadToEndAsync();
+        var record = new RecordedRequest(ctx.Request.Path, ctx.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString()), body);
+        ctx.RequestAborted.Register(() => record.Aborted.TrySetResult());
+        Requests.Enqueue(record);
+        return (record, JsonDocument.Parse(body).RootElement.Clone());
+    }
+
+    private async Task ChatAsync(HttpContext ctx)
+    {
+        var (record, body) = await RecordAsync(ctx);
+        if (ctx.Request.Headers.Authorization != $"Bearer {Key}")
+        {
+            await ErrorAsync(ctx, 401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key");
+            return;
+        }
+        string text = body.GetProperty("messages").EnumerateArray().Last(m => m.GetProperty("role").GetString() == "user").GetProperty("content").GetString() ?? "";
+        bool stream = body.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
+        bool usage = body.TryGetProperty("stream_options", out var so) && so.TryGetProperty("include_usage", out var iu) && iu.ValueKind == JsonValueKind.True;
+        string model = body.GetProperty("model").GetString()!;
+        string reply = "echo: " + text;
+
+        if (text.Contains("fault:500")) { await ErrorAsync(ctx, 500, "The server had an error while processing your request. Sorry about that!", "server_error", null); return; }
+        if (text.Contains("fault:401")) { await ErrorAsync(ctx, 401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key"); return; }
+        if (text.Contains("fault:429"))
+        {
+            ctx.Response.Headers["retry-after"] = "3";
+            await ErrorAsync(ctx, 429, "Rate limit reached for requests", "requests", "rate_limit_exceeded");
+            return;
+        }
+        if (Fault(text, "fault:slow-headers:") is { } headersDelay) await Task.Delay(headersDelay, ctx.RequestAborted);
+
+        if (!stream)
+        {
+            string json = $$$"""{"id":"chatcmpl-up","object":"chat.completion","created":1,"model":"{{{model}}}","choices":[{"index":0,"message":{"role":"assistant","content":{{{JsonSerializer.Serialize(reply, TestJson.Default.String)}}}},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}}""";
+            ctx.Response.ContentType = "application/json";
+            ctx.Response.Headers["x-request-id"] = "req-upstream-1";
+            var bytes = Encoding.UTF8.GetBytes(json);
+            ctx.Response.ContentLength = bytes.Length;
+            if (text.Contains("fault:reset-mid-stream"))
+            {
+                await ctx.Response.Body.WriteAsync(bytes.AsMemory(0, bytes.Length / 2));
+                await ctx.Response.Body.FlushAsync();
+                await Task.Delay(50);
+                ctx.Abort();
+                return;
+            }
+            await ctx.Response.Body.WriteAsync(bytes);
+            return;
+        }
+
+        ctx.Response.ContentType = "text/event-stream; charset=utf-8";
+        await ctx.Response.StartAsync();
+        await ctx.Response.Body.FlushAsync();
+        if (Fault(text, "fault:slow-first-token:") is { } firstDelay) await Task.Delay(firstDelay, ctx.RequestAborted);
+        int? every = Fault(text, "fault:slow-stream:");
+        var pieces = every is null ? reply.Split(' ').Select((w, i) => i == 0 ? w : " " + w).ToList() : Enumerable.Repeat("x", 200).ToList();
+        await FrameAsync(ctx, $$$"""{"id":"chatcmpl-up","object":"chat.completion.chunk","created":1,"model":"{{{model}}}","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}""");
+        for (int i = 0; i < pieces.Count; i++)
+        {
+            if (every is not null) await Task.Delay(every.Value, ctx.RequestAborted);
+            await FrameAsync(ctx, $$$"""{"id":"chatcmpl-up","object":"chat.completion.chunk","created":1,"model":"{{{model}}}","choices":[{"index":0,"delta":{"content":{{{JsonSerializer.Serialize(pieces[i], TestJson.Default.String)}}}},"finish_reason":null}]}""");
+            if (i == 1 && text.Contains("fault:reset-mid-stream"))
+            {
+                await Task.Delay(50);
+                ctx.Abort();
+                return;
+            }
+        }
+        await FrameAsync(ctx, $$$"""{"id":"chatcmpl-up","object":"chat.completion.chunk","created":1,"model":"{{{model}}}","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}""");
+        if (usage) await FrameAsync(ctx, $$$"""{"id":"chatcmpl-up","object":"chat.completion.chunk","created":1,"model":"{{{model}}}","choices":[],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}}""");
+        if (!text.Contains("fault:no-done")) await ctx.Response.WriteAsync("data: [DONE]\n\n");
+        record.Completed = true;
+    }
+
+    private async Task EmbeddingsAsync(HttpContext ctx)
+    {
+        var (_, body) = await RecordAsync(ctx);
+        ctx.Response.ContentType = "application/json";
+        await ctx.Response.WriteAsync($$$"""{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.6,0.8]}],"model":"{{{body.GetProperty("model").GetString()}}}","usage":{"prompt_tokens":2,"total_tokens":2}}""");
+    }
+
+    private static async Task FrameAsync(HttpContext ctx, string json)
+    {
+        await ctx.Response.WriteAsync("data: " + json + "\n\n", ctx.RequestAborted);
+        await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+    }
+
+    private static Task ErrorAsync(HttpContext ctx, int status, string message, string type, string? code)
+    {
+        ctx.Response.StatusCode = status;
+        ctx.Response.ContentType = "application/json";
+        string codeJson = code is null ? "null" : $"\"{code}\"";
+        return ctx.Response.WriteAsync($$$"""{"error":{"message":"{{{message}}}","type":"{{{type}}}","param":null,"code":{{{codeJson}}}}}""");
+    }
+
+    private static int? Fault(string text, string prefix)
+    {
+        int at = text.IndexOf(prefix, StringComparison.Ordinal);
+        if (at < 0) return null;
+        var digits = new string(text[(at + prefix.Length)..].TakeWhile(char.IsAsciiDigit).ToArray());
+        return int.Parse(digits, CultureInfo.InvariantCulture);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+public sealed class RecordedRequest(string path, Dictionary<string, string> headers, string body)
+{
+    public string Path { get; } = path;
+    public Dictionary<string, string> Headers { get; } = headers;
+    public string Body { get; } = body;
+    public TaskCompletionSource Aborted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    public volatile bool Completed;
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(string))]
+internal sealed partial class TestJson : System.Text.Json.Serialization.JsonSerializerContext;
