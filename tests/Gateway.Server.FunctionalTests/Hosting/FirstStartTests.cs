@@ -1,0 +1,65 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Gateway.Server.FunctionalTests.Infrastructure;
+using static Gateway.Server.FunctionalTests.Infrastructure.GatewayUnderTest;
+
+namespace Gateway.Server.FunctionalTests.Hosting;
+
+public partial class FirstStartTests
+{
+    [GeneratedRegex(@"key:\s+(gw-admin-\S+)")]
+    private static partial Regex KeyLine();
+
+    [Fact]
+    public async Task NoKeyConfigured_CreatesAdminKeyOnce_KeepsOnlyItsHash()
+    {
+        string dataDir = Directory.CreateTempSubdirectory("gw-first-").FullName;
+        string key;
+        await using (var gateway = await StartAsync(masterKey: false, dataDir: dataDir))
+        {
+            var match = KeyLine().Match(gateway.Banner.ToString());
+            Assert.True(match.Success, gateway.Banner.ToString());
+            key = match.Groups[1].Value;
+            Assert.Contains("curl http://127.0.0.1:0/v1/chat/completions", gateway.Banner.ToString());
+
+            using var open = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("mock/echo", "x"), key: null));
+            Assert.Equal(HttpStatusCode.Unauthorized, open.StatusCode);
+            using var ok = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("mock/echo", "x"), key));
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        string stored = await File.ReadAllTextAsync(Path.Combine(dataDir, "admin-key.sha256"));
+        Assert.StartsWith("sha256:", stored);
+        Assert.DoesNotContain(key, stored);
+
+        await using (var again = await StartAsync(masterKey: false, dataDir: dataDir))
+        {
+            Assert.Equal("", again.Banner.ToString()); // shown only once
+            using var ok = await again.Client.SendAsync(Post("/v1/chat/completions", Chat("mock/echo", "x"), key));
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task MasterKeyConfigured_NoAdminKeyIsCreated()
+    {
+        await using var gateway = await StartAsync();
+        Assert.Equal("", gateway.Banner.ToString());
+        Assert.False(File.Exists(Path.Combine(gateway.DataDir, "admin-key.sha256")));
+    }
+
+    [Fact]
+    public async Task ConfiguredKey_RestrictedToItsModels()
+    {
+        const string teamKey = "team-a-secret-key";
+        string hash = Gateway.Core.Config.KeyHashing.Format(Gateway.Core.Config.KeyHashing.Hash(teamKey));
+        await using var gateway = await StartAsync(masterKey: false, configJson: $$"""
+            { "models": { "fast": "mock/echo" }, "keys": [ { "id": "team-a", "hash": "{{hash}}", "models": ["fast"] } ] }
+            """);
+        Assert.Equal("", gateway.Banner.ToString());
+        using var allowed = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("fast", "x"), teamKey));
+        Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
+        using var denied = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("mock/echo", "x"), teamKey));
+        Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
+    }
+}

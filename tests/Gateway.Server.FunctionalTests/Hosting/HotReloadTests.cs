@@ -1,0 +1,59 @@
+using System.Net;
+using Gateway.Server.FunctionalTests.Infrastructure;
+using static Gateway.Server.FunctionalTests.Infrastructure.GatewayUnderTest;
+
+namespace Gateway.Server.FunctionalTests.Hosting;
+
+public class HotReloadTests
+{
+    private static async Task<HttpStatusCode> ChatStatus(GatewayUnderTest gateway, string model)
+    {
+        using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat(model, "x")));
+        return response.StatusCode;
+    }
+
+    private static async Task<bool> Eventually(Func<Task<bool>> condition)
+    {
+        for (int i = 0; i < 100; i++)
+        {
+            if (await condition()) return true;
+            await Task.Delay(100);
+        }
+        return false;
+    }
+
+    [Fact]
+    public async Task ValidEdit_IsServedWithoutRestart_InvalidEditKeepsLastGoodSnapshot()
+    {
+        await using var gateway = await StartAsync(configJson: """{ "models": { "first": "mock/echo" } }""");
+        string path = Path.Combine(gateway.DataDir, "gateway.json");
+        Assert.Equal(HttpStatusCode.OK, await ChatStatus(gateway, "first"));
+
+        await File.WriteAllTextAsync(path, """{ "models": { "second": "mock/lorem" } } // edited""");
+        Assert.True(await Eventually(async () => await ChatStatus(gateway, "second") == HttpStatusCode.OK), "the new alias was never served");
+        Assert.Equal(HttpStatusCode.NotFound, await ChatStatus(gateway, "first"));
+
+        await File.WriteAllTextAsync(path, """{ "models": { "third": "nowhere/x" } }""");
+        await Task.Delay(1000);
+        Assert.Equal(HttpStatusCode.OK, await ChatStatus(gateway, "second"));
+        Assert.Equal(HttpStatusCode.NotFound, await ChatStatus(gateway, "third"));
+
+        await File.WriteAllTextAsync(path, """{ "models": { "fourth": "mock/echo" """); // broken JSON
+        await Task.Delay(1000);
+        Assert.Equal(HttpStatusCode.OK, await ChatStatus(gateway, "second"));
+    }
+
+    [Fact]
+    public async Task InFlightStream_FinishesOnTheSnapshotItStartedWith()
+    {
+        await using var gateway = await StartAsync(configJson: """{ "providers": { "mock": { "type": "mock", "chunks": 10, "chunkDelayMs": 100 } }, "models": { "slow": "mock/echo" } }""");
+        string path = Path.Combine(gateway.DataDir, "gateway.json");
+        var streaming = gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("slow", "the quick brown fox jumps over the lazy dog", stream: true)));
+        await Task.Delay(200);
+        await File.WriteAllTextAsync(path, """{ "models": { } }""");
+        using var response = await streaming;
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.Contains("data: [DONE]", body);
+        Assert.True(await Eventually(async () => await ChatStatus(gateway, "slow") == HttpStatusCode.NotFound));
+    }
+}
