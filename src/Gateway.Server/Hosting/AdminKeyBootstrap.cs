@@ -28,7 +28,7 @@ internal static class AdminKeyBootstrap
         var hash = KeyHashing.Hash(key);
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        using (var file = new StreamWriter(path, System.Text.Encoding.UTF8, options)) file.WriteLine(KeyHashing.Format(hash));
+        using (var file = new StreamWriter(path, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false), options)) file.WriteLine(KeyHashing.Format(hash));
 
         banner.WriteLine();
         banner.WriteLine("No gateway key was configured, so an admin key was created. It is shown only this once;");

@@ -29,7 +29,7 @@ public partial class FirstStartTests
         }
 
         string stored = await File.ReadAllTextAsync(Path.Combine(dataDir, "admin-key.sha256"));
-        Assert.StartsWith("sha256:", stored);
+        Assert.StartsWith("sha256:", stored); // no BOM: other tools read this file too
         Assert.DoesNotContain(key, stored);
 
         await using (var again = await StartAsync(masterKey: false, dataDir: dataDir))

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# tests/run.sh: the whole test suite, as CI runs it (.ci/run calls exactly this).
+#   restore + build (warnings are errors) -> xunit suites -> Native AOT publish (zero IL/AOT warnings)
+#   -> smoke test of the native binary -> the shared acceptance kit (../shared/acceptance) when present.
+# Ends with one line "N passed, M failed" summing every suite; exits non-zero on any failure.
+# Everything it starts listens on 127.0.0.1 and is stopped by PID.
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/gateway-tests.XXXXXX")
+PASSED=0
+FAILED=0
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}"
+
+log() { printf '\n== %s\n' "$*"; }
+pass() { PASSED=$((PASSED + 1)); printf '  ok    %s\n' "$1"; }
+fail() { FAILED=$((FAILED + 1)); printf '  FAIL  %s\n' "$1"; }
+finish() {
+  echo
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ]
+  exit $?
+}
+
+# Tools the suites need beyond the .NET SDK: curl for the smoke test, node + npm for the acceptance kit.
+need_apt=()
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+if [ -d "$ROOT/../shared/acceptance" ]; then
+  command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+  command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+fi
+if [ ${#need_apt[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  log "installing ${need_apt[*]}"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}") >"$WORK/apt.log" 2>&1 || tail -5 "$WORK/apt.log"
+fi
+# Native AOT links with clang or gcc; either is fine.
+if ! command -v clang >/dev/null 2>&1 && ! command -v gcc >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang zlib1g-dev) >"$WORK/apt.log" 2>&1
+fi
+
+# ---- 1. build ---------------------------------------------------------------------------------
+log "restore and build (Release, warnings as errors)"
+if dotnet build Gateway.sln -c Release -nologo -v q >"$WORK/build.log" 2>&1; then
+  pass "build"
+else
+  grep -E "error|warning" "$WORK/build.log" | sort -u | head -30
+  fail "build"
+  finish
+fi
+
+# ---- 2. xunit ---------------------------------------------------------------------------------
+log "unit and functional tests (xunit)"
+dotnet test Gateway.sln -c Release --no-build -nologo 2>&1 | tee "$WORK/test.log" | grep -E "^\s*(Failed|Passed)!|\[FAIL\]|Assert" || true
+# One summary line per test project: "Passed!  - Failed:     0, Passed:    81, Skipped: ..."
+read -r xpass xfail < <(grep -E "(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+" "$WORK/test.log" |
+  sed -E 's/.*Failed: +([0-9]+), Passed: +([0-9]+).*/\2 \1/' | awk '{p+=$1; f+=$2} END {print p+0, f+0}')
+projects=$(grep -cE "(Passed|Failed)! +- Failed:" "$WORK/test.log")
+PASSED=$((PASSED + xpass)); FAILED=$((FAILED + xfail))
+if [ "$projects" -lt 3 ]; then fail "xunit: expected 3 test projects to report, saw $projects"; fi
+echo "  xunit: $xpass passed, $xfail failed"
+
+# ---- 3. Native AOT publish --------------------------------------------------------------------
+log "Native AOT publish"
+OUT="$WORK/publish"
+if dotnet publish src/Gateway.Server -c Release -o "$OUT" -nologo >"$WORK/publish.log" 2>&1; then
+  pass "dotnet publish src/Gateway.Server -c Release"
+else
+  grep -E "error|warning" "$WORK/publish.log" | sort -u | head -20
+  fail "dotnet publish src/Gateway.Server -c Release"
+fi
+warnings=$(grep -Eo "warning (IL|AOT)[0-9]+" "$WORK/publish.log" | sort -u)
+if [ -z "$warnings" ]; then pass "publish: zero trim/AOT warnings"; else echo "$warnings"; fail "publish: trim/AOT warnings"; fi
+BIN="$OUT/gateway"
+if [ -x "$BIN" ] && head -c 4 "$BIN" | grep -q ELF; then pass "publish: one native ELF binary ($(( $(stat -c %s "$BIN") / 1048576 )) MB)"; else fail "publish: no native binary at $BIN"; fi
+
+# ---- 4. smoke test of the binary: first start with no config and no key -------------------------
+free_port() { (exec 3<>/dev/null; for p in $(shuf -i 20000-60000 -n 50); do (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }; done); }
+if [ -x "$BIN" ]; then
+  log "smoke test: $BIN serve (no config, no key)"
+  SMOKE="$WORK/smoke"; mkdir -p "$SMOKE"
+  PORT=$(free_port)
+  (cd "$SMOKE" && env -u GATEWAY_MASTER_KEY -u OPENAI_API_KEY -u OPENAI_BASE_URL -u GATEWAY_CONFIG -u ASPNETCORE_URLS \
+    "$BIN" serve --urls "http://127.0.0.1:$PORT" >"$SMOKE/gateway.log" 2>&1) &
+  GW=$!; PIDS+=("$GW")
+  up=0
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && { up=1; break; }; sleep 0.1; done
+  if [ "$up" = 1 ]; then pass "smoke: /health answers"; else fail "smoke: /health did not answer"; tail -20 "$SMOKE/gateway.log"; fi
+  KEY=$(grep -Eo 'gw-admin-[A-Za-z0-9_-]+' "$SMOKE/gateway.log" | head -1)
+  if [ -n "$KEY" ] && grep -q "^sha256:" "$SMOKE/data/admin-key.sha256" 2>/dev/null && ! grep -q "$KEY" "$SMOKE/data/admin-key.sha256"; then
+    pass "smoke: first start printed an admin key and stored only its hash"
+  else
+    fail "smoke: no admin key banner / hash file"
+  fi
+  U="http://127.0.0.1:$PORT/v1/chat/completions"
+  code=$(curl -s -o "$SMOKE/r0" -w '%{http_code}' -H 'content-type: application/json' -d '{"model":"mock/echo","messages":[{"role":"user","content":"x"}]}' "$U")
+  if [ "$code" = 401 ] && grep -q '"error"' "$SMOKE/r0"; then pass "smoke: no key -> 401"; else fail "smoke: no key -> $code"; fi
+  r=$(curl -s -H "Authorization: Bearer $KEY" -H 'content-type: application/json' -d '{"model":"mock/echo","messages":[{"role":"user","content":"smoke test one"}]}' "$U")
+  if grep -q '"content":"smoke test one"' <<<"$r"; then pass "smoke: mock/echo non-stream"; else fail "smoke: mock/echo non-stream: $r"; fi
+  s=$(curl -sN -H "Authorization: Bearer $KEY" -H 'content-type: application/json' -d '{"model":"mock/echo","stream":true,"messages":[{"role":"user","content":"smoke test two"}]}' "$U")
+  if [ "$(grep -c '^data: {' <<<"$s")" -ge 3 ] && [ "$(grep -c '^data: \[DONE\]' <<<"$s")" = 1 ]; then pass "smoke: mock/echo stream"; else fail "smoke: mock/echo stream: $s"; fi
+  kill -TERM "$GW" 2>/dev/null
+  stopped=0
+  for _ in $(seq 1 100); do kill -0 "$GW" 2>/dev/null || { stopped=1; break; }; sleep 0.1; done
+  if [ "$stopped" = 1 ]; then pass "smoke: stops on SIGTERM"; else fail "smoke: still running 10 s after SIGTERM"; kill -KILL "$GW" 2>/dev/null; fi
+fi
+
+# ---- 5. acceptance kit (official openai SDK against the binary, provider fake behind it) -------
+KIT="$ROOT/../shared/acceptance"
+if [ -d "$KIT" ] && [ -x "$BIN" ]; then
+  # The kit covers every provider and /v1/messages; this build serves the OpenAI wire format and mock.
+  PATTERN=${ACCEPTANCE_PATTERN:-'chat/completions -> openai|mock/echo \(built-in|inbound validation|openai: upstream (500|429)|upstream connection reset before|openai: upstream reset mid-stream -> the client|openai: client abort|POST /v1/embeddings|requires the gateway key'}
+  log "acceptance kit ($KIT), tests matching: $PATTERN"
+  mkdir -p "$WORK/acc-data"
+  GATEWAY_DATA_DIR="$WORK/acc-data" GATEWAY_CMD="$BIN serve" bash "$KIT/run.sh" --only "$PATTERN" >"$WORK/acceptance.log" 2>&1
+  acc_rc=$?
+  grep -E "^(✖|ℹ (tests|pass|fail))" "$WORK/acceptance.log" | head -40
+  apass=$(grep -Eo '^(#|ℹ) pass [0-9]+' "$WORK/acceptance.log" | awk '{print $3}' | tail -1)
+  afail=$(grep -Eo '^(#|ℹ) fail [0-9]+' "$WORK/acceptance.log" | awk '{print $3}' | tail -1)
+  PASSED=$((PASSED + ${apass:-0})); FAILED=$((FAILED + ${afail:-0}))
+  if [ "$acc_rc" -ne 0 ] && [ "${afail:-0}" -eq 0 ]; then tail -30 "$WORK/acceptance.log"; fail "acceptance kit did not run"; fi
+  if [ "${apass:-0}" -eq 0 ]; then fail "acceptance kit ran no test"; fi
+else
+  log "acceptance kit: skipped (no ../shared/acceptance here)"
+fi
+
+finish
