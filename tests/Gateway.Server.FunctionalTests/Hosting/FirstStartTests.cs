@@ -28,7 +28,7 @@ public partial class FirstStartTests
             Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
         }
 
-        string stored = await File.ReadAllTextAsync(Path.Combine(dataDir, "admin-key.sha256"));
+        string stored = System.Text.Encoding.UTF8.GetString(await File.ReadAllBytesAsync(Path.Combine(dataDir, "admin-key.sha256")));
         Assert.StartsWith("sha256:", stored); // no BOM: other tools read this file too
         Assert.DoesNotContain(key, stored);
 
