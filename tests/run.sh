@@ -86,7 +86,7 @@ if [ -x "$BIN" ]; then
   log "smoke test: $BIN serve (no config, no key)"
   SMOKE="$WORK/smoke"; mkdir -p "$SMOKE"
   PORT=$(free_port)
-  (cd "$SMOKE" && env -u GATEWAY_MASTER_KEY -u OPENAI_API_KEY -u OPENAI_BASE_URL -u GATEWAY_CONFIG -u ASPNETCORE_URLS \
+  (cd "$SMOKE" && exec env -u GATEWAY_MASTER_KEY -u OPENAI_API_KEY -u OPENAI_BASE_URL -u GATEWAY_CONFIG -u ASPNETCORE_URLS \
     "$BIN" serve --urls "http://127.0.0.1:$PORT" >"$SMOKE/gateway.log" 2>&1) &
   GW=$!; PIDS+=("$GW")
   up=0
