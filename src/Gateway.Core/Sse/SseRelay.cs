@@ -1,129 +1,89 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 
 namespace Gateway.Core.Sse;
 
 /// <summary>
-/// Relays an OpenAI SSE stream frame by frame with the frame bytes untouched. One pooled buffer per
-/// stream; complete frames go to the client as soon as they are read, and the writer is flushed once
-/// per upstream read, so no frame waits for a later one. The usage chunk is read on the way and
-/// dropped when the client did not ask for it (the gateway asked for it on the client's behalf).
+/// Relays an OpenAI SSE stream frame by frame with the frame bytes untouched. Complete frames go to
+/// the client as soon as they are read, and the writer is flushed once per upstream read, so no frame
+/// waits for a later one. The usage chunk is read on the way and dropped when the client did not ask
+/// for it (the gateway asked for it on the client's behalf).
 /// </summary>
 public static class SseRelay
 {
-    private const int InitialBuffer = 16 * 1024;
-    /// <summary>No sane provider sends a single event this large; a bigger one is a broken upstream.</summary>
-    public const int MaxFrameBytes = 8 * 1024 * 1024;
+    public const int MaxFrameBytes = SseFrameReader.MaxFrameBytes;
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<SseRelayResult> RelayAsync(
         Stream upstream, PipeWriter client, bool stripUsageChunk, Action? onFirstByte, CancellationToken cancellationToken)
     {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
-        int start = 0, end = 0, frames = 0;
-        bool first = true, sawDone = false;
+        using var reader = new SseFrameReader(upstream);
+        int frames = 0;
+        bool sawDone = false, notified = false;
         TokenUsage? usage = null;
-        try
+        while (true)
         {
-            while (true)
+            SseReadResult read;
+            try
             {
-                if (end == buffer.Length)
-                {
-                    if (start > 0)
-                    {
-                        Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
-                        end -= start;
-                        start = 0;
-                    }
-                    else
-                    {
-                        if (buffer.Length >= MaxFrameBytes)
-                            return new SseRelayResult(SseRelayStatus.FrameTooLarge, usage, frames, null);
-                        var bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                        Buffer.BlockCopy(buffer, 0, bigger, 0, end);
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = bigger;
-                    }
-                }
-
-                int read;
-                try
-                {
-                    read = await upstream.ReadAsync(buffer.AsMemory(end), cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is IOException or OperationCanceledException or System.Net.Http.HttpRequestException or ObjectDisposedException)
-                {
-                    return new SseRelayResult(SseRelayStatus.UpstreamFailed, usage, frames, ex);
-                }
-
-                if (first && read > 0)
-                {
-                    first = false;
-                    onFirstByte?.Invoke();
-                }
-
-                if (read == 0)
-                {
-                    // The upstream closed. A final frame without its blank line still counts when it is [DONE].
-                    var rest = buffer.AsSpan(start, end - start);
-                    if (!rest.Trim("\r\n "u8).IsEmpty)
-                    {
-                        if (OpenAiFrameInspector.Inspect(rest.TrimEnd("\r\n"u8), out _) == OpenAiFrameKind.Done)
-                        {
-                            client.Write(rest.TrimEnd("\r\n"u8));
-                            client.Write("\n\n"u8);
-                            frames++;
-                            if (!await FlushAsync(client, cancellationToken).ConfigureAwait(false))
-                                return new SseRelayResult(SseRelayStatus.ClientGone, usage, frames, null);
-                            return new SseRelayResult(SseRelayStatus.Completed, usage, frames, null);
-                        }
-                        return new SseRelayResult(SseRelayStatus.UpstreamEndedEarly, usage, frames, null);
-                    }
-                    return new SseRelayResult(sawDone ? SseRelayStatus.Completed : SseRelayStatus.UpstreamEndedEarly, usage, frames, null);
-                }
-
-                end += read;
-                bool wrote = false;
-                int len;
-                while ((len = SseFrameScanner.FindFrameEnd(buffer.AsSpan(start, end - start))) > 0)
-                {
-                    var frame = buffer.AsSpan(start, len);
-                    start += len;
-                    var kind = OpenAiFrameInspector.Inspect(frame, out var frameUsage);
-                    if (kind is OpenAiFrameKind.UsageOnly or OpenAiFrameKind.ChunkWithUsage)
-                    {
-                        usage = frameUsage;
-                        if (kind == OpenAiFrameKind.UsageOnly && stripUsageChunk) continue;
-                    }
-                    else if (kind == OpenAiFrameKind.Done)
-                    {
-                        sawDone = true;
-                    }
-                    client.Write(frame);
-                    frames++;
-                    wrote = true;
-                }
-                if (start == end) start = end = 0;
-
-                if (wrote && !await FlushAsync(client, cancellationToken).ConfigureAwait(false))
-                    return new SseRelayResult(SseRelayStatus.ClientGone, usage, frames, null);
+                read = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
+            catch (Exception ex) when (SseErrors.IsUpstreamFailure(ex))
+            {
+                return new SseRelayResult(SseRelayStatus.UpstreamFailed, usage, frames, ex);
+            }
+            if (read == SseReadResult.FrameTooLarge)
+                return new SseRelayResult(SseRelayStatus.FrameTooLarge, usage, frames, null);
+            if (!notified && read == SseReadResult.Data)
+            {
+                notified = true;
+                onFirstByte?.Invoke();
+            }
+
+            if (read == SseReadResult.End)
+            {
+                // A final [DONE] without its blank line still counts; any other leftover is a cut-off frame.
+                var rest = reader.Pending.TrimEnd("\r\n"u8);
+                if (!rest.IsEmpty)
+                {
+                    if (OpenAiFrameInspector.Inspect(rest, out _) != OpenAiFrameKind.Done)
+                        return new SseRelayResult(SseRelayStatus.UpstreamEndedEarly, usage, frames, null);
+                    client.Write(rest);
+                    client.Write("\n\n"u8);
+                    frames++;
+                    sawDone = true;
+                    if (!await SseErrors.FlushAsync(client, cancellationToken).ConfigureAwait(false))
+                        return new SseRelayResult(SseRelayStatus.ClientGone, usage, frames, null);
+                }
+                return new SseRelayResult(sawDone ? SseRelayStatus.Completed : SseRelayStatus.UpstreamEndedEarly, usage, frames, null);
+            }
+
+            bool wrote = WriteFrames(reader, client, stripUsageChunk, ref frames, ref sawDone, ref usage);
+            if (wrote && !await SseErrors.FlushAsync(client, cancellationToken).ConfigureAwait(false))
+                return new SseRelayResult(SseRelayStatus.ClientGone, usage, frames, null);
         }
     }
 
-    private static async ValueTask<bool> FlushAsync(PipeWriter client, CancellationToken cancellationToken)
+    private static bool WriteFrames(SseFrameReader reader, PipeWriter client, bool stripUsageChunk, ref int frames, ref bool sawDone, ref TokenUsage? usage)
     {
-        try
+        bool wrote = false;
+        while (reader.TryReadFrame(out var frame))
         {
-            var result = await client.FlushAsync(cancellationToken).ConfigureAwait(false);
-            return !result.IsCompleted && !result.IsCanceled;
+            var kind = OpenAiFrameInspector.Inspect(frame, out var frameUsage);
+            if (kind is OpenAiFrameKind.UsageOnly or OpenAiFrameKind.ChunkWithUsage)
+            {
+                usage = frameUsage;
+                if (kind == OpenAiFrameKind.UsageOnly && stripUsageChunk) continue;
+            }
+            else if (kind == OpenAiFrameKind.Done)
+            {
+                sawDone = true;
+            }
+            client.Write(frame);
+            frames++;
+            wrote = true;
         }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
-        {
-            return false;
-        }
+        return wrote;
     }
 }

@@ -18,9 +18,6 @@ namespace Gateway.Server.Endpoints;
 /// </summary>
 internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, ILogger<ProxyEndpoint> logger)
 {
-    /// <summary>A non-stream answer larger than this is a broken upstream, not an answer.</summary>
-    private const int MaxResponseBytes = 256 * 1024 * 1024;
-
     public Task ChatCompletionsAsync(HttpContext context) => HandleAsync(context, RequestKind.ChatCompletions);
 
     public Task EmbeddingsAsync(HttpContext context) => HandleAsync(context, RequestKind.Embeddings);
@@ -28,33 +25,15 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, ILogger<Pr
     private async Task HandleAsync(HttpContext context, RequestKind kind)
     {
         long started = Stopwatch.GetTimestamp();
-        var snapshot = snapshots.Current;
-        var key = Authenticator.Authenticate(context.Request, snapshot.Keys);
-        if (key is null)
-        {
-            await ErrorResponses.WriteAsync(context, GatewayError.Unauthorized(
-                "Missing or invalid gateway key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'."), started).ConfigureAwait(false);
-            return;
-        }
-
-        var (body, readError) = await RequestBodyReader.ReadAsync(context.Request, snapshot.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
+        var (body, shape, route, error) = await RequestIntake.ReadAsync(context, snapshots.Current, kind).ConfigureAwait(false);
         if (body is null)
         {
-            await ErrorResponses.WriteAsync(context, readError!, started).ConfigureAwait(false);
+            await ErrorResponses.WriteAsync(context, error!, started).ConfigureAwait(false);
             return;
         }
 
         using (body)
         {
-            ModelRoute route = default;
-            var error = RequestInspector.Inspect(body.Span, kind, out var shape);
-            error ??= ModelRouter.Resolve(snapshot, body.Span, shape, key, out route);
-            if (error is not null)
-            {
-                await ErrorResponses.WriteAsync(context, error, started).ConfigureAwait(false);
-                return;
-            }
-
             ReadOnlyMemory<byte> model = route.Target is { } target
                 ? target.ModelUtf8
                 : body.Memory[(shape.ModelStart + 1 + route.ModelOffset)..(shape.ModelEnd - 1)];
@@ -120,14 +99,7 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, ILogger<Pr
             return;
         }
 
-        GatewayError error = deadline.Expired is { } limit
-            ? GatewayError.UpstreamTimeout(provider, deadline.ExpiredBeforeFirstByte ? "send a first token" : "finish the stream", limit)
-            : result.Status switch
-            {
-                SseRelayStatus.UpstreamEndedEarly => GatewayError.UpstreamBroken(provider, "the stream ended before [DONE]"),
-                SseRelayStatus.FrameTooLarge => GatewayError.UpstreamBroken(provider, $"a stream event exceeded {SseRelay.MaxFrameBytes} bytes"),
-                _ => GatewayError.UpstreamBroken(provider, result.Error?.Message ?? "the stream failed"),
-            };
+        var error = StreamError(deadline, result.Status, result.Error, provider);
         Log.StreamFailed(logger, provider, result.FramesForwarded, error.Message);
 
         if (!response.HasStarted)
@@ -147,57 +119,44 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, ILogger<Pr
         }
     }
 
-    private async Task CopyAnswerAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, long started, long upstreamStarted)
+    private static async Task CopyAnswerAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, long started, long upstreamStarted)
     {
-        // The whole answer is read before a byte goes out: a provider that breaks off halfway then
-        // still gets an honest 502 instead of a truncated 200.
-        using var body = new PooledBody((int)Math.Min(upstream.ContentLength ?? 8 * 1024, MaxResponseBytes) + 1);
-        GatewayError? error = null;
-        try
-        {
-            while (true)
-            {
-                int read = await upstream.Body.ReadAsync(body.GetFree(8 * 1024), deadline.Token).ConfigureAwait(false);
-                if (read == 0) break;
-                body.Advance(read);
-                if (body.Length > MaxResponseBytes)
-                {
-                    error = GatewayError.UpstreamBroken(provider, $"the answer exceeded {MaxResponseBytes} bytes");
-                    break;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (deadline.Token.IsCancellationRequested)
-        {
-            if (deadline.ClientGone) return;
-            error = GatewayError.UpstreamTimeout(provider, "finish the answer", deadline.Expired ?? TimeSpan.Zero);
-        }
-        catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException)
-        {
-            error = GatewayError.UpstreamBroken(provider, ex.Message);
-        }
+        var (body, error) = await UpstreamAnswer.ReadAllAsync(upstream, deadline, provider).ConfigureAwait(false);
         long upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
-        if (error is not null)
+        if (body is null)
         {
-            await ErrorResponses.WriteAsync(context, error, started, upstreamTicks).ConfigureAwait(false);
+            if (error is not null) await ErrorResponses.WriteAsync(context, error, started, upstreamTicks).ConfigureAwait(false);
             return;
         }
-
-        var response = context.Response;
-        response.StatusCode = upstream.Status;
-        response.ContentType = upstream.ContentType ?? "application/json";
-        response.ContentLength = body.Length;
-        if (upstream.RequestId is not null) response.Headers[GatewayHeaders.UpstreamRequestId] = upstream.RequestId;
-        response.Headers[GatewayHeaders.Overhead] = GatewayHeaders.FormatOverhead(started, upstreamTicks);
-        await response.Body.WriteAsync(body.Memory, context.RequestAborted).ConfigureAwait(false);
+        using (body)
+        {
+            var response = context.Response;
+            response.StatusCode = upstream.Status;
+            response.ContentType = upstream.ContentType ?? "application/json";
+            response.ContentLength = body.Length;
+            if (upstream.RequestId is not null) response.Headers[GatewayHeaders.UpstreamRequestId] = upstream.RequestId;
+            response.Headers[GatewayHeaders.Overhead] = GatewayHeaders.FormatOverhead(started, upstreamTicks);
+            await response.Body.WriteAsync(body.Memory, context.RequestAborted).ConfigureAwait(false);
+        }
     }
 
-    private static Task AnswerCanceledAsync(HttpContext context, UpstreamDeadline deadline, string provider, long started, long upstreamTicks)
+    internal static Task AnswerCanceledAsync(HttpContext context, UpstreamDeadline deadline, string provider, long started, long upstreamTicks, ErrorDialect dialect = ErrorDialect.OpenAI)
     {
         if (deadline.Expired is not { } limit) return Task.CompletedTask; // the client went away: nobody to answer
         var what = deadline.ExpiredBeforeFirstByte ? "send a first byte" : "answer";
-        return ErrorResponses.WriteAsync(context, GatewayError.UpstreamTimeout(provider, what, limit), started, upstreamTicks);
+        return ErrorResponses.WriteAsync(context, GatewayError.UpstreamTimeout(provider, what, limit), started, upstreamTicks, dialect);
     }
+
+    /// <summary>Why a stream that did not complete failed, as the client should hear it.</summary>
+    internal static GatewayError StreamError(UpstreamDeadline deadline, SseRelayStatus status, Exception? exception, string provider) =>
+        deadline.Expired is { } limit
+            ? GatewayError.UpstreamTimeout(provider, deadline.ExpiredBeforeFirstByte ? "send a first token" : "finish the stream", limit)
+            : status switch
+            {
+                SseRelayStatus.UpstreamEndedEarly => GatewayError.UpstreamBroken(provider, "the stream ended before [DONE]"),
+                SseRelayStatus.FrameTooLarge => GatewayError.UpstreamBroken(provider, $"a stream event exceeded {SseRelay.MaxFrameBytes} bytes"),
+                _ => GatewayError.UpstreamBroken(provider, exception?.Message ?? "the stream failed"),
+            };
 
     private static partial class Log
     {

@@ -55,6 +55,7 @@ public static partial class GatewayHost
         services.AddSingleton(sp => new SnapshotFactory(sp.GetRequiredService<ProviderFactory>(), bootstrapHash));
         services.AddSingleton(sp => new SnapshotHolder(sp.GetRequiredService<SnapshotFactory>().Build(config)));
         services.AddSingleton<ProxyEndpoint>();
+        services.AddSingleton<MessagesEndpoint>();
         services.AddSingleton<ModelsEndpoint>();
         services.AddSingleton<HealthEndpoints>();
         services.AddSingleton<ConfigWatcher>();
@@ -71,12 +72,14 @@ public static partial class GatewayHost
         app.Use(GuardAsync);
         var proxy = app.Services.GetRequiredService<ProxyEndpoint>();
         var models = app.Services.GetRequiredService<ModelsEndpoint>();
+        var messages = app.Services.GetRequiredService<MessagesEndpoint>();
         var health = app.Services.GetRequiredService<HealthEndpoints>();
         foreach (var prefix in new[] { "/v1", "" })
         {
             app.MapPost(prefix + "/chat/completions", (RequestDelegate)proxy.ChatCompletionsAsync);
             app.MapPost(prefix + "/embeddings", (RequestDelegate)proxy.EmbeddingsAsync);
             app.MapGet(prefix + "/models", (RequestDelegate)models.ListAsync);
+            app.MapPost(prefix + "/messages", (RequestDelegate)messages.HandleAsync);
         }
         app.MapGet("/health", (RequestDelegate)HealthEndpoints.HealthAsync);
         app.MapGet("/ready", (RequestDelegate)health.ReadyAsync);

@@ -1,12 +1,20 @@
 using Gateway.Core.Errors;
+using Gateway.Providers.Anthropic;
 using Microsoft.AspNetCore.Http;
 
 namespace Gateway.Server.Http;
 
+/// <summary>The error shape a route's clients expect.</summary>
+internal enum ErrorDialect
+{
+    OpenAI,
+    Anthropic,
+}
+
 /// <summary>Writes a <see cref="GatewayError"/> as the HTTP answer (before any byte of a body went out).</summary>
 internal static class ErrorResponses
 {
-    public static Task WriteAsync(HttpContext context, GatewayError error, long startedTimestamp = 0, long upstreamTicks = 0)
+    public static Task WriteAsync(HttpContext context, GatewayError error, long startedTimestamp = 0, long upstreamTicks = 0, ErrorDialect dialect = ErrorDialect.OpenAI)
     {
         var response = context.Response;
         if (response.HasStarted) return Task.CompletedTask;
@@ -17,7 +25,9 @@ internal static class ErrorResponses
         if (startedTimestamp != 0) response.Headers[GatewayHeaders.Overhead] = GatewayHeaders.FormatOverhead(startedTimestamp, upstreamTicks);
         // The unread rest of an oversize body is not worth draining: close the connection after answering.
         if (error.Status == 413) response.Headers.Connection = "close";
-        var body = error.RawBody.IsEmpty ? OpenAiErrorJson.ToBytes(error) : error.RawBody;
+        ReadOnlyMemory<byte> body = dialect == ErrorDialect.Anthropic
+            ? AnthropicErrors.ToBytes(error)
+            : error.RawBody.IsEmpty ? OpenAiErrorJson.ToBytes(error) : error.RawBody;
         response.ContentLength = body.Length;
         return response.Body.WriteAsync(body).AsTask();
     }

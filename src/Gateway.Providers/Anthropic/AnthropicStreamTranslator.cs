@@ -1,0 +1,219 @@
+using System.Buffers;
+using System.Text.Json;
+using Gateway.Core.Sse;
+
+namespace Gateway.Providers.Anthropic;
+
+/// <summary>
+/// Turns an OpenAI <c>chat.completion.chunk</c> stream into Anthropic's event sequence, frame by frame
+/// as the chunks arrive: <c>message_start</c>, per block <c>content_block_start</c> / <c>_delta</c>
+/// (<c>text_delta</c>, <c>input_json_delta</c>) / <c>_stop</c>, then <c>message_delta</c> (stop reason,
+/// usage) and <c>message_stop</c> once the upstream says <c>[DONE]</c>. Stateful, one per request.
+/// </summary>
+public sealed class AnthropicStreamTranslator(string model)
+{
+    private enum Block { None, Text, Tool }
+
+    private readonly Dictionary<int, int> _toolBlocks = [];
+    private readonly ArrayBufferWriter<byte> _json = new(512);
+    private bool _started;
+    private Block _open;
+    private int _blockIndex = -1;
+    private string? _finishReason;
+    private int _promptTokens, _completionTokens, _cachedTokens;
+
+    /// <summary>The upstream's <c>[DONE]</c> was seen and the closing events were written.</summary>
+    public bool Completed { get; private set; }
+
+    /// <summary>Translates one upstream frame; returns whether anything was written.</summary>
+    public bool OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> output)
+    {
+        if (!frame.StartsWith("data:"u8)) return false; // comments, keep-alives
+        var payload = frame[5..].Trim(" \r\n"u8);
+        if (payload.SequenceEqual("[DONE]"u8))
+        {
+            Finish(output);
+            return true;
+        }
+        var reader = new Utf8JsonReader(payload);
+        using var chunk = JsonDocument.ParseValue(ref reader);
+        var root = chunk.RootElement;
+        int written = 0;
+        if (!_started)
+        {
+            _started = true;
+            string id = root.TryGetProperty("id", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString()! : Guid.NewGuid().ToString("N");
+            Event(output, "message_start"u8, w =>
+            {
+                w.WriteString("type"u8, "message_start"u8);
+                w.WriteStartObject("message"u8);
+                w.WriteString("id"u8, "msg_" + id);
+                w.WriteString("type"u8, "message"u8);
+                w.WriteString("role"u8, "assistant"u8);
+                w.WriteString("model"u8, model);
+                w.WriteStartArray("content"u8);
+                w.WriteEndArray();
+                w.WriteNull("stop_reason"u8);
+                w.WriteNull("stop_sequence"u8);
+                w.WriteStartObject("usage"u8);
+                w.WriteNumber("input_tokens"u8, 0);
+                w.WriteNumber("output_tokens"u8, 0);
+                w.WriteEndObject();
+                w.WriteEndObject();
+            });
+            written++;
+        }
+        if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object) ReadUsage(usage);
+        if (root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0)
+        {
+            var choice = choices[0];
+            if (choice.TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var field in new[] { "content", "refusal" })
+                    if (delta.TryGetProperty(field, out var text) && text.ValueKind == JsonValueKind.String && text.GetString() is { Length: > 0 } s)
+                    {
+                        written += TextDelta(output, s);
+                    }
+                if (delta.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
+                    foreach (var call in calls.EnumerateArray()) written += ToolDelta(output, call);
+            }
+            if (choice.TryGetProperty("finish_reason", out var finish) && finish.ValueKind == JsonValueKind.String) _finishReason = finish.GetString();
+        }
+        return written > 0;
+    }
+
+    private int TextDelta(IBufferWriter<byte> output, string text)
+    {
+        int written = 0;
+        if (_open != Block.Text)
+        {
+            written += CloseBlock(output);
+            _open = Block.Text;
+            _blockIndex++;
+            Event(output, "content_block_start"u8, w =>
+            {
+                w.WriteString("type"u8, "content_block_start"u8);
+                w.WriteNumber("index"u8, _blockIndex);
+                w.WriteStartObject("content_block"u8);
+                w.WriteString("type"u8, "text"u8);
+                w.WriteString("text"u8, ""u8);
+                w.WriteEndObject();
+            });
+            written++;
+        }
+        Event(output, "content_block_delta"u8, w =>
+        {
+            w.WriteString("type"u8, "content_block_delta"u8);
+            w.WriteNumber("index"u8, _blockIndex);
+            w.WriteStartObject("delta"u8);
+            w.WriteString("type"u8, "text_delta"u8);
+            w.WriteString("text"u8, text);
+            w.WriteEndObject();
+        });
+        return written + 1;
+    }
+
+    private int ToolDelta(IBufferWriter<byte> output, JsonElement call)
+    {
+        int written = 0;
+        int toolIndex = call.TryGetProperty("index", out var ti) && ti.TryGetInt32(out int tiv) ? tiv : 0;
+        var function = call.TryGetProperty("function", out var f) ? f : default;
+        if (!_toolBlocks.TryGetValue(toolIndex, out int block))
+        {
+            written += CloseBlock(output);
+            _open = Block.Tool;
+            block = ++_blockIndex;
+            _toolBlocks[toolIndex] = block;
+            string id = call.TryGetProperty("id", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString()! : "toolu_" + Guid.NewGuid().ToString("N");
+            string name = function.ValueKind == JsonValueKind.Object && function.TryGetProperty("name", out var n) ? n.GetString() ?? "" : "";
+            Event(output, "content_block_start"u8, w =>
+            {
+                w.WriteString("type"u8, "content_block_start"u8);
+                w.WriteNumber("index"u8, block);
+                w.WriteStartObject("content_block"u8);
+                w.WriteString("type"u8, "tool_use"u8);
+                w.WriteString("id"u8, id);
+                w.WriteString("name"u8, name);
+                w.WriteStartObject("input"u8);
+                w.WriteEndObject();
+                w.WriteEndObject();
+            });
+            written++;
+        }
+        if (function.ValueKind == JsonValueKind.Object && function.TryGetProperty("arguments", out var args) && args.GetString() is { Length: > 0 } fragment)
+        {
+            // The fragment keeps the index of its own block, even if parallel calls interleave.
+            Event(output, "content_block_delta"u8, w =>
+            {
+                w.WriteString("type"u8, "content_block_delta"u8);
+                w.WriteNumber("index"u8, block);
+                w.WriteStartObject("delta"u8);
+                w.WriteString("type"u8, "input_json_delta"u8);
+                w.WriteString("partial_json"u8, fragment);
+                w.WriteEndObject();
+            });
+            written++;
+        }
+        return written;
+    }
+
+    private int CloseBlock(IBufferWriter<byte> output)
+    {
+        if (_open == Block.None) return 0;
+        _open = Block.None;
+        Event(output, "content_block_stop"u8, w =>
+        {
+            w.WriteString("type"u8, "content_block_stop"u8);
+            w.WriteNumber("index"u8, _blockIndex);
+        });
+        return 1;
+    }
+
+    private void Finish(IBufferWriter<byte> output)
+    {
+        if (!_started) return;
+        CloseBlock(output);
+        Event(output, "message_delta"u8, w =>
+        {
+            w.WriteString("type"u8, "message_delta"u8);
+            w.WriteStartObject("delta"u8);
+            w.WriteString("stop_reason"u8, AnthropicStopReasons.FromOpenAI(_finishReason));
+            w.WriteNull("stop_sequence"u8);
+            w.WriteEndObject();
+            w.WriteStartObject("usage"u8);
+            w.WriteNumber("input_tokens"u8, _promptTokens - _cachedTokens);
+            w.WriteNumber("output_tokens"u8, _completionTokens);
+            if (_cachedTokens > 0) w.WriteNumber("cache_read_input_tokens"u8, _cachedTokens);
+            w.WriteEndObject();
+        });
+        Event(output, "message_stop"u8, w => w.WriteString("type"u8, "message_stop"u8));
+        Completed = true;
+    }
+
+    private void ReadUsage(JsonElement usage)
+    {
+        if (usage.TryGetProperty("prompt_tokens", out var p) && p.TryGetInt32(out int pv)) _promptTokens = pv;
+        if (usage.TryGetProperty("completion_tokens", out var c) && c.TryGetInt32(out int cv)) _completionTokens = cv;
+        if (usage.TryGetProperty("prompt_tokens_details", out var d) && d.ValueKind == JsonValueKind.Object
+            && d.TryGetProperty("cached_tokens", out var ct) && ct.TryGetInt32(out int cached)) _cachedTokens = cached;
+    }
+
+    private void Event(IBufferWriter<byte> output, ReadOnlySpan<byte> name, Action<Utf8JsonWriter> body)
+    {
+        _json.ResetWrittenCount();
+        using (var w = new Utf8JsonWriter(_json))
+        {
+            w.WriteStartObject();
+            body(w);
+            w.WriteEndObject();
+        }
+        output.Write("event: "u8);
+        output.Write(name);
+        output.Write("\ndata: "u8);
+        output.Write(_json.WrittenSpan);
+        output.Write("\n\n"u8);
+    }
+
+    /// <summary>For diagnostics: the usage the upstream reported.</summary>
+    public TokenUsage Usage => new(_promptTokens, _completionTokens, _promptTokens + _completionTokens, _cachedTokens, 0);
+}

@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Text;
+using Gateway.Core;
+using Gateway.Core.Config;
+using Gateway.Core.Errors;
+using Gateway.Core.Json;
+using Gateway.Core.Providers;
+using Gateway.Core.Sse;
+using Gateway.Providers.Anthropic;
+using Gateway.Server.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Server.Endpoints;
+
+/// <summary>
+/// <c>POST /v1/messages</c>: Anthropic's Messages API inbound, answered by any OpenAI-format provider.
+/// The request is translated once; a streamed answer is translated frame by frame as it arrives.
+/// Errors use Anthropic's shape, so the Anthropic SDKs raise their own typed errors.
+/// </summary>
+internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, ILogger<MessagesEndpoint> logger)
+{
+    private const ErrorDialect Dialect = ErrorDialect.Anthropic;
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        long started = Stopwatch.GetTimestamp();
+        if (context.Request.Headers["anthropic-version"] is { Count: 1 } version && string.CompareOrdinal(version[0], "2023-06-01") < 0)
+        {
+            await ErrorResponses.WriteAsync(context, GatewayError.BadRequest(
+                $"anthropic-version: '{version[0]}' is not supported; use 2023-06-01 or later.", "invalid_version"), started, dialect: Dialect).ConfigureAwait(false);
+            return;
+        }
+
+        var (body, shape, route, error) = await RequestIntake.ReadAsync(context, snapshots.Current, RequestKind.ChatCompletions).ConfigureAwait(false);
+        if (body is null)
+        {
+            await ErrorResponses.WriteAsync(context, error!, started, dialect: Dialect).ConfigureAwait(false);
+            return;
+        }
+
+        using (body)
+        {
+            var provider = route.Provider;
+            if (!provider.SpeaksOpenAI)
+            {
+                await ErrorResponses.WriteAsync(context, GatewayError.BadRequest($"Provider '{provider.Name}' cannot serve /v1/messages yet."), started, dialect: Dialect).ConfigureAwait(false);
+                return;
+            }
+            string clientModel = Encoding.UTF8.GetString(shape.RawModel(body.Span));
+            ReadOnlyMemory<byte> model = route.Target is { } target
+                ? target.ModelUtf8
+                : body.Memory[(shape.ModelStart + 1 + route.ModelOffset)..(shape.ModelEnd - 1)];
+            var modelJson = route.Target?.ModelJson ?? model;
+
+            var dropped = new List<string>();
+            using var upstreamBody = new PooledBufferWriter(body.Length + 512);
+            error = AnthropicRequestTranslator.Translate(body.Memory, modelJson.Span, provider.Config.Type == ProviderTypes.OpenAI, upstreamBody, dropped);
+            if (error is not null)
+            {
+                await ErrorResponses.WriteAsync(context, error, started, dialect: Dialect).ConfigureAwait(false);
+                return;
+            }
+            if (dropped.Count > 0) Log.DroppedFields(logger, provider.Name, string.Join(", ", dropped));
+
+            var call = new ProviderCall(ProviderOperation.ChatCompletions, upstreamBody.WrittenMemory, model, shape.Stream);
+            using var deadline = new UpstreamDeadline(provider.Config.FirstByteTimeout, provider.Config.Timeout, context.RequestAborted);
+            long upstreamStarted = Stopwatch.GetTimestamp();
+            var result = await provider.SendAsync(call, deadline.Token).ConfigureAwait(false);
+            long upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
+
+            if (result.Response is not { } response)
+            {
+                if (result.Error is { } upstreamError)
+                    await ErrorResponses.WriteAsync(context, upstreamError, started, upstreamTicks, Dialect).ConfigureAwait(false);
+                else
+                    await ProxyEndpoint.AnswerCanceledAsync(context, deadline, provider.Name, started, upstreamTicks, Dialect).ConfigureAwait(false);
+                return;
+            }
+            using (response)
+            {
+                if (shape.Stream && response.IsEventStream)
+                {
+                    await TranslateStreamAsync(context, response, deadline, provider.Name, clientModel, started, upstreamTicks).ConfigureAwait(false);
+                    return;
+                }
+                deadline.FirstByteReceived();
+                var (answer, readError) = await UpstreamAnswer.ReadAllAsync(response, deadline, provider.Name).ConfigureAwait(false);
+                upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
+                if (answer is null)
+                {
+                    if (readError is not null) await ErrorResponses.WriteAsync(context, readError, started, upstreamTicks, Dialect).ConfigureAwait(false);
+                    return;
+                }
+                using (answer)
+                {
+                    using var translated = new PooledBufferWriter(answer.Length + 256);
+                    error = AnthropicResponseTranslator.Translate(answer.Memory, clientModel, translated);
+                    if (error is not null)
+                    {
+                        await ErrorResponses.WriteAsync(context, error, started, upstreamTicks, Dialect).ConfigureAwait(false);
+                        return;
+                    }
+                    var http = context.Response;
+                    http.StatusCode = 200;
+                    http.ContentType = "application/json";
+                    http.ContentLength = translated.WrittenMemory.Length;
+                    if (response.RequestId is not null) http.Headers[GatewayHeaders.UpstreamRequestId] = response.RequestId;
+                    http.Headers[GatewayHeaders.Overhead] = GatewayHeaders.FormatOverhead(started, upstreamTicks);
+                    await http.Body.WriteAsync(translated.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    private async Task TranslateStreamAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, string clientModel, long started, long upstreamTicks)
+    {
+        var http = context.Response;
+        http.StatusCode = 200;
+        http.ContentType = "text/event-stream; charset=utf-8";
+        http.Headers.CacheControl = "no-cache";
+        http.Headers["x-accel-buffering"] = "no";
+        if (upstream.RequestId is not null) http.Headers[GatewayHeaders.UpstreamRequestId] = upstream.RequestId;
+        http.Headers[GatewayHeaders.Overhead] = GatewayHeaders.FormatOverhead(started, upstreamTicks);
+
+        var translator = new AnthropicStreamTranslator(clientModel);
+        using var reader = new SseFrameReader(upstream.Body);
+        SseRelayStatus status;
+        Exception? failure = null;
+        while (true)
+        {
+            SseReadResult read;
+            try
+            {
+                read = await reader.ReadAsync(deadline.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (SseErrors.IsUpstreamFailure(ex))
+            {
+                status = SseRelayStatus.UpstreamFailed;
+                failure = ex;
+                break;
+            }
+            if (read == SseReadResult.FrameTooLarge) { status = SseRelayStatus.FrameTooLarge; break; }
+            if (read == SseReadResult.End)
+            {
+                status = translator.Completed ? SseRelayStatus.Completed : SseRelayStatus.UpstreamEndedEarly;
+                break;
+            }
+            deadline.FirstByteReceived();
+            if (TranslateFrames(reader, translator, http) && !await SseErrors.FlushAsync(http.BodyWriter, context.RequestAborted).ConfigureAwait(false))
+            {
+                status = SseRelayStatus.ClientGone;
+                break;
+            }
+        }
+
+        if (status == SseRelayStatus.Completed) return;
+        if (status == SseRelayStatus.ClientGone || deadline.ClientGone) return;
+        var error = ProxyEndpoint.StreamError(deadline, status, failure, provider);
+        Log.StreamFailed(logger, provider, error.Message);
+        if (!http.HasStarted)
+        {
+            await ErrorResponses.WriteAsync(context, error, started, upstreamTicks, Dialect).ConfigureAwait(false);
+            return;
+        }
+        AnthropicErrors.WriteSseEvent(http.BodyWriter, error);
+        await SseErrors.FlushAsync(http.BodyWriter, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static bool TranslateFrames(SseFrameReader reader, AnthropicStreamTranslator translator, HttpResponse http)
+    {
+        bool wrote = false;
+        while (reader.TryReadFrame(out var frame)) wrote |= translator.OnFrame(frame, http.BodyWriter);
+        return wrote;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "/v1/messages to {Provider}: fields without an OpenAI equivalent were dropped: {Fields}")]
+        public static partial void DroppedFields(ILogger logger, string provider, string fields);
+
+        [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "/v1/messages stream from {Provider} failed: {Reason}")]
+        public static partial void StreamFailed(ILogger logger, string provider, string reason);
+    }
+}

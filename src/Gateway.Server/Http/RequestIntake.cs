@@ -1,0 +1,30 @@
+using Gateway.Core;
+using Gateway.Core.Errors;
+using Gateway.Core.Json;
+using Gateway.Core.Routing;
+using Microsoft.AspNetCore.Http;
+
+namespace Gateway.Server.Http;
+
+/// <summary>What every model route does first: authenticate, read the body (bounded), validate it, route it.</summary>
+internal static class RequestIntake
+{
+    /// <returns>The body (the caller disposes it) with its shape and route; or the error to answer with.</returns>
+    public static async ValueTask<(PooledBody? Body, RequestShape Shape, ModelRoute Route, GatewayError? Error)> ReadAsync(
+        HttpContext context, GatewaySnapshot snapshot, RequestKind kind)
+    {
+        var key = Authenticator.Authenticate(context.Request, snapshot.Keys);
+        if (key is null)
+            return (null, default, default, GatewayError.Unauthorized("Missing or invalid gateway key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'."));
+
+        var (body, readError) = await RequestBodyReader.ReadAsync(context.Request, snapshot.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
+        if (body is null) return (null, default, default, readError);
+
+        ModelRoute route = default;
+        var error = RequestInspector.Inspect(body.Span, kind, out var shape);
+        error ??= ModelRouter.Resolve(snapshot, body.Span, shape, key, out route);
+        if (error is null) return (body, shape, route, null);
+        body.Dispose();
+        return (null, default, default, error);
+    }
+}
