@@ -1,0 +1,90 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Gateway.Providers.Anthropic;
+
+namespace Gateway.Providers.Tests.Anthropic;
+
+public class AnthropicRequestTranslatorTests
+{
+    private static (JsonElement Body, List<string> Dropped) Translate(string anthropic, bool maxCompletionTokens = false)
+    {
+        var output = new ArrayBufferWriter<byte>();
+        var dropped = new List<string>();
+        var error = AnthropicRequestTranslator.Translate(Encoding.UTF8.GetBytes(anthropic), "gpt-x"u8, maxCompletionTokens, output, dropped);
+        Assert.Null(error);
+        return (JsonDocument.Parse(output.WrittenMemory).RootElement.Clone(), dropped);
+    }
+
+    [Fact]
+    public void Translate_SystemAndText_BecomeSystemAndUserMessages()
+    {
+        var (body, dropped) = Translate("""
+            {"model":"openai/gpt-x","max_tokens":100,"system":[{"type":"text","text":"Be brief."}],"temperature":0.2,"top_k":5,
+             "stop_sequences":["END"],"metadata":{"user_id":"u1"},
+             "messages":[{"role":"user","content":"hi"}]}
+            """);
+        Assert.Equal("gpt-x", body.GetProperty("model").GetString());
+        var messages = body.GetProperty("messages");
+        Assert.Equal(("system", "Be brief."), (messages[0].GetProperty("role").GetString(), messages[0].GetProperty("content").GetString()));
+        Assert.Equal(("user", "hi"), (messages[1].GetProperty("role").GetString(), messages[1].GetProperty("content").GetString()));
+        Assert.Equal(100, body.GetProperty("max_tokens").GetInt32());
+        Assert.Equal(0.2, body.GetProperty("temperature").GetDouble());
+        Assert.Equal("END", body.GetProperty("stop")[0].GetString());
+        Assert.Equal("u1", body.GetProperty("user").GetString());
+        Assert.Equal(["top_k"], dropped);
+    }
+
+    [Fact]
+    public void Translate_ToolRoundTrip_ArgumentsBecomeAStringAndResultsFollowTheCall()
+    {
+        var (body, _) = Translate("""
+            {"model":"m","max_tokens":64,
+             "tools":[{"name":"get_weather","description":"Weather","input_schema":{"type":"object","properties":{"city":{"type":"string"}}}}],
+             "tool_choice":{"type":"any","disable_parallel_tool_use":true},
+             "messages":[
+               {"role":"user","content":"weather?"},
+               {"role":"assistant","content":[{"type":"text","text":"Let me look."},{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{"city":"Paris"}}]},
+               {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":[{"type":"text","text":"Sunny"}]},{"type":"text","text":"thanks"}]}]}
+            """, maxCompletionTokens: true);
+        var messages = body.GetProperty("messages");
+        var call = messages[1].GetProperty("tool_calls")[0];
+        Assert.Equal("Let me look.", messages[1].GetProperty("content").GetString());
+        Assert.Equal("toolu_1", call.GetProperty("id").GetString());
+        Assert.Equal("{\"city\":\"Paris\"}", call.GetProperty("function").GetProperty("arguments").GetString());
+        Assert.Equal(("tool", "toolu_1", "Sunny"), (messages[2].GetProperty("role").GetString(), messages[2].GetProperty("tool_call_id").GetString(), messages[2].GetProperty("content").GetString()));
+        Assert.Equal("thanks", messages[3].GetProperty("content")[0].GetProperty("text").GetString());
+        Assert.Equal("get_weather", body.GetProperty("tools")[0].GetProperty("function").GetProperty("name").GetString());
+        Assert.Equal("object", body.GetProperty("tools")[0].GetProperty("function").GetProperty("parameters").GetProperty("type").GetString());
+        Assert.Equal("required", body.GetProperty("tool_choice").GetString());
+        Assert.False(body.GetProperty("parallel_tool_calls").GetBoolean());
+        Assert.Equal(64, body.GetProperty("max_completion_tokens").GetInt32());
+    }
+
+    [Fact]
+    public void Translate_ImageBlock_BecomesDataUrlPart()
+    {
+        var (body, _) = Translate("""{"model":"m","max_tokens":9,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBOR"}},{"type":"text","text":"what is it?"}]}]}""");
+        var parts = body.GetProperty("messages")[0].GetProperty("content");
+        Assert.Equal("data:image/png;base64,iVBOR", parts[0].GetProperty("image_url").GetProperty("url").GetString());
+    }
+
+    [Fact]
+    public void Translate_Stream_AsksForUsage()
+    {
+        var (body, _) = Translate("""{"model":"m","max_tokens":9,"stream":true,"messages":[{"role":"user","content":"x"}]}""");
+        Assert.True(body.GetProperty("stream").GetBoolean());
+        Assert.True(body.GetProperty("stream_options").GetProperty("include_usage").GetBoolean());
+    }
+
+    [Theory]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"x"}]}""", "missing_max_tokens")]
+    [InlineData("""{"model":"m","max_tokens":5,"messages":[{"role":"system","content":"x"}]}""", "invalid_messages")]
+    [InlineData("""{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"video"}]}]}""", "invalid_messages")]
+    [InlineData("""{"model":"m","max_tokens":5,"tools":[{"name":"t","input_schema":{}}],"tool_choice":"auto","messages":[{"role":"user","content":"x"}]}""", "invalid_tool_choice")]
+    public void Translate_InvalidRequest_Is400(string anthropic, string code)
+    {
+        var error = AnthropicRequestTranslator.Translate(Encoding.UTF8.GetBytes(anthropic), "m"u8, false, new ArrayBufferWriter<byte>(), []);
+        Assert.Equal((400, code), (error!.Status, error.Code));
+    }
+}

@@ -1,0 +1,70 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Gateway.Providers.Anthropic;
+
+namespace Gateway.Providers.Tests.Anthropic;
+
+public class AnthropicStreamTranslatorTests
+{
+    private static List<(string Event, JsonElement Data)> Run(params string[] chunks)
+    {
+        var translator = new AnthropicStreamTranslator("openai/gpt-x");
+        var output = new ArrayBufferWriter<byte>();
+        foreach (var chunk in chunks) translator.OnFrame(Encoding.UTF8.GetBytes($"data: {chunk}\n\n"), output);
+        Assert.True(translator.Completed);
+        return Encoding.UTF8.GetString(output.WrittenSpan).Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
+            .Select(e => e.Split('\n'))
+            .Select(lines => (lines[0]["event: ".Length..], JsonDocument.Parse(lines[1]["data: ".Length..]).RootElement.Clone()))
+            .ToList();
+    }
+
+    [Fact]
+    public void Text_GivesTheFullEventSequenceWithUsageAtTheEnd()
+    {
+        var events = Run(
+            """{"id":"c1","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}""",
+            """{"id":"c1","choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}""",
+            """{"id":"c1","choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":null}]}""",
+            """{"id":"c1","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}""",
+            """{"id":"c1","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":2,"total_tokens":14}}""",
+            "[DONE]");
+        Assert.Equal(["message_start", "content_block_start", "content_block_delta", "content_block_delta", "content_block_stop", "message_delta", "message_stop"],
+            events.Select(e => e.Event));
+        Assert.All(events, e => Assert.Equal(e.Event, e.Data.GetProperty("type").GetString()));
+        Assert.Equal("Hello", string.Concat(events.Where(e => e.Event == "content_block_delta").Select(e => e.Data.GetProperty("delta").GetProperty("text").GetString())));
+        var delta = events[^2].Data;
+        Assert.Equal("end_turn", delta.GetProperty("delta").GetProperty("stop_reason").GetString());
+        Assert.Equal((12, 2), (delta.GetProperty("usage").GetProperty("input_tokens").GetInt32(), delta.GetProperty("usage").GetProperty("output_tokens").GetInt32()));
+    }
+
+    [Fact]
+    public void ParallelToolCalls_EachGetItsOwnBlockAndFragmentsKeepTheirIndex()
+    {
+        var events = Run(
+            """{"id":"c2","choices":[{"index":0,"delta":{"role":"assistant","content":"Sure."}}]}""",
+            """{"id":"c2","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"f","arguments":""}}]}}]}""",
+            """{"id":"c2","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a\":"}}]}}]}""",
+            """{"id":"c2","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"1}"}}]}}]}""",
+            """{"id":"c2","choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_b","type":"function","function":{"name":"g","arguments":"{}"}}]}}]}""",
+            """{"id":"c2","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}""",
+            "[DONE]");
+        var starts = events.Where(e => e.Event == "content_block_start").Select(e => e.Data).ToArray();
+        Assert.Equal(["text", "tool_use", "tool_use"], starts.Select(s => s.GetProperty("content_block").GetProperty("type").GetString()));
+        Assert.Equal([0, 1, 2], starts.Select(s => s.GetProperty("index").GetInt32()));
+        Assert.Equal("call_a", starts[1].GetProperty("content_block").GetProperty("id").GetString());
+        var json = events.Where(e => e.Event == "content_block_delta" && e.Data.GetProperty("delta").GetProperty("type").GetString() == "input_json_delta").ToArray();
+        Assert.Equal("{\"a\":1}", string.Concat(json.Where(e => e.Data.GetProperty("index").GetInt32() == 1).Select(e => e.Data.GetProperty("delta").GetProperty("partial_json").GetString())));
+        Assert.Equal("{}", json.Single(e => e.Data.GetProperty("index").GetInt32() == 2).Data.GetProperty("delta").GetProperty("partial_json").GetString());
+        Assert.Equal("tool_use", events[^2].Data.GetProperty("delta").GetProperty("stop_reason").GetString());
+        Assert.Equal(3, events.Count(e => e.Event == "content_block_stop"));
+    }
+
+    [Fact]
+    public void WithoutDone_IsNotCompleted()
+    {
+        var translator = new AnthropicStreamTranslator("m");
+        translator.OnFrame(Encoding.UTF8.GetBytes("data: {\"id\":\"c\",\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n"), new ArrayBufferWriter<byte>());
+        Assert.False(translator.Completed);
+    }
+}

@@ -1,0 +1,115 @@
+using System.Net;
+using System.Text.Json;
+using Gateway.Server.FunctionalTests.Infrastructure;
+using static Gateway.Server.FunctionalTests.Infrastructure.GatewayUnderTest;
+
+namespace Gateway.Server.FunctionalTests.Endpoints;
+
+public class MessagesTests(SharedGateway shared) : IClassFixture<SharedGateway>
+{
+    private HttpClient Client => shared.Gateway.Client;
+    private static string Tag() => "m" + Guid.NewGuid().ToString("N")[..10];
+
+    private static string Message(string model, string text, bool stream = false) =>
+        "{\"model\":\"" + model + "\",\"max_tokens\":100,\"stream\":" + (stream ? "true" : "false") +
+        ",\"system\":\"Be brief.\",\"messages\":[{\"role\":\"user\",\"content\":\"" + text + "\"}]}";
+
+    private static HttpRequestMessage PostMessages(string json, string? key = MasterKey)
+    {
+        var request = Post("/v1/messages", json, key: null);
+        if (key is not null) request.Headers.Add("x-api-key", key);
+        request.Headers.Add("anthropic-version", "2023-06-01");
+        return request;
+    }
+
+    private static async Task<JsonElement> AnthropicErrorOf(HttpResponseMessage response)
+    {
+        var root = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("error", root.GetProperty("type").GetString());
+        return root.GetProperty("error");
+    }
+
+    [Fact]
+    public async Task NonStream_TranslatedBothWays()
+    {
+        string tag = Tag();
+        using var response = await Client.SendAsync(PostMessages(Message("openai/gpt-test", tag)));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var message = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("message", message.GetProperty("type").GetString());
+        Assert.Equal("echo: " + tag, message.GetProperty("content")[0].GetProperty("text").GetString());
+        Assert.Equal("end_turn", message.GetProperty("stop_reason").GetString());
+        Assert.Equal(10, message.GetProperty("usage").GetProperty("input_tokens").GetInt32());
+
+        var upstream = JsonDocument.Parse(Assert.Single(shared.Upstream.Matching(tag)).Body).RootElement;
+        Assert.Equal("gpt-test", upstream.GetProperty("model").GetString());
+        Assert.Equal("system", upstream.GetProperty("messages")[0].GetProperty("role").GetString());
+        Assert.Equal(100, upstream.GetProperty("max_completion_tokens").GetInt32()); // type "openai": the name reasoning models accept
+    }
+
+    [Fact]
+    public async Task Stream_AnthropicEventsInOrder()
+    {
+        string tag = Tag();
+        using var response = await Client.SendAsync(PostMessages(Message("openai/gpt-test", tag, stream: true)));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        var events = (await response.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
+            .Select(e => e.Split('\n')[0]["event: ".Length..]).ToArray();
+        Assert.Equal("message_start", events[0]);
+        Assert.Equal(["message_delta", "message_stop"], events[^2..]);
+        Assert.Contains("content_block_delta", events);
+    }
+
+    [Fact]
+    public async Task WrongKey_401InAnthropicShape()
+    {
+        using var response = await Client.SendAsync(PostMessages(Message("openai/gpt-test", Tag()), key: "wrong"));
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("authentication_error", (await AnthropicErrorOf(response)).GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task MissingMaxTokens_400InAnthropicShape()
+    {
+        using var response = await Client.SendAsync(PostMessages("{\"model\":\"openai/gpt-test\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("max_tokens", (await AnthropicErrorOf(response)).GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task Upstream500_500InAnthropicShapeWithProviderMessage()
+    {
+        using var response = await Client.SendAsync(PostMessages(Message("openai/gpt-test", "fault:500 " + Tag())));
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        var error = await AnthropicErrorOf(response);
+        Assert.Equal("api_error", error.GetProperty("type").GetString());
+        Assert.Contains("The server had an error", error.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task UpstreamResetMidStream_ErrorEventNoMessageStop()
+    {
+        using var response = await Client.SendAsync(PostMessages(Message("openai/gpt-test", "fault:reset-mid-stream a b c " + Tag(), stream: true)));
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("message_stop", body);
+        Assert.Contains("event: error", body);
+    }
+
+    [Fact]
+    public async Task OldAnthropicVersion_400()
+    {
+        var request = Post("/v1/messages", Message("mock/echo", "x"), key: MasterKey);
+        request.Headers.Add("anthropic-version", "2022-01-01");
+        using var response = await Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Mock_AnswersThroughMessages()
+    {
+        using var response = await Client.SendAsync(PostMessages(Message("mock/echo", "ping pong", stream: true)));
+        Assert.Contains("ping pong", string.Concat((await response.Content.ReadAsStringAsync()).Split("\n").Where(l => l.Contains("text_delta"))
+            .Select(l => JsonDocument.Parse(l[6..]).RootElement.GetProperty("delta").GetProperty("text").GetString())));
+    }
+}
