@@ -23,12 +23,4 @@ internal sealed class HealthEndpoints(SnapshotHolder snapshots)
             : "{\"status\":\"not_ready\",\"reason\":\"data directory missing\"}";
         return context.Response.WriteAsync(body);
     }
-
-    public static Task NotFoundAsync(HttpContext context)
-    {
-        var error = new Gateway.Core.Errors.GatewayError(404, "invalid_request_error", "not_found",
-            $"No route {context.Request.Method} {context.Request.Path}. The gateway serves /v1/chat/completions, /v1/messages, /v1/embeddings and /v1/models.",
-            Gateway.Core.Errors.ErrorSource.Client);
-        return Http.ErrorResponses.WriteAsync(context, error);
-    }
 }

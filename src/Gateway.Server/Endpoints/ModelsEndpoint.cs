@@ -12,7 +12,7 @@ internal sealed class ModelsEndpoint(SnapshotHolder snapshots, TimeProvider time
     public async Task ListAsync(HttpContext context)
     {
         var snapshot = snapshots.Current;
-        var key = Authenticator.Authenticate(context.Request, snapshot.Keys);
+        var key = Authenticator.Authenticate(context, snapshot.Keys);
         if (key is null)
         {
             await ErrorResponses.WriteAsync(context, GatewayError.Unauthorized("Missing or invalid gateway key.")).ConfigureAwait(false);

@@ -45,6 +45,10 @@ public static partial class GatewayHost
         builder.Logging.SetMinimumLevel(level);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+        // With this category enabled at any level, ASP.NET Core starts an Activity and a log scope
+        // per request (4.5% of a proxied request's CPU in the profile); it only ever logs request
+        // start/finish, which the gateway's own request log covers.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
 
         var services = builder.Services;
@@ -58,6 +62,7 @@ public static partial class GatewayHost
         services.AddSingleton<MessagesEndpoint>();
         services.AddSingleton<ModelsEndpoint>();
         services.AddSingleton<HealthEndpoints>();
+        services.AddSingleton<GatewayRouter>();
         services.AddSingleton<ConfigWatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<ConfigWatcher>());
 
@@ -69,44 +74,21 @@ public static partial class GatewayHost
             string.Join(", ", config.Providers.Values.OrderBy(p => p.Name, StringComparer.Ordinal).Select(p => $"{p.Name} ({p.Type}, {p.Origin})")),
             config.Models.Count, snapshot.Keys.Count);
 
-        app.Use(GuardAsync);
         var proxy = app.Services.GetRequiredService<ProxyEndpoint>();
         var models = app.Services.GetRequiredService<ModelsEndpoint>();
         var messages = app.Services.GetRequiredService<MessagesEndpoint>();
         var health = app.Services.GetRequiredService<HealthEndpoints>();
+        var router = app.Services.GetRequiredService<GatewayRouter>();
         foreach (var prefix in new[] { "/v1", "" })
         {
-            app.MapPost(prefix + "/chat/completions", (RequestDelegate)proxy.ChatCompletionsAsync);
-            app.MapPost(prefix + "/embeddings", (RequestDelegate)proxy.EmbeddingsAsync);
-            app.MapGet(prefix + "/models", (RequestDelegate)models.ListAsync);
-            app.MapPost(prefix + "/messages", (RequestDelegate)messages.HandleAsync);
+            router.Add("POST", prefix + "/chat/completions", proxy.ChatCompletionsAsync)
+                .Add("POST", prefix + "/embeddings", proxy.EmbeddingsAsync)
+                .Add("GET", prefix + "/models", models.ListAsync)
+                .Add("POST", prefix + "/messages", messages.HandleAsync);
         }
-        app.MapGet("/health", (RequestDelegate)HealthEndpoints.HealthAsync);
-        app.MapGet("/ready", (RequestDelegate)health.ReadyAsync);
-        app.MapFallback((RequestDelegate)HealthEndpoints.NotFoundAsync);
+        router.Add("GET", "/health", HealthEndpoints.HealthAsync).Add("GET", "/ready", health.ReadyAsync);
+        app.Run(router.DispatchAsync);
         return (app, []);
-    }
-
-    /// <summary>The last line of defence: a bug answers 500 in the OpenAI shape instead of a bare reset.</summary>
-    private static async Task GuardAsync(HttpContext context, RequestDelegate next)
-    {
-        try
-        {
-            await next(context).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (context.RequestAborted.IsCancellationRequested && ex is OperationCanceledException or IOException)
-        {
-            // the client went away; nothing to answer
-        }
-        catch (Exception ex)
-        {
-            var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway");
-            Log.Unhandled(logger, context.Request.Path.Value ?? "", ex);
-            if (!context.Response.HasStarted)
-                await ErrorResponses.WriteAsync(context, GatewayError.Internal("The gateway failed to handle this request; the error is logged.")).ConfigureAwait(false);
-            else
-                context.Abort();
-        }
     }
 
     private static string ListenUrlForHumans(string urls)
@@ -123,8 +105,5 @@ public static partial class GatewayHost
 
         [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Configuration: {Warning}")]
         public static partial void ConfigWarning(ILogger logger, string warning);
-
-        [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "Unhandled error on {Path}")]
-        public static partial void Unhandled(ILogger logger, string path, Exception exception);
     }
 }

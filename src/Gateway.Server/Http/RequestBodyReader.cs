@@ -1,3 +1,4 @@
+using System.Buffers;
 using Gateway.Core.Errors;
 using Microsoft.AspNetCore.Http;
 
@@ -14,17 +15,25 @@ internal static class RequestBodyReader
         var body = new PooledBody((int)Math.Min(declared ?? 16 * 1024, Math.Min(limit, int.MaxValue - 64)) + 1);
         try
         {
+            // Straight from Kestrel's pipe: no stream wrapper, one copy into the pooled buffer.
+            var reader = request.BodyReader;
             while (true)
             {
-                var free = body.GetFree(4096);
-                int read = await request.Body.ReadAsync(free, cancellationToken).ConfigureAwait(false);
-                if (read == 0) return (body, null);
-                body.Advance(read);
-                if (body.Length > limit)
+                var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                if (body.Length + buffer.Length > limit)
                 {
+                    reader.AdvanceTo(buffer.End);
                     body.Dispose();
                     return (null, GatewayError.BodyTooLarge(limit));
                 }
+                if (!buffer.IsEmpty)
+                {
+                    buffer.CopyTo(body.GetFree((int)buffer.Length).Span);
+                    body.Advance((int)buffer.Length);
+                }
+                reader.AdvanceTo(buffer.End);
+                if (result.IsCompleted) return (body, null);
             }
         }
         catch (BadHttpRequestException ex)

@@ -13,7 +13,7 @@ internal static class RequestIntake
     public static async ValueTask<(PooledBody? Body, RequestShape Shape, ModelRoute Route, GatewayError? Error)> ReadAsync(
         HttpContext context, GatewaySnapshot snapshot, RequestKind kind)
     {
-        var key = Authenticator.Authenticate(context.Request, snapshot.Keys);
+        var key = Authenticator.Authenticate(context, snapshot.Keys);
         if (key is null)
             return (null, default, default, GatewayError.Unauthorized("Missing or invalid gateway key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'."));
 

@@ -98,6 +98,26 @@ public class ChatCompletionsTests(SharedGateway shared) : IClassFixture<SharedGa
     }
 
     [Fact]
+    public async Task SameConnection_ValidKeyThenWrongKeys_AreEachJudgedOnTheirOwn()
+    {
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1 }) { BaseAddress = new Uri(shared.Gateway.Url) };
+        foreach (var (key, expected) in new[] { (MasterKey, HttpStatusCode.OK), ("wrong", HttpStatusCode.Unauthorized), (MasterKey, HttpStatusCode.OK), (MasterKey + "x", HttpStatusCode.Unauthorized) })
+        {
+            using var response = await client.SendAsync(Post("/v1/chat/completions", Chat("mock/echo", "x"), key));
+            Assert.Equal(expected, response.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task WrongMethod_405WithAllow()
+    {
+        using var response = await Client.GetAsync("/v1/chat/completions");
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.Contains("POST", response.Content.Headers.Allow);
+        await ErrorOf(response);
+    }
+
+    [Fact]
     public async Task XApiKeyHeader_IsAccepted()
     {
         var request = Post("/v1/chat/completions", Chat("mock/echo", "x"), key: null);
