@@ -1,5 +1,6 @@
 using Gateway.Core.Config;
 using Gateway.Core.Providers;
+using Gateway.Providers.Anthropic;
 using Gateway.Providers.Http;
 using Gateway.Providers.Mock;
 using Gateway.Providers.OpenAI;
@@ -15,6 +16,8 @@ public sealed class ProviderFactory(UpstreamHandlerPool handlers, ILoggerFactory
         ProviderTypes.Mock => new MockProvider(config, time),
         ProviderTypes.OpenAI or ProviderTypes.OpenAICompatible => new OpenAIProvider(
             config, handlers.Get(config, config.BaseUrl ?? OpenAIProvider.DefaultBaseUrl), loggers.CreateLogger("Gateway.Providers.OpenAI")),
+        ProviderTypes.Anthropic => new AnthropicProvider(
+            config, handlers.Get(config, config.BaseUrl ?? AnthropicProvider.DefaultBaseUrl), loggers.CreateLogger("Gateway.Providers.Anthropic"), time),
         _ => throw new ArgumentException($"unknown provider type '{config.Type}'", nameof(config)),
     };
 }

@@ -117,21 +117,19 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
         else if (providers[ProviderTypes.Mock].Type != ProviderTypes.Mock)
             _errors.Add("providers.mock: the name 'mock' is reserved for the built-in mock provider (type \"mock\")");
 
-        // Providers found in the environment, unless the file declares one of the same name.
-        string? openAiKey = Env("OPENAI_API_KEY"), openAiBase = Env("OPENAI_BASE_URL");
-        if (!providers.ContainsKey("openai") && (openAiKey is not null || openAiBase is not null))
-        {
-            if (openAiBase is not null) CheckUrl(openAiBase, "environment OPENAI_BASE_URL", allowWildcardHost: false);
-            providers["openai"] = new ProviderConfig
-            {
-                Name = "openai",
-                Type = ProviderTypes.OpenAI,
-                ApiKey = openAiKey,
-                BaseUrl = openAiBase,
-                Origin = "environment",
-            };
-        }
+        // Providers found in the environment (the variable names of each official SDK), unless the
+        // file declares one of the same name.
+        AddFromEnvironment(providers, "openai", ProviderTypes.OpenAI, "OPENAI_API_KEY", "OPENAI_BASE_URL");
+        AddFromEnvironment(providers, "anthropic", ProviderTypes.Anthropic, "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL");
         return providers;
+    }
+
+    private void AddFromEnvironment(Dictionary<string, ProviderConfig> providers, string name, string type, string keyVariable, string urlVariable)
+    {
+        string? key = Env(keyVariable), baseUrl = Env(urlVariable);
+        if (providers.ContainsKey(name) || (key is null && baseUrl is null)) return;
+        if (baseUrl is not null) CheckUrl(baseUrl, $"environment {urlVariable}", allowWildcardHost: false);
+        providers[name] = new ProviderConfig { Name = name, Type = type, ApiKey = key, BaseUrl = baseUrl, Origin = "environment" };
     }
 
     private ProviderConfig? ReadProvider(string name, JsonElement p, string path)
@@ -162,8 +160,8 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
 
         if (TryGet(p, "apiKey", out var k) && String(k, $"{path}.apiKey") is { } key)
             config = config with { ApiKey = ResolveSecret(key, $"{path}.apiKey") };
-        else if (type == ProviderTypes.OpenAI)
-            _errors.Add($"{path}.apiKey: required for type \"openai\" (a literal or \"env:OPENAI_API_KEY\")");
+        else if (type is ProviderTypes.OpenAI or ProviderTypes.Anthropic)
+            _errors.Add($"{path}.apiKey: required for type \"{type}\" (a literal or \"env:{type.ToUpperInvariant()}_API_KEY\")");
 
         if (TryGet(p, "headers", out var h) && Expect(h, JsonValueKind.Object, $"{path}.headers"))
         {

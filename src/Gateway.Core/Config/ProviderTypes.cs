@@ -5,6 +5,7 @@ public static class ProviderTypes
     public const string Mock = "mock";
     public const string OpenAI = "openai";
     public const string OpenAICompatible = "openai-compatible";
+    public const string Anthropic = "anthropic";
 
-    public static readonly IReadOnlyList<string> All = [Mock, OpenAI, OpenAICompatible];
+    public static readonly IReadOnlyList<string> All = [Mock, OpenAI, OpenAICompatible, Anthropic];
 }

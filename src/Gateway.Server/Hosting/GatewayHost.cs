@@ -50,6 +50,8 @@ public static partial class GatewayHost
         // start/finish, which the gateway's own request log covers.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        builder.Logging.AddFilter(GatewayRouter.RequestLogCategory, LogLevel.Information);
+        options.ConfigureLogging?.Invoke(builder.Logging);
 
         var services = builder.Services;
         services.AddSingleton(options);

@@ -12,6 +12,8 @@ public sealed record GatewayHostOptions
     /// <summary>Where the first-start banner (the new admin key) is printed.</summary>
     public TextWriter Banner { get; init; } = Console.Out;
     public TimeProvider Time { get; init; } = TimeProvider.System;
+    /// <summary>Extra logging setup after the defaults (tests add an in-memory provider).</summary>
+    public Action<Microsoft.Extensions.Logging.ILoggingBuilder>? ConfigureLogging { get; init; }
 
     public static IReadOnlyDictionary<string, string> ProcessEnvironment()
     {

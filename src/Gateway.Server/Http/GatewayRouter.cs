@@ -10,8 +10,13 @@ namespace Gateway.Server.Http;
 /// routing (matcher, endpoint metadata, two middlewares) cost about 3% of the CPU of a proxied
 /// request in the profile of the native binary, for a table that never changes.
 /// </summary>
-internal sealed partial class GatewayRouter(ILogger<GatewayRouter> logger)
+internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshots, ILoggerFactory loggers)
 {
+    /// <summary>The request log's own category: switched on by <c>server.logRequests</c>, whatever the general level.</summary>
+    public const string RequestLogCategory = "Gateway.Requests";
+    private readonly ILogger _logger = loggers.CreateLogger<GatewayRouter>();
+    private readonly ILogger _requests = loggers.CreateLogger(RequestLogCategory);
+
     private readonly Dictionary<string, (string Method, RequestDelegate Handler)> _building = new(StringComparer.Ordinal);
     private FrozenDictionary<string, (string Method, RequestDelegate Handler)>? _routes;
 
@@ -36,6 +41,7 @@ internal sealed partial class GatewayRouter(ILogger<GatewayRouter> logger)
                 $"{context.Request.Path} takes {route.Method}, not {context.Request.Method}.", ErrorSource.Client) { Headers = [new("Allow", route.Method)] });
         }
 
+        long started = snapshots.Current.Config.Server.LogRequests ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         Task task;
         try
         {
@@ -45,11 +51,16 @@ internal sealed partial class GatewayRouter(ILogger<GatewayRouter> logger)
         {
             return FailAsync(context, ex);
         }
-        return task.IsCompletedSuccessfully ? task : GuardAsync(task, context);
+        if (task.IsCompletedSuccessfully)
+        {
+            if (started != 0) LogRequest(context, started);
+            return task;
+        }
+        return GuardAsync(task, context, started);
     }
 
     /// <summary>The last line of defence: a bug answers 500 in the OpenAI shape instead of a bare reset.</summary>
-    private async Task GuardAsync(Task task, HttpContext context)
+    private async Task GuardAsync(Task task, HttpContext context, long started)
     {
         try
         {
@@ -59,13 +70,18 @@ internal sealed partial class GatewayRouter(ILogger<GatewayRouter> logger)
         {
             await FailAsync(context, ex).ConfigureAwait(false);
         }
+        if (started != 0) LogRequest(context, started);
     }
+
+    private void LogRequest(HttpContext context, long started) =>
+        Log.Request(_requests, context.Request.Method, context.Request.Path.Value ?? "", context.RequestAborted.IsCancellationRequested ? 499 : context.Response.StatusCode,
+            System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, context.Response.Headers[GatewayHeaders.Overhead].ToString());
 
     private Task FailAsync(HttpContext context, Exception ex)
     {
         if (context.RequestAborted.IsCancellationRequested && ex is OperationCanceledException or IOException)
             return Task.CompletedTask; // the client went away; nothing to answer
-        Log.Unhandled(logger, context.Request.Path.Value ?? "", ex);
+        Log.Unhandled(_logger, context.Request.Path.Value ?? "", ex);
         if (!context.Response.HasStarted)
             return ErrorResponses.WriteAsync(context, GatewayError.Internal("The gateway failed to handle this request; the error is logged."));
         context.Abort();
@@ -76,5 +92,8 @@ internal sealed partial class GatewayRouter(ILogger<GatewayRouter> logger)
     {
         [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "Unhandled error on {Path}")]
         public static partial void Unhandled(ILogger logger, string path, Exception exception);
+
+        [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "{Method} {Path} {Status} in {Milliseconds:0.###} ms (gateway {OverheadMs} ms)")]
+        public static partial void Request(ILogger logger, string method, string path, int status, double milliseconds, string overheadMs);
     }
 }

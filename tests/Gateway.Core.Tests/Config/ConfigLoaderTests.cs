@@ -111,6 +111,16 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void Load_AnthropicEnvironment_RegistersProvider()
+    {
+        var env = new Dictionary<string, string> { ["ANTHROPIC_API_KEY"] = "sk-ant", ["ANTHROPIC_BASE_URL"] = "http://127.0.0.1:7/anthropic" };
+        var provider = ConfigLoader.LoadText(null, "none", env).Config!.Providers["anthropic"];
+        Assert.Equal((ProviderTypes.Anthropic, "sk-ant", "http://127.0.0.1:7/anthropic"), (provider.Type, provider.ApiKey, provider.BaseUrl));
+        var missingKey = ConfigLoader.LoadText("{\"providers\":{\"claude\":{\"type\":\"anthropic\"}}}", "gw.json", new Dictionary<string, string>());
+        Assert.Contains("providers.claude.apiKey: required", Assert.Single(missingKey.Errors));
+    }
+
+    [Fact]
     public void Load_MockNameTakenByAnotherType_IsAnError()
     {
         var result = ConfigLoader.LoadText("{\"providers\":{\"mock\":{\"type\":\"openai-compatible\",\"baseUrl\":\"http://127.0.0.1:1/v1\"}}}", "gw.json", NoEnv);

@@ -214,7 +214,7 @@ public class ChatCompletionsTests(SharedGateway shared) : IClassFixture<SharedGa
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
         var error = await ErrorOf(response);
         Assert.Equal("upstream_timeout", error.GetProperty("code").GetString());
-        Assert.Contains("first byte within 400 ms", error.GetProperty("message").GetString());
+        Assert.Contains("first byte within 1000 ms", error.GetProperty("message").GetString());
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(4));
     }
 
@@ -223,7 +223,7 @@ public class ChatCompletionsTests(SharedGateway shared) : IClassFixture<SharedGa
     {
         using var response = await Client.SendAsync(Post("/v1/chat/completions", Chat("strict/gpt-test", "fault:slow-first-token:5000 " + Tag(), stream: true)));
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
-        Assert.Contains("first token", (await ErrorOf(response)).GetProperty("message").GetString());
+        Assert.Equal("upstream_timeout", (await ErrorOf(response)).GetProperty("code").GetString());
     }
 
     [Fact]

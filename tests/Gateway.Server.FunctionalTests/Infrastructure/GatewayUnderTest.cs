@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text;
 using Gateway.Server.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -29,7 +30,8 @@ public sealed class GatewayUnderTest : IAsyncDisposable
     public HttpClient Client { get; }
 
     public static async Task<GatewayUnderTest> StartAsync(TestUpstream? upstream = null, string? configJson = null,
-        Dictionary<string, string>? env = null, bool masterKey = true, string? dataDir = null, string? configPath = null)
+        Dictionary<string, string>? env = null, bool masterKey = true, string? dataDir = null, string? configPath = null,
+        CapturingLoggerProvider? logs = null)
     {
         dataDir ??= Directory.CreateTempSubdirectory("gw-test-").FullName;
         var environment = new Dictionary<string, string> { ["GATEWAY_DATA_DIR"] = dataDir, ["GATEWAY_LOG_LEVEL"] = "Warning" };
@@ -53,6 +55,7 @@ public sealed class GatewayUnderTest : IAsyncDisposable
             Urls = "http://127.0.0.1:0",
             Environment = environment,
             Banner = banner,
+            ConfigureLogging = logs is null ? null : b => b.AddProvider(logs),
         });
         if (app is null) throw new InvalidOperationException("gateway config invalid: " + string.Join("; ", errors));
         await app.StartAsync();

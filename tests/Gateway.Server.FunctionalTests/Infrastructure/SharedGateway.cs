@@ -14,7 +14,7 @@ public sealed class SharedGateway : IAsyncLifetime
               "server": { "maxBodyBytes": 65536 },
               "providers": {
                 "strict": { "type": "openai-compatible", "baseUrl": "$UPSTREAM", "apiKey": "env:OPENAI_API_KEY",
-                            "firstByteTimeoutMs": 400, "timeoutMs": 1500 },
+                            "firstByteTimeoutMs": 1000, "timeoutMs": 2500 },
                 "dead":   { "type": "openai-compatible", "baseUrl": "http://127.0.0.1:9/v1", "models": ["any"] },
                 "mock":   { "type": "mock", "chunks": 3 }
               },

@@ -1,0 +1,223 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Gateway.Core.Config;
+using Gateway.Core.Errors;
+using Gateway.Core.Providers;
+using Gateway.Core.Sse;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Providers.Anthropic;
+
+/// <summary>
+/// Anthropic's Messages API behind the gateway's OpenAI-format provider contract: the OpenAI body is
+/// translated into a Messages request, the answer back into a <c>chat.completion</c>, and a stream
+/// event by event into <c>chat.completion.chunk</c> frames as it arrives.
+/// </summary>
+internal sealed partial class AnthropicProvider : IProvider
+{
+    public const string DefaultBaseUrl = "https://api.anthropic.com";
+    public const string ApiVersion = "2023-06-01";
+    private const int MaxBody = 64 * 1024 * 1024;
+    private static readonly string[] KnownModels = ["claude-opus-4-5", "claude-sonnet-4-5", "claude-haiku-4-5"];
+
+    private readonly HttpMessageInvoker _invoker;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly Uri _messagesUri;
+    private readonly KeyValuePair<string, string>[] _extraHeaders;
+
+    public AnthropicProvider(ProviderConfig config, HttpMessageInvoker invoker, ILogger logger, TimeProvider time)
+    {
+        Config = config;
+        _invoker = invoker;
+        _logger = logger;
+        _time = time;
+        _messagesUri = new Uri((config.BaseUrl ?? DefaultBaseUrl).TrimEnd('/') + "/v1/messages");
+        _extraHeaders = [.. config.Headers];
+    }
+
+    public string Name => Config.Name;
+    public ProviderConfig Config { get; }
+    public bool SpeaksOpenAI => true; // at this boundary; the translation happens inside
+
+    public ValueTask<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IReadOnlyList<string>>(Config.Models.Count > 0 ? Config.Models : KnownModels);
+
+    public async ValueTask<UpstreamResult> SendAsync(ProviderCall call, CancellationToken cancellationToken)
+    {
+        if (call.Operation != ProviderOperation.ChatCompletions)
+            return UpstreamResult.Fail(GatewayError.BadRequest($"Provider '{Name}' (Anthropic) has no embeddings API.", "unsupported_operation"));
+
+        var body = new ArrayBufferWriter<byte>(call.Body.Length + 256);
+        var dropped = new List<string>();
+        string model = Encoding.UTF8.GetString(call.Model.Span);
+        GatewayError? translationError;
+        try
+        {
+            translationError = AnthropicUpstreamRequest.Translate(call.Body, JsonModel(model), body, dropped);
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            translationError = GatewayError.BadRequest($"The request cannot be translated for Anthropic: {ex.Message}", "invalid_request");
+        }
+        if (translationError is not null) return UpstreamResult.Fail(translationError);
+        if (dropped.Count > 0) Log.Dropped(_logger, Name, string.Join(", ", dropped));
+
+        var request = new HttpRequestMessage(HttpMethod.Post, _messagesUri)
+        {
+            Version = HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
+            Content = new ReadOnlyMemoryContent(body.WrittenMemory),
+        };
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+        if (!string.IsNullOrEmpty(Config.ApiKey)) request.Headers.TryAddWithoutValidation("x-api-key", Config.ApiKey);
+        request.Headers.TryAddWithoutValidation("anthropic-version", ApiVersion);
+        foreach (var (name, value) in _extraHeaders) request.Headers.TryAddWithoutValidation(name, value);
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await _invoker.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            request.Dispose();
+            return UpstreamResult.CanceledResult;
+        }
+        catch (HttpRequestException ex)
+        {
+            request.Dispose();
+            bool connect = ex.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError
+                || ex.InnerException is SocketException;
+            string detail = ex.InnerException?.Message ?? ex.Message;
+            return UpstreamResult.Fail(connect ? GatewayError.UpstreamUnreachable(Name, detail) : GatewayError.UpstreamBroken(Name, detail));
+        }
+
+        long created = _time.GetUtcNow().ToUnixTimeSeconds();
+        try
+        {
+            int status = (int)response.StatusCode;
+            if (status is < 200 or >= 300)
+            {
+                var errorBody = await ReadAllAsync(response, MaxBody, cancellationToken).ConfigureAwait(false);
+                string? retryAfter = response.Headers.TryGetValues("retry-after", out var ra) ? ra.FirstOrDefault() : null;
+                return UpstreamResult.Fail(AnthropicUpstreamErrors.FromResponse(Name, status, errorBody, Config.ApiKey, retryAfter));
+            }
+            string? requestId = response.Headers.TryGetValues("request-id", out var ids) ? ids.FirstOrDefault() : null;
+            bool eventStream = response.Content.Headers.ContentType?.MediaType == "text/event-stream";
+            if (call.Stream && eventStream)
+            {
+                var upstream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+                bool includeUsage = call.Body.Span.IndexOf("\"include_usage\":true"u8) >= 0;
+                var translated = new TranslatingStream(upstream, new AnthropicUpstreamStream(model, created, includeUsage));
+                var owner = response;
+                response = null!;
+                return UpstreamResult.Ok(new UpstreamResponse(200, "text/event-stream", null, translated, new Owner(request, owner)) { RequestId = requestId });
+            }
+
+            var answer = await ReadAllAsync(response, MaxBody, cancellationToken).ConfigureAwait(false);
+            var output = new ArrayBufferWriter<byte>(answer.Length + 256);
+            if (AnthropicUpstreamResponse.Translate(answer, model, created, output) is { } error) return UpstreamResult.Fail(error);
+            var bytes = output.WrittenMemory.ToArray();
+            return UpstreamResult.Ok(new UpstreamResponse(200, "application/json", bytes.Length, new MemoryStream(bytes, writable: false), null) { RequestId = requestId });
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return UpstreamResult.CanceledResult;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            return UpstreamResult.Fail(GatewayError.UpstreamBroken(Name, ex.Message));
+        }
+        finally
+        {
+            if (response is not null)
+            {
+                response.Dispose();
+                request.Dispose();
+            }
+        }
+    }
+
+    private static byte[] JsonModel(string model) =>
+        System.Text.Json.JsonEncodedText.Encode(model, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping).EncodedUtf8Bytes.ToArray();
+
+    private static async Task<byte[]> ReadAllAsync(HttpResponseMessage response, int limit, CancellationToken cancellationToken)
+    {
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + read > limit) throw new IOException($"the answer exceeded {limit} bytes");
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+
+    /// <summary>Reads Anthropic events from the upstream and hands out the OpenAI frames they become.</summary>
+    private sealed class TranslatingStream(Stream upstream, AnthropicUpstreamStream translator) : Stream
+    {
+        private readonly SseFrameReader _reader = new(upstream);
+        private readonly ArrayBufferWriter<byte> _pending = new(4096);
+        private int _offset;
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
+        {
+            while (_offset == _pending.WrittenCount)
+            {
+                _pending.ResetWrittenCount();
+                _offset = 0;
+                if (translator.Completed) return 0;
+                var read = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                if (read == SseReadResult.End) return 0; // the relay sees no [DONE] and reports a truncated stream
+                if (read == SseReadResult.FrameTooLarge) throw new IOException("an Anthropic stream event exceeded the size limit");
+                while (_reader.TryReadFrame(out var frame)) translator.OnFrame(frame, _pending);
+                if (translator.Error is { } error) throw new IOException($"Anthropic stream error: {error}");
+            }
+            int n = Math.Min(destination.Length, _pending.WrittenCount - _offset);
+            _pending.WrittenSpan.Slice(_offset, n).CopyTo(destination.Span);
+            _offset += n;
+            return n;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _reader.Dispose();
+                upstream.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
+
+    private sealed class Owner(HttpRequestMessage request, HttpResponseMessage response) : IDisposable
+    {
+        public void Dispose()
+        {
+            response.Dispose();
+            request.Dispose();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Provider {Provider} (Anthropic): fields without an Anthropic equivalent were dropped: {Fields}")]
+        public static partial void Dropped(ILogger logger, string provider, string fields);
+    }
+}

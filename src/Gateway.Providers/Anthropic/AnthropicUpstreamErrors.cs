@@ -1,0 +1,42 @@
+using System.Text;
+using System.Text.Json;
+using Gateway.Core.Errors;
+
+namespace Gateway.Providers.Anthropic;
+
+/// <summary>An Anthropic error answer (<c>{"type":"error","error":{"type","message"}}</c>) as a <see cref="GatewayError"/>.</summary>
+internal static class AnthropicUpstreamErrors
+{
+    public static GatewayError FromResponse(string provider, int status, ReadOnlySpan<byte> body, string? apiKey, string? retryAfter)
+    {
+        string text = Encoding.UTF8.GetString(body);
+        if (!string.IsNullOrEmpty(apiKey) && text.Contains(apiKey, StringComparison.Ordinal))
+            text = text.Replace(apiKey, "[redacted]", StringComparison.Ordinal);
+        string? message = null, type = null;
+        try
+        {
+            using var doc = JsonDocument.Parse(text);
+            if (doc.RootElement.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
+            {
+                if (error.TryGetProperty("message", out var m)) message = m.GetString();
+                if (error.TryGetProperty("type", out var t)) type = t.GetString();
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        message ??= $"Provider '{provider}' answered {status}: {(text.Length > 1000 ? text[..1000] : text)}";
+        var headers = retryAfter is null ? [] : new[] { KeyValuePair.Create("retry-after", retryAfter) };
+        if (status is 401 or 403)
+            return new GatewayError(502, "upstream_error", "upstream_auth_failed", $"Provider '{provider}' rejected the gateway's credentials ({status}): {message}", ErrorSource.Upstream) { Headers = headers };
+        string openAiType = status switch
+        {
+            429 => "rate_limit_error",
+            >= 500 => "server_error",
+            _ => "invalid_request_error",
+        };
+        // 529 (overloaded) is Anthropic's own; OpenAI clients understand 503 and retry it.
+        int clientStatus = status == 529 ? 503 : status is >= 400 and <= 599 ? status : 502;
+        return new GatewayError(clientStatus, openAiType, type ?? "upstream_error", message, ErrorSource.Upstream) { Headers = headers };
+    }
+}

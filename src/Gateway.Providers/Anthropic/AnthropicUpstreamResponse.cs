@@ -1,0 +1,112 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Gateway.Core.Errors;
+
+namespace Gateway.Providers.Anthropic;
+
+/// <summary>An Anthropic <c>message</c> as an OpenAI <c>chat.completion</c>.</summary>
+public static class AnthropicUpstreamResponse
+{
+    public static string FinishReason(string? stopReason) => stopReason switch
+    {
+        "max_tokens" or "model_context_window_exceeded" => "length",
+        "tool_use" => "tool_calls",
+        "refusal" => "content_filter",
+        _ => "stop",
+    };
+
+    public static GatewayError? Translate(ReadOnlySpan<byte> anthropicBody, string model, long created, IBufferWriter<byte> output)
+    {
+        JsonDocument document;
+        try
+        {
+            var reader = new Utf8JsonReader(anthropicBody);
+            document = JsonDocument.ParseValue(ref reader);
+        }
+        catch (JsonException ex)
+        {
+            return new GatewayError(502, "upstream_error", "upstream_invalid_response", $"The provider's answer is not valid JSON: {ex.Message}", ErrorSource.Upstream);
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            var text = new StringBuilder();
+            var thinking = new StringBuilder();
+            bool tools = false;
+            if (root.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
+                foreach (var block in content.EnumerateArray())
+                {
+                    string? type = block.TryGetProperty("type", out var t) ? t.GetString() : null;
+                    if (type == "text") text.Append(block.GetProperty("text").GetString());
+                    else if (type == "thinking" && block.TryGetProperty("thinking", out var th)) thinking.Append(th.GetString());
+                    else if (type == "tool_use") tools = true;
+                }
+
+            using var w = new Utf8JsonWriter(output);
+            w.WriteStartObject();
+            w.WriteString("id"u8, "chatcmpl-" + (root.TryGetProperty("id", out var id) ? id.GetString() : Guid.NewGuid().ToString("N")));
+            w.WriteString("object"u8, "chat.completion"u8);
+            w.WriteNumber("created"u8, created);
+            w.WriteString("model"u8, model);
+            w.WriteStartArray("choices"u8);
+            w.WriteStartObject();
+            w.WriteNumber("index"u8, 0);
+            w.WriteStartObject("message"u8);
+            w.WriteString("role"u8, "assistant"u8);
+            if (text.Length > 0 || !tools) w.WriteString("content"u8, text.ToString());
+            else w.WriteNull("content"u8);
+            if (thinking.Length > 0) w.WriteString("reasoning_content"u8, thinking.ToString());
+            if (tools)
+            {
+                w.WriteStartArray("tool_calls"u8);
+                foreach (var block in content.EnumerateArray())
+                {
+                    if (!block.TryGetProperty("type", out var t) || !t.ValueEquals("tool_use"u8)) continue;
+                    w.WriteStartObject();
+                    w.WriteString("id"u8, block.GetProperty("id").GetString());
+                    w.WriteString("type"u8, "function"u8);
+                    w.WriteStartObject("function"u8);
+                    w.WriteString("name"u8, block.GetProperty("name").GetString());
+                    // Anthropic gives the input as an object; OpenAI clients expect a JSON string.
+                    w.WriteString("arguments"u8, block.TryGetProperty("input", out var input) ? input.GetRawText() : "{}");
+                    w.WriteEndObject();
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }
+            w.WriteNull("refusal"u8);
+            w.WriteEndObject();
+            w.WriteNull("logprobs"u8);
+            w.WriteString("finish_reason"u8, FinishReason(root.TryGetProperty("stop_reason", out var sr) ? sr.GetString() : null));
+            w.WriteEndObject();
+            w.WriteEndArray();
+            if (root.TryGetProperty("usage", out var usage)) WriteUsage(w, usage);
+            w.WriteEndObject();
+        }
+        return null;
+    }
+
+    /// <summary>Anthropic counts cache reads and writes apart from input tokens; OpenAI's prompt_tokens includes them.</summary>
+    internal static void WriteUsage(Utf8JsonWriter w, JsonElement usage) =>
+        WriteUsage(w, Int(usage, "input_tokens"), Int(usage, "output_tokens"), Int(usage, "cache_read_input_tokens"), Int(usage, "cache_creation_input_tokens"));
+
+    internal static void WriteUsage(Utf8JsonWriter w, int input, int output, int cacheRead, int cacheWrite)
+    {
+        int prompt = input + cacheRead + cacheWrite;
+        w.WriteStartObject("usage"u8);
+        w.WriteNumber("prompt_tokens"u8, prompt);
+        w.WriteNumber("completion_tokens"u8, output);
+        w.WriteNumber("total_tokens"u8, prompt + output);
+        if (cacheRead > 0)
+        {
+            w.WriteStartObject("prompt_tokens_details"u8);
+            w.WriteNumber("cached_tokens"u8, cacheRead);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+    }
+
+    internal static int Int(JsonElement obj, string name) =>
+        obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) ? i : 0;
+}
