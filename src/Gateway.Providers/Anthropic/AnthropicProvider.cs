@@ -1,11 +1,11 @@
 using System.Buffers;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Gateway.Core.Config;
 using Gateway.Core.Errors;
 using Gateway.Core.Providers;
 using Gateway.Core.Sse;
+using Gateway.Providers.Http;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Providers.Anthropic;
@@ -76,24 +76,9 @@ internal sealed partial class AnthropicProvider : IProvider
         request.Headers.TryAddWithoutValidation("anthropic-version", ApiVersion);
         foreach (var (name, value) in _extraHeaders) request.Headers.TryAddWithoutValidation(name, value);
 
-        HttpResponseMessage response;
-        try
-        {
-            response = await _invoker.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            request.Dispose();
-            return UpstreamResult.CanceledResult;
-        }
-        catch (HttpRequestException ex)
-        {
-            request.Dispose();
-            bool connect = ex.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError
-                || ex.InnerException is SocketException;
-            string detail = ex.InnerException?.Message ?? ex.Message;
-            return UpstreamResult.Fail(connect ? GatewayError.UpstreamUnreachable(Name, detail) : GatewayError.UpstreamBroken(Name, detail));
-        }
+        var (sent, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken).ConfigureAwait(false);
+        if (sent is null) return failure;
+        HttpResponseMessage? response = sent;
 
         long created = _time.GetUtcNow().ToUnixTimeSeconds();
         try
@@ -101,11 +86,10 @@ internal sealed partial class AnthropicProvider : IProvider
             int status = (int)response.StatusCode;
             if (status is < 200 or >= 300)
             {
-                var errorBody = await ReadAllAsync(response, MaxBody, cancellationToken).ConfigureAwait(false);
-                string? retryAfter = response.Headers.TryGetValues("retry-after", out var ra) ? ra.FirstOrDefault() : null;
-                return UpstreamResult.Fail(AnthropicUpstreamErrors.FromResponse(Name, status, errorBody, Config.ApiKey, retryAfter));
+                var errorBody = await UpstreamHttp.ReadBoundedAsync(response.Content, 1024 * 1024, truncate: true, cancellationToken).ConfigureAwait(false);
+                return UpstreamResult.Fail(AnthropicUpstreamErrors.FromResponse(Name, status, errorBody, Config.ApiKey, UpstreamHttp.Header(response, "retry-after")));
             }
-            string? requestId = response.Headers.TryGetValues("request-id", out var ids) ? ids.FirstOrDefault() : null;
+            string? requestId = UpstreamHttp.Header(response, "request-id");
             bool eventStream = response.Content.Headers.ContentType?.MediaType == "text/event-stream";
             if (call.Stream && eventStream)
             {
@@ -113,11 +97,11 @@ internal sealed partial class AnthropicProvider : IProvider
                 bool includeUsage = call.Body.Span.IndexOf("\"include_usage\":true"u8) >= 0;
                 var translated = new TranslatingStream(upstream, new AnthropicUpstreamStream(model, created, includeUsage));
                 var owner = response;
-                response = null!;
-                return UpstreamResult.Ok(new UpstreamResponse(200, "text/event-stream", null, translated, new Owner(request, owner)) { RequestId = requestId });
+                response = null;
+                return UpstreamResult.Ok(new UpstreamResponse(200, "text/event-stream", null, translated, new ResponseOwner(request, owner)) { RequestId = requestId });
             }
 
-            var answer = await ReadAllAsync(response, MaxBody, cancellationToken).ConfigureAwait(false);
+            var answer = await UpstreamHttp.ReadBoundedAsync(response.Content, MaxBody, truncate: false, cancellationToken).ConfigureAwait(false);
             var output = new ArrayBufferWriter<byte>(answer.Length + 256);
             if (AnthropicUpstreamResponse.Translate(answer, model, created, output) is { } error) return UpstreamResult.Fail(error);
             var bytes = output.WrittenMemory.ToArray();
@@ -143,20 +127,6 @@ internal sealed partial class AnthropicProvider : IProvider
 
     private static byte[] JsonModel(string model) =>
         System.Text.Json.JsonEncodedText.Encode(model, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping).EncodedUtf8Bytes.ToArray();
-
-    private static async Task<byte[]> ReadAllAsync(HttpResponseMessage response, int limit, CancellationToken cancellationToken)
-    {
-        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
-        {
-            if (buffer.Length + read > limit) throw new IOException($"the answer exceeded {limit} bytes");
-            buffer.Write(chunk, 0, read);
-        }
-        return buffer.ToArray();
-    }
 
     /// <summary>Reads Anthropic events from the upstream and hands out the OpenAI frames they become.</summary>
     private sealed class TranslatingStream(Stream upstream, AnthropicUpstreamStream translator) : Stream
@@ -203,15 +173,6 @@ internal sealed partial class AnthropicProvider : IProvider
                 upstream.Dispose();
             }
             base.Dispose(disposing);
-        }
-    }
-
-    private sealed class Owner(HttpRequestMessage request, HttpResponseMessage response) : IDisposable
-    {
-        public void Dispose()
-        {
-            response.Dispose();
-            request.Dispose();
         }
     }
 

@@ -139,21 +139,7 @@ public static class AnthropicRequestTranslator
         else w.WriteNull("content"u8);
         if (hasTools)
         {
-            w.WriteStartArray("tool_calls"u8);
-            foreach (var block in blocks.EnumerateArray())
-            {
-                if (!block.TryGetProperty("type", out var t) || !t.ValueEquals("tool_use"u8)) continue;
-                w.WriteStartObject();
-                w.WriteString("id"u8, block.GetProperty("id").GetString());
-                w.WriteString("type"u8, "function"u8);
-                w.WriteStartObject("function"u8);
-                w.WriteString("name"u8, block.GetProperty("name").GetString());
-                // OpenAI carries arguments as a JSON string; Anthropic as an object.
-                w.WriteString("arguments"u8, block.TryGetProperty("input", out var input) ? input.GetRawText() : "{}");
-                w.WriteEndObject();
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
+            AnthropicBlocks.WriteToolCalls(w, blocks);
         }
         w.WriteEndObject();
         return null;

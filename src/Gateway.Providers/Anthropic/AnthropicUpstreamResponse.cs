@@ -59,21 +59,7 @@ public static class AnthropicUpstreamResponse
             if (thinking.Length > 0) w.WriteString("reasoning_content"u8, thinking.ToString());
             if (tools)
             {
-                w.WriteStartArray("tool_calls"u8);
-                foreach (var block in content.EnumerateArray())
-                {
-                    if (!block.TryGetProperty("type", out var t) || !t.ValueEquals("tool_use"u8)) continue;
-                    w.WriteStartObject();
-                    w.WriteString("id"u8, block.GetProperty("id").GetString());
-                    w.WriteString("type"u8, "function"u8);
-                    w.WriteStartObject("function"u8);
-                    w.WriteString("name"u8, block.GetProperty("name").GetString());
-                    // Anthropic gives the input as an object; OpenAI clients expect a JSON string.
-                    w.WriteString("arguments"u8, block.TryGetProperty("input", out var input) ? input.GetRawText() : "{}");
-                    w.WriteEndObject();
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
+                AnthropicBlocks.WriteToolCalls(w, content);
             }
             w.WriteNull("refusal"u8);
             w.WriteEndObject();

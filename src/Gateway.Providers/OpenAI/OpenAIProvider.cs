@@ -1,11 +1,11 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Gateway.Core.Config;
 using Gateway.Core.Errors;
 using Gateway.Core.Providers;
+using Gateway.Providers.Http;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Providers.OpenAI;
@@ -65,39 +65,24 @@ internal sealed partial class OpenAIProvider : IProvider
         AddHeaders(request.Headers);
         if (call.Stream) request.Headers.TryAddWithoutValidation("Accept", "text/event-stream");
 
-        HttpResponseMessage response;
-        try
-        {
-            response = await _invoker.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            request.Dispose();
-            return UpstreamResult.CanceledResult;
-        }
-        catch (HttpRequestException ex)
-        {
-            request.Dispose();
-            return UpstreamResult.Fail(Classify(ex));
-        }
+        var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken).ConfigureAwait(false);
+        if (response is null) return failure;
 
         try
         {
             int status = (int)response.StatusCode;
             if (status >= 400 || status < 200)
             {
-                var body = await ReadBoundedAsync(response.Content, MaxErrorBody, cancellationToken).ConfigureAwait(false);
-                string? retryAfter = response.Headers.TryGetValues("retry-after", out var ra) ? ra.FirstOrDefault() : null;
-                var error = OpenAIErrors.FromResponse(Name, status, body, Config.ApiKey, retryAfter);
+                var body = await UpstreamHttp.ReadBoundedAsync(response.Content, MaxErrorBody, truncate: true, cancellationToken).ConfigureAwait(false);
+                var error = OpenAIErrors.FromResponse(Name, status, body, Config.ApiKey, UpstreamHttp.Header(response, "retry-after"));
                 response.Dispose();
                 request.Dispose();
                 return UpstreamResult.Fail(error);
             }
 
             var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            string? requestId = response.Headers.TryGetValues("x-request-id", out var ids) ? ids.FirstOrDefault() : null;
             return UpstreamResult.Ok(new UpstreamResponse(status, response.Content.Headers.ContentType?.ToString(),
-                response.Content.Headers.ContentLength, stream, new Owner(request, response)) { RequestId = requestId });
+                response.Content.Headers.ContentLength, stream, new ResponseOwner(request, response)) { RequestId = UpstreamHttp.Header(response, "x-request-id") });
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -127,7 +112,7 @@ internal sealed partial class OpenAIProvider : IProvider
             AddHeaders(request.Headers);
             using var response = await _invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
             response.EnsureSuccessStatusCode();
-            var body = await ReadBoundedAsync(response.Content, 8 * 1024 * 1024, timeout.Token).ConfigureAwait(false);
+            var body = await UpstreamHttp.ReadBoundedAsync(response.Content, 8 * 1024 * 1024, truncate: false, timeout.Token).ConfigureAwait(false);
             models = ParseModelList(body);
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException or JsonException)
@@ -156,38 +141,6 @@ internal sealed partial class OpenAIProvider : IProvider
     {
         if (_authorization is not null) headers.TryAddWithoutValidation("Authorization", _authorization);
         foreach (var (name, value) in _extraHeaders) headers.TryAddWithoutValidation(name, value);
-    }
-
-    private GatewayError Classify(HttpRequestException ex)
-    {
-        bool connect = ex.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError
-            || ex.InnerException is SocketException;
-        string detail = ex.InnerException?.Message ?? ex.Message;
-        return connect ? GatewayError.UpstreamUnreachable(Name, detail) : GatewayError.UpstreamBroken(Name, detail);
-    }
-
-    private static async Task<byte[]> ReadBoundedAsync(HttpContent content, int limit, CancellationToken cancellationToken)
-    {
-        await using var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
-        {
-            int take = Math.Min(read, limit - (int)buffer.Length);
-            buffer.Write(chunk, 0, take);
-            if (buffer.Length >= limit) break;
-        }
-        return buffer.ToArray();
-    }
-
-    private sealed class Owner(HttpRequestMessage request, HttpResponseMessage response) : IDisposable
-    {
-        public void Dispose()
-        {
-            response.Dispose();
-            request.Dispose();
-        }
     }
 
     private static partial class Log

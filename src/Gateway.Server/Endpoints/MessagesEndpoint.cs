@@ -48,10 +48,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, ILogger
                 return;
             }
             string clientModel = Encoding.UTF8.GetString(shape.RawModel(body.Span));
-            ReadOnlyMemory<byte> model = route.Target is { } target
-                ? target.ModelUtf8
-                : body.Memory[(shape.ModelStart + 1 + route.ModelOffset)..(shape.ModelEnd - 1)];
-            var modelJson = route.Target?.ModelJson ?? model;
+            var (model, modelJson) = RequestIntake.UpstreamModel(body, shape, route);
 
             var dropped = new List<string>();
             using var upstreamBody = new PooledBufferWriter(body.Length + 512);

@@ -34,10 +34,7 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, ILogger<Pr
 
         using (body)
         {
-            ReadOnlyMemory<byte> model = route.Target is { } target
-                ? target.ModelUtf8
-                : body.Memory[(shape.ModelStart + 1 + route.ModelOffset)..(shape.ModelEnd - 1)];
-            var modelJson = route.Target?.ModelJson ?? model;
+            var (model, modelJson) = RequestIntake.UpstreamModel(body, shape, route);
             bool stream = shape.Stream && kind == RequestKind.ChatCompletions;
 
             using var upstreamBody = new PooledBufferWriter(RequestRewriter.MaxOutputLength(body.Length, modelJson.Length));

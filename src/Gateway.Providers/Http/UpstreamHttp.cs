@@ -1,0 +1,61 @@
+using System.Net.Sockets;
+using Gateway.Core.Errors;
+using Gateway.Core.Providers;
+
+namespace Gateway.Providers.Http;
+
+/// <summary>What every HTTP provider does around the call itself: send, classify failures, read bounded bodies.</summary>
+internal static class UpstreamHttp
+{
+    /// <summary>Sends; on failure disposes the request and returns why, as a value.</summary>
+    public static async ValueTask<(HttpResponseMessage? Response, UpstreamResult Failure)> SendAsync(
+        HttpMessageInvoker invoker, HttpRequestMessage request, string provider, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await invoker.SendAsync(request, cancellationToken).ConfigureAwait(false), default);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            request.Dispose();
+            return (null, UpstreamResult.CanceledResult);
+        }
+        catch (HttpRequestException ex)
+        {
+            request.Dispose();
+            return (null, UpstreamResult.Fail(Classify(provider, ex)));
+        }
+    }
+
+    /// <summary>Could not connect (502 unreachable) versus connected and then broke (502 connection error).</summary>
+    public static GatewayError Classify(string provider, HttpRequestException ex)
+    {
+        bool connect = ex.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError
+            || ex.InnerException is SocketException;
+        string detail = ex.InnerException?.Message ?? ex.Message;
+        return connect ? GatewayError.UpstreamUnreachable(provider, detail) : GatewayError.UpstreamBroken(provider, detail);
+    }
+
+    public static string? Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) ? values.FirstOrDefault() : null;
+
+    /// <summary>Reads a whole body; past <paramref name="limit"/> it either stops (error bodies) or throws (answers).</summary>
+    public static async Task<byte[]> ReadBoundedAsync(HttpContent content, int limit, bool truncate, CancellationToken cancellationToken)
+    {
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + read > limit)
+            {
+                if (!truncate) throw new IOException($"the answer exceeded {limit} bytes");
+                buffer.Write(chunk, 0, limit - (int)buffer.Length);
+                break;
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+}
