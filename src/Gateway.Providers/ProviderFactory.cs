@@ -1,6 +1,7 @@
 using Gateway.Core.Config;
 using Gateway.Core.Providers;
 using Gateway.Providers.Anthropic;
+using Gateway.Providers.Gemini;
 using Gateway.Providers.Http;
 using Gateway.Providers.Mock;
 using Gateway.Providers.OpenAI;
@@ -18,6 +19,8 @@ public sealed class ProviderFactory(UpstreamHandlerPool handlers, ILoggerFactory
             config, handlers.Get(config, config.BaseUrl ?? OpenAIProvider.DefaultBaseUrl), loggers.CreateLogger("Gateway.Providers.OpenAI")),
         ProviderTypes.Anthropic => new AnthropicProvider(
             config, handlers.Get(config, config.BaseUrl ?? AnthropicProvider.DefaultBaseUrl), loggers.CreateLogger("Gateway.Providers.Anthropic"), time),
+        ProviderTypes.Gemini => new GeminiProvider(
+            config, handlers.Get(config, config.BaseUrl ?? GeminiProvider.DefaultBaseUrl), loggers.CreateLogger("Gateway.Providers.Gemini"), time),
         _ => throw new ArgumentException($"unknown provider type '{config.Type}'", nameof(config)),
     };
 }

@@ -121,6 +121,7 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
         // file declares one of the same name.
         AddFromEnvironment(providers, "openai", ProviderTypes.OpenAI, "OPENAI_API_KEY", "OPENAI_BASE_URL");
         AddFromEnvironment(providers, "anthropic", ProviderTypes.Anthropic, "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL");
+        AddFromEnvironment(providers, "gemini", ProviderTypes.Gemini, "GEMINI_API_KEY", "GEMINI_BASE_URL");
         return providers;
     }
 
@@ -160,7 +161,7 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
 
         if (TryGet(p, "apiKey", out var k) && String(k, $"{path}.apiKey") is { } key)
             config = config with { ApiKey = ResolveSecret(key, $"{path}.apiKey") };
-        else if (type is ProviderTypes.OpenAI or ProviderTypes.Anthropic)
+        else if (type is ProviderTypes.OpenAI or ProviderTypes.Anthropic or ProviderTypes.Gemini)
             _errors.Add($"{path}.apiKey: required for type \"{type}\" (a literal or \"env:{type.ToUpperInvariant()}_API_KEY\")");
 
         if (TryGet(p, "headers", out var h) && Expect(h, JsonValueKind.Object, $"{path}.headers"))

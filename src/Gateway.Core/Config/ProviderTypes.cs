@@ -6,6 +6,7 @@ public static class ProviderTypes
     public const string OpenAI = "openai";
     public const string OpenAICompatible = "openai-compatible";
     public const string Anthropic = "anthropic";
+    public const string Gemini = "gemini";
 
-    public static readonly IReadOnlyList<string> All = [Mock, OpenAI, OpenAICompatible, Anthropic];
+    public static readonly IReadOnlyList<string> All = [Mock, OpenAI, OpenAICompatible, Anthropic, Gemini];
 }

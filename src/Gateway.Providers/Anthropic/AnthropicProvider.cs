@@ -128,54 +128,6 @@ internal sealed partial class AnthropicProvider : IProvider
     private static byte[] JsonModel(string model) =>
         System.Text.Json.JsonEncodedText.Encode(model, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping).EncodedUtf8Bytes.ToArray();
 
-    /// <summary>Reads Anthropic events from the upstream and hands out the OpenAI frames they become.</summary>
-    private sealed class TranslatingStream(Stream upstream, AnthropicUpstreamStream translator) : Stream
-    {
-        private readonly SseFrameReader _reader = new(upstream);
-        private readonly ArrayBufferWriter<byte> _pending = new(4096);
-        private int _offset;
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
-        {
-            while (_offset == _pending.WrittenCount)
-            {
-                _pending.ResetWrittenCount();
-                _offset = 0;
-                if (translator.Completed) return 0;
-                var read = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-                if (read == SseReadResult.End) return 0; // the relay sees no [DONE] and reports a truncated stream
-                if (read == SseReadResult.FrameTooLarge) throw new IOException("an Anthropic stream event exceeded the size limit");
-                while (_reader.TryReadFrame(out var frame)) translator.OnFrame(frame, _pending);
-                if (translator.Error is { } error) throw new IOException($"Anthropic stream error: {error}");
-            }
-            int n = Math.Min(destination.Length, _pending.WrittenCount - _offset);
-            _pending.WrittenSpan.Slice(_offset, n).CopyTo(destination.Span);
-            _offset += n;
-            return n;
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                _reader.Dispose();
-                upstream.Dispose();
-            }
-            base.Dispose(disposing);
-        }
-    }
-
     private static partial class Log
     {
         [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Provider {Provider} (Anthropic): fields without an Anthropic equivalent were dropped: {Fields}")]

@@ -10,7 +10,7 @@ namespace Gateway.Providers.Anthropic;
 /// fragments keep the index of their call, the finish reason comes on the last choice chunk, usage
 /// (when the request asked for it) in a final empty-choices chunk, then <c>[DONE]</c>.
 /// </summary>
-public sealed class AnthropicUpstreamStream(string model, long created, bool includeUsage)
+public sealed class AnthropicUpstreamStream(string model, long created, bool includeUsage) : Gateway.Providers.Http.IStreamTranslator
 {
     private readonly Dictionary<int, int> _toolIndexByBlock = [];
     private readonly ArrayBufferWriter<byte> _json = new(512);
@@ -19,6 +19,9 @@ public sealed class AnthropicUpstreamStream(string model, long created, bool inc
     private string? _stopReason;
 
     public bool Completed { get; private set; }
+
+    /// <summary>Anthropic ends with <c>message_stop</c>; a stream that closes before it is truncated.</summary>
+    public void OnEnd(IBufferWriter<byte> output) { }
 
     /// <summary>An <c>error</c> event arrived: the upstream failed mid-stream with this message.</summary>
     public string? Error { get; private set; }

@@ -1,0 +1,128 @@
+using System.Buffers;
+using System.Net;
+using System.Text;
+using Gateway.Core.Config;
+using Gateway.Core.Errors;
+using Gateway.Core.Providers;
+using Gateway.Providers.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Providers.Gemini;
+
+/// <summary>
+/// Google AI Studio's Gemini API (<c>generateContent</c>, <c>streamGenerateContent?alt=sse</c>) behind
+/// the gateway's OpenAI-format provider contract. The key travels as <c>x-goog-api-key</c>.
+/// </summary>
+internal sealed partial class GeminiProvider : IProvider
+{
+    public const string DefaultBaseUrl = "https://generativelanguage.googleapis.com";
+    private const int MaxBody = 64 * 1024 * 1024;
+    private static readonly string[] KnownModels = ["gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.5-pro"];
+
+    private readonly HttpMessageInvoker _invoker;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly string _baseUrl;
+    private readonly KeyValuePair<string, string>[] _extraHeaders;
+
+    public GeminiProvider(ProviderConfig config, HttpMessageInvoker invoker, ILogger logger, TimeProvider time)
+    {
+        Config = config;
+        _invoker = invoker;
+        _logger = logger;
+        _time = time;
+        _baseUrl = (config.BaseUrl ?? DefaultBaseUrl).TrimEnd('/');
+        _extraHeaders = [.. config.Headers];
+    }
+
+    public string Name => Config.Name;
+    public ProviderConfig Config { get; }
+    public bool SpeaksOpenAI => true; // at this boundary; the translation happens inside
+
+    public ValueTask<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IReadOnlyList<string>>(Config.Models.Count > 0 ? Config.Models : KnownModels);
+
+    public async ValueTask<UpstreamResult> SendAsync(ProviderCall call, CancellationToken cancellationToken)
+    {
+        if (call.Operation != ProviderOperation.ChatCompletions)
+            return UpstreamResult.Fail(GatewayError.BadRequest($"Provider '{Name}' (Gemini): embeddings are not supported by the gateway yet.", "unsupported_operation"));
+
+        string model = Encoding.UTF8.GetString(call.Model.Span);
+        var body = new ArrayBufferWriter<byte>(call.Body.Length + 256);
+        var dropped = new List<string>();
+        GatewayError? translationError;
+        try
+        {
+            translationError = GeminiUpstreamRequest.Translate(call.Body, body, dropped);
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            translationError = GatewayError.BadRequest($"The request cannot be translated for Gemini: {ex.Message}", "invalid_request");
+        }
+        if (translationError is not null) return UpstreamResult.Fail(translationError);
+        if (dropped.Count > 0) Log.Dropped(_logger, Name, string.Join(", ", dropped));
+
+        string action = call.Stream ? ":streamGenerateContent?alt=sse" : ":generateContent";
+        var request = new HttpRequestMessage(HttpMethod.Post, $"{_baseUrl}/v1beta/models/{Uri.EscapeDataString(model)}{action}")
+        {
+            Version = HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
+            Content = new ReadOnlyMemoryContent(body.WrittenMemory),
+        };
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+        if (!string.IsNullOrEmpty(Config.ApiKey)) request.Headers.TryAddWithoutValidation("x-goog-api-key", Config.ApiKey);
+        foreach (var (name, value) in _extraHeaders) request.Headers.TryAddWithoutValidation(name, value);
+
+        var (sent, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken).ConfigureAwait(false);
+        if (sent is null) return failure;
+        HttpResponseMessage? response = sent;
+        long created = _time.GetUtcNow().ToUnixTimeSeconds();
+        try
+        {
+            int status = (int)response.StatusCode;
+            if (status is < 200 or >= 300)
+            {
+                var errorBody = await UpstreamHttp.ReadBoundedAsync(response.Content, 1024 * 1024, truncate: true, cancellationToken).ConfigureAwait(false);
+                var error = GeminiUpstreamErrors.FromResponse(Name, status, errorBody, Config.ApiKey);
+                if (UpstreamHttp.Header(response, "retry-after") is { } retryAfter) error = error with { Headers = [KeyValuePair.Create("retry-after", retryAfter)] };
+                return UpstreamResult.Fail(error);
+            }
+            if (call.Stream && response.Content.Headers.ContentType?.MediaType == "text/event-stream")
+            {
+                var upstream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+                bool includeUsage = call.Body.Span.IndexOf("\"include_usage\":true"u8) >= 0;
+                var translated = new TranslatingStream(upstream, new GeminiUpstreamStream(model, created, includeUsage, Name));
+                var owner = response;
+                response = null;
+                return UpstreamResult.Ok(new UpstreamResponse(200, "text/event-stream", null, translated, new ResponseOwner(request, owner)));
+            }
+            var answer = await UpstreamHttp.ReadBoundedAsync(response.Content, MaxBody, truncate: false, cancellationToken).ConfigureAwait(false);
+            var output = new ArrayBufferWriter<byte>(answer.Length + 256);
+            if (GeminiUpstreamResponse.Translate(answer, model, created, Name, output) is { } translateError) return UpstreamResult.Fail(translateError);
+            var bytes = output.WrittenMemory.ToArray();
+            return UpstreamResult.Ok(new UpstreamResponse(200, "application/json", bytes.Length, new MemoryStream(bytes, writable: false), null));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return UpstreamResult.CanceledResult;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            return UpstreamResult.Fail(GatewayError.UpstreamBroken(Name, ex.Message));
+        }
+        finally
+        {
+            if (response is not null)
+            {
+                response.Dispose();
+                request.Dispose();
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 2201, Level = LogLevel.Warning, Message = "Provider {Provider} (Gemini): fields without a Gemini equivalent were dropped: {Fields}")]
+        public static partial void Dropped(ILogger logger, string provider, string fields);
+    }
+}

@@ -1,0 +1,50 @@
+using System.Text;
+using System.Text.Json;
+using Gateway.Core.Errors;
+
+namespace Gateway.Providers.Gemini;
+
+/// <summary>A Gemini error (<c>google.rpc.Status</c>: code, message, status, details) as a <see cref="GatewayError"/>.</summary>
+internal static class GeminiUpstreamErrors
+{
+    public static GatewayError FromResponse(string provider, int status, ReadOnlySpan<byte> body, string? apiKey)
+    {
+        string text = Encoding.UTF8.GetString(body);
+        if (!string.IsNullOrEmpty(apiKey) && text.Contains(apiKey, StringComparison.Ordinal))
+            text = text.Replace(apiKey, "[redacted]", StringComparison.Ordinal);
+        string? message = null, rpcStatus = null, retryAfter = null, reason = null;
+        try
+        {
+            using var doc = JsonDocument.Parse(text);
+            var root = doc.RootElement.ValueKind == JsonValueKind.Array && doc.RootElement.GetArrayLength() > 0 ? doc.RootElement[0] : doc.RootElement;
+            if (root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
+            {
+                if (error.TryGetProperty("message", out var m)) message = m.GetString();
+                if (error.TryGetProperty("status", out var s)) rpcStatus = s.GetString();
+                if (error.TryGetProperty("details", out var details) && details.ValueKind == JsonValueKind.Array)
+                    foreach (var detail in details.EnumerateArray())
+                    {
+                        // google.rpc.RetryInfo {"retryDelay": "7s"} -> retry-after: 7
+                        if (detail.TryGetProperty("retryDelay", out var delay) && delay.GetString() is { } d && d.EndsWith('s')
+                            && double.TryParse(d[..^1], System.Globalization.CultureInfo.InvariantCulture, out double seconds))
+                            retryAfter = Math.Ceiling(seconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                        if (detail.TryGetProperty("reason", out var r)) reason = r.GetString();
+                    }
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        message ??= $"Provider '{provider}' answered {status}: {(text.Length > 1000 ? text[..1000] : text)}";
+        var headers = retryAfter is null ? [] : new[] { KeyValuePair.Create("retry-after", retryAfter) };
+        if (status is 401 or 403 || reason == "API_KEY_INVALID")
+            return new GatewayError(502, "upstream_error", "upstream_auth_failed", $"Provider '{provider}' rejected the gateway's credentials ({status}): {message}", ErrorSource.Upstream) { Headers = headers };
+        string type = status switch
+        {
+            429 => "rate_limit_error",
+            >= 500 => "server_error",
+            _ => "invalid_request_error",
+        };
+        return new GatewayError(status is >= 400 and <= 599 ? status : 502, type, rpcStatus?.ToLowerInvariant() ?? "upstream_error", message, ErrorSource.Upstream) { Headers = headers };
+    }
+}

@@ -1,0 +1,123 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Gateway.Core.Errors;
+
+namespace Gateway.Providers.Gemini;
+
+/// <summary>A Gemini <c>GenerateContentResponse</c> as an OpenAI <c>chat.completion</c>.</summary>
+public static class GeminiUpstreamResponse
+{
+    /// <summary>Gemini <c>finishReason</c> to OpenAI <c>finish_reason</c>; null when the call must fail instead.</summary>
+    public static string? FinishReason(string? reason, bool toolCalls) => reason switch
+    {
+        "MAX_TOKENS" => "length",
+        "SAFETY" or "RECITATION" or "BLOCKLIST" or "PROHIBITED_CONTENT" or "SPII" or "IMAGE_SAFETY" => "content_filter",
+        "MALFORMED_FUNCTION_CALL" or "UNEXPECTED_TOOL_CALL" => null,
+        _ => toolCalls ? "tool_calls" : "stop",
+    };
+
+    public static GatewayError MalformedCall(string provider, string reason) =>
+        new(502, "upstream_error", "upstream_malformed_function_call",
+            $"Provider '{provider}' (Gemini) ended the answer with {reason}: the model produced a function call it could not complete.", ErrorSource.Upstream);
+
+    public static GatewayError? Translate(ReadOnlySpan<byte> geminiBody, string model, long created, string provider, IBufferWriter<byte> output)
+    {
+        JsonDocument document;
+        try
+        {
+            var reader = new Utf8JsonReader(geminiBody);
+            document = JsonDocument.ParseValue(ref reader);
+        }
+        catch (JsonException ex)
+        {
+            return new GatewayError(502, "upstream_error", "upstream_invalid_response", $"The provider's answer is not valid JSON: {ex.Message}", ErrorSource.Upstream);
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            var candidate = root.TryGetProperty("candidates", out var cs) && cs.ValueKind == JsonValueKind.Array && cs.GetArrayLength() > 0 ? cs[0] : default;
+            var text = new StringBuilder();
+            var calls = new List<(string Id, string Name, string Args)>();
+            if (candidate.ValueKind == JsonValueKind.Object && candidate.TryGetProperty("content", out var content) && content.TryGetProperty("parts", out var parts))
+                foreach (var part in parts.EnumerateArray())
+                {
+                    if (part.TryGetProperty("thought", out var thought) && thought.ValueKind == JsonValueKind.True) continue;
+                    if (part.TryGetProperty("text", out var t)) text.Append(t.GetString());
+                    if (part.TryGetProperty("functionCall", out var fc))
+                        calls.Add((GeminiToolIds.Create(calls.Count, part.TryGetProperty("thoughtSignature", out var sig) ? sig.GetString() : null),
+                            fc.GetProperty("name").GetString()!, fc.TryGetProperty("args", out var args) ? args.GetRawText() : "{}"));
+                }
+            string? reason = candidate.ValueKind == JsonValueKind.Object && candidate.TryGetProperty("finishReason", out var fr) ? fr.GetString() : null;
+            if (candidate.ValueKind != JsonValueKind.Object && root.TryGetProperty("promptFeedback", out var feedback) && feedback.TryGetProperty("blockReason", out var block))
+                reason = "SAFETY"; // the prompt itself was blocked: no candidates at all
+            string? finish = FinishReason(reason, calls.Count > 0);
+            if (finish is null) return MalformedCall(provider, reason!);
+
+            using var w = new Utf8JsonWriter(output);
+            w.WriteStartObject();
+            w.WriteString("id"u8, "chatcmpl-" + (root.TryGetProperty("responseId", out var id) ? id.GetString() : Guid.NewGuid().ToString("N")));
+            w.WriteString("object"u8, "chat.completion"u8);
+            w.WriteNumber("created"u8, created);
+            w.WriteString("model"u8, model);
+            w.WriteStartArray("choices"u8);
+            w.WriteStartObject();
+            w.WriteNumber("index"u8, 0);
+            w.WriteStartObject("message"u8);
+            w.WriteString("role"u8, "assistant"u8);
+            if (text.Length > 0 || calls.Count == 0) w.WriteString("content"u8, text.ToString());
+            else w.WriteNull("content"u8);
+            if (calls.Count > 0)
+            {
+                w.WriteStartArray("tool_calls"u8);
+                foreach (var (callId, name, args) in calls)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("id"u8, callId);
+                    w.WriteString("type"u8, "function"u8);
+                    w.WriteStartObject("function"u8);
+                    w.WriteString("name"u8, name);
+                    w.WriteString("arguments"u8, args);
+                    w.WriteEndObject();
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }
+            w.WriteNull("refusal"u8);
+            w.WriteEndObject();
+            w.WriteNull("logprobs"u8);
+            w.WriteString("finish_reason"u8, finish);
+            w.WriteEndObject();
+            w.WriteEndArray();
+            if (root.TryGetProperty("usageMetadata", out var usage)) WriteUsage(w, usage);
+            w.WriteEndObject();
+        }
+        return null;
+    }
+
+    internal static void WriteUsage(Utf8JsonWriter w, JsonElement usage)
+    {
+        int prompt = Int(usage, "promptTokenCount"), output = Int(usage, "candidatesTokenCount"), thoughts = Int(usage, "thoughtsTokenCount"), cached = Int(usage, "cachedContentTokenCount");
+        w.WriteStartObject("usage"u8);
+        w.WriteNumber("prompt_tokens"u8, prompt);
+        // Thinking tokens are billed as output: OpenAI counts reasoning inside completion_tokens.
+        w.WriteNumber("completion_tokens"u8, output + thoughts);
+        w.WriteNumber("total_tokens"u8, prompt + output + thoughts);
+        if (cached > 0)
+        {
+            w.WriteStartObject("prompt_tokens_details"u8);
+            w.WriteNumber("cached_tokens"u8, cached);
+            w.WriteEndObject();
+        }
+        if (thoughts > 0)
+        {
+            w.WriteStartObject("completion_tokens_details"u8);
+            w.WriteNumber("reasoning_tokens"u8, thoughts);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+    }
+
+    private static int Int(JsonElement obj, string name) =>
+        obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) ? i : 0;
+}

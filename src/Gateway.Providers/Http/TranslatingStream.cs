@@ -1,0 +1,63 @@
+using System.Buffers;
+using Gateway.Core.Sse;
+
+namespace Gateway.Providers.Http;
+
+/// <summary>
+/// Reads a provider's SSE stream and hands out the OpenAI frames its translator makes of it, as each
+/// upstream read arrives: the gateway's relay downstream sees an ordinary OpenAI stream.
+/// </summary>
+internal sealed class TranslatingStream(Stream upstream, IStreamTranslator translator) : Stream
+{
+    private readonly SseFrameReader _reader = new(upstream);
+    private readonly ArrayBufferWriter<byte> _pending = new(4096);
+    private int _offset;
+    private bool _ended;
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
+    {
+        while (_offset == _pending.WrittenCount)
+        {
+            _pending.ResetWrittenCount();
+            _offset = 0;
+            if (translator.Completed || _ended) return 0;
+            var read = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (read == SseReadResult.FrameTooLarge) throw new IOException("a provider stream event exceeded the size limit");
+            if (read == SseReadResult.End)
+            {
+                _ended = true;
+                // A last event without its blank line still counts.
+                if (!_reader.Pending.Trim("\r\n "u8).IsEmpty) translator.OnFrame(_reader.Pending, _pending);
+                translator.OnEnd(_pending); // without [DONE] the relay reports a truncated stream
+                continue;
+            }
+            while (_reader.TryReadFrame(out var frame)) translator.OnFrame(frame, _pending);
+            if (translator.Error is { } error) throw new IOException($"the provider reported an error mid-stream: {error}");
+        }
+        int n = Math.Min(destination.Length, _pending.WrittenCount - _offset);
+        _pending.WrittenSpan.Slice(_offset, n).CopyTo(destination.Span);
+        _offset += n;
+        return n;
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _reader.Dispose();
+            upstream.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}
