@@ -1,6 +1,7 @@
 using Gateway.Core.Config;
 using Gateway.Core.Providers;
 using Gateway.Providers.Anthropic;
+using Gateway.Providers.Azure;
 using Gateway.Providers.Gemini;
 using Gateway.Providers.Http;
 using Gateway.Providers.Mock;
@@ -17,6 +18,9 @@ public sealed class ProviderFactory(UpstreamHandlerPool handlers, ILoggerFactory
         ProviderTypes.Mock => new MockProvider(config, time),
         ProviderTypes.OpenAI or ProviderTypes.OpenAICompatible => new OpenAIProvider(
             config, handlers.Get(config, config.BaseUrl ?? OpenAIProvider.DefaultBaseUrl), loggers.CreateLogger("Gateway.Providers.OpenAI")),
+        ProviderTypes.Azure => new OpenAIProvider(
+            config, handlers.Get(config, config.BaseUrl!), loggers.CreateLogger("Gateway.Providers.Azure"),
+            new AzureEndpoints(config.BaseUrl!, config.ApiVersion ?? AzureEndpoints.DefaultApiVersion, config.ApiKey)),
         ProviderTypes.Anthropic => new AnthropicProvider(
             config, handlers.Get(config, config.BaseUrl ?? AnthropicProvider.DefaultBaseUrl), loggers.CreateLogger("Gateway.Providers.Anthropic"), time),
         ProviderTypes.Gemini => new GeminiProvider(

@@ -122,6 +122,11 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
         AddFromEnvironment(providers, "openai", ProviderTypes.OpenAI, "OPENAI_API_KEY", "OPENAI_BASE_URL");
         AddFromEnvironment(providers, "anthropic", ProviderTypes.Anthropic, "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL");
         AddFromEnvironment(providers, "gemini", ProviderTypes.Gemini, "GEMINI_API_KEY", "GEMINI_BASE_URL");
+        // The Azure OpenAI SDK's names; the endpoint is required, so the key alone registers nothing.
+        if (Env("AZURE_OPENAI_ENDPOINT") is not null)
+            AddFromEnvironment(providers, "azure", ProviderTypes.Azure, "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT");
+        if (providers.TryGetValue("azure", out var azure) && azure.Origin == "environment" && Env("OPENAI_API_VERSION") is { } version)
+            providers["azure"] = azure with { ApiVersion = version };
         return providers;
     }
 
@@ -136,7 +141,7 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
     private ProviderConfig? ReadProvider(string name, JsonElement p, string path)
     {
         if (!Expect(p, JsonValueKind.Object, path)) return null;
-        CheckProperties(p, path, ["type", "baseUrl", "apiKey", "headers", "models", "connectTimeoutMs", "firstByteTimeoutMs", "timeoutMs", "chunks", "chunkDelayMs"]);
+        CheckProperties(p, path, ["type", "baseUrl", "apiKey", "apiVersion", "headers", "models", "connectTimeoutMs", "firstByteTimeoutMs", "timeoutMs", "chunks", "chunkDelayMs"]);
         string? type = TryGet(p, "type", out var t) ? String(t, $"{path}.type") : null;
         if (type is null)
         {
@@ -158,10 +163,19 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
         {
             _errors.Add($"{path}.baseUrl: required for type \"openai-compatible\" (e.g. \"http://127.0.0.1:11434/v1\")");
         }
+        else if (type == ProviderTypes.Azure)
+        {
+            _errors.Add($"{path}.baseUrl: required for type \"azure\" (the resource endpoint, e.g. \"https://my-resource.openai.azure.com\")");
+        }
+        if (TryGet(p, "apiVersion", out var av) && String(av, $"{path}.apiVersion") is { Length: > 0 } apiVersion)
+        {
+            if (type != ProviderTypes.Azure) _errors.Add($"{path}.apiVersion: only Azure providers have this setting");
+            else config = config with { ApiVersion = apiVersion };
+        }
 
         if (TryGet(p, "apiKey", out var k) && String(k, $"{path}.apiKey") is { } key)
             config = config with { ApiKey = ResolveSecret(key, $"{path}.apiKey") };
-        else if (type is ProviderTypes.OpenAI or ProviderTypes.Anthropic or ProviderTypes.Gemini)
+        else if (type is ProviderTypes.OpenAI or ProviderTypes.Anthropic or ProviderTypes.Gemini or ProviderTypes.Azure)
             _errors.Add($"{path}.apiKey: required for type \"{type}\" (a literal or \"env:{type.ToUpperInvariant()}_API_KEY\")");
 
         if (TryGet(p, "headers", out var h) && Expect(h, JsonValueKind.Object, $"{path}.headers"))

@@ -34,6 +34,8 @@ public sealed record ProviderConfig
     /// <summary>The resolved secret (an <c>env:NAME</c> reference already read). Never logged.</summary>
     public string? ApiKey { get; init; }
     public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+    /// <summary>Azure OpenAI: the <c>api-version</c> query parameter.</summary>
+    public string? ApiVersion { get; init; }
     /// <summary>Models listed by /v1/models; when empty the provider is asked (or its defaults used).</summary>
     public IReadOnlyList<string> Models { get; init; } = [];
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);

@@ -7,6 +7,7 @@ public static class ProviderTypes
     public const string OpenAICompatible = "openai-compatible";
     public const string Anthropic = "anthropic";
     public const string Gemini = "gemini";
+    public const string Azure = "azure";
 
-    public static readonly IReadOnlyList<string> All = [Mock, OpenAI, OpenAICompatible, Anthropic, Gemini];
+    public static readonly IReadOnlyList<string> All = [Mock, OpenAI, OpenAICompatible, Anthropic, Gemini, Azure];
 }

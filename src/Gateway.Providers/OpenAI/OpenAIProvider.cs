@@ -28,23 +28,16 @@ internal sealed partial class OpenAIProvider : IProvider
 
     private readonly HttpMessageInvoker _invoker;
     private readonly ILogger _logger;
-    private readonly Uri _chatUri;
-    private readonly Uri _embeddingsUri;
-    private readonly Uri _modelsUri;
-    private readonly string? _authorization;
+    private readonly IOpenAIEndpoints _endpoints;
     private readonly KeyValuePair<string, string>[] _extraHeaders;
     private (IReadOnlyList<string> Models, DateTime Until)? _modelCache;
 
-    public OpenAIProvider(ProviderConfig config, HttpMessageInvoker invoker, ILogger logger)
+    public OpenAIProvider(ProviderConfig config, HttpMessageInvoker invoker, ILogger logger, IOpenAIEndpoints? endpoints = null)
     {
         Config = config;
         _invoker = invoker;
         _logger = logger;
-        string baseUrl = (config.BaseUrl ?? DefaultBaseUrl).TrimEnd('/');
-        _chatUri = new Uri(baseUrl + "/chat/completions");
-        _embeddingsUri = new Uri(baseUrl + "/embeddings");
-        _modelsUri = new Uri(baseUrl + "/models");
-        _authorization = string.IsNullOrEmpty(config.ApiKey) ? null : "Bearer " + config.ApiKey;
+        _endpoints = endpoints ?? new OpenAIEndpoints(config.BaseUrl ?? DefaultBaseUrl, config.ApiKey);
         _extraHeaders = [.. config.Headers];
     }
 
@@ -54,7 +47,7 @@ internal sealed partial class OpenAIProvider : IProvider
 
     public async ValueTask<UpstreamResult> SendAsync(ProviderCall call, CancellationToken cancellationToken)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, call.Operation == ProviderOperation.Embeddings ? _embeddingsUri : _chatUri)
+        var request = new HttpRequestMessage(HttpMethod.Post, _endpoints.For(call.Operation, call.Model.Span))
         {
             Version = HttpVersion.Version11,
             // HTTP/2 when the upstream offers it over TLS (ALPN); plain HTTP/1.1 keep-alive otherwise.
@@ -102,13 +95,14 @@ internal sealed partial class OpenAIProvider : IProvider
     {
         if (Config.Models.Count > 0) return Config.Models;
         if (_modelCache is { } cached && cached.Until > DateTime.UtcNow) return cached.Models;
+        if (_endpoints.Models is not { } modelsUri) return [];
 
         IReadOnlyList<string> models;
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(ModelListTimeout);
-            using var request = new HttpRequestMessage(HttpMethod.Get, _modelsUri) { Version = HttpVersion.Version11, VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher };
+            using var request = new HttpRequestMessage(HttpMethod.Get, modelsUri) { Version = HttpVersion.Version11, VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher };
             AddHeaders(request.Headers);
             using var response = await _invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
             response.EnsureSuccessStatusCode();
@@ -139,7 +133,7 @@ internal sealed partial class OpenAIProvider : IProvider
 
     private void AddHeaders(HttpRequestHeaders headers)
     {
-        if (_authorization is not null) headers.TryAddWithoutValidation("Authorization", _authorization);
+        _endpoints.Authenticate(headers);
         foreach (var (name, value) in _extraHeaders) headers.TryAddWithoutValidation(name, value);
     }
 

@@ -121,6 +121,18 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void Load_Azure_NeedsEndpointTakesApiVersionAndRegistersFromTheSdkVariables()
+    {
+        var bad = ConfigLoader.LoadText("""{"providers":{"az":{"type":"azure","apiKey":"k"},"oa":{"type":"openai","apiKey":"k","apiVersion":"x"}}}""", "gw.json", new Dictionary<string, string>());
+        Assert.Contains(bad.Errors, e => e.StartsWith("providers.az.baseUrl: required", StringComparison.Ordinal));
+        Assert.Contains(bad.Errors, e => e.StartsWith("providers.oa.apiVersion: only Azure", StringComparison.Ordinal));
+
+        var env = new Dictionary<string, string> { ["AZURE_OPENAI_API_KEY"] = "az-key", ["AZURE_OPENAI_ENDPOINT"] = "https://r.openai.azure.com", ["OPENAI_API_VERSION"] = "2025-01-01" };
+        var azure = ConfigLoader.LoadText(null, "none", env).Config!.Providers["azure"];
+        Assert.Equal((ProviderTypes.Azure, "az-key", "https://r.openai.azure.com", "2025-01-01"), (azure.Type, azure.ApiKey, azure.BaseUrl, azure.ApiVersion));
+    }
+
+    [Fact]
     public void Load_MockNameTakenByAnotherType_IsAnError()
     {
         var result = ConfigLoader.LoadText("{\"providers\":{\"mock\":{\"type\":\"openai-compatible\",\"baseUrl\":\"http://127.0.0.1:1/v1\"}}}", "gw.json", NoEnv);

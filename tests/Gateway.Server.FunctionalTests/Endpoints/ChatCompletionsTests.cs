@@ -40,6 +40,19 @@ public class ChatCompletionsTests(SharedGateway shared) : IClassFixture<SharedGa
     }
 
     [Fact]
+    public async Task Azure_DeploymentUrlApiVersionAndApiKeyHeader()
+    {
+        string tag = Tag();
+        using var response = await Client.SendAsync(Post("/v1/chat/completions", Chat("az/chat-deployment", tag, stream: true)));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("data: [DONE]", await response.Content.ReadAsStringAsync());
+        var record = Assert.Single(Upstream.Matching(tag));
+        Assert.Equal("/openai/deployments/chat-deployment/chat/completions?api-version=2024-10-21", record.Path);
+        Assert.Equal(TestUpstream.Key, record.Headers["api-key"]);
+        Assert.False(record.Headers.ContainsKey("authorization"));
+    }
+
+    [Fact]
     public async Task Alias_RoutesToItsDeployment()
     {
         string tag = Tag();

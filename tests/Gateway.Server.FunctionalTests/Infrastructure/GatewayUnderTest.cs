@@ -46,7 +46,7 @@ public sealed class GatewayUnderTest : IAsyncDisposable
         if (configJson is not null)
         {
             configPath ??= Path.Combine(dataDir, "gateway.json");
-            await File.WriteAllTextAsync(configPath, configJson.Replace("$UPSTREAM", upstream?.BaseUrl ?? "", StringComparison.Ordinal));
+            await File.WriteAllTextAsync(configPath, configJson.Replace("$UPSTREAM_ROOT", upstream?.Root ?? "", StringComparison.Ordinal).Replace("$UPSTREAM", upstream?.BaseUrl ?? "", StringComparison.Ordinal));
         }
         var banner = new StringWriter();
         var (app, errors) = GatewayHost.Create(new GatewayHostOptions

@@ -24,6 +24,7 @@ public sealed class TestUpstream : IAsyncDisposable
 
     public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
     public string BaseUrl { get; }
+    public string Root => BaseUrl[..^"/v1".Length];
 
     private TestUpstream(WebApplication app, string baseUrl)
     {
@@ -40,6 +41,8 @@ public sealed class TestUpstream : IAsyncDisposable
         TestUpstream? self = null;
         app.MapPost("/v1/chat/completions", ctx => self!.ChatAsync(ctx));
         app.MapPost("/v1/embeddings", ctx => self!.EmbeddingsAsync(ctx));
+        // Azure OpenAI's deployment route (api-key header, api-version query)
+        app.MapPost("/openai/deployments/{deployment}/chat/completions", ctx => self!.ChatAsync(ctx));
         app.MapGet("/v1/models", async ctx =>
         {
             ctx.Response.ContentType = "application/json";
@@ -57,7 +60,7 @@ public sealed class TestUpstream : IAsyncDisposable
     {
         using var reader = new StreamReader(ctx.Request.Body, Encoding.UTF8);
         string body = await reader.ReadToEndAsync();
-        var record = new RecordedRequest(ctx.Request.Path, ctx.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString()), body);
+        var record = new RecordedRequest(ctx.Request.Path + ctx.Request.QueryString, ctx.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString()), body);
         ctx.RequestAborted.Register(() => record.Aborted.TrySetResult());
         Requests.Enqueue(record);
         return (record, JsonDocument.Parse(body).RootElement.Clone());
@@ -66,7 +69,8 @@ public sealed class TestUpstream : IAsyncDisposable
     private async Task ChatAsync(HttpContext ctx)
     {
         var (record, body) = await RecordAsync(ctx);
-        if (ctx.Request.Headers.Authorization != $"Bearer {Key}")
+        bool azure = ctx.Request.Path.StartsWithSegments("/openai/deployments");
+        if (azure ? ctx.Request.Headers["api-key"] != Key || !ctx.Request.Query.ContainsKey("api-version") : ctx.Request.Headers.Authorization != $"Bearer {Key}")
         {
             await ErrorAsync(ctx, 401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key");
             return;
