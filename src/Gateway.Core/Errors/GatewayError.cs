@@ -9,8 +9,11 @@ public sealed record GatewayError(int Status, string Type, string Code, string M
     /// <summary>Extra response headers to send with the error (e.g. <c>retry-after</c> from the provider).</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Headers { get; init; } = [];
 
-    /// <summary>When set, the body to send as is (an upstream error that is already in OpenAI shape).</summary>
+    /// <summary>When set, the body to send as is (an upstream error already in a client-facing shape).</summary>
     public ReadOnlyMemory<byte> RawBody { get; init; }
+
+    /// <summary>The shape <see cref="RawBody"/> is in: <c>openai</c> (default) or <c>anthropic</c>.</summary>
+    public string RawBodyFormat { get; init; } = "openai";
 
     public static GatewayError BadRequest(string message, string code = "invalid_request") =>
         new(400, "invalid_request_error", code, message, ErrorSource.Client);

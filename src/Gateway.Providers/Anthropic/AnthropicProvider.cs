@@ -15,7 +15,7 @@ namespace Gateway.Providers.Anthropic;
 /// translated into a Messages request, the answer back into a <c>chat.completion</c>, and a stream
 /// event by event into <c>chat.completion.chunk</c> frames as it arrives.
 /// </summary>
-internal sealed partial class AnthropicProvider : IProvider
+internal sealed partial class AnthropicProvider : IProvider, IMessagesProvider
 {
     public const string DefaultBaseUrl = "https://api.anthropic.com";
     public const string ApiVersion = "2023-06-01";
@@ -124,6 +124,64 @@ internal sealed partial class AnthropicProvider : IProvider
             }
         }
     }
+
+    public async ValueTask<UpstreamResult> SendMessagesAsync(ProviderCall call, IReadOnlyList<KeyValuePair<string, string>> clientHeaders, CancellationToken cancellationToken)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, _messagesUri)
+        {
+            Version = HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
+            Content = new ReadOnlyMemoryContent(call.Body),
+        };
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+        if (!string.IsNullOrEmpty(Config.ApiKey)) request.Headers.TryAddWithoutValidation("x-api-key", Config.ApiKey);
+        bool versioned = false;
+        foreach (var (name, value) in clientHeaders)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+            versioned |= name.Equals("anthropic-version", StringComparison.OrdinalIgnoreCase);
+        }
+        if (!versioned) request.Headers.TryAddWithoutValidation("anthropic-version", ApiVersion);
+        foreach (var (name, value) in _extraHeaders) request.Headers.TryAddWithoutValidation(name, value);
+
+        var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken).ConfigureAwait(false);
+        if (response is null) return failure;
+        try
+        {
+            int status = (int)response.StatusCode;
+            if (status is < 200 or >= 300)
+            {
+                var errorBody = await UpstreamHttp.ReadBoundedAsync(response.Content, 1024 * 1024, truncate: true, cancellationToken).ConfigureAwait(false);
+                var error = AnthropicUpstreamErrors.FromResponse(Name, status, errorBody, Config.ApiKey, UpstreamHttp.Header(response, "retry-after"));
+                // Same dialect on both sides: the provider's own error body goes back as it came (key scrubbed).
+                if (status is not (401 or 403) && !error.Message.StartsWith($"Provider '{Name}' answered", StringComparison.Ordinal))
+                    error = error with { Status = status, RawBody = Scrub(errorBody), RawBodyFormat = "anthropic" };
+                response.Dispose();
+                request.Dispose();
+                return UpstreamResult.Fail(error);
+            }
+            var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            return UpstreamResult.Ok(new UpstreamResponse(status, response.Content.Headers.ContentType?.ToString(), response.Content.Headers.ContentLength,
+                stream, new ResponseOwner(request, response)) { RequestId = UpstreamHttp.Header(response, "request-id") });
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            response.Dispose();
+            request.Dispose();
+            return UpstreamResult.CanceledResult;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            response.Dispose();
+            request.Dispose();
+            return UpstreamResult.Fail(GatewayError.UpstreamBroken(Name, ex.Message));
+        }
+    }
+
+    private byte[] Scrub(byte[] body) =>
+        string.IsNullOrEmpty(Config.ApiKey) || body.AsSpan().IndexOf(Encoding.UTF8.GetBytes(Config.ApiKey)) < 0
+            ? body
+            : Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(body).Replace(Config.ApiKey, "[redacted]", StringComparison.Ordinal));
 
     private static byte[] JsonModel(string model) =>
         System.Text.Json.JsonEncodedText.Encode(model, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping).EncodedUtf8Bytes.ToArray();

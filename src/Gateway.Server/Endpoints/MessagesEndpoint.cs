@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Text;
 using Gateway.Core;
@@ -49,6 +50,12 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, ILogger
             }
             string clientModel = Encoding.UTF8.GetString(shape.RawModel(body.Span));
             var (model, modelJson) = RequestIntake.UpstreamModel(body, shape, route);
+
+            if (provider is IMessagesProvider native)
+            {
+                await PassThroughAsync(context, native, provider, body, shape, model, modelJson, started).ConfigureAwait(false);
+                return;
+            }
 
             var dropped = new List<string>();
             using var upstreamBody = new PooledBufferWriter(body.Length + 512);
@@ -110,7 +117,11 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, ILogger
         }
     }
 
-    private async Task TranslateStreamAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, string clientModel, long started, long upstreamTicks)
+    private Task TranslateStreamAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, string clientModel, long started, long upstreamTicks) =>
+        StreamEventsAsync(context, upstream, deadline, provider, new TranslatedEvents(new AnthropicStreamTranslator(clientModel)), started, upstreamTicks);
+
+    /// <summary>Relays an event stream to the client through <paramref name="events"/>, flushing after each upstream read.</summary>
+    private async Task StreamEventsAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, IEventSink events, long started, long upstreamTicks)
     {
         var http = context.Response;
         http.StatusCode = 200;
@@ -120,7 +131,6 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, ILogger
         if (upstream.RequestId is not null) http.Headers[GatewayHeaders.UpstreamRequestId] = upstream.RequestId;
         http.Headers[GatewayHeaders.Overhead] = GatewayHeaders.FormatOverhead(started, upstreamTicks);
 
-        var translator = new AnthropicStreamTranslator(clientModel);
         using var reader = new SseFrameReader(upstream.Body);
         SseRelayStatus status;
         Exception? failure = null;
@@ -140,11 +150,11 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, ILogger
             if (read == SseReadResult.FrameTooLarge) { status = SseRelayStatus.FrameTooLarge; break; }
             if (read == SseReadResult.End)
             {
-                status = translator.Completed ? SseRelayStatus.Completed : SseRelayStatus.UpstreamEndedEarly;
+                status = events.Completed ? SseRelayStatus.Completed : SseRelayStatus.UpstreamEndedEarly;
                 break;
             }
             deadline.FirstByteReceived();
-            if (TranslateFrames(reader, translator, http) && !await SseErrors.FlushAsync(http.BodyWriter, context.RequestAborted).ConfigureAwait(false))
+            if (WriteFrames(reader, events, http) && !await SseErrors.FlushAsync(http.BodyWriter, context.RequestAborted).ConfigureAwait(false))
             {
                 status = SseRelayStatus.ClientGone;
                 break;
@@ -164,11 +174,92 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, ILogger
         await SseErrors.FlushAsync(http.BodyWriter, context.RequestAborted).ConfigureAwait(false);
     }
 
-    private static bool TranslateFrames(SseFrameReader reader, AnthropicStreamTranslator translator, HttpResponse http)
+    private static bool WriteFrames(SseFrameReader reader, IEventSink events, HttpResponse http)
     {
         bool wrote = false;
-        while (reader.TryReadFrame(out var frame)) wrote |= translator.OnFrame(frame, http.BodyWriter);
+        while (reader.TryReadFrame(out var frame)) wrote |= events.OnFrame(frame, http.BodyWriter);
         return wrote;
+    }
+
+    /// <summary>
+    /// Same dialect on both sides: only the model is rewritten on the way in, and the answer's bytes
+    /// (JSON or events) go back untouched. The API's own headers from the client are passed on.
+    /// </summary>
+    private async Task PassThroughAsync(HttpContext context, IMessagesProvider native, IProvider provider, PooledBody body, RequestShape shape,
+        ReadOnlyMemory<byte> model, ReadOnlyMemory<byte> modelJson, long started)
+    {
+        using var upstreamBody = new PooledBufferWriter(RequestRewriter.MaxOutputLength(body.Length, modelJson.Length));
+        RequestRewriter.Rewrite(body.Span, shape, modelJson.Span, ensureUsage: false, upstreamBody);
+        var headers = new List<KeyValuePair<string, string>>(2);
+        foreach (var name in PassedHeaders)
+            if (context.Request.Headers[name] is { Count: > 0 } value) headers.Add(KeyValuePair.Create(name, value.ToString()));
+
+        using var deadline = new UpstreamDeadline(provider.Config.FirstByteTimeout, provider.Config.Timeout, context.RequestAborted);
+        long upstreamStarted = Stopwatch.GetTimestamp();
+        var call = new ProviderCall(ProviderOperation.ChatCompletions, upstreamBody.WrittenMemory, model, shape.Stream);
+        var result = await native.SendMessagesAsync(call, headers, deadline.Token).ConfigureAwait(false);
+        long upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
+        if (result.Response is not { } response)
+        {
+            if (result.Error is { } error) await ErrorResponses.WriteAsync(context, error, started, upstreamTicks, Dialect).ConfigureAwait(false);
+            else await ProxyEndpoint.AnswerCanceledAsync(context, deadline, provider.Name, started, upstreamTicks, Dialect).ConfigureAwait(false);
+            return;
+        }
+        using (response)
+        {
+            if (shape.Stream && response.IsEventStream)
+            {
+                await StreamEventsAsync(context, response, deadline, provider.Name, new NativeEvents(), started, upstreamTicks).ConfigureAwait(false);
+                return;
+            }
+            deadline.FirstByteReceived();
+            var (answer, readError) = await UpstreamAnswer.ReadAllAsync(response, deadline, provider.Name).ConfigureAwait(false);
+            upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
+            if (answer is null)
+            {
+                if (readError is not null) await ErrorResponses.WriteAsync(context, readError, started, upstreamTicks, Dialect).ConfigureAwait(false);
+                return;
+            }
+            using (answer)
+            {
+                var http = context.Response;
+                http.StatusCode = response.Status;
+                http.ContentType = response.ContentType ?? "application/json";
+                http.ContentLength = answer.Length;
+                if (response.RequestId is not null) http.Headers[GatewayHeaders.UpstreamRequestId] = response.RequestId;
+                http.Headers[GatewayHeaders.Overhead] = GatewayHeaders.FormatOverhead(started, upstreamTicks);
+                await http.Body.WriteAsync(answer.Memory, context.RequestAborted).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static readonly string[] PassedHeaders = ["anthropic-version", "anthropic-beta"];
+
+    /// <summary>What a stream relay does with each upstream event.</summary>
+    private interface IEventSink
+    {
+        bool OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> output);
+        /// <summary>The stream reached its proper end (or the provider's own error event went to the client).</summary>
+        bool Completed { get; }
+    }
+
+    private sealed class TranslatedEvents(AnthropicStreamTranslator translator) : IEventSink
+    {
+        public bool OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> output) => translator.OnFrame(frame, output);
+        public bool Completed => translator.Completed;
+    }
+
+    /// <summary>Anthropic events forwarded byte for byte; <c>message_stop</c> (or the provider's own <c>error</c> event) ends the stream properly.</summary>
+    private sealed class NativeEvents : IEventSink
+    {
+        public bool Completed { get; private set; }
+
+        public bool OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> output)
+        {
+            if (frame.StartsWith("event: message_stop"u8) || frame.IndexOf("\"type\":\"message_stop\""u8) >= 0 || frame.StartsWith("event: error"u8)) Completed = true;
+            output.Write(frame);
+            return true;
+        }
     }
 
     private static partial class Log

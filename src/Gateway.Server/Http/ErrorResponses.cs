@@ -25,9 +25,10 @@ internal static class ErrorResponses
         if (startedTimestamp != 0) response.Headers[GatewayHeaders.Overhead] = GatewayHeaders.FormatOverhead(startedTimestamp, upstreamTicks);
         // The unread rest of an oversize body is not worth draining: close the connection after answering.
         if (error.Status == 413) response.Headers.Connection = "close";
-        ReadOnlyMemory<byte> body = dialect == ErrorDialect.Anthropic
-            ? AnthropicErrors.ToBytes(error)
-            : error.RawBody.IsEmpty ? OpenAiErrorJson.ToBytes(error) : error.RawBody;
+        string format = dialect == ErrorDialect.Anthropic ? "anthropic" : "openai";
+        ReadOnlyMemory<byte> body = !error.RawBody.IsEmpty && error.RawBodyFormat == format ? error.RawBody
+            : dialect == ErrorDialect.Anthropic ? AnthropicErrors.ToBytes(error)
+            : OpenAiErrorJson.ToBytes(error);
         response.ContentLength = body.Length;
         return response.Body.WriteAsync(body).AsTask();
     }

@@ -62,6 +62,45 @@ public class MessagesTests(SharedGateway shared) : IClassFixture<SharedGateway>
     }
 
     [Fact]
+    public async Task AnthropicProvider_PassesThroughBytesUntouched()
+    {
+        string tag = Tag();
+        var request = PostMessages(Message("claude/claude-test", tag));
+        request.Headers.Add("anthropic-beta", "some-beta-2026");
+        using var response = await Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(TestUpstream.AnthropicAnswer, await response.Content.ReadAsStringAsync());
+        var record = Assert.Single(shared.Upstream.Matching(tag));
+        Assert.Equal(Message("claude-test", tag), record.Body); // only the model rewritten
+        Assert.Equal(("2023-06-01", "some-beta-2026", TestUpstream.Key), (record.Headers["anthropic-version"], record.Headers["anthropic-beta"], record.Headers["x-api-key"]));
+        Assert.DoesNotContain(MasterKey, string.Join("\n", record.Headers.Values));
+    }
+
+    [Fact]
+    public async Task AnthropicProvider_StreamEventsUntouched()
+    {
+        using var response = await Client.SendAsync(PostMessages(Message("claude/claude-test", Tag(), stream: true)));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(TestUpstream.AnthropicEvents, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task AnthropicProvider_OwnErrorBodyAndStatusKept()
+    {
+        using var response = await Client.SendAsync(PostMessages(Message("claude/claude-test", "fault:529 " + Tag())));
+        Assert.Equal(529, (int)response.StatusCode);
+        var error = await AnthropicErrorOf(response);
+        Assert.Equal(("overloaded_error", "Overloaded"), (error.GetProperty("type").GetString(), error.GetProperty("message").GetString()));
+    }
+
+    [Fact]
+    public async Task AnthropicProvider_ThroughChatCompletions_529Becomes503()
+    {
+        using var response = await Client.SendAsync(Post("/v1/chat/completions", Chat("claude/claude-test", "fault:529 " + Tag())));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+    }
+
+    [Fact]
     public async Task WrongKey_401InAnthropicShape()
     {
         using var response = await Client.SendAsync(PostMessages(Message("openai/gpt-test", Tag()), key: "wrong"));

@@ -16,6 +16,7 @@ public sealed class SharedGateway : IAsyncLifetime
                 "strict": { "type": "openai-compatible", "baseUrl": "$UPSTREAM", "apiKey": "env:OPENAI_API_KEY",
                             "firstByteTimeoutMs": 1000, "timeoutMs": 2500 },
                 "dead":   { "type": "openai-compatible", "baseUrl": "http://127.0.0.1:9/v1", "models": ["any"] },
+                "claude": { "type": "anthropic", "baseUrl": "$UPSTREAM_ROOT/anthropic", "apiKey": "env:OPENAI_API_KEY" },
                 "az":     { "type": "azure", "baseUrl": "$UPSTREAM_ROOT", "apiKey": "env:OPENAI_API_KEY", "models": ["chat-deployment"] },
                 "mock":   { "type": "mock", "chunks": 3 }
               },

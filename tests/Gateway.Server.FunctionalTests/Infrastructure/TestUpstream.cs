@@ -41,6 +41,7 @@ public sealed class TestUpstream : IAsyncDisposable
         TestUpstream? self = null;
         app.MapPost("/v1/chat/completions", ctx => self!.ChatAsync(ctx));
         app.MapPost("/v1/embeddings", ctx => self!.EmbeddingsAsync(ctx));
+        app.MapPost("/anthropic/v1/messages", ctx => self!.AnthropicAsync(ctx));
         // Azure OpenAI's deployment route (api-key header, api-version query)
         app.MapPost("/openai/deployments/{deployment}/chat/completions", ctx => self!.ChatAsync(ctx));
         app.MapGet("/v1/models", async ctx =>
@@ -132,6 +133,40 @@ public sealed class TestUpstream : IAsyncDisposable
         if (usage) await FrameAsync(ctx, $$$"""{"id":"chatcmpl-up","object":"chat.completion.chunk","created":1,"model":"{{{model}}}","choices":[],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}}""");
         if (!text.Contains("fault:no-done")) await ctx.Response.WriteAsync("data: [DONE]\n\n");
         record.Completed = true;
+    }
+
+    /// <summary>A minimal native Anthropic Messages endpoint: canned answers whose bytes the tests compare.</summary>
+    public const string AnthropicAnswer = "{\"id\":\"msg_up\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-test\",\"content\":[{\"type\":\"text\",\"text\":\"native\"}],\"stop_reason\":\"end_turn\",\"stop_sequence\":null,\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}";
+    public const string AnthropicEvents =
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_up\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-test\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":3,\"output_tokens\":0}}}\n\n" +
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n" +
+        "event: ping\ndata: {\"type\": \"ping\"}\n\n" +
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"native\"}}\n\n" +
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n" +
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":1}}\n\n" +
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+
+    private async Task AnthropicAsync(HttpContext ctx)
+    {
+        var (_, body) = await RecordAsync(ctx);
+        if (ctx.Request.Headers["x-api-key"] != Key)
+        {
+            ctx.Response.StatusCode = 401;
+            await ctx.Response.WriteAsync("{\"type\":\"error\",\"error\":{\"type\":\"authentication_error\",\"message\":\"invalid x-api-key\"}}");
+            return;
+        }
+        var content = body.GetProperty("messages")[0].GetProperty("content");
+        string text = content.ValueKind == JsonValueKind.String ? content.GetString()! : string.Concat(content.EnumerateArray().Select(b => b.GetProperty("text").GetString()));
+        if (text.Contains("fault:529"))
+        {
+            ctx.Response.StatusCode = 529;
+            ctx.Response.ContentType = "application/json";
+            await ctx.Response.WriteAsync("{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"},\"request_id\":\"req_up\"}");
+            return;
+        }
+        bool stream = body.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
+        ctx.Response.ContentType = stream ? "text/event-stream; charset=utf-8" : "application/json";
+        await ctx.Response.WriteAsync(stream ? AnthropicEvents : AnthropicAnswer);
     }
 
     private async Task EmbeddingsAsync(HttpContext ctx)
