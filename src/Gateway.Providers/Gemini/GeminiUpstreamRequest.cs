@@ -17,12 +17,15 @@ public static class GeminiUpstreamRequest
     private static readonly HashSet<string> SchemaFields =
         ["type", "format", "title", "description", "nullable", "enum", "maxItems", "minItems", "properties", "required", "minProperties",
          "maxProperties", "minLength", "maxLength", "pattern", "example", "anyOf", "propertyOrdering", "default", "items", "minimum", "maximum"];
-    private static readonly string[] DroppedFields = ["logit_bias", "logprobs", "top_logprobs", "user", "parallel_tool_calls", "service_tier", "store", "modalities"];
+    private static readonly string[] DroppedFields = ["logit_bias", "logprobs", "top_logprobs", "user", "parallel_tool_calls", "service_tier", "store", "modalities", "reasoning_effort"];
 
     public static GatewayError? Translate(ReadOnlyMemory<byte> openAiBody, IBufferWriter<byte> output, List<string> dropped)
     {
         using var document = JsonDocument.Parse(openAiBody, new JsonDocumentOptions { MaxDepth = 256 });
         var root = document.RootElement;
+        // Only the first candidate is translated back: asking for more would lose the rest silently.
+        if (root.TryGetProperty("n", out var n) && n.ValueKind == JsonValueKind.Number && n.GetInt32() != 1)
+            return GatewayError.BadRequest("'n' other than 1 is not supported for Gemini models by this gateway.", "unsupported_parameter");
         var system = new StringBuilder();
         var toolNames = new Dictionary<string, string>(StringComparer.Ordinal);
 
@@ -89,6 +92,8 @@ public static class GeminiUpstreamRequest
                     return GatewayError.BadRequest("tools: only function tools can be sent to a Gemini model.", "unsupported_tool");
                 w.WriteStartObject();
                 w.WriteString("name"u8, function.GetProperty("name").GetString());
+                if (function.TryGetProperty("strict", out var strict) && strict.ValueKind == JsonValueKind.True)
+                    dropped.Add($"tools.strict ({function.GetProperty("name").GetString()}: Gemini has no strict schema mode)");
                 if (function.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String) w.WriteString("description"u8, d.GetString());
                 if (function.TryGetProperty("parameters", out var parameters) && parameters.ValueKind == JsonValueKind.Object && HasProperties(parameters))
                 {
@@ -111,7 +116,6 @@ public static class GeminiUpstreamRequest
         CopyNumber(w, root, "seed", "seed"u8);
         CopyNumber(w, root, "presence_penalty", "presencePenalty"u8);
         CopyNumber(w, root, "frequency_penalty", "frequencyPenalty"u8);
-        CopyNumber(w, root, "n", "candidateCount"u8);
         if (root.TryGetProperty("stop", out var stop))
         {
             w.WriteStartArray("stopSequences"u8);
