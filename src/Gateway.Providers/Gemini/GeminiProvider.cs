@@ -17,7 +17,7 @@ internal sealed partial class GeminiProvider : IProvider
 {
     public const string DefaultBaseUrl = "https://generativelanguage.googleapis.com";
     private const int MaxBody = 64 * 1024 * 1024;
-    private static readonly string[] KnownModels = ["gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.5-pro"];
+    private static readonly string[] KnownModels = ["gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.5-pro", "gemini-embedding-001"];
 
     private readonly HttpMessageInvoker _invoker;
     private readonly ILogger _logger;
@@ -44,16 +44,16 @@ internal sealed partial class GeminiProvider : IProvider
 
     public async ValueTask<UpstreamResult> SendAsync(ProviderCall call, CancellationToken cancellationToken)
     {
-        if (call.Operation != ProviderOperation.ChatCompletions)
-            return UpstreamResult.Fail(GatewayError.BadRequest($"Provider '{Name}' (Gemini): embeddings are not supported by the gateway yet.", "unsupported_operation"));
-
         string model = Encoding.UTF8.GetString(call.Model.Span);
         var body = new ArrayBufferWriter<byte>(call.Body.Length + 256);
         var dropped = new List<string>();
+        bool embeddings = call.Operation == ProviderOperation.Embeddings, base64 = false;
         GatewayError? translationError;
         try
         {
-            translationError = GeminiUpstreamRequest.Translate(call.Body, body, dropped);
+            translationError = embeddings
+                ? GeminiEmbeddings.TranslateRequest(call.Body, model, body, out base64)
+                : GeminiUpstreamRequest.Translate(call.Body, body, dropped);
         }
         catch (Exception ex) when (ex is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
         {
@@ -62,7 +62,7 @@ internal sealed partial class GeminiProvider : IProvider
         if (translationError is not null) return UpstreamResult.Fail(translationError);
         if (dropped.Count > 0) Log.Dropped(_logger, Name, string.Join(", ", dropped));
 
-        string action = call.Stream ? ":streamGenerateContent?alt=sse" : ":generateContent";
+        string action = embeddings ? ":batchEmbedContents" : call.Stream ? ":streamGenerateContent?alt=sse" : ":generateContent";
         var request = new HttpRequestMessage(HttpMethod.Post, $"{_baseUrl}/v1beta/models/{Uri.EscapeDataString(model)}{action}")
         {
             Version = HttpVersion.Version11,
@@ -98,7 +98,10 @@ internal sealed partial class GeminiProvider : IProvider
             }
             var answer = await UpstreamHttp.ReadBoundedAsync(response.Content, MaxBody, truncate: false, cancellationToken).ConfigureAwait(false);
             var output = new ArrayBufferWriter<byte>(answer.Length + 256);
-            if (GeminiUpstreamResponse.Translate(answer, model, created, Name, output) is { } translateError) return UpstreamResult.Fail(translateError);
+            var translateError = embeddings
+                ? GeminiEmbeddings.TranslateResponse(answer, model, base64, output)
+                : GeminiUpstreamResponse.Translate(answer, model, created, Name, output);
+            if (translateError is not null) return UpstreamResult.Fail(translateError);
             var bytes = output.WrittenMemory.ToArray();
             return UpstreamResult.Ok(new UpstreamResponse(200, "application/json", bytes.Length, new MemoryStream(bytes, writable: false), null));
         }
