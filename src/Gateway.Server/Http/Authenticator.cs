@@ -21,7 +21,11 @@ internal static class Authenticator
     public static GatewayKey? Authenticate(HttpContext context, KeyRing keys)
     {
         var headers = context.Request.Headers;
-        var items = context.Features.Get<IConnectionItemsFeature>()?.Items;
+        // Connection items are a plain dictionary: safe only while one request at a time uses the
+        // connection, i.e. HTTP/1.x. HTTP/2 and HTTP/3 multiplex requests, so they hash every time.
+        var items = HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol)
+            ? context.Features.Get<IConnectionItemsFeature>()?.Items
+            : null;
         var authorization = headers[HeaderNames.Authorization];
         if (authorization.Count == 1 && authorization[0] is { } bearer)
         {
