@@ -13,8 +13,9 @@ public class RequestLogTests
         await using var gateway = await StartAsync(configJson: """{ "server": { "logRequests": true } }""", logs: logs);
         using (var ok = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("mock/echo", "x")))) Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
         using (var missing = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("nope/x", "x")))) Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
-        Assert.Contains(logs.Lines, l => l.StartsWith("Information: POST /v1/chat/completions 200 in ", StringComparison.Ordinal));
-        Assert.Contains(logs.Lines, l => l.StartsWith("Information: POST /v1/chat/completions 404 in ", StringComparison.Ordinal));
+        // The line is written when the handler returns, just after the client has its answer.
+        Assert.True(await Eventually(() => logs.Lines.Any(l => l.StartsWith("Information: POST /v1/chat/completions 200 in ", StringComparison.Ordinal))));
+        Assert.True(await Eventually(() => logs.Lines.Any(l => l.StartsWith("Information: POST /v1/chat/completions 404 in ", StringComparison.Ordinal))));
     }
 
     [Fact]
@@ -23,6 +24,7 @@ public class RequestLogTests
         var logs = new CapturingLoggerProvider();
         await using var gateway = await StartAsync(logs: logs);
         using var ok = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("mock/echo", "x")));
+        await Task.Delay(300);
         Assert.DoesNotContain(logs.Lines, l => l.Contains("POST /v1/chat/completions", StringComparison.Ordinal));
     }
 
@@ -35,5 +37,11 @@ public class RequestLogTests
         using var response = await gateway.Client.SendAsync(request);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains(logs.Lines, l => l.StartsWith("Warning:", StringComparison.Ordinal) && l.Contains("top_k", StringComparison.Ordinal));
+    }
+
+    private static async Task<bool> Eventually(Func<bool> condition)
+    {
+        for (int i = 0; i < 50 && !condition(); i++) await Task.Delay(20);
+        return condition();
     }
 }
