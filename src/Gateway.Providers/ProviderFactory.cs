@@ -2,6 +2,7 @@ using Gateway.Core.Config;
 using Gateway.Core.Providers;
 using Gateway.Providers.Anthropic;
 using Gateway.Providers.Azure;
+using Gateway.Providers.Bedrock;
 using Gateway.Providers.Gemini;
 using Gateway.Providers.Http;
 using Gateway.Providers.Mock;
@@ -21,6 +22,8 @@ public sealed class ProviderFactory(UpstreamHandlerPool handlers, ILoggerFactory
         ProviderTypes.Azure => new OpenAIProvider(
             config, handlers.Get(config, config.BaseUrl!), loggers.CreateLogger("Gateway.Providers.Azure"),
             new AzureEndpoints(config.BaseUrl!, config.ApiVersion ?? AzureEndpoints.DefaultApiVersion, config.ApiKey)),
+        ProviderTypes.Bedrock => new BedrockProvider(
+            config, handlers.Get(config, config.BaseUrl ?? BedrockProvider.DefaultEndpoint(config.Region ?? "us-east-1")), loggers.CreateLogger("Gateway.Providers.Bedrock"), time),
         ProviderTypes.Anthropic => new AnthropicProvider(
             config, handlers.Get(config, config.BaseUrl ?? AnthropicProvider.DefaultBaseUrl), loggers.CreateLogger("Gateway.Providers.Anthropic"), time),
         ProviderTypes.Gemini => new GeminiProvider(

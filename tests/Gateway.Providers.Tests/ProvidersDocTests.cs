@@ -70,6 +70,7 @@ public class ProvidersDocTests
         {
             "anthropic" => AnthropicUpstreamRequest.Translate(body, "m"u8, new ArrayBufferWriter<byte>(), dropped),
             "gemini" => GeminiUpstreamRequest.Translate(body, new ArrayBufferWriter<byte>(), dropped),
+            "bedrock" => Gateway.Providers.Bedrock.BedrockConverseRequest.Translate(body, new ArrayBufferWriter<byte>(), dropped),
             _ => throw new InvalidOperationException($"unknown provider column '{provider}'"),
         };
         string leaf = field.Split('.')[^1];

@@ -127,6 +127,14 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
             AddFromEnvironment(providers, "azure", ProviderTypes.Azure, "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT");
         if (providers.TryGetValue("azure", out var azure) && azure.Origin == "environment" && Env("OPENAI_API_VERSION") is { } version)
             providers["azure"] = azure with { ApiVersion = version };
+        // AWS's standard variables register Bedrock (SigV4-signed Converse).
+        if (!providers.ContainsKey("bedrock") && Env("AWS_ACCESS_KEY_ID") is { } keyId && Env("AWS_SECRET_ACCESS_KEY") is { } secret
+            && (Env("AWS_REGION") ?? Env("AWS_DEFAULT_REGION")) is { } region)
+            providers["bedrock"] = new ProviderConfig
+            {
+                Name = "bedrock", Type = ProviderTypes.Bedrock, Region = region, AccessKeyId = keyId, SecretAccessKey = secret,
+                SessionToken = Env("AWS_SESSION_TOKEN"), Origin = "environment",
+            };
         return providers;
     }
 
@@ -141,7 +149,7 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
     private ProviderConfig? ReadProvider(string name, JsonElement p, string path)
     {
         if (!Expect(p, JsonValueKind.Object, path)) return null;
-        CheckProperties(p, path, ["type", "baseUrl", "apiKey", "apiVersion", "headers", "models", "connectTimeoutMs", "firstByteTimeoutMs", "timeoutMs", "chunks", "chunkDelayMs"]);
+        CheckProperties(p, path, ["type", "baseUrl", "apiKey", "apiVersion", "region", "accessKeyId", "secretAccessKey", "sessionToken", "headers", "models", "connectTimeoutMs", "firstByteTimeoutMs", "timeoutMs", "chunks", "chunkDelayMs"]);
         string? type = TryGet(p, "type", out var t) ? String(t, $"{path}.type") : null;
         if (type is null)
         {
@@ -166,6 +174,23 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
         else if (type == ProviderTypes.Azure)
         {
             _errors.Add($"{path}.baseUrl: required for type \"azure\" (the resource endpoint, e.g. \"https://my-resource.openai.azure.com\")");
+        }
+        if (type == ProviderTypes.Bedrock)
+        {
+            string? region = TryGet(p, "region", out var rg) ? String(rg, $"{path}.region") : Env("AWS_REGION") ?? Env("AWS_DEFAULT_REGION");
+            string? keyId = TryGet(p, "accessKeyId", out var ak) && String(ak, $"{path}.accessKeyId") is { } a ? ResolveSecret(a, $"{path}.accessKeyId") : Env("AWS_ACCESS_KEY_ID");
+            string? secret = TryGet(p, "secretAccessKey", out var sk) && String(sk, $"{path}.secretAccessKey") is { } sv ? ResolveSecret(sv, $"{path}.secretAccessKey") : Env("AWS_SECRET_ACCESS_KEY");
+            string? token = TryGet(p, "sessionToken", out var st) && String(st, $"{path}.sessionToken") is { } tv ? ResolveSecret(tv, $"{path}.sessionToken") : Env("AWS_SESSION_TOKEN");
+            if (string.IsNullOrEmpty(region)) _errors.Add($"{path}.region: required for type \"bedrock\" (or set AWS_REGION)");
+            bool hasKey = TryGet(p, "apiKey", out _);
+            if (!hasKey && (string.IsNullOrEmpty(keyId) || string.IsNullOrEmpty(secret)))
+                _errors.Add($"{path}: Bedrock needs AWS credentials (accessKeyId and secretAccessKey, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) or a Bedrock API key (apiKey)");
+            config = config with { Region = region, AccessKeyId = keyId, SecretAccessKey = secret, SessionToken = token };
+        }
+        else
+        {
+            foreach (var awsOnly in new[] { "region", "accessKeyId", "secretAccessKey", "sessionToken" })
+                if (TryGet(p, awsOnly, out _)) _errors.Add($"{path}.{awsOnly}: only Bedrock providers have this setting");
         }
         if (TryGet(p, "apiVersion", out var av) && String(av, $"{path}.apiVersion") is { Length: > 0 } apiVersion)
         {

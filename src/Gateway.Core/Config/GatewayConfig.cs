@@ -36,6 +36,11 @@ public sealed record ProviderConfig
     public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
     /// <summary>Azure OpenAI: the <c>api-version</c> query parameter.</summary>
     public string? ApiVersion { get; init; }
+    /// <summary>Bedrock: the AWS region, and the credentials that sign requests (SigV4). Never logged.</summary>
+    public string? Region { get; init; }
+    public string? AccessKeyId { get; init; }
+    public string? SecretAccessKey { get; init; }
+    public string? SessionToken { get; init; }
     /// <summary>Models listed by /v1/models; when empty the provider is asked (or its defaults used).</summary>
     public IReadOnlyList<string> Models { get; init; } = [];
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);

@@ -8,6 +8,7 @@ public static class ProviderTypes
     public const string Anthropic = "anthropic";
     public const string Gemini = "gemini";
     public const string Azure = "azure";
+    public const string Bedrock = "bedrock";
 
-    public static readonly IReadOnlyList<string> All = [Mock, OpenAI, OpenAICompatible, Anthropic, Gemini, Azure];
+    public static readonly IReadOnlyList<string> All = [Mock, OpenAI, OpenAICompatible, Anthropic, Gemini, Azure, Bedrock];
 }

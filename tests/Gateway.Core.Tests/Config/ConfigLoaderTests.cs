@@ -133,6 +133,19 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void Load_Bedrock_NeedsRegionAndCredentialsAndRegistersFromAwsVariables()
+    {
+        var bad = ConfigLoader.LoadText("""{"providers":{"aws":{"type":"bedrock"}}}""", "gw.json", new Dictionary<string, string>());
+        Assert.Contains(bad.Errors, e => e.StartsWith("providers.aws.region: required", StringComparison.Ordinal));
+        Assert.Contains(bad.Errors, e => e.StartsWith("providers.aws: Bedrock needs AWS credentials", StringComparison.Ordinal));
+
+        var env = new Dictionary<string, string> { ["AWS_ACCESS_KEY_ID"] = "AKID", ["AWS_SECRET_ACCESS_KEY"] = "secret", ["AWS_SESSION_TOKEN"] = "tok", ["AWS_REGION"] = "eu-west-1" };
+        var bedrock = ConfigLoader.LoadText(null, "none", env).Config!.Providers["bedrock"];
+        Assert.Equal((ProviderTypes.Bedrock, "eu-west-1", "AKID", "secret", "tok"), (bedrock.Type, bedrock.Region, bedrock.AccessKeyId, bedrock.SecretAccessKey, bedrock.SessionToken));
+        Assert.DoesNotContain("secret", bedrock.ToString());
+    }
+
+    [Fact]
     public void Load_MockNameTakenByAnotherType_IsAnError()
     {
         var result = ConfigLoader.LoadText("{\"providers\":{\"mock\":{\"type\":\"openai-compatible\",\"baseUrl\":\"http://127.0.0.1:1/v1\"}}}", "gw.json", NoEnv);

@@ -53,6 +53,35 @@ public class ChatCompletionsTests(SharedGateway shared) : IClassFixture<SharedGa
     }
 
     [Fact]
+    public async Task Bedrock_SignedConverseRequestAndTranslatedAnswer()
+    {
+        string tag = Tag();
+        using var response = await Client.SendAsync(Post("/v1/chat/completions", Chat("aws/anthropic.claude-test-v1:0", tag)));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("echo: " + tag, json.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+        Assert.Equal(10, json.GetProperty("usage").GetProperty("total_tokens").GetInt32());
+        var record = Assert.Single(Upstream.Matching(tag));
+        Assert.Equal("/bedrock/model/anthropic.claude-test-v1%3A0/converse", record.Headers["raw-target"]);
+        Assert.StartsWith("AWS4-HMAC-SHA256 Credential=AKIDTESTGATEWAY/", record.Headers["authorization"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bedrock_EventStreamTranslatedToChunks()
+    {
+        string tag = Tag();
+        using var response = await Client.SendAsync(Post("/v1/chat/completions", Chat("aws/anthropic.claude-test-v1:0", tag, stream: true, includeUsage: true)));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var frames = (await response.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("data: [DONE]", frames[^1]);
+        var chunks = frames[..^1].Select(f => JsonDocument.Parse(f[6..]).RootElement.Clone()).ToArray();
+        Assert.Equal("echo: " + tag, string.Concat(chunks.Where(c => c.GetProperty("choices").GetArrayLength() > 0)
+            .Select(c => c.GetProperty("choices")[0].GetProperty("delta").TryGetProperty("content", out var t) ? t.GetString() : "")));
+        Assert.Equal("stop", chunks[^2].GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+        Assert.Equal(10, chunks[^1].GetProperty("usage").GetProperty("total_tokens").GetInt32());
+    }
+
+    [Fact]
     public async Task Alias_RoutesToItsDeployment()
     {
         string tag = Tag();

@@ -17,6 +17,8 @@ public sealed class SharedGateway : IAsyncLifetime
                             "firstByteTimeoutMs": 1000, "timeoutMs": 2500 },
                 "dead":   { "type": "openai-compatible", "baseUrl": "http://127.0.0.1:9/v1", "models": ["any"] },
                 "claude": { "type": "anthropic", "baseUrl": "$UPSTREAM_ROOT/anthropic", "apiKey": "env:OPENAI_API_KEY" },
+                "aws":    { "type": "bedrock", "baseUrl": "$UPSTREAM_ROOT/bedrock", "region": "us-test-1",
+                            "accessKeyId": "AKIDTESTGATEWAY", "secretAccessKey": "test/secret/key" },
                 "az":     { "type": "azure", "baseUrl": "$UPSTREAM_ROOT", "apiKey": "env:OPENAI_API_KEY", "models": ["chat-deployment"] },
                 "mock":   { "type": "mock", "chunks": 3 }
               },

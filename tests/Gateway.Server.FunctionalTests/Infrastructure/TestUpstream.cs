@@ -42,6 +42,7 @@ public sealed class TestUpstream : IAsyncDisposable
         app.MapPost("/v1/chat/completions", ctx => self!.ChatAsync(ctx));
         app.MapPost("/v1/embeddings", ctx => self!.EmbeddingsAsync(ctx));
         app.MapPost("/anthropic/v1/messages", ctx => self!.AnthropicAsync(ctx));
+        app.MapPost("/bedrock/model/{model}/{action}", ctx => self!.BedrockAsync(ctx));
         // Azure OpenAI's deployment route (api-key header, api-version query)
         app.MapPost("/openai/deployments/{deployment}/chat/completions", ctx => self!.ChatAsync(ctx));
         app.MapGet("/v1/models", async ctx =>
@@ -167,6 +168,55 @@ public sealed class TestUpstream : IAsyncDisposable
         bool stream = body.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
         ctx.Response.ContentType = stream ? "text/event-stream; charset=utf-8" : "application/json";
         await ctx.Response.WriteAsync(stream ? AnthropicEvents : AnthropicAnswer);
+    }
+
+    public const string BedrockKeyId = "AKIDTESTGATEWAY";
+    public const string BedrockSecret = "test/secret/key";
+
+    /// <summary>Bedrock Converse: verifies the SigV4 signature over what actually arrived, answers JSON or a binary event stream.</summary>
+    private async Task BedrockAsync(HttpContext ctx)
+    {
+        var (record, body) = await RecordAsync(ctx);
+        string rawTarget = ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()!.RawTarget;
+        record.Headers["raw-target"] = rawTarget;
+        string authorization = ctx.Request.Headers.Authorization.ToString();
+        string date = ctx.Request.Headers["x-amz-date"].ToString();
+        var time = DateTimeOffset.ParseExact(date, "yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+        string canonicalUri = string.Join('/', rawTarget.Split('/').Select(Gateway.Providers.Bedrock.AwsSigV4.UriEncode));
+        var signed = new Dictionary<string, string> { ["host"] = ctx.Request.Host.Value!, ["content-type"] = ctx.Request.ContentType!, ["x-amz-date"] = date };
+        string expected = Gateway.Providers.Bedrock.AwsSigV4.Authorization("POST", canonicalUri, "", signed,
+            Gateway.Providers.Bedrock.AwsSigV4.PayloadHash(Encoding.UTF8.GetBytes(record.Body)),
+            new Gateway.Providers.Bedrock.AwsCredentials(BedrockKeyId, BedrockSecret, null), "us-test-1", "bedrock", time);
+        if (authorization != expected)
+        {
+            ctx.Response.StatusCode = 403;
+            ctx.Response.Headers["x-amzn-errortype"] = "InvalidSignatureException:http://internal.amazon.com/coral/com.amazon.coral.service/";
+            await ctx.Response.WriteAsync("{\"message\":\"The request signature we calculated does not match the signature you provided.\"}");
+            return;
+        }
+        var turns = body.GetProperty("messages");
+        string text = turns[turns.GetArrayLength() - 1].GetProperty("content")[0].GetProperty("text").GetString()!;
+        if (ctx.Request.RouteValues["action"] as string == "converse")
+        {
+            ctx.Response.ContentType = "application/json";
+            await ctx.Response.WriteAsync($$$"""{"output":{"message":{"role":"assistant","content":[{"text":"echo: {{{text}}}"}]}},"stopReason":"end_turn","usage":{"inputTokens":7,"outputTokens":3,"totalTokens":10},"metrics":{"latencyMs":5}}""");
+            return;
+        }
+        ctx.Response.ContentType = "application/vnd.amazon.eventstream";
+        foreach (var (type, json) in new[]
+        {
+            ("messageStart", "{\"role\":\"assistant\"}"),
+            ("contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"text\":\"echo: \"}}"),
+            ("contentBlockDelta", $$$"""{"contentBlockIndex":0,"delta":{"text":"{{{text}}}"}}"""),
+            ("contentBlockStop", "{\"contentBlockIndex\":0}"),
+            ("messageStop", "{\"stopReason\":\"end_turn\"}"),
+            ("metadata", "{\"usage\":{\"inputTokens\":7,\"outputTokens\":3,\"totalTokens\":10},\"metrics\":{\"latencyMs\":5}}"),
+        })
+        {
+            await ctx.Response.Body.WriteAsync(Gateway.Providers.Bedrock.AwsEventStreamDecoder.Encode(
+                [new(":event-type", type), new(":content-type", "application/json"), new(":message-type", "event")], Encoding.UTF8.GetBytes(json)));
+            await ctx.Response.Body.FlushAsync();
+        }
     }
 
     private async Task EmbeddingsAsync(HttpContext ctx)
