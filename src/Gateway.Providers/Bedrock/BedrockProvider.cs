@@ -44,9 +44,8 @@ internal sealed partial class BedrockProvider : IProvider
 
     public async ValueTask<UpstreamResult> SendAsync(ProviderCall call, CancellationToken cancellationToken)
     {
-        if (call.Operation != ProviderOperation.ChatCompletions)
-            return UpstreamResult.Fail(GatewayError.BadRequest($"Provider '{Name}' (Bedrock): embeddings are not supported by the gateway yet.", "unsupported_operation"));
         string model = Encoding.UTF8.GetString(call.Model.Span);
+        if (call.Operation == ProviderOperation.Embeddings) return await EmbedAsync(call, model, cancellationToken).ConfigureAwait(false);
         var body = new ArrayBufferWriter<byte>(call.Body.Length + 256);
         var dropped = new List<string>();
         GatewayError? translationError;
@@ -113,6 +112,64 @@ internal sealed partial class BedrockProvider : IProvider
                 request.Dispose();
             }
         }
+    }
+
+    /// <summary>Embeddings through InvokeModel: Titan takes one text a call, Cohere a batch.</summary>
+    private async ValueTask<UpstreamResult> EmbedAsync(ProviderCall call, string model, CancellationToken cancellationToken)
+    {
+        if (BedrockEmbeddings.FamilyOf(model) is not { } family)
+            return UpstreamResult.Fail(GatewayError.BadRequest($"Provider '{Name}' (Bedrock): embeddings are supported for amazon.titan-embed-* and cohere.embed-* models, not '{model}'.", "unsupported_model"));
+        GatewayError? inputError;
+        List<string> texts;
+        int? dimensions;
+        bool base64;
+        try
+        {
+            inputError = BedrockEmbeddings.ReadRequest(call.Body, out texts, out dimensions, out base64);
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return UpstreamResult.Fail(GatewayError.BadRequest($"The request cannot be translated for Bedrock: {ex.Message}", "invalid_request"));
+        }
+        if (inputError is not null) return UpstreamResult.Fail(inputError);
+
+        var bodies = family == BedrockEmbeddings.Family.Titan
+            ? texts.Select(t => BedrockEmbeddings.TitanRequest(t, dimensions)).ToList()
+            : [BedrockEmbeddings.CohereRequest(texts)];
+        var vectors = new List<float[]>();
+        int tokens = 0;
+        var uri = new Uri($"{_endpoint}/model/{AwsSigV4.UriEncode(model)}/invoke");
+        foreach (var body in bodies)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, uri) { Version = HttpVersion.Version11, Content = new ByteArrayContent(body) };
+            request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+            Sign(request, uri, body);
+            var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken).ConfigureAwait(false);
+            if (response is null) return failure;
+            using (request)
+            using (response)
+            {
+                try
+                {
+                    var answer = await UpstreamHttp.ReadBoundedAsync(response.Content, MaxBody, truncate: false, cancellationToken).ConfigureAwait(false);
+                    if (!response.IsSuccessStatusCode)
+                        return UpstreamResult.Fail(BedrockErrors.FromResponse(Name, (int)response.StatusCode, answer, UpstreamHttp.Header(response, "x-amzn-errortype")));
+                    var (got, count) = BedrockEmbeddings.ReadVectors(answer);
+                    vectors.AddRange(got);
+                    tokens += count;
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    return UpstreamResult.CanceledResult;
+                }
+                catch (Exception ex) when (ex is HttpRequestException or IOException or System.Text.Json.JsonException)
+                {
+                    return UpstreamResult.Fail(GatewayError.UpstreamBroken(Name, ex.Message));
+                }
+            }
+        }
+        var bytes = BedrockEmbeddings.OpenAIResponse(vectors, tokens, model, base64);
+        return UpstreamResult.Ok(new UpstreamResponse(200, "application/json", bytes.Length, new MemoryStream(bytes, writable: false), null));
     }
 
     private void Sign(HttpRequestMessage request, Uri uri, ReadOnlySpan<byte> body)

@@ -47,6 +47,19 @@ public class ModelsAndEmbeddingsTests(SharedGateway shared) : IClassFixture<Shar
     }
 
     [Fact]
+    public async Task Embeddings_BedrockTitan_OneSignedInvokePerInput()
+    {
+        string tag = "b" + Guid.NewGuid().ToString("N")[..8];
+        using var response = await Client.SendAsync(Post("/v1/embeddings", $"{{\"model\":\"aws/amazon.titan-embed-text-v2:0\",\"input\":[\"{tag} one\",\"{tag} two\"]}}"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var root = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(2, root.GetProperty("data").GetArrayLength());
+        Assert.Equal(-0.5f, root.GetProperty("data")[1].GetProperty("embedding")[1].GetSingle());
+        Assert.Equal(6, root.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+        Assert.Equal(2, shared.Upstream.Matching(tag).Length);
+    }
+
+    [Fact]
     public async Task Embeddings_Mock_AnswersAndMissingInputIs400()
     {
         using var ok = await Client.SendAsync(Post("/v1/embeddings", "{\"model\":\"mock/embedding\",\"input\":[\"a\",\"b\"]}"));

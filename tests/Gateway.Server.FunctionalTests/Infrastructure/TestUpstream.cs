@@ -194,6 +194,12 @@ public sealed class TestUpstream : IAsyncDisposable
             await ctx.Response.WriteAsync("{\"message\":\"The request signature we calculated does not match the signature you provided.\"}");
             return;
         }
+        if (ctx.Request.RouteValues["action"] as string == "invoke")
+        {
+            ctx.Response.ContentType = "application/json";
+            await ctx.Response.WriteAsync("{\"embedding\":[0.25,-0.5],\"inputTextTokenCount\":3}");
+            return;
+        }
         var turns = body.GetProperty("messages");
         string text = turns[turns.GetArrayLength() - 1].GetProperty("content")[0].GetProperty("text").GetString()!;
         if (ctx.Request.RouteValues["action"] as string == "converse")
