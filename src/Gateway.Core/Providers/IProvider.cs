@@ -3,16 +3,15 @@ using Gateway.Core.Config;
 namespace Gateway.Core.Providers;
 
 /// <summary>
-/// A configured provider. Implementations live in Gateway.Providers, one folder each; they turn a
-/// <see cref="ProviderCall"/> into the provider's HTTP call and its failures into error values.
+/// A configured provider. Implementations live in Gateway.Providers, one folder each. At this
+/// boundary every provider speaks the OpenAI wire format (the canonical form): a call's body is an
+/// OpenAI request and the answer an OpenAI response or chunk stream; providers with another API
+/// translate inside their folder. Failures come back as error values, never as exceptions.
 /// </summary>
 public interface IProvider
 {
     string Name { get; }
     ProviderConfig Config { get; }
-
-    /// <summary>Whether the provider speaks the OpenAI wire format, so bodies pass through untouched.</summary>
-    bool SpeaksOpenAI { get; }
 
     /// <summary>Sends the call; never throws for upstream failures (they are returned as errors).</summary>
     ValueTask<UpstreamResult> SendAsync(ProviderCall call, CancellationToken cancellationToken);

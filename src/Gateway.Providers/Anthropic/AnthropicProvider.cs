@@ -40,7 +40,6 @@ internal sealed partial class AnthropicProvider : IProvider, IMessagesProvider
 
     public string Name => Config.Name;
     public ProviderConfig Config { get; }
-    public bool SpeaksOpenAI => true; // at this boundary; the translation happens inside
 
     public ValueTask<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken) =>
         ValueTask.FromResult<IReadOnlyList<string>>(Config.Models.Count > 0 ? Config.Models : KnownModels);

@@ -37,7 +37,6 @@ internal sealed partial class GeminiProvider : IProvider
 
     public string Name => Config.Name;
     public ProviderConfig Config { get; }
-    public bool SpeaksOpenAI => true; // at this boundary; the translation happens inside
 
     public ValueTask<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken) =>
         ValueTask.FromResult<IReadOnlyList<string>>(Config.Models.Count > 0 ? Config.Models : KnownModels);

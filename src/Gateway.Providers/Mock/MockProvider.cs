@@ -27,7 +27,6 @@ internal sealed class MockProvider(ProviderConfig config, TimeProvider time) : I
 
     public string Name => Config.Name;
     public ProviderConfig Config { get; } = config;
-    public bool SpeaksOpenAI => true;
 
     public ValueTask<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken) =>
         ValueTask.FromResult<IReadOnlyList<string>>([Echo, Embedding, Lorem]);

@@ -43,7 +43,6 @@ internal sealed partial class OpenAIProvider : IProvider
 
     public string Name => Config.Name;
     public ProviderConfig Config { get; }
-    public bool SpeaksOpenAI => true;
 
     public async ValueTask<UpstreamResult> SendAsync(ProviderCall call, CancellationToken cancellationToken)
     {

@@ -43,11 +43,6 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, ILogger
         using (body)
         {
             var provider = route.Provider;
-            if (!provider.SpeaksOpenAI)
-            {
-                await ErrorResponses.WriteAsync(context, GatewayError.BadRequest($"Provider '{provider.Name}' cannot serve /v1/messages yet."), started, dialect: Dialect).ConfigureAwait(false);
-                return;
-            }
             string clientModel = Encoding.UTF8.GetString(shape.RawModel(body.Span));
             var (model, modelJson) = RequestIntake.UpstreamModel(body, shape, route);
 

@@ -78,7 +78,6 @@ public class ModelRouterTests
     {
         public string Name => Config.Name;
         public ProviderConfig Config { get; } = config;
-        public bool SpeaksOpenAI => true;
         public ValueTask<UpstreamResult> SendAsync(ProviderCall call, CancellationToken cancellationToken) => throw new NotSupportedException();
         public ValueTask<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken) => ValueTask.FromResult<IReadOnlyList<string>>([]);
     }
