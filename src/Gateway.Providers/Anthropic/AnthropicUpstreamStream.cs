@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Gateway.Core.Sse;
+using Gateway.Providers.OpenAI;
 
 namespace Gateway.Providers.Anthropic;
 
@@ -13,8 +14,7 @@ namespace Gateway.Providers.Anthropic;
 public sealed class AnthropicUpstreamStream(string model, long created, bool includeUsage) : Gateway.Providers.Http.IStreamTranslator
 {
     private readonly Dictionary<int, int> _toolIndexByBlock = [];
-    private readonly ArrayBufferWriter<byte> _json = new(512);
-    private string _id = "chatcmpl-" + Guid.NewGuid().ToString("N");
+    private readonly OpenAIChunkWriter _chunks = new("chatcmpl-" + Guid.NewGuid().ToString("N"), created, model);
     private int _input, _output, _cacheRead, _cacheWrite;
     private string? _stopReason;
 
@@ -37,15 +37,9 @@ public sealed class AnthropicUpstreamStream(string model, long created, bool inc
         {
             case "message_start":
                 var message = root.GetProperty("message");
-                if (message.TryGetProperty("id", out var id)) _id = "chatcmpl-" + id.GetString();
+                if (message.TryGetProperty("id", out var id)) _chunks.Id = "chatcmpl-" + id.GetString();
                 if (message.TryGetProperty("usage", out var startUsage)) ReadUsage(startUsage);
-                Chunk(output, w =>
-                {
-                    w.WriteStartObject("delta"u8);
-                    w.WriteString("role"u8, "assistant"u8);
-                    w.WriteString("content"u8, ""u8);
-                    w.WriteEndObject();
-                }, finish: null);
+                _chunks.Role(output);
                 break;
             case "content_block_start":
                 var block = root.GetProperty("content_block");
@@ -54,7 +48,7 @@ public sealed class AnthropicUpstreamStream(string model, long created, bool inc
                     int toolIndex = _toolIndexByBlock.Count;
                     _toolIndexByBlock[root.GetProperty("index").GetInt32()] = toolIndex;
                     string callId = block.GetProperty("id").GetString()!, name = block.GetProperty("name").GetString()!;
-                    Chunk(output, w => ToolDelta(w, toolIndex, callId, name, ""), finish: null);
+                    _chunks.ToolCall(output, toolIndex, callId, name, "");
                 }
                 break;
             case "content_block_delta":
@@ -62,27 +56,15 @@ public sealed class AnthropicUpstreamStream(string model, long created, bool inc
                 switch (delta.TryGetProperty("type", out var dt) ? dt.GetString() : null)
                 {
                     case "text_delta":
-                        string text = delta.GetProperty("text").GetString()!;
-                        Chunk(output, w =>
-                        {
-                            w.WriteStartObject("delta"u8);
-                            w.WriteString("content"u8, text);
-                            w.WriteEndObject();
-                        }, finish: null);
+                        _chunks.Content(output, delta.GetProperty("text").GetString()!);
                         break;
                     case "input_json_delta":
                         string fragment = delta.GetProperty("partial_json").GetString()!;
                         if (fragment.Length > 0 && _toolIndexByBlock.TryGetValue(root.GetProperty("index").GetInt32(), out int index))
-                            Chunk(output, w => ToolDelta(w, index, null, null, fragment), finish: null);
+                            _chunks.ToolCall(output, index, null, null, fragment);
                         break;
                     case "thinking_delta":
-                        string thought = delta.GetProperty("thinking").GetString()!;
-                        Chunk(output, w =>
-                        {
-                            w.WriteStartObject("delta"u8);
-                            w.WriteString("reasoning_content"u8, thought);
-                            w.WriteEndObject();
-                        }, finish: null);
+                        _chunks.Reasoning(output, delta.GetProperty("thinking").GetString()!);
                         break;
                 }
                 break;
@@ -92,13 +74,9 @@ public sealed class AnthropicUpstreamStream(string model, long created, bool inc
                 if (root.TryGetProperty("usage", out var usage)) ReadUsage(usage);
                 break;
             case "message_stop":
-                Chunk(output, w =>
-                {
-                    w.WriteStartObject("delta"u8);
-                    w.WriteEndObject();
-                }, finish: AnthropicUpstreamResponse.FinishReason(_stopReason));
-                if (includeUsage) UsageChunk(output);
-                output.Write("data: [DONE]\n\n"u8);
+                _chunks.Finish(output, AnthropicUpstreamResponse.FinishReason(_stopReason));
+                if (includeUsage) _chunks.Usage(output, w => AnthropicUpstreamResponse.WriteUsage(w, _input, _output, _cacheRead, _cacheWrite));
+                OpenAIChunkWriter.Done(output);
                 Completed = true;
                 break;
             case "error":
@@ -131,65 +109,4 @@ public sealed class AnthropicUpstreamStream(string model, long created, bool inc
     }
 
     public TokenUsage Usage => new(_input + _cacheRead + _cacheWrite, _output, _input + _cacheRead + _cacheWrite + _output, _cacheRead, 0);
-
-    private static void ToolDelta(Utf8JsonWriter w, int index, string? id, string? name, string arguments)
-    {
-        w.WriteStartObject("delta"u8);
-        w.WriteStartArray("tool_calls"u8);
-        w.WriteStartObject();
-        w.WriteNumber("index"u8, index);
-        if (id is not null)
-        {
-            w.WriteString("id"u8, id);
-            w.WriteString("type"u8, "function"u8);
-        }
-        w.WriteStartObject("function"u8);
-        if (name is not null) w.WriteString("name"u8, name);
-        w.WriteString("arguments"u8, arguments);
-        w.WriteEndObject();
-        w.WriteEndObject();
-        w.WriteEndArray();
-        w.WriteEndObject();
-    }
-
-    private void Chunk(IBufferWriter<byte> output, Action<Utf8JsonWriter> delta, string? finish)
-    {
-        Frame(output, w =>
-        {
-            w.WriteStartArray("choices"u8);
-            w.WriteStartObject();
-            w.WriteNumber("index"u8, 0);
-            delta(w);
-            w.WriteNull("logprobs"u8);
-            if (finish is null) w.WriteNull("finish_reason"u8);
-            else w.WriteString("finish_reason"u8, finish);
-            w.WriteEndObject();
-            w.WriteEndArray();
-        });
-    }
-
-    private void UsageChunk(IBufferWriter<byte> output) => Frame(output, w =>
-    {
-        w.WriteStartArray("choices"u8);
-        w.WriteEndArray();
-        AnthropicUpstreamResponse.WriteUsage(w, _input, _output, _cacheRead, _cacheWrite);
-    });
-
-    private void Frame(IBufferWriter<byte> output, Action<Utf8JsonWriter> body)
-    {
-        _json.ResetWrittenCount();
-        using (var w = new Utf8JsonWriter(_json))
-        {
-            w.WriteStartObject();
-            w.WriteString("id"u8, _id);
-            w.WriteString("object"u8, "chat.completion.chunk"u8);
-            w.WriteNumber("created"u8, created);
-            w.WriteString("model"u8, model);
-            body(w);
-            w.WriteEndObject();
-        }
-        output.Write("data: "u8);
-        output.Write(_json.WrittenSpan);
-        output.Write("\n\n"u8);
-    }
 }

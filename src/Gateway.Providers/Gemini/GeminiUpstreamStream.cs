@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Gateway.Providers.Http;
+using Gateway.Providers.OpenAI;
 
 namespace Gateway.Providers.Gemini;
 
@@ -12,9 +13,8 @@ namespace Gateway.Providers.Gemini;
 /// </summary>
 public sealed class GeminiUpstreamStream(string model, long created, bool includeUsage, string provider) : IStreamTranslator
 {
-    private readonly ArrayBufferWriter<byte> _json = new(512);
-    private readonly ArrayBufferWriter<byte> _usage = new(256);
-    private string _id = "chatcmpl-" + Guid.NewGuid().ToString("N");
+    private readonly OpenAIChunkWriter _chunks = new("chatcmpl-" + Guid.NewGuid().ToString("N"), created, model);
+    private JsonElement? _usage;
     private bool _started;
     private int _toolCalls;
     private string? _finishReason;
@@ -38,23 +38,11 @@ public sealed class GeminiUpstreamStream(string model, long created, bool includ
         if (!_started)
         {
             _started = true;
-            if (root.TryGetProperty("responseId", out var rid)) _id = "chatcmpl-" + rid.GetString();
-            Chunk(output, w =>
-            {
-                w.WriteStartObject("delta"u8);
-                w.WriteString("role"u8, "assistant"u8);
-                w.WriteString("content"u8, ""u8);
-                w.WriteEndObject();
-            }, null);
+            if (root.TryGetProperty("responseId", out var rid)) _chunks.Id = "chatcmpl-" + rid.GetString();
+            _chunks.Role(output);
         }
-        if (root.TryGetProperty("usageMetadata", out var usage))
-        {
-            _usage.ResetWrittenCount();
-            using var uw = new Utf8JsonWriter(_usage);
-            uw.WriteStartObject();
-            GeminiUpstreamResponse.WriteUsage(uw, usage);
-            uw.WriteEndObject();
-        }
+        // Cumulative on every chunk: only the last one counts.
+        if (root.TryGetProperty("usageMetadata", out var usage)) _usage = usage.Clone();
         if (!root.TryGetProperty("candidates", out var candidates) || candidates.ValueKind != JsonValueKind.Array || candidates.GetArrayLength() == 0) return;
         var candidate = candidates[0];
         if (candidate.TryGetProperty("content", out var content) && content.TryGetProperty("parts", out var parts))
@@ -62,12 +50,7 @@ public sealed class GeminiUpstreamStream(string model, long created, bool includ
             {
                 if (part.TryGetProperty("thought", out var thought) && thought.ValueKind == JsonValueKind.True) continue;
                 if (part.TryGetProperty("text", out var t) && t.GetString() is { Length: > 0 } text)
-                    Chunk(output, w =>
-                    {
-                        w.WriteStartObject("delta"u8);
-                        w.WriteString("content"u8, text);
-                        w.WriteEndObject();
-                    }, null);
+                    _chunks.Content(output, text);
                 if (part.TryGetProperty("functionCall", out var call))
                 {
                     int index = _toolCalls++;
@@ -75,22 +58,7 @@ public sealed class GeminiUpstreamStream(string model, long created, bool includ
                     string name = call.GetProperty("name").GetString()!;
                     string args = call.TryGetProperty("args", out var a) ? a.GetRawText() : "{}";
                     // Gemini sends a call whole: one delta with id, name and the complete arguments.
-                    Chunk(output, w =>
-                    {
-                        w.WriteStartObject("delta"u8);
-                        w.WriteStartArray("tool_calls"u8);
-                        w.WriteStartObject();
-                        w.WriteNumber("index"u8, index);
-                        w.WriteString("id"u8, id);
-                        w.WriteString("type"u8, "function"u8);
-                        w.WriteStartObject("function"u8);
-                        w.WriteString("name"u8, name);
-                        w.WriteString("arguments"u8, args);
-                        w.WriteEndObject();
-                        w.WriteEndObject();
-                        w.WriteEndArray();
-                        w.WriteEndObject();
-                    }, null);
+                    _chunks.ToolCall(output, index, id, name, args);
                 }
             }
         if (candidate.TryGetProperty("finishReason", out var finish) && finish.ValueKind == JsonValueKind.String)
@@ -104,55 +72,9 @@ public sealed class GeminiUpstreamStream(string model, long created, bool includ
     public void OnEnd(IBufferWriter<byte> output)
     {
         if (Completed || _finishReason is null || Error is not null) return; // no finishReason: a cut-off stream
-        Chunk(output, w =>
-        {
-            w.WriteStartObject("delta"u8);
-            w.WriteEndObject();
-        }, _finishReason);
-        if (includeUsage && _usage.WrittenCount > 0)
-        {
-            // _usage holds {"usage":{...}}: splice its members after the chunk header.
-            var usageMembers = _usage.WrittenSpan[1..^1].ToArray();
-            Frame(output, w =>
-            {
-                w.WriteStartArray("choices"u8);
-                w.WriteEndArray();
-                w.WritePropertyName("usage"u8);
-                w.WriteRawValue(usageMembers.AsSpan("\"usage\":"u8.Length), skipInputValidation: true);
-            });
-        }
-        output.Write("data: [DONE]\n\n"u8);
+        _chunks.Finish(output, _finishReason);
+        if (includeUsage && _usage is { } usage) _chunks.Usage(output, w => GeminiUpstreamResponse.WriteUsage(w, usage));
+        OpenAIChunkWriter.Done(output);
         Completed = true;
-    }
-
-    private void Chunk(IBufferWriter<byte> output, Action<Utf8JsonWriter> delta, string? finish) => Frame(output, w =>
-    {
-        w.WriteStartArray("choices"u8);
-        w.WriteStartObject();
-        w.WriteNumber("index"u8, 0);
-        delta(w);
-        w.WriteNull("logprobs"u8);
-        if (finish is null) w.WriteNull("finish_reason"u8);
-        else w.WriteString("finish_reason"u8, finish);
-        w.WriteEndObject();
-        w.WriteEndArray();
-    });
-
-    private void Frame(IBufferWriter<byte> output, Action<Utf8JsonWriter> body)
-    {
-        _json.ResetWrittenCount();
-        using (var w = new Utf8JsonWriter(_json))
-        {
-            w.WriteStartObject();
-            w.WriteString("id"u8, _id);
-            w.WriteString("object"u8, "chat.completion.chunk"u8);
-            w.WriteNumber("created"u8, created);
-            w.WriteString("model"u8, model);
-            body(w);
-            w.WriteEndObject();
-        }
-        output.Write("data: "u8);
-        output.Write(_json.WrittenSpan);
-        output.Write("\n\n"u8);
     }
 }

@@ -1,0 +1,90 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace Gateway.Providers.OpenAI;
+
+/// <summary>
+/// Writes OpenAI <c>chat.completion.chunk</c> SSE frames for the stream translators: every frame
+/// carries the same id, created and model, as the OpenAI SDKs expect.
+/// </summary>
+internal sealed class OpenAIChunkWriter(string id, long created, string model)
+{
+    private readonly ArrayBufferWriter<byte> _json = new(512);
+
+    /// <summary>Set once the provider's own id is known (it arrives with the first event).</summary>
+    public string Id { get; set; } = id;
+
+    public void Role(IBufferWriter<byte> output) => Choice(output, w =>
+    {
+        w.WriteString("role"u8, "assistant"u8);
+        w.WriteString("content"u8, ""u8);
+    }, null);
+
+    public void Content(IBufferWriter<byte> output, string text) => Choice(output, w => w.WriteString("content"u8, text), null);
+
+    public void Reasoning(IBufferWriter<byte> output, string text) => Choice(output, w => w.WriteString("reasoning_content"u8, text), null);
+
+    /// <summary>A tool-call delta: the first for a call carries its id and name, later ones argument fragments.</summary>
+    public void ToolCall(IBufferWriter<byte> output, int index, string? callId, string? name, string arguments) => Choice(output, w =>
+    {
+        w.WriteStartArray("tool_calls"u8);
+        w.WriteStartObject();
+        w.WriteNumber("index"u8, index);
+        if (callId is not null)
+        {
+            w.WriteString("id"u8, callId);
+            w.WriteString("type"u8, "function"u8);
+        }
+        w.WriteStartObject("function"u8);
+        if (name is not null) w.WriteString("name"u8, name);
+        w.WriteString("arguments"u8, arguments);
+        w.WriteEndObject();
+        w.WriteEndObject();
+        w.WriteEndArray();
+    }, null);
+
+    public void Finish(IBufferWriter<byte> output, string finishReason) => Choice(output, _ => { }, finishReason);
+
+    /// <summary>The final empty-choices chunk; <paramref name="writeUsage"/> writes the <c>usage</c> property.</summary>
+    public void Usage(IBufferWriter<byte> output, Action<Utf8JsonWriter> writeUsage) => Frame(output, w =>
+    {
+        w.WriteStartArray("choices"u8);
+        w.WriteEndArray();
+        writeUsage(w);
+    });
+
+    public static void Done(IBufferWriter<byte> output) => output.Write("data: [DONE]\n\n"u8);
+
+    private void Choice(IBufferWriter<byte> output, Action<Utf8JsonWriter> delta, string? finish) => Frame(output, w =>
+    {
+        w.WriteStartArray("choices"u8);
+        w.WriteStartObject();
+        w.WriteNumber("index"u8, 0);
+        w.WriteStartObject("delta"u8);
+        delta(w);
+        w.WriteEndObject();
+        w.WriteNull("logprobs"u8);
+        if (finish is null) w.WriteNull("finish_reason"u8);
+        else w.WriteString("finish_reason"u8, finish);
+        w.WriteEndObject();
+        w.WriteEndArray();
+    });
+
+    private void Frame(IBufferWriter<byte> output, Action<Utf8JsonWriter> body)
+    {
+        _json.ResetWrittenCount();
+        using (var w = new Utf8JsonWriter(_json))
+        {
+            w.WriteStartObject();
+            w.WriteString("id"u8, Id);
+            w.WriteString("object"u8, "chat.completion.chunk"u8);
+            w.WriteNumber("created"u8, created);
+            w.WriteString("model"u8, model);
+            body(w);
+            w.WriteEndObject();
+        }
+        output.Write("data: "u8);
+        output.Write(_json.WrittenSpan);
+        output.Write("\n\n"u8);
+    }
+}
