@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Gateway.Core.Errors;
+using Gateway.Providers.OpenAI;
 
 namespace Gateway.Providers.Anthropic;
 
@@ -77,21 +78,8 @@ public static class AnthropicUpstreamResponse
     internal static void WriteUsage(Utf8JsonWriter w, JsonElement usage) =>
         WriteUsage(w, Int(usage, "input_tokens"), Int(usage, "output_tokens"), Int(usage, "cache_read_input_tokens"), Int(usage, "cache_creation_input_tokens"));
 
-    internal static void WriteUsage(Utf8JsonWriter w, int input, int output, int cacheRead, int cacheWrite)
-    {
-        int prompt = input + cacheRead + cacheWrite;
-        w.WriteStartObject("usage"u8);
-        w.WriteNumber("prompt_tokens"u8, prompt);
-        w.WriteNumber("completion_tokens"u8, output);
-        w.WriteNumber("total_tokens"u8, prompt + output);
-        if (cacheRead > 0)
-        {
-            w.WriteStartObject("prompt_tokens_details"u8);
-            w.WriteNumber("cached_tokens"u8, cacheRead);
-            w.WriteEndObject();
-        }
-        w.WriteEndObject();
-    }
+    internal static void WriteUsage(Utf8JsonWriter w, int input, int output, int cacheRead, int cacheWrite) =>
+        OpenAIUsage.Write(w, input + cacheRead + cacheWrite, output, cacheRead);
 
     internal static int Int(JsonElement obj, string name) =>
         obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) ? i : 0;

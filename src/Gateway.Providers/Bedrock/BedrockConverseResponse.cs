@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Gateway.Core.Errors;
+using Gateway.Providers.OpenAI;
 
 namespace Gateway.Providers.Bedrock;
 
@@ -74,19 +75,8 @@ public static class BedrockConverseResponse
 
     internal static void WriteUsage(Utf8JsonWriter w, JsonElement usage)
     {
-        int input = Int(usage, "inputTokens"), output = Int(usage, "outputTokens"), read = Int(usage, "cacheReadInputTokens"), write = Int(usage, "cacheWriteInputTokens");
-        int prompt = input + read + write;
-        w.WriteStartObject("usage"u8);
-        w.WriteNumber("prompt_tokens"u8, prompt);
-        w.WriteNumber("completion_tokens"u8, output);
-        w.WriteNumber("total_tokens"u8, prompt + output);
-        if (read > 0)
-        {
-            w.WriteStartObject("prompt_tokens_details"u8);
-            w.WriteNumber("cached_tokens"u8, read);
-            w.WriteEndObject();
-        }
-        w.WriteEndObject();
+        int read = Int(usage, "cacheReadInputTokens");
+        OpenAIUsage.Write(w, Int(usage, "inputTokens") + read + Int(usage, "cacheWriteInputTokens"), Int(usage, "outputTokens"), read);
     }
 
     private static int Int(JsonElement obj, string name) =>

@@ -198,7 +198,7 @@ internal sealed partial class BedrockProvider : IProvider
     }
 
     /// <summary>Decodes the binary event stream and hands out the OpenAI frames its events become.</summary>
-    private sealed class EventStreamTranslatingStream(Stream upstream, BedrockConverseStream translator) : Stream
+    private sealed class EventStreamTranslatingStream(Stream upstream, BedrockConverseStream translator) : ReadOnlyForwardStream
     {
         private readonly AwsEventStreamDecoder _decoder = new();
         private readonly ArrayBufferWriter<byte> _pending = new(4096);
@@ -230,17 +230,6 @@ internal sealed partial class BedrockProvider : IProvider
             _offset += count;
             return count;
         }
-
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

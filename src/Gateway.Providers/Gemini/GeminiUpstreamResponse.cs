@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Gateway.Core.Errors;
+using Gateway.Providers.OpenAI;
 
 namespace Gateway.Providers.Gemini;
 
@@ -97,25 +98,9 @@ public static class GeminiUpstreamResponse
 
     internal static void WriteUsage(Utf8JsonWriter w, JsonElement usage)
     {
-        int prompt = Int(usage, "promptTokenCount"), output = Int(usage, "candidatesTokenCount"), thoughts = Int(usage, "thoughtsTokenCount"), cached = Int(usage, "cachedContentTokenCount");
-        w.WriteStartObject("usage"u8);
-        w.WriteNumber("prompt_tokens"u8, prompt);
         // Thinking tokens are billed as output: OpenAI counts reasoning inside completion_tokens.
-        w.WriteNumber("completion_tokens"u8, output + thoughts);
-        w.WriteNumber("total_tokens"u8, prompt + output + thoughts);
-        if (cached > 0)
-        {
-            w.WriteStartObject("prompt_tokens_details"u8);
-            w.WriteNumber("cached_tokens"u8, cached);
-            w.WriteEndObject();
-        }
-        if (thoughts > 0)
-        {
-            w.WriteStartObject("completion_tokens_details"u8);
-            w.WriteNumber("reasoning_tokens"u8, thoughts);
-            w.WriteEndObject();
-        }
-        w.WriteEndObject();
+        int thoughts = Int(usage, "thoughtsTokenCount");
+        OpenAIUsage.Write(w, Int(usage, "promptTokenCount"), Int(usage, "candidatesTokenCount") + thoughts, Int(usage, "cachedContentTokenCount"), thoughts);
     }
 
     private static int Int(JsonElement obj, string name) =>

@@ -7,7 +7,7 @@ namespace Gateway.Providers.Http;
 /// Reads a provider's SSE stream and hands out the OpenAI frames its translator makes of it, as each
 /// upstream read arrives: the gateway's relay downstream sees an ordinary OpenAI stream.
 /// </summary>
-internal sealed class TranslatingStream(Stream upstream, IStreamTranslator translator) : Stream
+internal sealed class TranslatingStream(Stream upstream, IStreamTranslator translator) : ReadOnlyForwardStream
 {
     private readonly SseFrameReader _reader = new(upstream);
     private readonly ArrayBufferWriter<byte> _pending = new(4096);
@@ -39,17 +39,6 @@ internal sealed class TranslatingStream(Stream upstream, IStreamTranslator trans
         _offset += n;
         return n;
     }
-
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
