@@ -30,6 +30,11 @@ public sealed class AnthropicUpstreamStream(string model, long created, bool inc
     {
         var data = DataOf(frame);
         if (data.IsEmpty) return;
+        if (TryTextDelta(data, out string? text))
+        {
+            _chunks.Content(output, text);
+            return;
+        }
         var reader = new Utf8JsonReader(data);
         using var document = JsonDocument.ParseValue(ref reader);
         var root = document.RootElement;
@@ -83,6 +88,51 @@ public sealed class AnthropicUpstreamStream(string model, long created, bool inc
                 Error = root.TryGetProperty("error", out var e) && e.TryGetProperty("message", out var em) ? em.GetString() : "stream error";
                 break;
         }
+    }
+
+    /// <summary>
+    /// The common event, a <c>text_delta</c>, read with a forward-only reader and no document: most of
+    /// a streamed answer's events are these. Anything else takes the general path.
+    /// </summary>
+    private static bool TryTextDelta(ReadOnlySpan<byte> json, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? text)
+    {
+        text = null;
+        if (json.IndexOf("\"text_delta\""u8) < 0) return false;
+        var reader = new Utf8JsonReader(json);
+        bool isDelta = false, isText = false;
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("type"u8))
+                {
+                    reader.Read();
+                    isDelta = reader.ValueTextEquals("content_block_delta"u8);
+                }
+                else if (reader.ValueTextEquals("delta"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.StartObject) return false;
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        if (reader.ValueTextEquals("type"u8)) { reader.Read(); isText = reader.ValueTextEquals("text_delta"u8); }
+                        else if (reader.ValueTextEquals("text"u8)) { reader.Read(); text = reader.GetString(); }
+                        else { reader.Read(); reader.Skip(); }
+                    }
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+        return isDelta && isText && !string.IsNullOrEmpty(text);
     }
 
     private static ReadOnlySpan<byte> DataOf(ReadOnlySpan<byte> frame)

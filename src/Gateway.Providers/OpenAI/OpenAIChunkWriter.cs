@@ -14,15 +14,34 @@ internal sealed class OpenAIChunkWriter(string id, long created, string model)
     /// <summary>Set once the provider's own id is known (it arrives with the first event).</summary>
     public string Id { get; set; } = id;
 
-    public void Role(IBufferWriter<byte> output) => Choice(output, w =>
+    public void Role(IBufferWriter<byte> output) => Text(output, "role"u8, "assistant", withEmptyContent: true);
+
+    /// <summary>The most frequent frame by far: written without a closure.</summary>
+    public void Content(IBufferWriter<byte> output, string text) => Text(output, "content"u8, text, withEmptyContent: false);
+
+    public void Reasoning(IBufferWriter<byte> output, string text) => Text(output, "reasoning_content"u8, text, withEmptyContent: false);
+
+    private void Text(IBufferWriter<byte> output, ReadOnlySpan<byte> field, string value, bool withEmptyContent)
     {
-        w.WriteString("role"u8, "assistant"u8);
-        w.WriteString("content"u8, ""u8);
-    }, null);
-
-    public void Content(IBufferWriter<byte> output, string text) => Choice(output, w => w.WriteString("content"u8, text), null);
-
-    public void Reasoning(IBufferWriter<byte> output, string text) => Choice(output, w => w.WriteString("reasoning_content"u8, text), null);
+        _json.ResetWrittenCount();
+        using (var w = new Utf8JsonWriter(_json))
+        {
+            Header(w);
+            w.WriteStartArray("choices"u8);
+            w.WriteStartObject();
+            w.WriteNumber("index"u8, 0);
+            w.WriteStartObject("delta"u8);
+            w.WriteString(field, value);
+            if (withEmptyContent) w.WriteString("content"u8, ""u8);
+            w.WriteEndObject();
+            w.WriteNull("logprobs"u8);
+            w.WriteNull("finish_reason"u8);
+            w.WriteEndObject();
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        Emit(output);
+    }
 
     /// <summary>A tool-call delta: the first for a call carries its id and name, later ones argument fragments.</summary>
     public void ToolCall(IBufferWriter<byte> output, int index, string? callId, string? name, string arguments) => Choice(output, w =>
@@ -75,14 +94,24 @@ internal sealed class OpenAIChunkWriter(string id, long created, string model)
         _json.ResetWrittenCount();
         using (var w = new Utf8JsonWriter(_json))
         {
-            w.WriteStartObject();
-            w.WriteString("id"u8, Id);
-            w.WriteString("object"u8, "chat.completion.chunk"u8);
-            w.WriteNumber("created"u8, created);
-            w.WriteString("model"u8, model);
+            Header(w);
             body(w);
             w.WriteEndObject();
         }
+        Emit(output);
+    }
+
+    private void Header(Utf8JsonWriter w)
+    {
+        w.WriteStartObject();
+        w.WriteString("id"u8, Id);
+        w.WriteString("object"u8, "chat.completion.chunk"u8);
+        w.WriteNumber("created"u8, created);
+        w.WriteString("model"u8, model);
+    }
+
+    private void Emit(IBufferWriter<byte> output)
+    {
         output.Write("data: "u8);
         output.Write(_json.WrittenSpan);
         output.Write("\n\n"u8);
