@@ -35,6 +35,7 @@ public sealed class AnthropicStreamTranslator(string model)
             Finish(output);
             return true;
         }
+        if (_started && TryContentOnly(payload, out string? content)) return TextDelta(output, content) > 0;
         var reader = new Utf8JsonReader(payload);
         using var chunk = JsonDocument.ParseValue(ref reader);
         var root = chunk.RootElement;
@@ -80,6 +81,61 @@ public sealed class AnthropicStreamTranslator(string model)
             if (choice.TryGetProperty("finish_reason", out var finish) && finish.ValueKind == JsonValueKind.String) _finishReason = finish.GetString();
         }
         return written > 0;
+    }
+
+    /// <summary>
+    /// The common chunk, text only (no tool calls, no finish, no usage), read forward-only without a
+    /// document; any other chunk takes the general path.
+    /// </summary>
+    private static bool TryContentOnly(ReadOnlySpan<byte> json, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? text)
+    {
+        text = null;
+        if (json.IndexOf("\"tool_calls\""u8) >= 0 || json.IndexOf("\"content\""u8) < 0) return false;
+        var reader = new Utf8JsonReader(json);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("choices"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.StartArray || !reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        if (reader.ValueTextEquals("delta"u8))
+                        {
+                            reader.Read();
+                            if (reader.TokenType != JsonTokenType.StartObject) return false;
+                            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                            {
+                                if (reader.ValueTextEquals("content"u8)) { reader.Read(); text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null; }
+                                else if (reader.ValueTextEquals("role"u8)) { reader.Read(); }
+                                else return false; // refusal, reasoning, anything unusual: general path
+                            }
+                        }
+                        else if (reader.ValueTextEquals("finish_reason"u8))
+                        {
+                            reader.Read();
+                            if (reader.TokenType != JsonTokenType.Null) return false;
+                        }
+                        else { reader.Read(); reader.Skip(); }
+                    }
+                    if (!reader.Read() || reader.TokenType != JsonTokenType.EndArray) return false; // more than one choice
+                }
+                else if (reader.ValueTextEquals("usage"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.Null) return false;
+                }
+                else { reader.Read(); reader.Skip(); }
+            }
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+        return !string.IsNullOrEmpty(text);
     }
 
     private int TextDelta(IBufferWriter<byte> output, string text)
