@@ -34,42 +34,21 @@ public static class AnthropicUpstreamResponse
             var root = document.RootElement;
             var text = new StringBuilder();
             var thinking = new StringBuilder();
-            bool tools = false;
+            var calls = new List<OpenAIToolCall>();
             if (root.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
                 foreach (var block in content.EnumerateArray())
                 {
                     string? type = block.TryGetProperty("type", out var t) ? t.GetString() : null;
                     if (type == "text") text.Append(block.GetProperty("text").GetString());
                     else if (type == "thinking" && block.TryGetProperty("thinking", out var th)) thinking.Append(th.GetString());
-                    else if (type == "tool_use") tools = true;
+                    // Anthropic gives the input as an object; OpenAI clients expect a JSON string.
+                    else if (type == "tool_use")
+                        calls.Add(new(block.GetProperty("id").GetString()!, block.GetProperty("name").GetString()!, block.TryGetProperty("input", out var input) ? input.GetRawText() : "{}"));
                 }
-
-            using var w = new Utf8JsonWriter(output);
-            w.WriteStartObject();
-            w.WriteString("id"u8, "chatcmpl-" + (root.TryGetProperty("id", out var id) ? id.GetString() : Guid.NewGuid().ToString("N")));
-            w.WriteString("object"u8, "chat.completion"u8);
-            w.WriteNumber("created"u8, created);
-            w.WriteString("model"u8, model);
-            w.WriteStartArray("choices"u8);
-            w.WriteStartObject();
-            w.WriteNumber("index"u8, 0);
-            w.WriteStartObject("message"u8);
-            w.WriteString("role"u8, "assistant"u8);
-            if (text.Length > 0 || !tools) w.WriteString("content"u8, text.ToString());
-            else w.WriteNull("content"u8);
-            if (thinking.Length > 0) w.WriteString("reasoning_content"u8, thinking.ToString());
-            if (tools)
-            {
-                AnthropicBlocks.WriteToolCalls(w, content);
-            }
-            w.WriteNull("refusal"u8);
-            w.WriteEndObject();
-            w.WriteNull("logprobs"u8);
-            w.WriteString("finish_reason"u8, FinishReason(root.TryGetProperty("stop_reason", out var sr) ? sr.GetString() : null));
-            w.WriteEndObject();
-            w.WriteEndArray();
-            if (root.TryGetProperty("usage", out var usage)) WriteUsage(w, usage);
-            w.WriteEndObject();
+            var usage = root.TryGetProperty("usage", out var u) ? u.Clone() : (JsonElement?)null;
+            OpenAICompletionWriter.Write(output, "chatcmpl-" + (root.TryGetProperty("id", out var id) ? id.GetString() : Guid.NewGuid().ToString("N")),
+                created, model, text.ToString(), thinking.ToString(), calls, FinishReason(root.TryGetProperty("stop_reason", out var sr) ? sr.GetString() : null),
+                usage is { } found ? w => WriteUsage(w, found) : null);
         }
         return null;
     }

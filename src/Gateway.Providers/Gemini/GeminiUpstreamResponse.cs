@@ -55,43 +55,10 @@ public static class GeminiUpstreamResponse
             string? finish = FinishReason(reason, calls.Count > 0);
             if (finish is null) return MalformedCall(provider, reason!);
 
-            using var w = new Utf8JsonWriter(output);
-            w.WriteStartObject();
-            w.WriteString("id"u8, "chatcmpl-" + (root.TryGetProperty("responseId", out var id) ? id.GetString() : Guid.NewGuid().ToString("N")));
-            w.WriteString("object"u8, "chat.completion"u8);
-            w.WriteNumber("created"u8, created);
-            w.WriteString("model"u8, model);
-            w.WriteStartArray("choices"u8);
-            w.WriteStartObject();
-            w.WriteNumber("index"u8, 0);
-            w.WriteStartObject("message"u8);
-            w.WriteString("role"u8, "assistant"u8);
-            if (text.Length > 0 || calls.Count == 0) w.WriteString("content"u8, text.ToString());
-            else w.WriteNull("content"u8);
-            if (calls.Count > 0)
-            {
-                w.WriteStartArray("tool_calls"u8);
-                foreach (var (callId, name, args) in calls)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("id"u8, callId);
-                    w.WriteString("type"u8, "function"u8);
-                    w.WriteStartObject("function"u8);
-                    w.WriteString("name"u8, name);
-                    w.WriteString("arguments"u8, args);
-                    w.WriteEndObject();
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-            }
-            w.WriteNull("refusal"u8);
-            w.WriteEndObject();
-            w.WriteNull("logprobs"u8);
-            w.WriteString("finish_reason"u8, finish);
-            w.WriteEndObject();
-            w.WriteEndArray();
-            if (root.TryGetProperty("usageMetadata", out var usage)) WriteUsage(w, usage);
-            w.WriteEndObject();
+            var usage = root.TryGetProperty("usageMetadata", out var u) ? u.Clone() : (JsonElement?)null;
+            OpenAICompletionWriter.Write(output, "chatcmpl-" + (root.TryGetProperty("responseId", out var id) ? id.GetString() : Guid.NewGuid().ToString("N")),
+                created, model, text.ToString(), null, calls.Select(c => new OpenAIToolCall(c.Id, c.Name, c.Args)).ToArray(), finish,
+                usage is { } found ? w => WriteUsage(w, found) : null);
         }
         return null;
     }
