@@ -19,7 +19,6 @@ internal sealed partial class AnthropicProvider : IProvider, IMessagesProvider
 {
     public const string DefaultBaseUrl = "https://api.anthropic.com";
     public const string ApiVersion = "2023-06-01";
-    private const int MaxBody = 64 * 1024 * 1024;
     private static readonly string[] KnownModels = ["claude-opus-4-5", "claude-sonnet-4-5", "claude-haiku-4-5"];
 
     private readonly HttpMessageInvoker _invoker;
@@ -75,53 +74,23 @@ internal sealed partial class AnthropicProvider : IProvider, IMessagesProvider
         request.Headers.TryAddWithoutValidation("anthropic-version", ApiVersion);
         foreach (var (name, value) in _extraHeaders) request.Headers.TryAddWithoutValidation(name, value);
 
-        var (sent, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken).ConfigureAwait(false);
-        if (sent is null) return failure;
-        HttpResponseMessage? response = sent;
+        var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken).ConfigureAwait(false);
+        if (response is null) return failure;
+        var translation = new Translation(this, model, _time.GetUtcNow().ToUnixTimeSeconds(), call);
+        return await TranslatedAnswer.ReadAsync(request, response, translation, Name, "request-id", cancellationToken).ConfigureAwait(false);
+    }
 
-        long created = _time.GetUtcNow().ToUnixTimeSeconds();
-        try
-        {
-            int status = (int)response.StatusCode;
-            if (status is < 200 or >= 300)
-            {
-                var errorBody = await UpstreamHttp.ReadBoundedAsync(response.Content, 1024 * 1024, truncate: true, cancellationToken).ConfigureAwait(false);
-                return UpstreamResult.Fail(AnthropicUpstreamErrors.FromResponse(Name, status, errorBody, Config.ApiKey, UpstreamHttp.Header(response, "retry-after")));
-            }
-            string? requestId = UpstreamHttp.Header(response, "request-id");
-            bool eventStream = response.Content.Headers.ContentType?.MediaType == "text/event-stream";
-            if (call.Stream && eventStream)
-            {
-                var upstream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-                bool includeUsage = call.Body.Span.IndexOf("\"include_usage\":true"u8) >= 0;
-                var translated = new TranslatingStream(upstream, new AnthropicUpstreamStream(model, created, includeUsage));
-                var owner = response;
-                response = null;
-                return UpstreamResult.Ok(new UpstreamResponse(200, "text/event-stream", null, translated, new ResponseOwner(request, owner)) { RequestId = requestId });
-            }
+    private sealed class Translation(AnthropicProvider provider, string model, long created, ProviderCall call) : IAnswerTranslation
+    {
+        public GatewayError Error(int status, byte[] body, HttpResponseMessage response) =>
+            AnthropicUpstreamErrors.FromResponse(provider.Name, status, body, provider.Config.ApiKey, UpstreamHttp.Header(response, "retry-after"));
 
-            var answer = await UpstreamHttp.ReadBoundedAsync(response.Content, MaxBody, truncate: false, cancellationToken).ConfigureAwait(false);
-            var output = new ArrayBufferWriter<byte>(answer.Length + 256);
-            if (AnthropicUpstreamResponse.Translate(answer, model, created, output) is { } error) return UpstreamResult.Fail(error);
-            var bytes = output.WrittenMemory.ToArray();
-            return UpstreamResult.Ok(new UpstreamResponse(200, "application/json", bytes.Length, new MemoryStream(bytes, writable: false), null) { RequestId = requestId });
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return UpstreamResult.CanceledResult;
-        }
-        catch (Exception ex) when (ex is HttpRequestException or IOException)
-        {
-            return UpstreamResult.Fail(GatewayError.UpstreamBroken(Name, ex.Message));
-        }
-        finally
-        {
-            if (response is not null)
-            {
-                response.Dispose();
-                request.Dispose();
-            }
-        }
+        public bool IsStream(HttpResponseMessage response) => call.Stream && response.Content.Headers.ContentType?.MediaType == "text/event-stream";
+
+        public Stream TranslateStream(Stream upstream) =>
+            new TranslatingStream(upstream, new AnthropicUpstreamStream(model, created, call.Body.Span.IndexOf("\"include_usage\":true"u8) >= 0));
+
+        public GatewayError? Translate(byte[] answer, IBufferWriter<byte> output) => AnthropicUpstreamResponse.Translate(answer, model, created, output);
     }
 
     public async ValueTask<UpstreamResult> SendMessagesAsync(ProviderCall call, IReadOnlyList<KeyValuePair<string, string>> clientHeaders, CancellationToken cancellationToken)

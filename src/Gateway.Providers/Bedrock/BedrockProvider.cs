@@ -71,46 +71,21 @@ internal sealed partial class BedrockProvider : IProvider
 
         var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken).ConfigureAwait(false);
         if (response is null) return failure;
-        long created = _time.GetUtcNow().ToUnixTimeSeconds();
-        HttpResponseMessage? owned = response;
-        try
-        {
-            int status = (int)response.StatusCode;
-            if (status is < 200 or >= 300)
-            {
-                var errorBody = await UpstreamHttp.ReadBoundedAsync(response.Content, 1024 * 1024, truncate: true, cancellationToken).ConfigureAwait(false);
-                return UpstreamResult.Fail(BedrockErrors.FromResponse(Name, status, errorBody, UpstreamHttp.Header(response, "x-amzn-errortype")));
-            }
-            if (call.Stream)
-            {
-                var upstream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-                bool includeUsage = call.Body.Span.IndexOf("\"include_usage\":true"u8) >= 0;
-                var translated = new EventStreamTranslatingStream(upstream, new BedrockConverseStream(model, created, includeUsage));
-                owned = null;
-                return UpstreamResult.Ok(new UpstreamResponse(200, "text/event-stream", null, translated, new ResponseOwner(request, response)));
-            }
-            var answer = await UpstreamHttp.ReadBoundedAsync(response.Content, MaxBody, truncate: false, cancellationToken).ConfigureAwait(false);
-            var output = new ArrayBufferWriter<byte>(answer.Length + 256);
-            if (BedrockConverseResponse.Translate(answer, model, created, output) is { } error) return UpstreamResult.Fail(error);
-            var bytes = output.WrittenMemory.ToArray();
-            return UpstreamResult.Ok(new UpstreamResponse(200, "application/json", bytes.Length, new MemoryStream(bytes, writable: false), null));
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return UpstreamResult.CanceledResult;
-        }
-        catch (Exception ex) when (ex is HttpRequestException or IOException or System.Text.Json.JsonException)
-        {
-            return UpstreamResult.Fail(GatewayError.UpstreamBroken(Name, ex.Message));
-        }
-        finally
-        {
-            if (owned is not null)
-            {
-                owned.Dispose();
-                request.Dispose();
-            }
-        }
+        var translation = new Translation(this, model, _time.GetUtcNow().ToUnixTimeSeconds(), call);
+        return await TranslatedAnswer.ReadAsync(request, response, translation, Name, "x-amzn-requestid", cancellationToken).ConfigureAwait(false);
+    }
+
+    private sealed class Translation(BedrockProvider provider, string model, long created, ProviderCall call) : IAnswerTranslation
+    {
+        public GatewayError Error(int status, byte[] body, HttpResponseMessage response) =>
+            BedrockErrors.FromResponse(provider.Name, status, body, UpstreamHttp.Header(response, "x-amzn-errortype"));
+
+        public bool IsStream(HttpResponseMessage response) => call.Stream;
+
+        public Stream TranslateStream(Stream upstream) =>
+            new EventStreamTranslatingStream(upstream, new BedrockConverseStream(model, created, call.Body.Span.IndexOf("\"include_usage\":true"u8) >= 0));
+
+        public GatewayError? Translate(byte[] answer, IBufferWriter<byte> output) => BedrockConverseResponse.Translate(answer, model, created, output);
     }
 
     /// <summary>Embeddings through InvokeModel: Titan takes one text a call, Cohere a batch.</summary>

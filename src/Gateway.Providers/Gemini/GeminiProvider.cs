@@ -16,7 +16,6 @@ namespace Gateway.Providers.Gemini;
 internal sealed partial class GeminiProvider : IProvider
 {
     public const string DefaultBaseUrl = "https://generativelanguage.googleapis.com";
-    private const int MaxBody = 64 * 1024 * 1024;
     private static readonly string[] KnownModels = ["gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.5-pro", "gemini-embedding-001"];
 
     private readonly HttpMessageInvoker _invoker;
@@ -72,54 +71,28 @@ internal sealed partial class GeminiProvider : IProvider
         if (!string.IsNullOrEmpty(Config.ApiKey)) request.Headers.TryAddWithoutValidation("x-goog-api-key", Config.ApiKey);
         foreach (var (name, value) in _extraHeaders) request.Headers.TryAddWithoutValidation(name, value);
 
-        var (sent, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken).ConfigureAwait(false);
-        if (sent is null) return failure;
-        HttpResponseMessage? response = sent;
-        long created = _time.GetUtcNow().ToUnixTimeSeconds();
-        try
+        var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken).ConfigureAwait(false);
+        if (response is null) return failure;
+        var translation = new Translation(this, model, _time.GetUtcNow().ToUnixTimeSeconds(), call, embeddings, base64);
+        return await TranslatedAnswer.ReadAsync(request, response, translation, Name, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    private sealed class Translation(GeminiProvider provider, string model, long created, ProviderCall call, bool embeddings, bool base64) : IAnswerTranslation
+    {
+        public GatewayError Error(int status, byte[] body, HttpResponseMessage response)
         {
-            int status = (int)response.StatusCode;
-            if (status is < 200 or >= 300)
-            {
-                var errorBody = await UpstreamHttp.ReadBoundedAsync(response.Content, 1024 * 1024, truncate: true, cancellationToken).ConfigureAwait(false);
-                var error = GeminiUpstreamErrors.FromResponse(Name, status, errorBody, Config.ApiKey);
-                if (UpstreamHttp.Header(response, "retry-after") is { } retryAfter) error = error with { Headers = [KeyValuePair.Create("retry-after", retryAfter)] };
-                return UpstreamResult.Fail(error);
-            }
-            if (call.Stream && response.Content.Headers.ContentType?.MediaType == "text/event-stream")
-            {
-                var upstream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-                bool includeUsage = call.Body.Span.IndexOf("\"include_usage\":true"u8) >= 0;
-                var translated = new TranslatingStream(upstream, new GeminiUpstreamStream(model, created, includeUsage, Name));
-                var owner = response;
-                response = null;
-                return UpstreamResult.Ok(new UpstreamResponse(200, "text/event-stream", null, translated, new ResponseOwner(request, owner)));
-            }
-            var answer = await UpstreamHttp.ReadBoundedAsync(response.Content, MaxBody, truncate: false, cancellationToken).ConfigureAwait(false);
-            var output = new ArrayBufferWriter<byte>(answer.Length + 256);
-            var translateError = embeddings
-                ? GeminiEmbeddings.TranslateResponse(answer, model, base64, output)
-                : GeminiUpstreamResponse.Translate(answer, model, created, Name, output);
-            if (translateError is not null) return UpstreamResult.Fail(translateError);
-            var bytes = output.WrittenMemory.ToArray();
-            return UpstreamResult.Ok(new UpstreamResponse(200, "application/json", bytes.Length, new MemoryStream(bytes, writable: false), null));
+            var error = GeminiUpstreamErrors.FromResponse(provider.Name, status, body, provider.Config.ApiKey);
+            return UpstreamHttp.Header(response, "retry-after") is { } retryAfter ? error with { Headers = [KeyValuePair.Create("retry-after", retryAfter)] } : error;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return UpstreamResult.CanceledResult;
-        }
-        catch (Exception ex) when (ex is HttpRequestException or IOException)
-        {
-            return UpstreamResult.Fail(GatewayError.UpstreamBroken(Name, ex.Message));
-        }
-        finally
-        {
-            if (response is not null)
-            {
-                response.Dispose();
-                request.Dispose();
-            }
-        }
+
+        public bool IsStream(HttpResponseMessage response) => call.Stream && response.Content.Headers.ContentType?.MediaType == "text/event-stream";
+
+        public Stream TranslateStream(Stream upstream) =>
+            new TranslatingStream(upstream, new GeminiUpstreamStream(model, created, call.Body.Span.IndexOf("\"include_usage\":true"u8) >= 0, provider.Name));
+
+        public GatewayError? Translate(byte[] answer, IBufferWriter<byte> output) => embeddings
+            ? GeminiEmbeddings.TranslateResponse(answer, model, base64, output)
+            : GeminiUpstreamResponse.Translate(answer, model, created, provider.Name, output);
     }
 
     private static partial class Log
