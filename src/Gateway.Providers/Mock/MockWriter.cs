@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Text.Json;
+using Gateway.Providers.OpenAI;
 
 namespace Gateway.Providers.Mock;
 
@@ -10,28 +11,7 @@ internal static class MockWriter
     public static byte[] Completion(string id, long created, string model, string content, string finish, int promptTokens, int completionTokens)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            w.WriteString("id"u8, id);
-            w.WriteString("object"u8, "chat.completion"u8);
-            w.WriteNumber("created"u8, created);
-            w.WriteString("model"u8, model);
-            w.WriteStartArray("choices"u8);
-            w.WriteStartObject();
-            w.WriteNumber("index"u8, 0);
-            w.WriteStartObject("message"u8);
-            w.WriteString("role"u8, "assistant"u8);
-            w.WriteString("content"u8, content);
-            w.WriteNull("refusal"u8);
-            w.WriteEndObject();
-            w.WriteNull("logprobs"u8);
-            w.WriteString("finish_reason"u8, finish);
-            w.WriteEndObject();
-            w.WriteEndArray();
-            WriteUsage(w, promptTokens, completionTokens);
-            w.WriteEndObject();
-        }
+        OpenAICompletionWriter.Write(buffer, id, created, model, content, null, [], finish, w => WriteUsage(w, promptTokens, completionTokens));
         return buffer.WrittenSpan.ToArray();
     }
 
