@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Gateway.Core.Errors;
+using Gateway.Providers.OpenAI;
 
 namespace Gateway.Providers.Anthropic;
 
@@ -118,7 +119,7 @@ public static class AnthropicUpstreamRequest
         {
             case "system" or "developer":
                 if (system.Length > 0) system.Append("\n\n");
-                system.Append(content.ValueKind == JsonValueKind.String ? content.GetString() : JoinText(content));
+                system.Append(OpenAIContent.Text(content));
                 return null;
             case "user":
                 {
@@ -130,7 +131,7 @@ public static class AnthropicUpstreamRequest
             case "assistant":
                 {
                     var blocks = new List<Action<Utf8JsonWriter>>();
-                    string text = content.ValueKind == JsonValueKind.String ? content.GetString()! : JoinText(content);
+                    string text = OpenAIContent.Text(content);
                     if (text.Length > 0) blocks.Add(w => TextBlock(w, text));
                     if (message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
                         foreach (var call in calls.EnumerateArray())
@@ -169,7 +170,7 @@ public static class AnthropicUpstreamRequest
             case "tool" or "function":
                 {
                     string id = message.TryGetProperty("tool_call_id", out var t) ? t.GetString() ?? "" : "";
-                    string result = content.ValueKind == JsonValueKind.String ? content.GetString()! : JoinText(content);
+                    string result = OpenAIContent.Text(content);
                     Add(turns, "user", [w =>
                     {
                         w.WriteStartObject();
@@ -315,14 +316,5 @@ public static class AnthropicUpstreamRequest
         }
         w.WriteEndObject();
         w.WriteEndObject();
-    }
-
-    private static string JoinText(JsonElement parts)
-    {
-        if (parts.ValueKind != JsonValueKind.Array) return "";
-        var text = new StringBuilder();
-        foreach (var part in parts.EnumerateArray())
-            if (part.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String) text.Append(t.GetString());
-        return text.ToString();
     }
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Gateway.Core.Errors;
+using Gateway.Providers.OpenAI;
 
 namespace Gateway.Providers.Bedrock;
 
@@ -36,14 +37,14 @@ public static class BedrockConverseRequest
             switch (role)
             {
                 case "system" or "developer":
-                    system.Add(content.ValueKind == JsonValueKind.String ? content.GetString()! : JoinText(content));
+                    system.Add(OpenAIContent.Text(content));
                     break;
                 case "user":
                     if (UserBlocks(content, index, blocks) is { } error) return error;
                     Add(turns, "user", blocks);
                     break;
                 case "assistant":
-                    string text = content.ValueKind == JsonValueKind.String ? content.GetString()! : JoinText(content);
+                    string text = OpenAIContent.Text(content);
                     if (text.Length > 0) blocks.Add(w => Text(w, text));
                     if (message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
                         foreach (var call in calls.EnumerateArray())
@@ -77,7 +78,7 @@ public static class BedrockConverseRequest
                     break;
                 case "tool" or "function":
                     string toolId = message.TryGetProperty("tool_call_id", out var t) ? t.GetString() ?? "" : "";
-                    string result = content.ValueKind == JsonValueKind.String ? content.GetString()! : JoinText(content);
+                    string result = OpenAIContent.Text(content);
                     blocks.Add(w =>
                     {
                         w.WriteStartObject();
@@ -233,14 +234,5 @@ public static class BedrockConverseRequest
         w.WriteStartObject();
         w.WriteString("text"u8, text);
         w.WriteEndObject();
-    }
-
-    private static string JoinText(JsonElement parts)
-    {
-        if (parts.ValueKind != JsonValueKind.Array) return "";
-        var text = new StringBuilder();
-        foreach (var part in parts.EnumerateArray())
-            if (part.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String) text.Append(t.GetString());
-        return text.ToString();
     }
 }

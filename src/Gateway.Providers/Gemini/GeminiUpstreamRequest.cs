@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Gateway.Core.Errors;
+using Gateway.Providers.OpenAI;
 
 namespace Gateway.Providers.Gemini;
 
@@ -41,7 +42,7 @@ public static class GeminiUpstreamRequest
             if (role is "system" or "developer")
             {
                 if (system.Length > 0) system.Append("\n\n");
-                system.Append(content.ValueKind == JsonValueKind.String ? content.GetString() : JoinText(content));
+                system.Append(OpenAIContent.Text(content));
                 index++;
                 continue;
             }
@@ -149,7 +150,7 @@ public static class GeminiUpstreamRequest
             string name = message.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()!
                 : toolNames.TryGetValue(id, out var known) ? known : "";
             if (name.Length == 0) return GatewayError.BadRequest($"messages[{index}]: the tool result answers no earlier tool call ('{id}').", "invalid_messages");
-            string result = content.ValueKind == JsonValueKind.String ? content.GetString()! : JoinText(content);
+            string result = OpenAIContent.Text(content);
             w.WriteStartObject();
             w.WriteStartObject("functionResponse"u8);
             w.WriteString("name"u8, name);
@@ -320,14 +321,5 @@ public static class GeminiUpstreamRequest
             w.WritePropertyName(target);
             value.WriteTo(w);
         }
-    }
-
-    private static string JoinText(JsonElement parts)
-    {
-        if (parts.ValueKind != JsonValueKind.Array) return "";
-        var text = new StringBuilder();
-        foreach (var part in parts.EnumerateArray())
-            if (part.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String) text.Append(t.GetString());
-        return text.ToString();
     }
 }

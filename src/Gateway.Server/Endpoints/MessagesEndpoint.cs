@@ -43,14 +43,13 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, ILogger
         using (body)
         {
             var provider = route.Provider;
-            string clientModel = Encoding.UTF8.GetString(shape.RawModel(body.Span));
             var (model, modelJson) = RequestIntake.UpstreamModel(body, shape, route);
-
             if (provider is IMessagesProvider native)
             {
                 await PassThroughAsync(context, native, provider, body, shape, model, modelJson, started).ConfigureAwait(false);
                 return;
             }
+            string clientModel = Encoding.UTF8.GetString(shape.RawModel(body.Span));
 
             var dropped = new List<string>();
             using var upstreamBody = new PooledBufferWriter(body.Length + 512);
@@ -100,13 +99,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, ILogger
                         await ErrorResponses.WriteAsync(context, error, started, upstreamTicks, Dialect).ConfigureAwait(false);
                         return;
                     }
-                    var http = context.Response;
-                    http.StatusCode = 200;
-                    http.ContentType = "application/json";
-                    http.ContentLength = translated.WrittenMemory.Length;
-                    if (response.RequestId is not null) http.Headers[GatewayHeaders.UpstreamRequestId] = response.RequestId;
-                    http.Headers[GatewayHeaders.Overhead] = GatewayHeaders.FormatOverhead(started, upstreamTicks);
-                    await http.Body.WriteAsync(translated.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+                    await UpstreamAnswer.WriteAsync(context, 200, "application/json", translated.WrittenMemory, response.RequestId, started, upstreamTicks).ConfigureAwait(false);
                 }
             }
         }
@@ -119,12 +112,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, ILogger
     private async Task StreamEventsAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, IEventSink events, long started, long upstreamTicks)
     {
         var http = context.Response;
-        http.StatusCode = 200;
-        http.ContentType = "text/event-stream; charset=utf-8";
-        http.Headers.CacheControl = "no-cache";
-        http.Headers["x-accel-buffering"] = "no";
-        if (upstream.RequestId is not null) http.Headers[GatewayHeaders.UpstreamRequestId] = upstream.RequestId;
-        http.Headers[GatewayHeaders.Overhead] = GatewayHeaders.FormatOverhead(started, upstreamTicks);
+        UpstreamAnswer.PrepareEventStream(http, "text/event-stream; charset=utf-8", upstream.RequestId, started, upstreamTicks);
 
         using var reader = new SseFrameReader(upstream.Body);
         SseRelayStatus status;
@@ -216,15 +204,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, ILogger
                 return;
             }
             using (answer)
-            {
-                var http = context.Response;
-                http.StatusCode = response.Status;
-                http.ContentType = response.ContentType ?? "application/json";
-                http.ContentLength = answer.Length;
-                if (response.RequestId is not null) http.Headers[GatewayHeaders.UpstreamRequestId] = response.RequestId;
-                http.Headers[GatewayHeaders.Overhead] = GatewayHeaders.FormatOverhead(started, upstreamTicks);
-                await http.Body.WriteAsync(answer.Memory, context.RequestAborted).ConfigureAwait(false);
-            }
+                await UpstreamAnswer.WriteAsync(context, response.Status, response.ContentType, answer.Memory, response.RequestId, started, upstreamTicks).ConfigureAwait(false);
         }
     }
 

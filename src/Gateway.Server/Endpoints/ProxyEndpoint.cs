@@ -76,14 +76,7 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, ILogger<Pr
     private async Task RelayStreamAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, bool stripUsage, long started, long upstreamTicks)
     {
         var response = context.Response;
-        response.StatusCode = 200;
-        response.ContentType = upstream.ContentType ?? "text/event-stream";
-        response.Headers.CacheControl = "no-cache";
-        response.Headers["x-accel-buffering"] = "no";
-        if (upstream.RequestId is not null) response.Headers[GatewayHeaders.UpstreamRequestId] = upstream.RequestId;
-        response.Headers[GatewayHeaders.Overhead] = GatewayHeaders.FormatOverhead(started, upstreamTicks);
-
-        // Headers go out with the first frame, not before: until then a failure is still an honest status.
+        UpstreamAnswer.PrepareEventStream(response, upstream.ContentType ?? "text/event-stream", upstream.RequestId, started, upstreamTicks);
         var result = await SseRelay.RelayAsync(upstream.Body, response.BodyWriter, stripUsage, deadline.FirstByteReceived, deadline.Token).ConfigureAwait(false);
         if (result.Status == SseRelayStatus.Completed)
         {
@@ -126,15 +119,7 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, ILogger<Pr
             return;
         }
         using (body)
-        {
-            var response = context.Response;
-            response.StatusCode = upstream.Status;
-            response.ContentType = upstream.ContentType ?? "application/json";
-            response.ContentLength = body.Length;
-            if (upstream.RequestId is not null) response.Headers[GatewayHeaders.UpstreamRequestId] = upstream.RequestId;
-            response.Headers[GatewayHeaders.Overhead] = GatewayHeaders.FormatOverhead(started, upstreamTicks);
-            await response.Body.WriteAsync(body.Memory, context.RequestAborted).ConfigureAwait(false);
-        }
+            await UpstreamAnswer.WriteAsync(context, upstream.Status, upstream.ContentType, body.Memory, upstream.RequestId, started, upstreamTicks).ConfigureAwait(false);
     }
 
     internal static Task AnswerCanceledAsync(HttpContext context, UpstreamDeadline deadline, string provider, long started, long upstreamTicks, ErrorDialect dialect = ErrorDialect.OpenAI)

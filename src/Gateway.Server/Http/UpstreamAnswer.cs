@@ -1,5 +1,6 @@
 using Gateway.Core.Errors;
 using Gateway.Core.Providers;
+using Microsoft.AspNetCore.Http;
 
 namespace Gateway.Server.Http;
 
@@ -39,5 +40,31 @@ internal static class UpstreamAnswer
             body.Dispose();
             return (null, GatewayError.UpstreamBroken(provider, ex.Message));
         }
+    }
+
+    /// <summary>Writes a whole answer with its length and the gateway's headers.</summary>
+    public static Task WriteAsync(HttpContext context, int status, string? contentType, ReadOnlyMemory<byte> body, string? requestId, long started, long upstreamTicks)
+    {
+        var response = context.Response;
+        response.StatusCode = status;
+        response.ContentType = contentType ?? "application/json";
+        response.ContentLength = body.Length;
+        if (requestId is not null) response.Headers[GatewayHeaders.UpstreamRequestId] = requestId;
+        response.Headers[GatewayHeaders.Overhead] = GatewayHeaders.FormatOverhead(started, upstreamTicks);
+        return response.Body.WriteAsync(body, context.RequestAborted).AsTask();
+    }
+
+    /// <summary>
+    /// Sets the headers of an event stream. They go out with the first frame, not before: until
+    /// then a failure can still be answered with an honest status.
+    /// </summary>
+    public static void PrepareEventStream(HttpResponse response, string contentType, string? requestId, long started, long upstreamTicks)
+    {
+        response.StatusCode = 200;
+        response.ContentType = contentType;
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["x-accel-buffering"] = "no";
+        if (requestId is not null) response.Headers[GatewayHeaders.UpstreamRequestId] = requestId;
+        response.Headers[GatewayHeaders.Overhead] = GatewayHeaders.FormatOverhead(started, upstreamTicks);
     }
 }
