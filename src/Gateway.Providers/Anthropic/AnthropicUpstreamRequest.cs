@@ -205,21 +205,8 @@ public static class AnthropicUpstreamRequest
             }
             else if (type == "image_url")
             {
-                var image = part.GetProperty("image_url");
-                string url = image.ValueKind == JsonValueKind.String ? image.GetString()! : image.GetProperty("url").GetString()!;
-                if (url.StartsWith("data:", StringComparison.Ordinal))
-                {
-                    int comma = url.IndexOf(',', StringComparison.Ordinal);
-                    int semicolon = url.IndexOf(';', StringComparison.Ordinal);
-                    if (comma < 0 || semicolon < 0 || semicolon > comma || !url.AsSpan(semicolon, comma - semicolon).SequenceEqual(";base64"))
-                        return GatewayError.BadRequest($"messages[{index}].content: an image data URL must be base64 ('data:<type>;base64,...').", "invalid_image");
-                    string mediaType = url[5..semicolon], data = url[(comma + 1)..];
-                    blocks.Add(w => ImageBlock(w, "base64", mediaType, data));
-                }
-                else
-                {
-                    blocks.Add(w => ImageBlock(w, "url", null, url));
-                }
+                if (OpenAIContent.ReadImage(part, index, out var image) is { } error) return error;
+                blocks.Add(image.IsInline ? w => ImageBlock(w, "base64", image.MediaType, image.Data!) : w => ImageBlock(w, "url", null, image.Url));
             }
             else
             {

@@ -199,12 +199,10 @@ public static class BedrockConverseRequest
             }
             else if (type == "image_url")
             {
-                var image = part.GetProperty("image_url");
-                string url = image.ValueKind == JsonValueKind.String ? image.GetString()! : image.GetProperty("url").GetString()!;
-                int comma = url.IndexOf(',', StringComparison.Ordinal), slash = url.IndexOf('/', StringComparison.Ordinal), semicolon = url.IndexOf(';', StringComparison.Ordinal);
-                if (!url.StartsWith("data:image/", StringComparison.Ordinal) || semicolon < slash || comma < semicolon)
+                if (OpenAIContent.ReadImage(part, index, out var image) is { } error) return error;
+                if (!image.IsInline || !image.MediaType!.StartsWith("image/", StringComparison.Ordinal))
                     return GatewayError.BadRequest($"messages[{index}].content: Bedrock takes images only as base64 data URLs.", "invalid_image");
-                string format = url[(slash + 1)..semicolon], data = url[(comma + 1)..];
+                string format = image.MediaType["image/".Length..], data = image.Data!;
                 blocks.Add(w =>
                 {
                     w.WriteStartObject();

@@ -179,20 +179,18 @@ public static class GeminiUpstreamRequest
                 if (type == "text") TextPart(w, part.GetProperty("text").GetString() ?? "");
                 else if (type == "image_url")
                 {
-                    var image = part.GetProperty("image_url");
-                    string url = image.ValueKind == JsonValueKind.String ? image.GetString()! : image.GetProperty("url").GetString()!;
-                    int comma = url.IndexOf(',', StringComparison.Ordinal), semicolon = url.IndexOf(';', StringComparison.Ordinal);
+                    if (OpenAIContent.ReadImage(part, index, out var image) is { } error) return error;
                     w.WriteStartObject();
-                    if (url.StartsWith("data:", StringComparison.Ordinal) && comma > semicolon && semicolon > 0)
+                    if (image.IsInline)
                     {
                         w.WriteStartObject("inlineData"u8);
-                        w.WriteString("mimeType"u8, url[5..semicolon]);
-                        w.WriteString("data"u8, url[(comma + 1)..]);
+                        w.WriteString("mimeType"u8, image.MediaType);
+                        w.WriteString("data"u8, image.Data);
                     }
                     else
                     {
                         w.WriteStartObject("fileData"u8);
-                        w.WriteString("fileUri"u8, url);
+                        w.WriteString("fileUri"u8, image.Url);
                     }
                     w.WriteEndObject();
                     w.WriteEndObject();
