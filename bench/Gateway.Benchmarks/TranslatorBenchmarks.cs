@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using BenchmarkDotNet.Attributes;
+using Gateway.Core.Protocol;
 using Gateway.Providers.Anthropic;
 using Gateway.Providers.Gemini;
 
@@ -51,7 +52,8 @@ public class TranslatorBenchmarks
     public int AnthropicRequest()
     {
         _output.ResetWrittenCount();
-        AnthropicUpstreamRequest.Translate(_openAiRequest, "claude-sonnet-4-5"u8, _output, []);
+        ProtocolReader.ReadRequest(_openAiRequest, out var request);
+        AnthropicUpstreamRequest.Translate(request, "claude-sonnet-4-5"u8, _output, []);
         return _output.WrittenCount;
     }
 
@@ -59,7 +61,8 @@ public class TranslatorBenchmarks
     public int GeminiRequest()
     {
         _output.ResetWrittenCount();
-        GeminiUpstreamRequest.Translate(_openAiRequest, _output, []);
+        ProtocolReader.ReadRequest(_openAiRequest, out var request);
+        GeminiUpstreamRequest.Translate(request, _output, []);
         return _output.WrittenCount;
     }
 
@@ -67,7 +70,7 @@ public class TranslatorBenchmarks
     public int MessagesInboundRequest()
     {
         _output.ResetWrittenCount();
-        AnthropicRequestTranslator.Translate(_anthropicRequest, "gpt-4o-mini"u8, false, _output, []);
+        AnthropicRequestTranslator.Translate(_anthropicRequest, "gpt-4o-mini", false, _output, []);
         return _output.WrittenCount;
     }
 

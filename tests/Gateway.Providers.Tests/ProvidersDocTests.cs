@@ -68,9 +68,9 @@ public class ProvidersDocTests
         var dropped = new List<string>();
         GatewayError? error = provider switch
         {
-            "anthropic" => AnthropicUpstreamRequest.Translate(body, "m"u8, new ArrayBufferWriter<byte>(), dropped),
-            "gemini" => GeminiUpstreamRequest.Translate(body, new ArrayBufferWriter<byte>(), dropped),
-            "bedrock" => Gateway.Providers.Bedrock.BedrockConverseRequest.Translate(body, new ArrayBufferWriter<byte>(), dropped),
+            "anthropic" => Canonical.Translate(sample, r => AnthropicUpstreamRequest.Translate(r, "m"u8, new ArrayBufferWriter<byte>(), dropped)),
+            "gemini" => Canonical.Translate(sample, r => GeminiUpstreamRequest.Translate(r, new ArrayBufferWriter<byte>(), dropped)),
+            "bedrock" => Canonical.Translate(sample, r => Gateway.Providers.Bedrock.BedrockConverseRequest.Translate(r, new ArrayBufferWriter<byte>(), dropped)),
             _ => throw new InvalidOperationException($"unknown provider column '{provider}'"),
         };
         string leaf = field.Split('.')[^1];

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using Gateway.Core.Config;
 using Gateway.Core.Errors;
+using Gateway.Core.Protocol;
 using Gateway.Core.Providers;
 using Gateway.Core.Sse;
 using Gateway.Providers.Http;
@@ -51,15 +52,8 @@ internal sealed partial class AnthropicProvider : IProvider, IMessagesProvider
         var body = new ArrayBufferWriter<byte>(call.Body.Length + 256);
         var dropped = new List<string>();
         string model = Encoding.UTF8.GetString(call.Model.Span);
-        GatewayError? translationError;
-        try
-        {
-            translationError = AnthropicUpstreamRequest.Translate(call.Body, JsonModel(model), body, dropped);
-        }
-        catch (Exception ex) when (ex is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
-        {
-            translationError = GatewayError.BadRequest($"The request cannot be translated for Anthropic: {ex.Message}", "invalid_request");
-        }
+        var translationError = ProtocolReader.ReadRequest(call.Body, out var chat)
+            ?? AnthropicUpstreamRequest.Translate(chat, JsonModel(model), body, dropped);
         if (translationError is not null) return UpstreamResult.Fail(translationError);
         if (dropped.Count > 0) Log.Dropped(_logger, Name, string.Join(", ", dropped));
 
@@ -76,11 +70,11 @@ internal sealed partial class AnthropicProvider : IProvider, IMessagesProvider
 
         var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken).ConfigureAwait(false);
         if (response is null) return failure;
-        var translation = new Translation(this, model, _time.GetUtcNow().ToUnixTimeSeconds(), call);
+        var translation = new Translation(this, model, _time.GetUtcNow().ToUnixTimeSeconds(), call, chat.WantsStreamUsage);
         return await TranslatedAnswer.ReadAsync(request, response, translation, Name, "request-id", cancellationToken).ConfigureAwait(false);
     }
 
-    private sealed class Translation(AnthropicProvider provider, string model, long created, ProviderCall call) : IAnswerTranslation
+    private sealed class Translation(AnthropicProvider provider, string model, long created, ProviderCall call, bool includeUsage) : IAnswerTranslation
     {
         public GatewayError Error(int status, byte[] body, HttpResponseMessage response) =>
             AnthropicUpstreamErrors.FromResponse(provider.Name, status, body, provider.Config.ApiKey, UpstreamHttp.Header(response, "retry-after"));
@@ -88,7 +82,7 @@ internal sealed partial class AnthropicProvider : IProvider, IMessagesProvider
         public bool IsStream(HttpResponseMessage response) => call.Stream && response.Content.Headers.ContentType?.MediaType == "text/event-stream";
 
         public Stream TranslateStream(Stream upstream) =>
-            new TranslatingStream(upstream, new AnthropicUpstreamStream(model, created, call.Body.Span.IndexOf("\"include_usage\":true"u8) >= 0));
+            new TranslatingStream(upstream, new AnthropicUpstreamStream(model, created, includeUsage));
 
         public GatewayError? Translate(byte[] answer, IBufferWriter<byte> output) => AnthropicUpstreamResponse.Translate(answer, model, created, output);
     }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Gateway.Core.Errors;
+using Gateway.Core.Protocol;
 
 namespace Gateway.Providers.Anthropic;
 
@@ -9,59 +10,53 @@ public static class AnthropicResponseTranslator
 {
     public static GatewayError? Translate(ReadOnlyMemory<byte> openAiBody, string model, IBufferWriter<byte> output)
     {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(openAiBody);
-        }
-        catch (JsonException ex)
-        {
-            return new GatewayError(502, "upstream_error", "upstream_invalid_response", $"The provider's answer is not valid JSON: {ex.Message}", ErrorSource.Upstream);
-        }
-        using (document)
-        {
-            var root = document.RootElement;
-            if (!root.TryGetProperty("choices", out var choices) || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0)
-                return new GatewayError(502, "upstream_error", "upstream_invalid_response", "The provider's answer has no choices.", ErrorSource.Upstream);
-            var choice = choices[0];
-            var message = choice.TryGetProperty("message", out var m) ? m : default;
+        var completion = ProtocolReader.ReadCompletion(openAiBody.Span);
+        if (completion is null)
+            return new GatewayError(502, "upstream_error", "upstream_invalid_response", "The provider's answer is not a chat completion.", ErrorSource.Upstream);
+        if (completion.Choices.Count == 0)
+            return new GatewayError(502, "upstream_error", "upstream_invalid_response", "The provider's answer has no choices.", ErrorSource.Upstream);
+        var choice = completion.Choices[0];
+        var message = choice.Message;
 
-            using var w = new Utf8JsonWriter(output);
+        using var w = new Utf8JsonWriter(output);
+        w.WriteStartObject();
+        w.WriteString("id"u8, "msg_" + (completion.Id.Length > 0 ? completion.Id : Guid.NewGuid().ToString("N")));
+        w.WriteString("type"u8, "message"u8);
+        w.WriteString("role"u8, "assistant"u8);
+        w.WriteString("model"u8, model);
+        w.WriteStartArray("content"u8);
+        if (!string.IsNullOrEmpty(message.ReasoningContent))
+        {
+            // Anthropic clients read thinking blocks; the provider signed nothing, so the signature is empty.
             w.WriteStartObject();
-            w.WriteString("id"u8, "msg_" + (root.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String ? id.GetString() : Guid.NewGuid().ToString("N")));
-            w.WriteString("type"u8, "message"u8);
-            w.WriteString("role"u8, "assistant"u8);
-            w.WriteString("model"u8, model);
-            w.WriteStartArray("content"u8);
-            if (message.ValueKind == JsonValueKind.Object)
-            {
-                foreach (var field in new[] { "content", "refusal" })
-                    if (message.TryGetProperty(field, out var text) && text.ValueKind == JsonValueKind.String && text.GetString() is { Length: > 0 } s)
-                    {
-                        w.WriteStartObject();
-                        w.WriteString("type"u8, "text"u8);
-                        w.WriteString("text"u8, s);
-                        w.WriteEndObject();
-                    }
-                if (message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
-                    foreach (var call in calls.EnumerateArray())
-                    {
-                        var function = call.GetProperty("function");
-                        w.WriteStartObject();
-                        w.WriteString("type"u8, "tool_use"u8);
-                        w.WriteString("id"u8, call.TryGetProperty("id", out var cid) ? cid.GetString() : "toolu_" + Guid.NewGuid().ToString("N"));
-                        w.WriteString("name"u8, function.GetProperty("name").GetString());
-                        w.WritePropertyName("input"u8);
-                        WriteArguments(w, function.TryGetProperty("arguments", out var args) ? args.GetString() : null);
-                        w.WriteEndObject();
-                    }
-            }
-            w.WriteEndArray();
-            w.WriteString("stop_reason"u8, AnthropicStopReasons.FromOpenAI(choice.TryGetProperty("finish_reason", out var f) ? f.GetString() : null));
-            w.WriteNull("stop_sequence"u8);
-            WriteUsage(w, root.TryGetProperty("usage", out var usage) ? usage : default);
+            w.WriteString("type"u8, "thinking"u8);
+            w.WriteString("thinking"u8, message.ReasoningContent);
+            w.WriteString("signature"u8, ""u8);
             w.WriteEndObject();
         }
+        foreach (var text in (ReadOnlySpan<string?>)[message.Text, message.Refusal])
+            if (!string.IsNullOrEmpty(text))
+            {
+                w.WriteStartObject();
+                w.WriteString("type"u8, "text"u8);
+                w.WriteString("text"u8, text);
+                w.WriteEndObject();
+            }
+        foreach (var call in message.ToolCalls ?? [])
+        {
+            w.WriteStartObject();
+            w.WriteString("type"u8, "tool_use"u8);
+            w.WriteString("id"u8, call.Id.Length > 0 ? call.Id : "toolu_" + Guid.NewGuid().ToString("N"));
+            w.WriteString("name"u8, call.Function.Name);
+            w.WritePropertyName("input"u8);
+            WriteArguments(w, call.Function.Arguments);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteString("stop_reason"u8, AnthropicStopReasons.FromOpenAI(choice.FinishReason));
+        w.WriteNull("stop_sequence"u8);
+        WriteUsage(w, completion.Usage);
+        w.WriteEndObject();
         return null;
     }
 
@@ -91,20 +86,13 @@ public static class AnthropicResponseTranslator
         w.WriteEndObject();
     }
 
-    internal static void WriteUsage(Utf8JsonWriter w, JsonElement usage)
+    internal static void WriteUsage(Utf8JsonWriter w, Usage? usage)
     {
-        int prompt = 0, completion = 0, cached = 0;
-        if (usage.ValueKind == JsonValueKind.Object)
-        {
-            if (usage.TryGetProperty("prompt_tokens", out var p) && p.TryGetInt32(out int pv)) prompt = pv;
-            if (usage.TryGetProperty("completion_tokens", out var c) && c.TryGetInt32(out int cv)) completion = cv;
-            if (usage.TryGetProperty("prompt_tokens_details", out var d) && d.ValueKind == JsonValueKind.Object
-                && d.TryGetProperty("cached_tokens", out var ct) && ct.TryGetInt32(out int cached1)) cached = cached1;
-        }
+        int prompt = usage?.PromptTokens ?? 0, cached = usage?.CachedTokens ?? 0;
         w.WriteStartObject("usage"u8);
         // Anthropic counts cache reads apart from input tokens.
         w.WriteNumber("input_tokens"u8, prompt - cached);
-        w.WriteNumber("output_tokens"u8, completion);
+        w.WriteNumber("output_tokens"u8, usage?.CompletionTokens ?? 0);
         if (cached > 0) w.WriteNumber("cache_read_input_tokens"u8, cached);
         w.WriteEndObject();
     }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using Gateway.Core.Protocol;
 using Gateway.Core.Sse;
 
 namespace Gateway.Providers.Anthropic;
@@ -7,12 +8,12 @@ namespace Gateway.Providers.Anthropic;
 /// <summary>
 /// Turns an OpenAI <c>chat.completion.chunk</c> stream into Anthropic's event sequence, frame by frame
 /// as the chunks arrive: <c>message_start</c>, per block <c>content_block_start</c> / <c>_delta</c>
-/// (<c>text_delta</c>, <c>input_json_delta</c>) / <c>_stop</c>, then <c>message_delta</c> (stop reason,
+/// (<c>thinking_delta</c>, <c>text_delta</c>, <c>input_json_delta</c>) / <c>_stop</c>, then <c>message_delta</c> (stop reason,
 /// usage) and <c>message_stop</c> once the upstream says <c>[DONE]</c>. Stateful, one per request.
 /// </summary>
 public sealed class AnthropicStreamTranslator(string model)
 {
-    private enum Block { None, Text, Tool }
+    private enum Block { None, Text, Thinking, Tool }
 
     private readonly Dictionary<int, int> _toolBlocks = [];
     private readonly ArrayBufferWriter<byte> _json = new(512);
@@ -20,7 +21,7 @@ public sealed class AnthropicStreamTranslator(string model)
     private Block _open;
     private int _blockIndex = -1;
     private string? _finishReason;
-    private int _promptTokens, _completionTokens, _cachedTokens;
+    private Usage? _usage;
 
     /// <summary>The upstream's <c>[DONE]</c> was seen and the closing events were written.</summary>
     public bool Completed { get; private set; }
@@ -36,14 +37,13 @@ public sealed class AnthropicStreamTranslator(string model)
             return true;
         }
         if (_started && TryContentOnly(payload, out string? content)) return TextDelta(output, content) > 0;
-        var reader = new Utf8JsonReader(payload);
-        using var chunk = JsonDocument.ParseValue(ref reader);
-        var root = chunk.RootElement;
+        var chunk = JsonSerializer.Deserialize(payload, ProtocolJson.Default.ChatCompletionChunk)
+            ?? throw new JsonException("a stream chunk must be a JSON object");
         int written = 0;
         if (!_started)
         {
             _started = true;
-            string id = root.TryGetProperty("id", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString()! : Guid.NewGuid().ToString("N");
+            string id = chunk.Id is { Length: > 0 } chunkId ? chunkId : Guid.NewGuid().ToString("N");
             Event(output, "message_start"u8, w =>
             {
                 w.WriteString("type"u8, "message_start"u8);
@@ -64,21 +64,16 @@ public sealed class AnthropicStreamTranslator(string model)
             });
             written++;
         }
-        if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object) ReadUsage(usage);
-        if (root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0)
+        if (chunk.Usage is { } usage) _usage = usage;
+        if (chunk.Choices.Count > 0)
         {
-            var choice = choices[0];
-            if (choice.TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.Object)
-            {
-                foreach (var field in new[] { "content", "refusal" })
-                    if (delta.TryGetProperty(field, out var text) && text.ValueKind == JsonValueKind.String && text.GetString() is { Length: > 0 } s)
-                    {
-                        written += TextDelta(output, s);
-                    }
-                if (delta.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
-                    foreach (var call in calls.EnumerateArray()) written += ToolDelta(output, call);
-            }
-            if (choice.TryGetProperty("finish_reason", out var finish) && finish.ValueKind == JsonValueKind.String) _finishReason = finish.GetString();
+            var choice = chunk.Choices[0];
+            var delta = choice.Delta;
+            if (delta.ReasoningContent is { Length: > 0 } thinking) written += ThinkingDelta(output, thinking);
+            if (delta.Content is { Length: > 0 } text) written += TextDelta(output, text);
+            if (delta.Refusal is { Length: > 0 } refusal) written += TextDelta(output, refusal);
+            foreach (var call in delta.ToolCalls ?? []) written += ToolDelta(output, call);
+            if (choice.FinishReason is { } finish) _finishReason = finish;
         }
         return written > 0;
     }
@@ -169,19 +164,50 @@ public sealed class AnthropicStreamTranslator(string model)
         return written + 1;
     }
 
-    private int ToolDelta(IBufferWriter<byte> output, JsonElement call)
+    private int ThinkingDelta(IBufferWriter<byte> output, string thinking)
     {
         int written = 0;
-        int toolIndex = call.TryGetProperty("index", out var ti) && ti.TryGetInt32(out int tiv) ? tiv : 0;
-        var function = call.TryGetProperty("function", out var f) ? f : default;
-        if (!_toolBlocks.TryGetValue(toolIndex, out int block))
+        if (_open != Block.Thinking)
+        {
+            written += CloseBlock(output);
+            _open = Block.Thinking;
+            _blockIndex++;
+            Event(output, "content_block_start"u8, w =>
+            {
+                w.WriteString("type"u8, "content_block_start"u8);
+                w.WriteNumber("index"u8, _blockIndex);
+                w.WriteStartObject("content_block"u8);
+                w.WriteString("type"u8, "thinking"u8);
+                w.WriteString("thinking"u8, ""u8);
+                // The provider signed nothing; the field is there because Anthropic clients expect it.
+                w.WriteString("signature"u8, ""u8);
+                w.WriteEndObject();
+            });
+            written++;
+        }
+        Event(output, "content_block_delta"u8, w =>
+        {
+            w.WriteString("type"u8, "content_block_delta"u8);
+            w.WriteNumber("index"u8, _blockIndex);
+            w.WriteStartObject("delta"u8);
+            w.WriteString("type"u8, "thinking_delta"u8);
+            w.WriteString("thinking"u8, thinking);
+            w.WriteEndObject();
+        });
+        return written + 1;
+    }
+
+    private int ToolDelta(IBufferWriter<byte> output, ToolCallDelta call)
+    {
+        int written = 0;
+        if (!_toolBlocks.TryGetValue(call.Index, out int block))
         {
             written += CloseBlock(output);
             _open = Block.Tool;
             block = ++_blockIndex;
-            _toolBlocks[toolIndex] = block;
-            string id = call.TryGetProperty("id", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString()! : "toolu_" + Guid.NewGuid().ToString("N");
-            string name = function.ValueKind == JsonValueKind.Object && function.TryGetProperty("name", out var n) ? n.GetString() ?? "" : "";
+            _toolBlocks[call.Index] = block;
+            string id = call.Id is { Length: > 0 } callId ? callId : "toolu_" + Guid.NewGuid().ToString("N");
+            string name = call.Function?.Name ?? "";
             Event(output, "content_block_start"u8, w =>
             {
                 w.WriteString("type"u8, "content_block_start"u8);
@@ -196,7 +222,7 @@ public sealed class AnthropicStreamTranslator(string model)
             });
             written++;
         }
-        if (function.ValueKind == JsonValueKind.Object && function.TryGetProperty("arguments", out var args) && args.GetString() is { Length: > 0 } fragment)
+        if (call.Function?.Arguments is { Length: > 0 } fragment)
         {
             // The fragment keeps the index of its own block, even if parallel calls interleave.
             Event(output, "content_block_delta"u8, w =>
@@ -236,22 +262,10 @@ public sealed class AnthropicStreamTranslator(string model)
             w.WriteString("stop_reason"u8, AnthropicStopReasons.FromOpenAI(_finishReason));
             w.WriteNull("stop_sequence"u8);
             w.WriteEndObject();
-            w.WriteStartObject("usage"u8);
-            w.WriteNumber("input_tokens"u8, _promptTokens - _cachedTokens);
-            w.WriteNumber("output_tokens"u8, _completionTokens);
-            if (_cachedTokens > 0) w.WriteNumber("cache_read_input_tokens"u8, _cachedTokens);
-            w.WriteEndObject();
+            AnthropicResponseTranslator.WriteUsage(w, _usage);
         });
         Event(output, "message_stop"u8, w => w.WriteString("type"u8, "message_stop"u8));
         Completed = true;
-    }
-
-    private void ReadUsage(JsonElement usage)
-    {
-        if (usage.TryGetProperty("prompt_tokens", out var p) && p.TryGetInt32(out int pv)) _promptTokens = pv;
-        if (usage.TryGetProperty("completion_tokens", out var c) && c.TryGetInt32(out int cv)) _completionTokens = cv;
-        if (usage.TryGetProperty("prompt_tokens_details", out var d) && d.ValueKind == JsonValueKind.Object
-            && d.TryGetProperty("cached_tokens", out var ct) && ct.TryGetInt32(out int cached)) _cachedTokens = cached;
     }
 
     private void Event(IBufferWriter<byte> output, ReadOnlySpan<byte> name, Action<Utf8JsonWriter> body)
@@ -271,5 +285,5 @@ public sealed class AnthropicStreamTranslator(string model)
     }
 
     /// <summary>For diagnostics: the usage the upstream reported.</summary>
-    public TokenUsage Usage => new(_promptTokens, _completionTokens, _promptTokens + _completionTokens, _cachedTokens, 0);
+    public TokenUsage Usage => _usage is { } u ? new(u.PromptTokens, u.CompletionTokens, u.TotalTokens, u.CachedTokens, u.ReasoningTokens) : default;
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Gateway.Core.Errors;
+using Gateway.Core.Protocol;
 using Gateway.Providers.OpenAI;
 
 namespace Gateway.Providers.Anthropic;
@@ -18,24 +19,18 @@ public static class AnthropicUpstreamRequest
     /// <summary>What a request gets when the client named no limit; Anthropic requires one.</summary>
     public const int DefaultMaxTokens = 4096;
 
-    private static readonly string[] DroppedFields =
-        ["frequency_penalty", "presence_penalty", "logit_bias", "logprobs", "top_logprobs", "seed", "response_format", "reasoning_effort", "modalities", "audio", "prediction", "store", "service_tier"];
-
     private sealed record Turn(string Role, List<Action<Utf8JsonWriter>> Blocks);
 
-    public static GatewayError? Translate(ReadOnlyMemory<byte> openAiBody, ReadOnlySpan<byte> upstreamModelJson, IBufferWriter<byte> output, List<string> dropped)
+    public static GatewayError? Translate(ChatRequest request, ReadOnlySpan<byte> upstreamModelJson, IBufferWriter<byte> output, List<string> dropped)
     {
-        using var document = JsonDocument.Parse(openAiBody, new JsonDocumentOptions { MaxDepth = 256 });
-        var root = document.RootElement;
-        if (root.TryGetProperty("n", out var n) && n.ValueKind == JsonValueKind.Number && n.GetInt32() != 1)
+        if (request.N is { } n && n != 1)
             return GatewayError.BadRequest("'n' other than 1 is not supported by Anthropic models.", "unsupported_parameter");
 
         var system = new StringBuilder();
         var turns = new List<Turn>();
-        int index = 0;
-        foreach (var message in root.GetProperty("messages").EnumerateArray())
+        for (int index = 0; index < request.Messages.Count; index++)
         {
-            if (AddMessage(message, index++, system, turns, dropped) is { } error) return error;
+            if (AddMessage(request.Messages[index], index, system, turns, dropped) is { } error) return error;
         }
         if (turns.Count == 0)
             return GatewayError.BadRequest("Anthropic needs at least one user or assistant message besides the system prompt.", "invalid_messages");
@@ -48,10 +43,16 @@ public static class AnthropicUpstreamRequest
         upstreamModelJson.CopyTo(quoted.AsSpan(1));
         w.WriteRawValue(quoted, skipInputValidation: true);
 
-        int max = DefaultMaxTokens;
-        foreach (var name in new[] { "max_completion_tokens", "max_tokens" })
-            if (root.TryGetProperty(name, out var m) && m.ValueKind == JsonValueKind.Number && m.TryGetInt32(out int v)) { max = v; break; }
-        w.WriteNumber("max_tokens"u8, max);
+        var thinking = ThinkingBudget(request, dropped);
+        // OpenAI's output limit includes reasoning; Anthropic's max_tokens must exceed the thinking budget.
+        w.WriteNumber("max_tokens"u8, request.MaxOutputTokens ?? DefaultMaxTokens + (thinking ?? 0));
+        if (thinking is { } budget)
+        {
+            w.WriteStartObject("thinking"u8);
+            w.WriteString("type"u8, "enabled"u8);
+            w.WriteNumber("budget_tokens"u8, budget);
+            w.WriteEndObject();
+        }
         if (system.Length > 0) w.WriteString("system"u8, system.ToString());
 
         w.WriteStartArray("messages"u8);
@@ -66,9 +67,10 @@ public static class AnthropicUpstreamRequest
         }
         w.WriteEndArray();
 
-        if (root.TryGetProperty("temperature", out var temperature) && temperature.ValueKind == JsonValueKind.Number)
+        if (thinking is not null && request.Temperature is { } ignored && ignored != 1)
+            dropped.Add($"temperature {ignored} (Anthropic takes no temperature while thinking)");
+        else if (request.Temperature is { } t)
         {
-            double t = temperature.GetDouble();
             if (t > 1)
             {
                 dropped.Add($"temperature {t} (Anthropic's range is 0..1; sent as 1)");
@@ -76,101 +78,120 @@ public static class AnthropicUpstreamRequest
             }
             w.WriteNumber("temperature"u8, t);
         }
-        if (root.TryGetProperty("top_p", out var topP) && topP.ValueKind == JsonValueKind.Number) w.WriteNumber("top_p"u8, topP.GetDouble());
-        if (root.TryGetProperty("stop", out var stop))
+        if (thinking is not null && request.TopP is < 0.95)
+            dropped.Add($"top_p {request.TopP} (Anthropic takes 0.95..1 while thinking)");
+        else if (request.TopP is { } topP) w.WriteNumber("top_p"u8, topP);
+        if (request.Stop is { Count: > 0 } stop)
         {
-            if (stop.ValueKind == JsonValueKind.String)
-            {
-                w.WriteStartArray("stop_sequences"u8);
-                w.WriteStringValue(stop.GetString());
-                w.WriteEndArray();
-            }
-            else if (stop.ValueKind == JsonValueKind.Array && stop.GetArrayLength() > 0)
-            {
-                w.WritePropertyName("stop_sequences"u8);
-                stop.WriteTo(w);
-            }
+            w.WriteStartArray("stop_sequences"u8);
+            foreach (var s in stop) w.WriteStringValue(s);
+            w.WriteEndArray();
         }
-        if (root.TryGetProperty("stream", out var stream) && stream.ValueKind == JsonValueKind.True) w.WriteBoolean("stream"u8, true);
-        if (root.TryGetProperty("tools", out var tools) && tools.ValueKind == JsonValueKind.Array && tools.GetArrayLength() > 0)
+        if (request.IsStreaming) w.WriteBoolean("stream"u8, true);
+        if (request.Tools is { Count: > 0 } tools)
         {
             if (WriteTools(w, tools) is { } error) return error;
-            bool parallel = !(root.TryGetProperty("parallel_tool_calls", out var p) && p.ValueKind == JsonValueKind.False);
-            if (WriteToolChoice(w, root.TryGetProperty("tool_choice", out var c) ? c : default, parallel) is { } choiceError) return choiceError;
+            WriteToolChoice(w, request.ToolChoice, parallel: request.ParallelToolCalls != false);
         }
-        if (root.TryGetProperty("user", out var user) && user.ValueKind == JsonValueKind.String)
+        if (request.User is { } user)
         {
             w.WriteStartObject("metadata"u8);
-            w.WriteString("user_id"u8, user.GetString());
+            w.WriteString("user_id"u8, user);
             w.WriteEndObject();
         }
         w.WriteEndObject();
 
-        foreach (var field in DroppedFields)
-            if (root.TryGetProperty(field, out var value) && value.ValueKind != JsonValueKind.Null) dropped.Add(field);
+        if (request.FrequencyPenalty is not null) dropped.Add("frequency_penalty");
+        if (request.PresencePenalty is not null) dropped.Add("presence_penalty");
+        if (request.Seed is not null) dropped.Add("seed");
+        if (request.ResponseFormat is not null) dropped.Add("response_format");
+        request.AddExtraFieldNames(dropped);
         return null;
     }
 
-    private static GatewayError? AddMessage(JsonElement message, int index, StringBuilder system, List<Turn> turns, List<string> dropped)
+    /// <summary>
+    /// <c>reasoning_effort</c> as an extended-thinking budget (the budgets other gateways use, so a
+    /// client sees the same behaviour through either), or null with the reason in <paramref name="dropped"/>.
+    /// </summary>
+    internal static int? ThinkingBudget(ChatRequest request, List<string> dropped)
     {
-        string role = message.TryGetProperty("role", out var r) ? r.GetString() ?? "" : "";
-        var content = message.TryGetProperty("content", out var c) ? c : default;
-        switch (role)
+        if (request.ReasoningEffort is not { } effort) return null;
+        int? wanted = effort switch
         {
-            case "system" or "developer":
+            "low" => 1024,
+            "medium" => 2048,
+            "high" => 4096,
+            _ => null, // none and minimal: no thinking, which is Anthropic's default
+        };
+        if (wanted is not { } budget) return null;
+        string? reason = null;
+        if (request.ToolChoice is { Mode: ToolChoice.Required } or { FunctionName: not null })
+            reason = "Anthropic cannot think while a tool call is forced";
+        else if (LastAssistantCallsTools(request))
+            // Anthropic wants the signed thinking block that preceded the call back, which OpenAI's format cannot carry.
+            reason = "the last assistant turn has tool calls and its thinking block cannot be sent back";
+        else if (request.MaxOutputTokens is { } max && max <= budget)
+        {
+            if (max - 1 >= MinThinkingBudget) return max - 1;
+            reason = $"max tokens {max} leave no room for Anthropic's minimum thinking budget of {MinThinkingBudget}";
+        }
+        if (reason is null) return budget;
+        dropped.Add($"reasoning_effort ({reason})");
+        return null;
+    }
+
+    private const int MinThinkingBudget = 1024;
+
+    private static bool LastAssistantCallsTools(ChatRequest request)
+    {
+        for (int i = request.Messages.Count - 1; i >= 0; i--)
+            if (request.Messages[i].Role == ChatRoles.Assistant) return request.Messages[i].ToolCalls is { Count: > 0 };
+        return false;
+    }
+
+    private static GatewayError? AddMessage(ChatMessage message, int index, StringBuilder system, List<Turn> turns, List<string> dropped)
+    {
+        switch (message.Role)
+        {
+            case ChatRoles.System or ChatRoles.Developer:
                 if (system.Length > 0) system.Append("\n\n");
-                system.Append(OpenAIContent.Text(content));
+                system.Append(message.Text);
                 return null;
-            case "user":
+            case ChatRoles.User:
                 {
                     var blocks = new List<Action<Utf8JsonWriter>>();
-                    if (UserBlocks(content, index, blocks) is { } error) return error;
+                    if (UserBlocks(message.Content, index, blocks) is { } error) return error;
                     if (blocks.Count > 0) Add(turns, "user", blocks);
                     return null;
                 }
-            case "assistant":
+            case ChatRoles.Assistant:
                 {
                     var blocks = new List<Action<Utf8JsonWriter>>();
-                    string text = OpenAIContent.Text(content);
+                    string text = message.Text;
                     if (text.Length > 0) blocks.Add(w => TextBlock(w, text));
-                    if (message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
-                        foreach (var call in calls.EnumerateArray())
+                    foreach (var call in message.ToolCalls ?? [])
+                    {
+                        if (OpenAIContent.ReadArguments(call, index, out var input) is { } error) return error;
+                        string id = call.Id, name = call.Function.Name;
+                        blocks.Add(w =>
                         {
-                            var function = call.GetProperty("function");
-                            string id = call.GetProperty("id").GetString()!;
-                            string name = function.GetProperty("name").GetString()!;
-                            string arguments = function.TryGetProperty("arguments", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString()! : "{}";
-                            JsonElement input;
-                            try
-                            {
-                                using var parsed = JsonDocument.Parse(string.IsNullOrWhiteSpace(arguments) ? "{}" : arguments);
-                                input = parsed.RootElement.Clone();
-                            }
-                            catch (JsonException)
-                            {
-                                return GatewayError.BadRequest($"messages[{index}].tool_calls: arguments of '{name}' are not valid JSON.", "invalid_messages");
-                            }
-                            if (input.ValueKind != JsonValueKind.Object)
-                                return GatewayError.BadRequest($"messages[{index}].tool_calls: arguments of '{name}' must be a JSON object.", "invalid_messages");
-                            blocks.Add(w =>
-                            {
-                                w.WriteStartObject();
-                                w.WriteString("type"u8, "tool_use"u8);
-                                w.WriteString("id"u8, id);
-                                w.WriteString("name"u8, name);
-                                w.WritePropertyName("input"u8);
-                                input.WriteTo(w);
-                                w.WriteEndObject();
-                            });
-                        }
-                    if (message.TryGetProperty("reasoning_content", out _)) dropped.Add($"messages[{index}].reasoning_content");
+                            w.WriteStartObject();
+                            w.WriteString("type"u8, "tool_use"u8);
+                            w.WriteString("id"u8, id);
+                            w.WriteString("name"u8, name);
+                            w.WritePropertyName("input"u8);
+                            input.WriteTo(w);
+                            w.WriteEndObject();
+                        });
+                    }
+                    if (message.ReasoningContent is not null) dropped.Add($"messages[{index}].reasoning_content");
                     if (blocks.Count > 0) Add(turns, "assistant", blocks);
                     return null;
                 }
-            case "tool" or "function":
+            case ChatRoles.Tool or ChatRoles.Function:
                 {
-                    string id = message.TryGetProperty("tool_call_id", out var t) ? t.GetString() ?? "" : "";
-                    string result = OpenAIContent.Text(content);
+                    string id = message.ToolCallId ?? "";
+                    string result = message.Text;
                     Add(turns, "user", [w =>
                     {
                         w.WriteStartObject();
@@ -182,35 +203,32 @@ public static class AnthropicUpstreamRequest
                     return null;
                 }
             default:
-                return GatewayError.BadRequest($"messages[{index}].role: '{role}' is not a role Anthropic can take.", "invalid_messages");
+                return GatewayError.BadRequest($"messages[{index}].role: '{message.Role}' is not a role Anthropic can take.", "invalid_messages");
         }
     }
 
-    private static GatewayError? UserBlocks(JsonElement content, int index, List<Action<Utf8JsonWriter>> blocks)
+    private static GatewayError? UserBlocks(MessageContent? content, int index, List<Action<Utf8JsonWriter>> blocks)
     {
-        if (content.ValueKind == JsonValueKind.String)
+        if (content?.Text is { } whole)
         {
-            string text = content.GetString()!;
-            if (text.Length > 0) blocks.Add(w => TextBlock(w, text));
+            if (whole.Length > 0) blocks.Add(w => TextBlock(w, whole));
             return null;
         }
-        if (content.ValueKind != JsonValueKind.Array) return null;
-        foreach (var part in content.EnumerateArray())
+        foreach (var part in content?.Parts ?? [])
         {
-            string? type = part.TryGetProperty("type", out var t) ? t.GetString() : null;
-            if (type == "text")
+            if (part.Type == ContentPart.TextType)
             {
-                string text = part.GetProperty("text").GetString() ?? "";
+                string text = part.Text ?? "";
                 if (text.Length > 0) blocks.Add(w => TextBlock(w, text));
             }
-            else if (type == "image_url")
+            else if (part.Type == ContentPart.ImageType)
             {
                 if (OpenAIContent.ReadImage(part, index, out var image) is { } error) return error;
                 blocks.Add(image.IsInline ? w => ImageBlock(w, "base64", image.MediaType, image.Data!) : w => ImageBlock(w, "url", null, image.Url));
             }
             else
             {
-                return GatewayError.BadRequest($"messages[{index}].content: part type '{type}' cannot be sent to an Anthropic model.", "unsupported_content");
+                return GatewayError.BadRequest($"messages[{index}].content: part type '{part.Type}' cannot be sent to an Anthropic model.", "unsupported_content");
             }
         }
         return null;
@@ -228,54 +246,41 @@ public static class AnthropicUpstreamRequest
         turns.Add(new Turn(role, blocks));
     }
 
-    private static GatewayError? WriteTools(Utf8JsonWriter w, JsonElement tools)
+    private static GatewayError? WriteTools(Utf8JsonWriter w, List<ToolDefinition> tools)
     {
         w.WriteStartArray("tools"u8);
-        foreach (var tool in tools.EnumerateArray())
+        foreach (var tool in tools)
         {
-            if (!tool.TryGetProperty("function", out var function))
+            if (tool.Function is not { } function)
                 return GatewayError.BadRequest("tools: only function tools can be sent to an Anthropic model.", "unsupported_tool");
             w.WriteStartObject();
-            w.WriteString("name"u8, function.GetProperty("name").GetString());
-            if (function.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String) w.WriteString("description"u8, d.GetString());
+            w.WriteString("name"u8, function.Name);
+            if (function.Description is { } description) w.WriteString("description"u8, description);
             w.WritePropertyName("input_schema"u8);
-            if (function.TryGetProperty("parameters", out var parameters) && parameters.ValueKind == JsonValueKind.Object) parameters.WriteTo(w);
+            if (function.Parameters is { ValueKind: JsonValueKind.Object } parameters) parameters.WriteTo(w);
             else w.WriteRawValue("{\"type\":\"object\",\"properties\":{}}"u8, skipInputValidation: true);
-            if (function.TryGetProperty("strict", out var strict) && strict.ValueKind is JsonValueKind.True or JsonValueKind.False) w.WriteBoolean("strict"u8, strict.GetBoolean());
+            if (function.Strict is { } strict) w.WriteBoolean("strict"u8, strict);
             w.WriteEndObject();
         }
         w.WriteEndArray();
         return null;
     }
 
-    private static GatewayError? WriteToolChoice(Utf8JsonWriter w, JsonElement choice, bool parallel)
+    private static void WriteToolChoice(Utf8JsonWriter w, ToolChoice? choice, bool parallel)
     {
-        string type = "auto";
-        string? name = null;
-        if (choice.ValueKind == JsonValueKind.String)
+        if (choice is null && parallel) return; // Anthropic's default is auto with parallel calls allowed
+        string type = choice switch
         {
-            type = choice.GetString() switch
-            {
-                "required" => "any",
-                "none" => "none",
-                _ => "auto",
-            };
-        }
-        else if (choice.ValueKind == JsonValueKind.Object)
-        {
-            type = "tool";
-            name = choice.GetProperty("function").GetProperty("name").GetString();
-        }
-        else if (parallel)
-        {
-            return null; // Anthropic's default is auto with parallel calls allowed
-        }
+            { FunctionName: not null } => "tool",
+            { Mode: ToolChoice.Required } => "any",
+            { Mode: ToolChoice.None } => "none",
+            _ => "auto",
+        };
         w.WriteStartObject("tool_choice"u8);
         w.WriteString("type"u8, type);
-        if (name is not null) w.WriteString("name"u8, name);
+        if (choice?.FunctionName is { } name) w.WriteString("name"u8, name);
         if (!parallel && type != "none") w.WriteBoolean("disable_parallel_tool_use"u8, true);
         w.WriteEndObject();
-        return null;
     }
 
     private static void TextBlock(Utf8JsonWriter w, string text)

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Gateway.Core.Errors;
+using Gateway.Core.Protocol;
 using Gateway.Providers.OpenAI;
 
 namespace Gateway.Providers.Anthropic;
@@ -34,7 +35,7 @@ public static class AnthropicUpstreamResponse
             var root = document.RootElement;
             var text = new StringBuilder();
             var thinking = new StringBuilder();
-            var calls = new List<OpenAIToolCall>();
+            var calls = new List<ToolCall>();
             if (root.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
                 foreach (var block in content.EnumerateArray())
                 {
@@ -43,22 +44,23 @@ public static class AnthropicUpstreamResponse
                     else if (type == "thinking" && block.TryGetProperty("thinking", out var th)) thinking.Append(th.GetString());
                     // Anthropic gives the input as an object; OpenAI clients expect a JSON string.
                     else if (type == "tool_use")
-                        calls.Add(new(block.GetProperty("id").GetString()!, block.GetProperty("name").GetString()!, block.TryGetProperty("input", out var input) ? input.GetRawText() : "{}"));
+                        calls.Add(ToolCall.Of(block.GetProperty("id").GetString()!, block.GetProperty("name").GetString()!, block.TryGetProperty("input", out var input) ? input.GetRawText() : "{}"));
                 }
-            var usage = root.TryGetProperty("usage", out var u) ? u.Clone() : (JsonElement?)null;
-            OpenAICompletionWriter.Write(output, "chatcmpl-" + (root.TryGetProperty("id", out var id) ? id.GetString() : Guid.NewGuid().ToString("N")),
-                created, model, text.ToString(), thinking.ToString(), calls, FinishReason(root.TryGetProperty("stop_reason", out var sr) ? sr.GetString() : null),
-                usage is { } found ? w => WriteUsage(w, found) : null);
+            OpenAICompletionWriter.Write(output, ChatCompletion.Single(
+                "chatcmpl-" + (root.TryGetProperty("id", out var id) ? id.GetString() : Guid.NewGuid().ToString("N")), created, model,
+                ChatMessage.FromAssistant(text.ToString(), thinking.ToString(), calls),
+                FinishReason(root.TryGetProperty("stop_reason", out var sr) ? sr.GetString() : null),
+                root.TryGetProperty("usage", out var usage) ? UsageOf(usage) : null));
         }
         return null;
     }
 
     /// <summary>Anthropic counts cache reads and writes apart from input tokens; OpenAI's prompt_tokens includes them.</summary>
-    internal static void WriteUsage(Utf8JsonWriter w, JsonElement usage) =>
-        WriteUsage(w, Int(usage, "input_tokens"), Int(usage, "output_tokens"), Int(usage, "cache_read_input_tokens"), Int(usage, "cache_creation_input_tokens"));
+    internal static Usage UsageOf(JsonElement usage) =>
+        UsageOf(Int(usage, "input_tokens"), Int(usage, "output_tokens"), Int(usage, "cache_read_input_tokens"), Int(usage, "cache_creation_input_tokens"));
 
-    internal static void WriteUsage(Utf8JsonWriter w, int input, int output, int cacheRead, int cacheWrite) =>
-        OpenAIUsage.Write(w, input + cacheRead + cacheWrite, output, cacheRead);
+    internal static Usage UsageOf(int input, int output, int cacheRead, int cacheWrite) =>
+        Usage.Of(input + cacheRead + cacheWrite, output, cacheRead);
 
     internal static int Int(JsonElement obj, string name) =>
         obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) ? i : 0;

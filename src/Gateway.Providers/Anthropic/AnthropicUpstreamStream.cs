@@ -80,7 +80,7 @@ public sealed class AnthropicUpstreamStream(string model, long created, bool inc
                 break;
             case "message_stop":
                 _chunks.Finish(output, AnthropicUpstreamResponse.FinishReason(_stopReason));
-                if (includeUsage) _chunks.Usage(output, w => AnthropicUpstreamResponse.WriteUsage(w, _input, _output, _cacheRead, _cacheWrite));
+                if (includeUsage) _chunks.Usage(output, AnthropicUpstreamResponse.UsageOf(_input, _output, _cacheRead, _cacheWrite));
                 OpenAIChunkWriter.Done(output);
                 Completed = true;
                 break;

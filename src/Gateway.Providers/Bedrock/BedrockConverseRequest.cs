@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Gateway.Core.Errors;
+using Gateway.Core.Protocol;
 using Gateway.Providers.OpenAI;
 
 namespace Gateway.Providers.Bedrock;
@@ -14,71 +15,53 @@ namespace Gateway.Providers.Bedrock;
 /// </summary>
 public static class BedrockConverseRequest
 {
-    private static readonly string[] DroppedFields =
-        ["frequency_penalty", "presence_penalty", "logit_bias", "logprobs", "top_logprobs", "seed", "response_format", "reasoning_effort", "user", "parallel_tool_calls"];
-
     private sealed record Turn(string Role, List<Action<Utf8JsonWriter>> Blocks);
 
-    public static GatewayError? Translate(ReadOnlyMemory<byte> openAiBody, IBufferWriter<byte> output, List<string> dropped)
+    public static GatewayError? Translate(ChatRequest request, IBufferWriter<byte> output, List<string> dropped)
     {
-        using var document = JsonDocument.Parse(openAiBody, new JsonDocumentOptions { MaxDepth = 256 });
-        var root = document.RootElement;
-        if (root.TryGetProperty("n", out var n) && n.ValueKind == JsonValueKind.Number && n.GetInt32() != 1)
+        if (request.N is { } n && n != 1)
             return GatewayError.BadRequest("'n' other than 1 is not supported by Bedrock Converse.", "unsupported_parameter");
 
         var system = new List<string>();
         var turns = new List<Turn>();
-        int index = 0;
-        foreach (var message in root.GetProperty("messages").EnumerateArray())
+        for (int index = 0; index < request.Messages.Count; index++)
         {
-            string role = message.TryGetProperty("role", out var r) ? r.GetString() ?? "" : "";
-            var content = message.TryGetProperty("content", out var c) ? c : default;
+            var message = request.Messages[index];
             var blocks = new List<Action<Utf8JsonWriter>>();
-            switch (role)
+            switch (message.Role)
             {
-                case "system" or "developer":
-                    system.Add(OpenAIContent.Text(content));
+                case ChatRoles.System or ChatRoles.Developer:
+                    system.Add(message.Text);
                     break;
-                case "user":
-                    if (UserBlocks(content, index, blocks) is { } error) return error;
+                case ChatRoles.User:
+                    if (UserBlocks(message.Content, index, blocks) is { } error) return error;
                     Add(turns, "user", blocks);
                     break;
-                case "assistant":
-                    string text = OpenAIContent.Text(content);
+                case ChatRoles.Assistant:
+                    string text = message.Text;
                     if (text.Length > 0) blocks.Add(w => Text(w, text));
-                    if (message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
-                        foreach (var call in calls.EnumerateArray())
+                    foreach (var call in message.ToolCalls ?? [])
+                    {
+                        if (OpenAIContent.ReadArguments(call, index, out var input) is { } argumentsError) return argumentsError;
+                        string id = call.Id, name = call.Function.Name;
+                        blocks.Add(w =>
                         {
-                            var function = call.GetProperty("function");
-                            string id = call.GetProperty("id").GetString()!, name = function.GetProperty("name").GetString()!;
-                            string arguments = function.TryGetProperty("arguments", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString()! : "{}";
-                            JsonElement input;
-                            try
-                            {
-                                using var parsed = JsonDocument.Parse(string.IsNullOrWhiteSpace(arguments) ? "{}" : arguments);
-                                input = parsed.RootElement.Clone();
-                            }
-                            catch (JsonException)
-                            {
-                                return GatewayError.BadRequest($"messages[{index}].tool_calls: arguments of '{name}' are not valid JSON.", "invalid_messages");
-                            }
-                            blocks.Add(w =>
-                            {
-                                w.WriteStartObject();
-                                w.WriteStartObject("toolUse"u8);
-                                w.WriteString("toolUseId"u8, id);
-                                w.WriteString("name"u8, name);
-                                w.WritePropertyName("input"u8);
-                                input.WriteTo(w);
-                                w.WriteEndObject();
-                                w.WriteEndObject();
-                            });
-                        }
+                            w.WriteStartObject();
+                            w.WriteStartObject("toolUse"u8);
+                            w.WriteString("toolUseId"u8, id);
+                            w.WriteString("name"u8, name);
+                            w.WritePropertyName("input"u8);
+                            input.WriteTo(w);
+                            w.WriteEndObject();
+                            w.WriteEndObject();
+                        });
+                    }
+                    if (message.ReasoningContent is not null) dropped.Add($"messages[{index}].reasoning_content");
                     Add(turns, "assistant", blocks);
                     break;
-                case "tool" or "function":
-                    string toolId = message.TryGetProperty("tool_call_id", out var t) ? t.GetString() ?? "" : "";
-                    string result = OpenAIContent.Text(content);
+                case ChatRoles.Tool or ChatRoles.Function:
+                    string toolId = message.ToolCallId ?? "";
+                    string result = message.Text;
                     blocks.Add(w =>
                     {
                         w.WriteStartObject();
@@ -93,9 +76,8 @@ public static class BedrockConverseRequest
                     Add(turns, "user", blocks);
                     break;
                 default:
-                    return GatewayError.BadRequest($"messages[{index}].role: '{role}' is not a role Bedrock can take.", "invalid_messages");
+                    return GatewayError.BadRequest($"messages[{index}].role: '{message.Role}' is not a role Bedrock can take.", "invalid_messages");
             }
-            index++;
         }
         if (turns.Count == 0) return GatewayError.BadRequest("Bedrock needs at least one user or assistant message besides the system prompt.", "invalid_messages");
 
@@ -119,85 +101,85 @@ public static class BedrockConverseRequest
             w.WriteEndArray();
         }
         w.WriteStartObject("inferenceConfig"u8);
-        foreach (var name in new[] { "max_completion_tokens", "max_tokens" })
-            if (root.TryGetProperty(name, out var m) && m.ValueKind == JsonValueKind.Number) { w.WriteNumber("maxTokens"u8, m.GetInt32()); break; }
-        if (root.TryGetProperty("temperature", out var temperature) && temperature.ValueKind == JsonValueKind.Number) w.WriteNumber("temperature"u8, temperature.GetDouble());
-        if (root.TryGetProperty("top_p", out var topP) && topP.ValueKind == JsonValueKind.Number) w.WriteNumber("topP"u8, topP.GetDouble());
-        if (root.TryGetProperty("stop", out var stop))
+        if (request.MaxOutputTokens is { } max) w.WriteNumber("maxTokens"u8, max);
+        if (request.Temperature is { } temperature) w.WriteNumber("temperature"u8, temperature);
+        if (request.TopP is { } topP) w.WriteNumber("topP"u8, topP);
+        if (request.Stop is { Count: > 0 } stop)
         {
             w.WriteStartArray("stopSequences"u8);
-            if (stop.ValueKind == JsonValueKind.String) w.WriteStringValue(stop.GetString());
-            else if (stop.ValueKind == JsonValueKind.Array) foreach (var s in stop.EnumerateArray()) w.WriteStringValue(s.GetString());
+            foreach (var s in stop) w.WriteStringValue(s);
             w.WriteEndArray();
         }
         w.WriteEndObject();
-        if (root.TryGetProperty("tools", out var tools) && tools.ValueKind == JsonValueKind.Array && tools.GetArrayLength() > 0)
+        if (request.Tools is { Count: > 0 } tools)
         {
             w.WriteStartObject("toolConfig"u8);
             w.WriteStartArray("tools"u8);
-            foreach (var tool in tools.EnumerateArray())
+            foreach (var tool in tools)
             {
-                if (!tool.TryGetProperty("function", out var function))
+                if (tool.Function is not { } function)
                     return GatewayError.BadRequest("tools: only function tools can be sent to Bedrock.", "unsupported_tool");
-                if (function.TryGetProperty("strict", out var strict) && strict.ValueKind == JsonValueKind.True)
-                    dropped.Add($"tools.strict ({function.GetProperty("name").GetString()}: Converse has no strict schema mode)");
+                if (function.Strict == true) dropped.Add($"tools.strict ({function.Name}: Converse has no strict schema mode)");
                 w.WriteStartObject();
                 w.WriteStartObject("toolSpec"u8);
-                w.WriteString("name"u8, function.GetProperty("name").GetString());
-                if (function.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String) w.WriteString("description"u8, d.GetString());
+                w.WriteString("name"u8, function.Name);
+                if (function.Description is { } description) w.WriteString("description"u8, description);
                 w.WriteStartObject("inputSchema"u8);
                 w.WritePropertyName("json"u8);
-                if (function.TryGetProperty("parameters", out var parameters) && parameters.ValueKind == JsonValueKind.Object) parameters.WriteTo(w);
+                if (function.Parameters is { ValueKind: JsonValueKind.Object } parameters) parameters.WriteTo(w);
                 else w.WriteRawValue("{\"type\":\"object\",\"properties\":{}}"u8, skipInputValidation: true);
                 w.WriteEndObject();
                 w.WriteEndObject();
                 w.WriteEndObject();
             }
             w.WriteEndArray();
-            if (root.TryGetProperty("tool_choice", out var choice))
+            if (request.ToolChoice is { } choice)
             {
                 w.WriteStartObject("toolChoice"u8);
-                if (choice.ValueKind == JsonValueKind.Object && choice.TryGetProperty("function", out var f))
+                if (choice.FunctionName is { } only)
                 {
                     w.WriteStartObject("tool"u8);
-                    w.WriteString("name"u8, f.GetProperty("name").GetString());
+                    w.WriteString("name"u8, only);
                     w.WriteEndObject();
                 }
                 else
                 {
-                    w.WriteStartObject(choice.ValueKind == JsonValueKind.String && choice.ValueEquals("required"u8) ? "any"u8 : "auto"u8);
+                    w.WriteStartObject(choice.Mode == ToolChoice.Required ? "any"u8 : "auto"u8);
                     w.WriteEndObject();
                 }
                 w.WriteEndObject();
-                if (choice.ValueKind == JsonValueKind.String && choice.ValueEquals("none"u8)) dropped.Add("tool_choice none (Converse has no such mode; sent as auto)");
+                if (choice.Mode == ToolChoice.None) dropped.Add("tool_choice none (Converse has no such mode; sent as auto)");
             }
             w.WriteEndObject();
         }
         w.WriteEndObject();
 
-        foreach (var field in DroppedFields)
-            if (root.TryGetProperty(field, out var value) && value.ValueKind != JsonValueKind.Null) dropped.Add(field);
+        if (request.FrequencyPenalty is not null) dropped.Add("frequency_penalty");
+        if (request.PresencePenalty is not null) dropped.Add("presence_penalty");
+        if (request.Seed is not null) dropped.Add("seed");
+        if (request.ResponseFormat is not null) dropped.Add("response_format");
+        if (request.ReasoningEffort is not null) dropped.Add("reasoning_effort");
+        if (request.User is not null) dropped.Add("user");
+        if (request.ParallelToolCalls is not null) dropped.Add("parallel_tool_calls");
+        request.AddExtraFieldNames(dropped);
         return null;
     }
 
-    private static GatewayError? UserBlocks(JsonElement content, int index, List<Action<Utf8JsonWriter>> blocks)
+    private static GatewayError? UserBlocks(MessageContent? content, int index, List<Action<Utf8JsonWriter>> blocks)
     {
-        if (content.ValueKind == JsonValueKind.String)
+        if (content?.Text is { } whole)
         {
-            string text = content.GetString()!;
-            if (text.Length > 0) blocks.Add(w => Text(w, text));
+            if (whole.Length > 0) blocks.Add(w => Text(w, whole));
             return null;
         }
-        if (content.ValueKind != JsonValueKind.Array) return null;
-        foreach (var part in content.EnumerateArray())
+        foreach (var part in content?.Parts ?? [])
         {
-            string? type = part.TryGetProperty("type", out var t) ? t.GetString() : null;
-            if (type == "text")
+            if (part.Type == ContentPart.TextType)
             {
-                string text = part.GetProperty("text").GetString() ?? "";
+                string text = part.Text ?? "";
                 if (text.Length > 0) blocks.Add(w => Text(w, text));
             }
-            else if (type == "image_url")
+            else if (part.Type == ContentPart.ImageType)
             {
                 if (OpenAIContent.ReadImage(part, index, out var image) is { } error) return error;
                 if (!image.IsInline || !image.MediaType!.StartsWith("image/", StringComparison.Ordinal))
@@ -215,7 +197,7 @@ public static class BedrockConverseRequest
                     w.WriteEndObject();
                 });
             }
-            else return GatewayError.BadRequest($"messages[{index}].content: part type '{type}' cannot be sent to Bedrock.", "unsupported_content");
+            else return GatewayError.BadRequest($"messages[{index}].content: part type '{part.Type}' cannot be sent to Bedrock.", "unsupported_content");
         }
         return null;
     }

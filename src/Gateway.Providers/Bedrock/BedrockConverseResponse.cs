@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Gateway.Core.Errors;
+using Gateway.Core.Protocol;
 using Gateway.Providers.OpenAI;
 
 namespace Gateway.Providers.Bedrock;
@@ -25,23 +26,24 @@ public static class BedrockConverseResponse
         if (!root.TryGetProperty("output", out var outputElement) || !outputElement.TryGetProperty("message", out var message))
             return new GatewayError(502, "upstream_error", "upstream_invalid_response", "The provider's answer has no output message.", ErrorSource.Upstream);
         var text = new StringBuilder();
-        var calls = new List<OpenAIToolCall>();
+        var calls = new List<ToolCall>();
         foreach (var block in message.GetProperty("content").EnumerateArray())
         {
             if (block.TryGetProperty("text", out var t)) text.Append(t.GetString());
             if (block.TryGetProperty("toolUse", out var use))
-                calls.Add(new(use.GetProperty("toolUseId").GetString()!, use.GetProperty("name").GetString()!, use.TryGetProperty("input", out var input) ? input.GetRawText() : "{}"));
+                calls.Add(ToolCall.Of(use.GetProperty("toolUseId").GetString()!, use.GetProperty("name").GetString()!, use.TryGetProperty("input", out var input) ? input.GetRawText() : "{}"));
         }
-        var usage = root.TryGetProperty("usage", out var u) ? u.Clone() : (JsonElement?)null;
-        OpenAICompletionWriter.Write(output, "chatcmpl-" + Guid.NewGuid().ToString("N"), created, model, text.ToString(), null, calls,
-            FinishReason(root.TryGetProperty("stopReason", out var sr) ? sr.GetString() : null), usage is { } found ? w => WriteUsage(w, found) : null);
+        OpenAICompletionWriter.Write(output, ChatCompletion.Single("chatcmpl-" + Guid.NewGuid().ToString("N"), created, model,
+            ChatMessage.FromAssistant(text.ToString(), null, calls),
+            FinishReason(root.TryGetProperty("stopReason", out var sr) ? sr.GetString() : null),
+            root.TryGetProperty("usage", out var usage) ? UsageOf(usage) : null));
         return null;
     }
 
-    internal static void WriteUsage(Utf8JsonWriter w, JsonElement usage)
+    internal static Usage UsageOf(JsonElement usage)
     {
         int read = Int(usage, "cacheReadInputTokens");
-        OpenAIUsage.Write(w, Int(usage, "inputTokens") + read + Int(usage, "cacheWriteInputTokens"), Int(usage, "outputTokens"), read);
+        return Usage.Of(Int(usage, "inputTokens") + read + Int(usage, "cacheWriteInputTokens"), Int(usage, "outputTokens"), read);
     }
 
     private static int Int(JsonElement obj, string name) =>

@@ -53,11 +53,7 @@ public sealed class BedrockConverseStream(string model, long created, bool inclu
                 break;
             case "metadata":
                 _chunks.Finish(output, BedrockConverseResponse.FinishReason(_stopReason));
-                if (includeUsage && root.TryGetProperty("usage", out var usage))
-                {
-                    var copy = usage.Clone();
-                    _chunks.Usage(output, w => BedrockConverseResponse.WriteUsage(w, copy));
-                }
+                if (includeUsage && root.TryGetProperty("usage", out var usage)) _chunks.Usage(output, BedrockConverseResponse.UsageOf(usage));
                 OpenAIChunkWriter.Done(output);
                 Completed = true;
                 break;

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using Gateway.Core.Config;
 using Gateway.Core.Errors;
+using Gateway.Core.Protocol;
 using Gateway.Core.Providers;
 using Gateway.Providers.Http;
 using Microsoft.Extensions.Logging;
@@ -47,15 +48,7 @@ internal sealed partial class BedrockProvider : IProvider
         if (call.Operation == ProviderOperation.Embeddings) return await EmbedAsync(call, model, cancellationToken).ConfigureAwait(false);
         var body = new ArrayBufferWriter<byte>(call.Body.Length + 256);
         var dropped = new List<string>();
-        GatewayError? translationError;
-        try
-        {
-            translationError = BedrockConverseRequest.Translate(call.Body, body, dropped);
-        }
-        catch (Exception ex) when (ex is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
-        {
-            translationError = GatewayError.BadRequest($"The request cannot be translated for Bedrock: {ex.Message}", "invalid_request");
-        }
+        var translationError = ProtocolReader.ReadRequest(call.Body, out var chat) ?? BedrockConverseRequest.Translate(chat, body, dropped);
         if (translationError is not null) return UpstreamResult.Fail(translationError);
         if (dropped.Count > 0) Log.Dropped(_logger, Name, string.Join(", ", dropped));
 
@@ -71,11 +64,11 @@ internal sealed partial class BedrockProvider : IProvider
 
         var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken).ConfigureAwait(false);
         if (response is null) return failure;
-        var translation = new Translation(this, model, _time.GetUtcNow().ToUnixTimeSeconds(), call);
+        var translation = new Translation(this, model, _time.GetUtcNow().ToUnixTimeSeconds(), call, chat.WantsStreamUsage);
         return await TranslatedAnswer.ReadAsync(request, response, translation, Name, "x-amzn-requestid", cancellationToken).ConfigureAwait(false);
     }
 
-    private sealed class Translation(BedrockProvider provider, string model, long created, ProviderCall call) : IAnswerTranslation
+    private sealed class Translation(BedrockProvider provider, string model, long created, ProviderCall call, bool includeUsage) : IAnswerTranslation
     {
         public GatewayError Error(int status, byte[] body, HttpResponseMessage response) =>
             BedrockErrors.FromResponse(provider.Name, status, body, UpstreamHttp.Header(response, "x-amzn-errortype"));
@@ -83,7 +76,7 @@ internal sealed partial class BedrockProvider : IProvider
         public bool IsStream(HttpResponseMessage response) => call.Stream;
 
         public Stream TranslateStream(Stream upstream) =>
-            new EventStreamTranslatingStream(upstream, new BedrockConverseStream(model, created, call.Body.Span.IndexOf("\"include_usage\":true"u8) >= 0));
+            new EventStreamTranslatingStream(upstream, new BedrockConverseStream(model, created, includeUsage));
 
         public GatewayError? Translate(byte[] answer, IBufferWriter<byte> output) => BedrockConverseResponse.Translate(answer, model, created, output);
     }
@@ -197,6 +190,10 @@ internal sealed partial class BedrockProvider : IProvider
                 catch (InvalidDataException ex)
                 {
                     throw new IOException(ex.Message, ex);
+                }
+                catch (System.Text.Json.JsonException ex)
+                {
+                    throw new IOException($"the provider sent a malformed stream event: {ex.Message}", ex);
                 }
                 if (translator.Error is { } error) throw new IOException($"Bedrock stream error: {error}");
             }

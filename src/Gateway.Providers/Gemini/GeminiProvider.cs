@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using Gateway.Core.Config;
 using Gateway.Core.Errors;
+using Gateway.Core.Protocol;
 using Gateway.Core.Providers;
 using Gateway.Providers.Http;
 using Microsoft.Extensions.Logging;
@@ -45,17 +46,23 @@ internal sealed partial class GeminiProvider : IProvider
         string model = Encoding.UTF8.GetString(call.Model.Span);
         var body = new ArrayBufferWriter<byte>(call.Body.Length + 256);
         var dropped = new List<string>();
-        bool embeddings = call.Operation == ProviderOperation.Embeddings, base64 = false;
+        bool embeddings = call.Operation == ProviderOperation.Embeddings, base64 = false, includeUsage = false;
         GatewayError? translationError;
-        try
+        if (embeddings)
         {
-            translationError = embeddings
-                ? GeminiEmbeddings.TranslateRequest(call.Body, model, body, out base64)
-                : GeminiUpstreamRequest.Translate(call.Body, body, dropped);
+            try
+            {
+                translationError = GeminiEmbeddings.TranslateRequest(call.Body, model, body, out base64);
+            }
+            catch (Exception ex) when (ex is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
+            {
+                translationError = GatewayError.BadRequest($"The request cannot be translated for Gemini: {ex.Message}", "invalid_request");
+            }
         }
-        catch (Exception ex) when (ex is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
+        else
         {
-            translationError = GatewayError.BadRequest($"The request cannot be translated for Gemini: {ex.Message}", "invalid_request");
+            translationError = ProtocolReader.ReadRequest(call.Body, out var chat) ?? GeminiUpstreamRequest.Translate(chat, body, dropped);
+            includeUsage = chat?.WantsStreamUsage == true;
         }
         if (translationError is not null) return UpstreamResult.Fail(translationError);
         if (dropped.Count > 0) Log.Dropped(_logger, Name, string.Join(", ", dropped));
@@ -73,11 +80,11 @@ internal sealed partial class GeminiProvider : IProvider
 
         var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken).ConfigureAwait(false);
         if (response is null) return failure;
-        var translation = new Translation(this, model, _time.GetUtcNow().ToUnixTimeSeconds(), call, embeddings, base64);
+        var translation = new Translation(this, model, _time.GetUtcNow().ToUnixTimeSeconds(), call, embeddings, base64, includeUsage);
         return await TranslatedAnswer.ReadAsync(request, response, translation, Name, null, cancellationToken).ConfigureAwait(false);
     }
 
-    private sealed class Translation(GeminiProvider provider, string model, long created, ProviderCall call, bool embeddings, bool base64) : IAnswerTranslation
+    private sealed class Translation(GeminiProvider provider, string model, long created, ProviderCall call, bool embeddings, bool base64, bool includeUsage) : IAnswerTranslation
     {
         public GatewayError Error(int status, byte[] body, HttpResponseMessage response)
         {
@@ -88,7 +95,7 @@ internal sealed partial class GeminiProvider : IProvider
         public bool IsStream(HttpResponseMessage response) => call.Stream && response.Content.Headers.ContentType?.MediaType == "text/event-stream";
 
         public Stream TranslateStream(Stream upstream) =>
-            new TranslatingStream(upstream, new GeminiUpstreamStream(model, created, call.Body.Span.IndexOf("\"include_usage\":true"u8) >= 0, provider.Name));
+            new TranslatingStream(upstream, new GeminiUpstreamStream(model, created, includeUsage, provider.Name));
 
         public GatewayError? Translate(byte[] answer, IBufferWriter<byte> output) => embeddings
             ? GeminiEmbeddings.TranslateResponse(answer, model, base64, output)

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Gateway.Core.Errors;
+using Gateway.Core.Protocol;
 using Gateway.Providers.OpenAI;
 
 namespace Gateway.Providers.Gemini;
@@ -18,14 +19,10 @@ public static class GeminiUpstreamRequest
     private static readonly HashSet<string> SchemaFields =
         ["type", "format", "title", "description", "nullable", "enum", "maxItems", "minItems", "properties", "required", "minProperties",
          "maxProperties", "minLength", "maxLength", "pattern", "example", "anyOf", "propertyOrdering", "default", "items", "minimum", "maximum"];
-    private static readonly string[] DroppedFields = ["logit_bias", "logprobs", "top_logprobs", "user", "parallel_tool_calls", "service_tier", "store", "modalities", "reasoning_effort"];
-
-    public static GatewayError? Translate(ReadOnlyMemory<byte> openAiBody, IBufferWriter<byte> output, List<string> dropped)
+    public static GatewayError? Translate(ChatRequest request, IBufferWriter<byte> output, List<string> dropped)
     {
-        using var document = JsonDocument.Parse(openAiBody, new JsonDocumentOptions { MaxDepth = 256 });
-        var root = document.RootElement;
         // Only the first candidate is translated back: asking for more would lose the rest silently.
-        if (root.TryGetProperty("n", out var n) && n.ValueKind == JsonValueKind.Number && n.GetInt32() != 1)
+        if (request.N is { } n && n != 1)
             return GatewayError.BadRequest("'n' other than 1 is not supported for Gemini models by this gateway.", "unsupported_parameter");
         var system = new StringBuilder();
         var toolNames = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -34,25 +31,22 @@ public static class GeminiUpstreamRequest
         w.WriteStartObject();
         w.WriteStartArray("contents"u8);
         string? lastRole = null;
-        int index = 0;
-        foreach (var message in root.GetProperty("messages").EnumerateArray())
+        for (int index = 0; index < request.Messages.Count; index++)
         {
-            string role = message.TryGetProperty("role", out var r) ? r.GetString() ?? "" : "";
-            var content = message.TryGetProperty("content", out var c) ? c : default;
-            if (role is "system" or "developer")
+            var message = request.Messages[index];
+            if (ChatRoles.IsInstruction(message.Role))
             {
                 if (system.Length > 0) system.Append("\n\n");
-                system.Append(OpenAIContent.Text(content));
-                index++;
+                system.Append(message.Text);
                 continue;
             }
-            string geminiRole = role switch
+            string geminiRole = message.Role switch
             {
-                "user" or "tool" or "function" => "user",
-                "assistant" => "model",
+                ChatRoles.User or ChatRoles.Tool or ChatRoles.Function => "user",
+                ChatRoles.Assistant => "model",
                 _ => "",
             };
-            if (geminiRole.Length == 0) return GatewayError.BadRequest($"messages[{index}].role: '{role}' is not a role Gemini can take.", "invalid_messages");
+            if (geminiRole.Length == 0) return GatewayError.BadRequest($"messages[{index}].role: '{message.Role}' is not a role Gemini can take.", "invalid_messages");
 
             // Consecutive messages of one Gemini role (e.g. several tool results) share one content.
             if (geminiRole != lastRole)
@@ -63,8 +57,7 @@ public static class GeminiUpstreamRequest
                 w.WriteStartArray("parts"u8);
                 lastRole = geminiRole;
             }
-            if (WriteParts(w, role, message, content, index, toolNames) is { } error) return error;
-            index++;
+            if (WriteParts(w, message, index, toolNames) is { } error) return error;
         }
         if (lastRole is null) return GatewayError.BadRequest("Gemini needs at least one user or assistant message besides the system prompt.", "invalid_messages");
         w.WriteEndArray();
@@ -82,52 +75,49 @@ public static class GeminiUpstreamRequest
             w.WriteEndObject();
         }
 
-        if (root.TryGetProperty("tools", out var tools) && tools.ValueKind == JsonValueKind.Array && tools.GetArrayLength() > 0)
+        if (request.Tools is { Count: > 0 } tools)
         {
             w.WriteStartArray("tools"u8);
             w.WriteStartObject();
             w.WriteStartArray("functionDeclarations"u8);
-            foreach (var tool in tools.EnumerateArray())
+            foreach (var tool in tools)
             {
-                if (!tool.TryGetProperty("function", out var function))
+                if (tool.Function is not { } function)
                     return GatewayError.BadRequest("tools: only function tools can be sent to a Gemini model.", "unsupported_tool");
                 w.WriteStartObject();
-                w.WriteString("name"u8, function.GetProperty("name").GetString());
-                if (function.TryGetProperty("strict", out var strict) && strict.ValueKind == JsonValueKind.True)
-                    dropped.Add($"tools.strict ({function.GetProperty("name").GetString()}: Gemini has no strict schema mode)");
-                if (function.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String) w.WriteString("description"u8, d.GetString());
-                if (function.TryGetProperty("parameters", out var parameters) && parameters.ValueKind == JsonValueKind.Object && HasProperties(parameters))
+                w.WriteString("name"u8, function.Name);
+                if (function.Strict == true) dropped.Add($"tools.strict ({function.Name}: Gemini has no strict schema mode)");
+                if (function.Description is { } description) w.WriteString("description"u8, description);
+                if (function.Parameters is { ValueKind: JsonValueKind.Object } parameters && HasProperties(parameters))
                 {
                     w.WritePropertyName("parameters"u8);
-                    WriteSchema(w, parameters, dropped, $"tools.{function.GetProperty("name").GetString()}");
+                    WriteSchema(w, parameters, dropped, $"tools.{function.Name}");
                 }
                 w.WriteEndObject();
             }
             w.WriteEndArray();
             w.WriteEndObject();
             w.WriteEndArray();
-            if (root.TryGetProperty("tool_choice", out var choice)) WriteToolChoice(w, choice);
+            if (request.ToolChoice is { } choice) WriteToolChoice(w, choice);
         }
 
         w.WriteStartObject("generationConfig"u8);
-        foreach (var name in new[] { "max_completion_tokens", "max_tokens" })
-            if (root.TryGetProperty(name, out var m) && m.ValueKind == JsonValueKind.Number) { w.WriteNumber("maxOutputTokens"u8, m.GetInt32()); break; }
-        CopyNumber(w, root, "temperature", "temperature"u8);
-        CopyNumber(w, root, "top_p", "topP"u8);
-        CopyNumber(w, root, "seed", "seed"u8);
-        CopyNumber(w, root, "presence_penalty", "presencePenalty"u8);
-        CopyNumber(w, root, "frequency_penalty", "frequencyPenalty"u8);
-        if (root.TryGetProperty("stop", out var stop))
+        if (request.MaxOutputTokens is { } max) w.WriteNumber("maxOutputTokens"u8, max);
+        if (request.Temperature is { } temperature) w.WriteNumber("temperature"u8, temperature);
+        if (request.TopP is { } topP) w.WriteNumber("topP"u8, topP);
+        if (request.Seed is { } seed) w.WriteNumber("seed"u8, seed);
+        if (request.PresencePenalty is { } presence) w.WriteNumber("presencePenalty"u8, presence);
+        if (request.FrequencyPenalty is { } frequency) w.WriteNumber("frequencyPenalty"u8, frequency);
+        if (request.Stop is { Count: > 0 } stop)
         {
             w.WriteStartArray("stopSequences"u8);
-            if (stop.ValueKind == JsonValueKind.String) w.WriteStringValue(stop.GetString());
-            else if (stop.ValueKind == JsonValueKind.Array) foreach (var s in stop.EnumerateArray()) w.WriteStringValue(s.GetString());
+            foreach (var s in stop) w.WriteStringValue(s);
             w.WriteEndArray();
         }
-        if (root.TryGetProperty("response_format", out var format) && format.ValueKind == JsonValueKind.Object && format.TryGetProperty("type", out var ft))
+        if (request.ResponseFormat is { } format)
         {
-            if (ft.ValueEquals("json_object"u8)) w.WriteString("responseMimeType"u8, "application/json"u8);
-            else if (ft.ValueEquals("json_schema"u8) && format.TryGetProperty("json_schema", out var js) && js.TryGetProperty("schema", out var schema))
+            if (format.Type == ResponseFormat.JsonObjectType) w.WriteString("responseMimeType"u8, "application/json"u8);
+            else if (format.Type == ResponseFormat.JsonSchemaType && format.JsonSchema?.Schema is { } schema)
             {
                 w.WriteString("responseMimeType"u8, "application/json"u8);
                 w.WritePropertyName("responseSchema"u8);
@@ -137,26 +127,27 @@ public static class GeminiUpstreamRequest
         w.WriteEndObject();
         w.WriteEndObject();
 
-        foreach (var field in DroppedFields)
-            if (root.TryGetProperty(field, out var value) && value.ValueKind != JsonValueKind.Null) dropped.Add(field);
+        if (request.User is not null) dropped.Add("user");
+        if (request.ParallelToolCalls is not null) dropped.Add("parallel_tool_calls");
+        if (request.ReasoningEffort is not null) dropped.Add("reasoning_effort");
+        request.AddExtraFieldNames(dropped);
         return null;
     }
 
-    private static GatewayError? WriteParts(Utf8JsonWriter w, string role, JsonElement message, JsonElement content, int index, Dictionary<string, string> toolNames)
+    private static GatewayError? WriteParts(Utf8JsonWriter w, ChatMessage message, int index, Dictionary<string, string> toolNames)
     {
-        if (role is "tool" or "function")
+        if (ChatRoles.IsToolResult(message.Role))
         {
-            string id = message.TryGetProperty("tool_call_id", out var t) ? t.GetString() ?? "" : "";
-            string name = message.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()!
-                : toolNames.TryGetValue(id, out var known) ? known : "";
+            string id = message.ToolCallId ?? "";
+            string name = message.Name is { Length: > 0 } named ? named : toolNames.TryGetValue(id, out var known) ? known : "";
             if (name.Length == 0) return GatewayError.BadRequest($"messages[{index}]: the tool result answers no earlier tool call ('{id}').", "invalid_messages");
-            string result = OpenAIContent.Text(content);
+            string result = message.Text;
             w.WriteStartObject();
             w.WriteStartObject("functionResponse"u8);
             w.WriteString("name"u8, name);
             w.WriteStartObject("response"u8);
             // A JSON object result is passed as the object; anything else as {"result": text}.
-            if (TryParseObject(result) is { } obj)
+            if (OpenAIContent.TryParseObject(result) is { } obj)
             {
                 foreach (var property in obj.EnumerateObject()) property.WriteTo(w);
             }
@@ -170,51 +161,44 @@ public static class GeminiUpstreamRequest
             return null;
         }
 
-        if (content.ValueKind == JsonValueKind.String && content.GetString() is { Length: > 0 } text)
+        if (message.Content?.Text is { Length: > 0 } text)
             TextPart(w, text);
-        else if (content.ValueKind == JsonValueKind.Array)
-            foreach (var part in content.EnumerateArray())
+        foreach (var part in message.Content?.Parts ?? [])
+        {
+            if (part.Type == ContentPart.TextType) TextPart(w, part.Text ?? "");
+            else if (part.Type == ContentPart.ImageType)
             {
-                string? type = part.TryGetProperty("type", out var pt) ? pt.GetString() : null;
-                if (type == "text") TextPart(w, part.GetProperty("text").GetString() ?? "");
-                else if (type == "image_url")
+                if (OpenAIContent.ReadImage(part, index, out var image) is { } error) return error;
+                w.WriteStartObject();
+                if (image.IsInline)
                 {
-                    if (OpenAIContent.ReadImage(part, index, out var image) is { } error) return error;
-                    w.WriteStartObject();
-                    if (image.IsInline)
-                    {
-                        w.WriteStartObject("inlineData"u8);
-                        w.WriteString("mimeType"u8, image.MediaType);
-                        w.WriteString("data"u8, image.Data);
-                    }
-                    else
-                    {
-                        w.WriteStartObject("fileData"u8);
-                        w.WriteString("fileUri"u8, image.Url);
-                    }
-                    w.WriteEndObject();
-                    w.WriteEndObject();
+                    w.WriteStartObject("inlineData"u8);
+                    w.WriteString("mimeType"u8, image.MediaType);
+                    w.WriteString("data"u8, image.Data);
                 }
-                else return GatewayError.BadRequest($"messages[{index}].content: part type '{type}' cannot be sent to a Gemini model.", "unsupported_content");
+                else
+                {
+                    w.WriteStartObject("fileData"u8);
+                    w.WriteString("fileUri"u8, image.Url);
+                }
+                w.WriteEndObject();
+                w.WriteEndObject();
             }
+            else return GatewayError.BadRequest($"messages[{index}].content: part type '{part.Type}' cannot be sent to a Gemini model.", "unsupported_content");
+        }
 
-        if (role == "assistant" && message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
-            foreach (var call in calls.EnumerateArray())
+        if (message.Role == ChatRoles.Assistant)
+            foreach (var call in message.ToolCalls ?? [])
             {
-                var function = call.GetProperty("function");
-                string id = call.TryGetProperty("id", out var i) ? i.GetString() ?? "" : "";
-                string name = function.GetProperty("name").GetString()!;
-                toolNames[id] = name;
-                string arguments = function.TryGetProperty("arguments", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString()! : "{}";
-                var args = TryParseObject(string.IsNullOrWhiteSpace(arguments) ? "{}" : arguments);
-                if (args is null) return GatewayError.BadRequest($"messages[{index}].tool_calls: arguments of '{name}' must be a JSON object.", "invalid_messages");
+                toolNames[call.Id] = call.Function.Name;
+                if (OpenAIContent.ReadArguments(call, index, out var args) is { } error) return error;
                 w.WriteStartObject();
                 w.WriteStartObject("functionCall"u8);
-                w.WriteString("name"u8, name);
+                w.WriteString("name"u8, call.Function.Name);
                 w.WritePropertyName("args"u8);
-                args.Value.WriteTo(w);
+                args.WriteTo(w);
                 w.WriteEndObject();
-                if (GeminiToolIds.SignatureOf(id) is { } signature) w.WriteString("thoughtSignature"u8, signature);
+                if (GeminiToolIds.SignatureOf(call.Id) is { } signature) w.WriteString("thoughtSignature"u8, signature);
                 w.WriteEndObject();
             }
         return null;
@@ -265,21 +249,18 @@ public static class GeminiUpstreamRequest
         w.WriteEndObject();
     }
 
-    private static void WriteToolChoice(Utf8JsonWriter w, JsonElement choice)
+    private static void WriteToolChoice(Utf8JsonWriter w, ToolChoice choice)
     {
-        string mode = "AUTO";
-        string? only = null;
-        if (choice.ValueKind == JsonValueKind.String)
-            mode = choice.GetString() switch { "required" => "ANY", "none" => "NONE", _ => "AUTO" };
-        else if (choice.ValueKind == JsonValueKind.Object && choice.TryGetProperty("function", out var f))
+        string mode = choice switch
         {
-            mode = "ANY";
-            only = f.GetProperty("name").GetString();
-        }
+            { FunctionName: not null } or { Mode: ToolChoice.Required } => "ANY",
+            { Mode: ToolChoice.None } => "NONE",
+            _ => "AUTO",
+        };
         w.WriteStartObject("toolConfig"u8);
         w.WriteStartObject("functionCallingConfig"u8);
         w.WriteString("mode"u8, mode);
-        if (only is not null)
+        if (choice.FunctionName is { } only)
         {
             w.WriteStartArray("allowedFunctionNames"u8);
             w.WriteStringValue(only);
@@ -292,32 +273,10 @@ public static class GeminiUpstreamRequest
     private static bool HasProperties(JsonElement schema) =>
         !schema.TryGetProperty("properties", out var p) || p.ValueKind != JsonValueKind.Object || p.EnumerateObject().Any();
 
-    private static JsonElement? TryParseObject(string text)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(text);
-            return doc.RootElement.ValueKind == JsonValueKind.Object ? doc.RootElement.Clone() : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
     private static void TextPart(Utf8JsonWriter w, string text)
     {
         w.WriteStartObject();
         w.WriteString("text"u8, text);
         w.WriteEndObject();
-    }
-
-    private static void CopyNumber(Utf8JsonWriter w, JsonElement root, string name, ReadOnlySpan<byte> target)
-    {
-        if (root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number)
-        {
-            w.WritePropertyName(target);
-            value.WriteTo(w);
-        }
     }
 }

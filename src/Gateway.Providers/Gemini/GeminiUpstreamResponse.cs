@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Gateway.Core.Errors;
+using Gateway.Core.Protocol;
 using Gateway.Providers.OpenAI;
 
 namespace Gateway.Providers.Gemini;
@@ -39,14 +40,14 @@ public static class GeminiUpstreamResponse
             var root = document.RootElement;
             var candidate = root.TryGetProperty("candidates", out var cs) && cs.ValueKind == JsonValueKind.Array && cs.GetArrayLength() > 0 ? cs[0] : default;
             var text = new StringBuilder();
-            var calls = new List<(string Id, string Name, string Args)>();
+            var calls = new List<ToolCall>();
             if (candidate.ValueKind == JsonValueKind.Object && candidate.TryGetProperty("content", out var content) && content.TryGetProperty("parts", out var parts))
                 foreach (var part in parts.EnumerateArray())
                 {
                     if (part.TryGetProperty("thought", out var thought) && thought.ValueKind == JsonValueKind.True) continue;
                     if (part.TryGetProperty("text", out var t)) text.Append(t.GetString());
                     if (part.TryGetProperty("functionCall", out var fc))
-                        calls.Add((GeminiToolIds.Create(calls.Count, part.TryGetProperty("thoughtSignature", out var sig) ? sig.GetString() : null),
+                        calls.Add(ToolCall.Of(GeminiToolIds.Create(calls.Count, part.TryGetProperty("thoughtSignature", out var sig) ? sig.GetString() : null),
                             fc.GetProperty("name").GetString()!, fc.TryGetProperty("args", out var args) ? args.GetRawText() : "{}"));
                 }
             string? reason = candidate.ValueKind == JsonValueKind.Object && candidate.TryGetProperty("finishReason", out var fr) ? fr.GetString() : null;
@@ -55,19 +56,19 @@ public static class GeminiUpstreamResponse
             string? finish = FinishReason(reason, calls.Count > 0);
             if (finish is null) return MalformedCall(provider, reason!);
 
-            var usage = root.TryGetProperty("usageMetadata", out var u) ? u.Clone() : (JsonElement?)null;
-            OpenAICompletionWriter.Write(output, "chatcmpl-" + (root.TryGetProperty("responseId", out var id) ? id.GetString() : Guid.NewGuid().ToString("N")),
-                created, model, text.ToString(), null, calls.Select(c => new OpenAIToolCall(c.Id, c.Name, c.Args)).ToArray(), finish,
-                usage is { } found ? w => WriteUsage(w, found) : null);
+            OpenAICompletionWriter.Write(output, ChatCompletion.Single(
+                "chatcmpl-" + (root.TryGetProperty("responseId", out var id) ? id.GetString() : Guid.NewGuid().ToString("N")), created, model,
+                ChatMessage.FromAssistant(text.ToString(), null, calls), finish,
+                root.TryGetProperty("usageMetadata", out var usage) ? UsageOf(usage) : null));
         }
         return null;
     }
 
-    internal static void WriteUsage(Utf8JsonWriter w, JsonElement usage)
+    internal static Usage UsageOf(JsonElement usage)
     {
         // Thinking tokens are billed as output: OpenAI counts reasoning inside completion_tokens.
         int thoughts = Int(usage, "thoughtsTokenCount");
-        OpenAIUsage.Write(w, Int(usage, "promptTokenCount"), Int(usage, "candidatesTokenCount") + thoughts, Int(usage, "cachedContentTokenCount"), thoughts);
+        return Usage.Of(Int(usage, "promptTokenCount"), Int(usage, "candidatesTokenCount") + thoughts, Int(usage, "cachedContentTokenCount"), thoughts);
     }
 
     private static int Int(JsonElement obj, string name) =>

@@ -73,7 +73,7 @@ public sealed class GeminiUpstreamStream(string model, long created, bool includ
     {
         if (Completed || _finishReason is null || Error is not null) return; // no finishReason: a cut-off stream
         _chunks.Finish(output, _finishReason);
-        if (includeUsage && _usage is { } usage) _chunks.Usage(output, w => GeminiUpstreamResponse.WriteUsage(w, usage));
+        if (includeUsage && _usage is { } usage) _chunks.Usage(output, GeminiUpstreamResponse.UsageOf(usage));
         OpenAIChunkWriter.Done(output);
         Completed = true;
     }

@@ -27,17 +27,30 @@ internal sealed class TranslatingStream(Stream upstream, IStreamTranslator trans
             {
                 _ended = true;
                 // A last event without its blank line still counts.
-                if (!_reader.Pending.Trim("\r\n "u8).IsEmpty) translator.OnFrame(_reader.Pending, _pending);
+                if (!_reader.Pending.Trim("\r\n "u8).IsEmpty) Translate(_reader.Pending);
                 translator.OnEnd(_pending); // without [DONE] the relay reports a truncated stream
                 continue;
             }
-            while (_reader.TryReadFrame(out var frame)) translator.OnFrame(frame, _pending);
+            while (_reader.TryReadFrame(out var frame)) Translate(frame);
             if (translator.Error is { } error) throw new IOException($"the provider reported an error mid-stream: {error}");
         }
         int n = Math.Min(destination.Length, _pending.WrittenCount - _offset);
         _pending.WrittenSpan.Slice(_offset, n).CopyTo(destination.Span);
         _offset += n;
         return n;
+    }
+
+    /// <summary>A provider event that is not the JSON it should be fails the stream like a broken connection.</summary>
+    private void Translate(ReadOnlySpan<byte> frame)
+    {
+        try
+        {
+            translator.OnFrame(frame, _pending);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new IOException($"the provider sent a malformed stream event: {ex.Message}", ex);
+        }
     }
 
     protected override void Dispose(bool disposing)

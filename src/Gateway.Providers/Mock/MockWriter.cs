@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Text.Json;
+using Gateway.Core.Protocol;
 using Gateway.Providers.OpenAI;
 
 namespace Gateway.Providers.Mock;
@@ -11,7 +12,7 @@ internal static class MockWriter
     public static byte[] Completion(string id, long created, string model, string content, string finish, int promptTokens, int completionTokens)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
-        OpenAICompletionWriter.Write(buffer, id, created, model, content, null, [], finish, w => WriteUsage(w, promptTokens, completionTokens));
+        OpenAICompletionWriter.Write(buffer, ChatCompletion.Single(id, created, model, ChatMessage.FromAssistant(content, null, null), finish, Usage.Of(promptTokens, completionTokens)));
         return buffer.WrittenSpan.ToArray();
     }
 
@@ -38,7 +39,7 @@ internal static class MockWriter
         WriteChunkHeader(w, id, created, model);
         w.WriteStartArray("choices"u8);
         w.WriteEndArray();
-        WriteUsage(w, promptTokens, completionTokens);
+        OpenAIUsage.Write(w, Usage.Of(promptTokens, completionTokens));
         w.WriteEndObject();
     }
 
@@ -106,14 +107,5 @@ internal static class MockWriter
         w.WriteString("object"u8, "chat.completion.chunk"u8);
         w.WriteNumber("created"u8, created);
         w.WriteString("model"u8, model);
-    }
-
-    private static void WriteUsage(Utf8JsonWriter w, int promptTokens, int completionTokens)
-    {
-        w.WriteStartObject("usage"u8);
-        w.WriteNumber("prompt_tokens"u8, promptTokens);
-        w.WriteNumber("completion_tokens"u8, completionTokens);
-        w.WriteNumber("total_tokens"u8, promptTokens + completionTokens);
-        w.WriteEndObject();
     }
 }

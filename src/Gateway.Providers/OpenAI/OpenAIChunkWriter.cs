@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using Gateway.Core.Protocol;
 
 namespace Gateway.Providers.OpenAI;
 
@@ -64,12 +65,12 @@ internal sealed class OpenAIChunkWriter(string id, long created, string model)
 
     public void Finish(IBufferWriter<byte> output, string finishReason) => Choice(output, _ => { }, finishReason);
 
-    /// <summary>The final empty-choices chunk; <paramref name="writeUsage"/> writes the <c>usage</c> property.</summary>
-    public void Usage(IBufferWriter<byte> output, Action<Utf8JsonWriter> writeUsage) => Frame(output, w =>
+    /// <summary>The final empty-choices chunk that carries the usage.</summary>
+    public void Usage(IBufferWriter<byte> output, Usage usage) => Frame(output, w =>
     {
         w.WriteStartArray("choices"u8);
         w.WriteEndArray();
-        writeUsage(w);
+        OpenAIUsage.Write(w, usage);
     });
 
     public static void Done(IBufferWriter<byte> output) => output.Write("data: [DONE]\n\n"u8);

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Text;
+using System.Text.Json;
 using Gateway.Core;
 using Gateway.Core.Config;
 using Gateway.Core.Errors;
@@ -53,7 +54,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, ILogger
 
             var dropped = new List<string>();
             using var upstreamBody = new PooledBufferWriter(body.Length + 512);
-            error = AnthropicRequestTranslator.Translate(body.Memory, modelJson.Span, provider.Config.Type == ProviderTypes.OpenAI, upstreamBody, dropped);
+            error = AnthropicRequestTranslator.Translate(body.Memory, Encoding.UTF8.GetString(model.Span), provider.Config.Type == ProviderTypes.OpenAI, upstreamBody, dropped);
             if (error is not null)
             {
                 await ErrorResponses.WriteAsync(context, error, started, dialect: Dialect).ConfigureAwait(false);
@@ -117,6 +118,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, ILogger
         using var reader = new SseFrameReader(upstream.Body);
         SseRelayStatus status;
         Exception? failure = null;
+        bool anyWritten = false; // events can sit unflushed in the body writer before the response has started
         while (true)
         {
             SseReadResult read;
@@ -137,7 +139,20 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, ILogger
                 break;
             }
             deadline.FirstByteReceived();
-            if (WriteFrames(reader, events, http) && !await SseErrors.FlushAsync(http.BodyWriter, context.RequestAborted).ConfigureAwait(false))
+            bool wrote = false;
+            try
+            {
+                WriteFrames(reader, events, http, ref wrote);
+            }
+            catch (JsonException ex)
+            {
+                status = SseRelayStatus.UpstreamFailed;
+                failure = new IOException($"the provider sent a malformed stream event: {ex.Message}", ex);
+                anyWritten |= wrote;
+                break;
+            }
+            anyWritten |= wrote;
+            if (wrote && !await SseErrors.FlushAsync(http.BodyWriter, context.RequestAborted).ConfigureAwait(false))
             {
                 status = SseRelayStatus.ClientGone;
                 break;
@@ -148,7 +163,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, ILogger
         if (status == SseRelayStatus.ClientGone || deadline.ClientGone) return;
         var error = ProxyEndpoint.StreamError(deadline, status, failure, provider);
         Log.StreamFailed(logger, provider, error.Message);
-        if (!http.HasStarted)
+        if (!http.HasStarted && !anyWritten)
         {
             await ErrorResponses.WriteAsync(context, error, started, upstreamTicks, Dialect).ConfigureAwait(false);
             return;
@@ -157,11 +172,10 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, ILogger
         await SseErrors.FlushAsync(http.BodyWriter, context.RequestAborted).ConfigureAwait(false);
     }
 
-    private static bool WriteFrames(SseFrameReader reader, IEventSink events, HttpResponse http)
+    /// <param name="wrote">Set as soon as one event is written, so it is known even when a later frame throws.</param>
+    private static void WriteFrames(SseFrameReader reader, IEventSink events, HttpResponse http, ref bool wrote)
     {
-        bool wrote = false;
         while (reader.TryReadFrame(out var frame)) wrote |= events.OnFrame(frame, http.BodyWriter);
-        return wrote;
     }
 
     /// <summary>

@@ -11,7 +11,7 @@ public class AnthropicRequestTranslatorTests
     {
         var output = new ArrayBufferWriter<byte>();
         var dropped = new List<string>();
-        var error = AnthropicRequestTranslator.Translate(Encoding.UTF8.GetBytes(anthropic), "gpt-x"u8, maxCompletionTokens, output, dropped);
+        var error = AnthropicRequestTranslator.Translate(Encoding.UTF8.GetBytes(anthropic), "gpt-x", maxCompletionTokens, output, dropped);
         Assert.Null(error);
         return (JsonDocument.Parse(output.WrittenMemory).RootElement.Clone(), dropped);
     }
@@ -84,7 +84,7 @@ public class AnthropicRequestTranslatorTests
     [InlineData("""{"model":"m","max_tokens":5,"tools":[{"name":"t","input_schema":{}}],"tool_choice":"auto","messages":[{"role":"user","content":"x"}]}""", "invalid_tool_choice")]
     public void Translate_InvalidRequest_Is400(string anthropic, string code)
     {
-        var error = AnthropicRequestTranslator.Translate(Encoding.UTF8.GetBytes(anthropic), "m"u8, false, new ArrayBufferWriter<byte>(), []);
+        var error = AnthropicRequestTranslator.Translate(Encoding.UTF8.GetBytes(anthropic), "m", false, new ArrayBufferWriter<byte>(), []);
         Assert.Equal((400, code), (error!.Status, error.Code));
     }
 }

@@ -8,6 +8,19 @@ namespace Gateway.Providers.Tests.Anthropic;
 public class AnthropicResponseTranslatorTests
 {
     [Fact]
+    public void Translate_Reasoning_BecomesAThinkingBlockFirst()
+    {
+        const string openAi = """
+            {"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"42","reasoning_content":"Let me think."},"finish_reason":"stop"}]}
+            """;
+        var output = new ArrayBufferWriter<byte>();
+        Assert.Null(AnthropicResponseTranslator.Translate(Encoding.UTF8.GetBytes(openAi), "m", output));
+        var content = JsonDocument.Parse(output.WrittenMemory).RootElement.GetProperty("content");
+        Assert.Equal(("thinking", "Let me think."), (content[0].GetProperty("type").GetString(), content[0].GetProperty("thinking").GetString()));
+        Assert.Equal(("text", "42"), (content[1].GetProperty("type").GetString(), content[1].GetProperty("text").GetString()));
+    }
+
+    [Fact]
     public void Translate_TextAndToolCall_BecomeBlocksWithStopReasonAndUsage()
     {
         const string openAi = """

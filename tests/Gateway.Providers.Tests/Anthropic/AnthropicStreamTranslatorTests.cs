@@ -20,6 +20,31 @@ public class AnthropicStreamTranslatorTests
     }
 
     [Fact]
+    public void Reasoning_BecomesAThinkingBlockBeforeTheText()
+    {
+        var events = Run(
+            """{"id":"c1","choices":[{"index":0,"delta":{"role":"assistant","reasoning_content":"Let me "},"finish_reason":null}]}""",
+            """{"id":"c1","choices":[{"index":0,"delta":{"reasoning_content":"think."},"finish_reason":null}]}""",
+            """{"id":"c1","choices":[{"index":0,"delta":{"content":"42"},"finish_reason":null}]}""",
+            """{"id":"c1","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":9,"total_tokens":14,"completion_tokens_details":{"reasoning_tokens":6}}}""",
+            "[DONE]");
+        Assert.Equal(["message_start", "content_block_start", "content_block_delta", "content_block_delta", "content_block_stop",
+            "content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop"], events.Select(e => e.Event));
+        Assert.Equal("thinking", events[1].Data.GetProperty("content_block").GetProperty("type").GetString());
+        Assert.Equal("Let me think.", string.Concat(events.Where(e => e.Event == "content_block_delta" && e.Data.GetProperty("delta").GetProperty("type").GetString() == "thinking_delta")
+            .Select(e => e.Data.GetProperty("delta").GetProperty("thinking").GetString())));
+        Assert.Equal((1, "42"), (events[6].Data.GetProperty("index").GetInt32(), events[6].Data.GetProperty("delta").GetProperty("text").GetString()));
+        Assert.Equal(9, events[^2].Data.GetProperty("usage").GetProperty("output_tokens").GetInt32());
+    }
+
+    [Fact]
+    public void MalformedChunk_Throws_SoTheEndpointFailsTheStream()
+    {
+        var translator = new AnthropicStreamTranslator("m");
+        Assert.ThrowsAny<JsonException>(() => translator.OnFrame("data: {\"id\":oops\n\n"u8, new ArrayBufferWriter<byte>()));
+    }
+
+    [Fact]
     public void Text_GivesTheFullEventSequenceWithUsageAtTheEnd()
     {
         var events = Run(

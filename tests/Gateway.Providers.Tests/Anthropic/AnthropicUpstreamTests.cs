@@ -12,7 +12,7 @@ public class AnthropicUpstreamTests
     {
         var output = new ArrayBufferWriter<byte>();
         var dropped = new List<string>();
-        Assert.Null(AnthropicUpstreamRequest.Translate(Encoding.UTF8.GetBytes(openAi), "claude-x"u8, output, dropped));
+        Assert.Null(Canonical.Translate(openAi, r => AnthropicUpstreamRequest.Translate(r, "claude-x"u8, output, dropped)));
         return (JsonDocument.Parse(output.WrittenMemory).RootElement.Clone(), dropped);
     }
 
@@ -34,6 +34,46 @@ public class AnthropicUpstreamTests
             Assert.False(body.TryGetProperty(openAiOnly, out _), openAiOnly);
         Assert.Contains("presence_penalty", dropped);
         Assert.Contains(dropped, d => d.StartsWith("temperature", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("low", null, 1024, 4096 + 1024)]
+    [InlineData("high", null, 4096, 4096 + 4096)]
+    [InlineData("medium", 1500, 1499, 1500)]
+    public void Request_ReasoningEffort_BecomesAThinkingBudgetInsideMaxTokens(string effort, int? max, int budget, int maxTokens)
+    {
+        string limit = max is null ? "" : $",\"max_completion_tokens\":{max}";
+        var (body, dropped) = Request($$"""{"model":"m","messages":[{"role":"user","content":"why?"}],"reasoning_effort":"{{effort}}","temperature":0.3,"top_p":0.5{{limit}}}""");
+        var thinking = body.GetProperty("thinking");
+        Assert.Equal(("enabled", budget), (thinking.GetProperty("type").GetString(), thinking.GetProperty("budget_tokens").GetInt32()));
+        Assert.Equal(maxTokens, body.GetProperty("max_tokens").GetInt32());
+        // Anthropic refuses a temperature or a low top_p while thinking: dropped, and said so.
+        Assert.False(body.TryGetProperty("temperature", out _));
+        Assert.False(body.TryGetProperty("top_p", out _));
+        Assert.Contains(dropped, d => d.StartsWith("temperature", StringComparison.Ordinal));
+        Assert.Contains(dropped, d => d.StartsWith("top_p", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"x"}],"reasoning_effort":"low","max_tokens":1000}""", "max tokens")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"x"}],"reasoning_effort":"low","tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"required"}""", "forced")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"x"},{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"c","content":"r"}],"reasoning_effort":"high"}""", "last assistant turn")]
+    public void Request_ReasoningEffortAnthropicCannotHonour_IsDroppedWithTheReason(string openAi, string reason)
+    {
+        var (body, dropped) = Request(openAi);
+        Assert.False(body.TryGetProperty("thinking", out _));
+        Assert.Contains(dropped, d => d.StartsWith("reasoning_effort", StringComparison.Ordinal) && d.Contains(reason, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("none")]
+    [InlineData("minimal")]
+    public void Request_ReasoningEffortNoneOrMinimal_LeavesThinkingOff(string effort)
+    {
+        var (body, dropped) = Request($$"""{"model":"m","messages":[{"role":"user","content":"x"}],"reasoning_effort":"{{effort}}","temperature":0.3}""");
+        Assert.False(body.TryGetProperty("thinking", out _));
+        Assert.Equal(0.3, body.GetProperty("temperature").GetDouble());
+        Assert.Empty(dropped);
     }
 
     [Fact]
@@ -76,7 +116,7 @@ public class AnthropicUpstreamTests
     [InlineData("""{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"not json"}}]}]}""", "invalid_messages")]
     public void Request_Untranslatable_Is400(string openAi, string code)
     {
-        var error = AnthropicUpstreamRequest.Translate(Encoding.UTF8.GetBytes(openAi), "m"u8, new ArrayBufferWriter<byte>(), []);
+        var error = Canonical.Translate(openAi, r => AnthropicUpstreamRequest.Translate(r, "m"u8, new ArrayBufferWriter<byte>(), []));
         Assert.Equal((400, code), (error!.Status, error.Code));
     }
 

@@ -13,12 +13,12 @@ public class BedrockConverseTests
     public void Request_ToolRoundTripSystemAndConfig()
     {
         var output = new ArrayBufferWriter<byte>();
-        Assert.Null(BedrockConverseRequest.Translate(Encoding.UTF8.GetBytes("""
+        Assert.Null(Canonical.Translate("""
             {"model":"m","max_tokens":40,"temperature":0.2,"stop":"END","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"weather"},
              {"role":"assistant","tool_calls":[{"id":"t1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},
              {"role":"tool","tool_call_id":"t1","content":"Sunny"}],
              "tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}],"tool_choice":"required"}
-            """), output, []));
+            """, r => BedrockConverseRequest.Translate(r, output, [])));
         var root = JsonDocument.Parse(output.WrittenMemory).RootElement;
         Assert.Equal("Be brief.", root.GetProperty("system")[0].GetProperty("text").GetString());
         var messages = root.GetProperty("messages");

@@ -12,7 +12,7 @@ public class GeminiUpstreamTests
     {
         var output = new ArrayBufferWriter<byte>();
         var dropped = new List<string>();
-        Assert.Null(GeminiUpstreamRequest.Translate(Encoding.UTF8.GetBytes(openAi), output, dropped));
+        Assert.Null(Canonical.Translate(openAi, r => GeminiUpstreamRequest.Translate(r, output, dropped)));
         return (JsonDocument.Parse(output.WrittenMemory).RootElement.Clone(), dropped);
     }
 

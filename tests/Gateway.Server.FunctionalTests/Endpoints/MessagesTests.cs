@@ -136,6 +136,20 @@ public class MessagesTests(SharedGateway shared) : IClassFixture<SharedGateway>
     }
 
     [Fact]
+    public async Task UpstreamSendsMalformedEvent_ErrorEventAndTheGatewayKeepsServing()
+    {
+        using (var response = await Client.SendAsync(PostMessages(Message("openai/gpt-test", "fault:garbage-frame a b c " + Tag(), stream: true))))
+        {
+            string body = await response.Content.ReadAsStringAsync();
+            Assert.True(body.Contains("event: error", StringComparison.Ordinal), $"{(int)response.StatusCode}: {body}");
+            Assert.DoesNotContain("message_stop", body);
+            Assert.Contains("malformed", body);
+        }
+        using var next = await Client.SendAsync(PostMessages(Message("openai/gpt-test", "still here " + Tag(), stream: true)));
+        Assert.Contains("message_stop", await next.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task OldAnthropicVersion_400()
     {
         var request = Post("/v1/messages", Message("mock/echo", "x"), key: MasterKey);

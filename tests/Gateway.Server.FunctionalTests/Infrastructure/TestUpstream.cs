@@ -15,7 +15,8 @@ namespace Gateway.Server.FunctionalTests.Infrastructure;
 /// <summary>
 /// A fake OpenAI on 127.0.0.1:0 (real Kestrel). Answers "echo: &lt;last user text&gt;", records every request,
 /// and injects faults named in the last user text: fault:500, fault:429, fault:401, fault:reset-mid-stream,
-/// fault:slow-headers:MS, fault:slow-first-token:MS, fault:slow-stream:MS, fault:no-done.
+/// fault:slow-headers:MS, fault:slow-first-token:MS, fault:slow-stream:MS, fault:no-done,
+/// fault:garbage-frame (a stream event that is not JSON).
 /// </summary>
 public sealed class TestUpstream : IAsyncDisposable
 {
@@ -123,6 +124,7 @@ public sealed class TestUpstream : IAsyncDisposable
         {
             if (every is not null) await Task.Delay(every.Value, ctx.RequestAborted);
             await FrameAsync(ctx, $$$"""{"id":"chatcmpl-up","object":"chat.completion.chunk","created":1,"model":"{{{model}}}","choices":[{"index":0,"delta":{"content":{{{JsonSerializer.Serialize(pieces[i], TestJson.Default.String)}}}},"finish_reason":null}]}""");
+            if (i == 1 && text.Contains("fault:garbage-frame")) await ctx.Response.WriteAsync("data: {\"id\":oops\n\n");
             if (i == 1 && text.Contains("fault:reset-mid-stream"))
             {
                 await Task.Delay(50);
