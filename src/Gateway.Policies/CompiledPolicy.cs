@@ -1,0 +1,199 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Text.RegularExpressions;
+using Jint;
+using Jint.Native;
+using Jint.Native.Function;
+using Jint.Native.Json;
+using Jint.Runtime;
+
+namespace Gateway.Policies;
+
+/// <summary>
+/// One version of one policy file: the module parsed once and shared, and a pool of engines that
+/// each imported it (an engine is not thread-safe, and creating one costs far more than a call).
+/// Immutable apart from the pool; a reload makes a new instance and in-flight calls finish on theirs.
+/// </summary>
+public sealed class CompiledPolicy
+{
+    private const string Specifier = "policy";
+    private readonly Prepared<Acornima.Ast.Module> _module;
+    private readonly ConcurrentQueue<PolicyEngine> _pool = new();
+    private readonly int _maxPooled = Math.Max(2, Environment.ProcessorCount * 2);
+
+    private CompiledPolicy(string name, long version, PolicyMode mode, PolicyLimits limits, Prepared<Acornima.Ast.Module> module)
+    {
+        Name = name;
+        Version = version;
+        Mode = mode;
+        Limits = limits;
+        _module = module;
+    }
+
+    public string Name { get; }
+    public long Version { get; }
+    public PolicyMode Mode { get; }
+    public PolicyLimits Limits { get; }
+    public PolicyHooks Hooks { get; private set; }
+
+    /// <summary>Parses the module and evaluates it once (top-level code runs under the same limits).</summary>
+    /// <returns>The policy, or null with <paramref name="error"/> saying why, with line and column when the parser knows them.</returns>
+    public static CompiledPolicy? Compile(string name, string code, long version, PolicyMode mode, PolicyLimits limits, out string? error)
+    {
+        error = null;
+        Prepared<Acornima.Ast.Module> module;
+        try
+        {
+            module = Engine.PrepareModule(code, name);
+        }
+        catch (Exception ex) when (ex is ScriptPreparationException or Acornima.ParseErrorException or JavaScriptException)
+        {
+            error = (ex.InnerException ?? ex) is Acornima.ParseErrorException parse
+                ? $"{name}:{parse.LineNumber}:{parse.Column}: {parse.Description}"
+                : ex.Message;
+            return null;
+        }
+        var policy = new CompiledPolicy(name, version, mode, limits, module);
+        try
+        {
+            var engine = policy.CreateEngine();
+            policy.Hooks = engine.Hooks;
+            policy.Return(engine);
+        }
+        catch (Exception ex) when (PolicyEngine.IsScriptFailure(ex))
+        {
+            error = $"{name}: evaluating the module failed: {PolicyEngine.Describe(ex)}";
+            return null;
+        }
+        if (policy.Hooks == PolicyHooks.None)
+        {
+            error = $"{name}: exports none of onRequest, route, onResponse, onChunk";
+            return null;
+        }
+        return policy;
+    }
+
+    /// <summary>Runs <c>onRequest(req, ctx)</c> on the request's JSON; a changed request or a respond body is written to <paramref name="output"/>.</summary>
+    public PolicyOutcome OnRequest(ReadOnlySpan<byte> requestJson, PolicyContext context, IBufferWriter<byte> output)
+    {
+        if ((Hooks & PolicyHooks.OnRequest) == 0) return PolicyOutcome.Unchanged;
+        var engine = Rent();
+        var outcome = engine.CallObjectHook(engine.OnRequest!, requestJson, context, output);
+        // An engine that hit a limit may hold a half-built heap; it is dropped, not reused.
+        if (!outcome.LimitHit) Return(engine);
+        return outcome;
+    }
+
+    private PolicyEngine Rent() => _pool.TryDequeue(out var engine) ? engine : CreateEngine();
+
+    private void Return(PolicyEngine engine)
+    {
+        if (_pool.Count < _maxPooled) _pool.Enqueue(engine);
+    }
+
+    private PolicyEngine CreateEngine()
+    {
+        var engine = new Engine(options => options
+            .Strict()
+            .DisableStringCompilation() // no eval, no Function constructor
+            .LimitRecursion(Limits.MaxRecursionDepth)
+            .MaxStatements(Limits.MaxStatements)
+            .LimitMemory(Limits.MaxMemoryBytes)
+            .TimeoutInterval(Limits.Timeout)
+            .RegexTimeoutInterval(Limits.RegexTimeout));
+        var module = _module;
+        engine.Modules.Add(Specifier, builder => builder.AddModule(in module));
+        engine.Constraints.Reset();
+        var exports = engine.Modules.Import(Specifier);
+        return new PolicyEngine(engine, Name, exports.Get("onRequest") as Function);
+    }
+}
+
+/// <summary>An engine with the policy module imported and its hook functions looked up once.</summary>
+internal sealed class PolicyEngine(Engine engine, string policyName, Function? onRequest)
+{
+    public Function? OnRequest { get; } = onRequest;
+
+    public PolicyHooks Hooks => OnRequest is null ? PolicyHooks.None : PolicyHooks.OnRequest;
+
+    public PolicyOutcome CallObjectHook(Function hook, ReadOnlySpan<byte> json, PolicyContext context, IBufferWriter<byte> output)
+    {
+        try
+        {
+            engine.Constraints.Reset();
+            var value = new JsonParser(engine).Parse(json);
+            var result = engine.Invoke(hook, value, Context(context));
+            return Interpret(result, output);
+        }
+        catch (Exception ex) when (IsScriptFailure(ex))
+        {
+            return PolicyOutcome.Failed($"policy '{policyName}': {Describe(ex)}", IsLimit(ex));
+        }
+    }
+
+    private PolicyOutcome Interpret(JsValue result, IBufferWriter<byte> output)
+    {
+        if (result.IsUndefined() || result.IsNull()) return PolicyOutcome.Unchanged;
+        if (!result.IsObject() || result.IsArray())
+            return PolicyOutcome.Failed($"policy '{policyName}': the hook returned {result.Type}, expected the object, {{ reject }} or {{ respond }}", false);
+        var obj = result.AsObject();
+        var reject = obj.Get("reject");
+        if (!reject.IsUndefined())
+        {
+            int status = 403;
+            string message = $"Rejected by policy '{policyName}'.";
+            if (reject.IsObject())
+            {
+                var s = reject.AsObject().Get("status");
+                if (s.IsNumber() && s.AsNumber() is >= 400 and <= 599) status = (int)s.AsNumber();
+                var m = reject.AsObject().Get("message");
+                if (m.IsString()) message = m.AsString();
+            }
+            else if (reject.IsString())
+            {
+                message = reject.AsString();
+            }
+            return PolicyOutcome.Reject(status, message);
+        }
+        var respond = obj.Get("respond");
+        if (!respond.IsUndefined())
+        {
+            if (!respond.IsObject()) return PolicyOutcome.Failed($"policy '{policyName}': respond must be an object", false);
+            new JsonSerializer(engine).Serialize(respond, output);
+            return PolicyOutcome.Respond;
+        }
+        new JsonSerializer(engine).Serialize(result, output);
+        return PolicyOutcome.Changed;
+    }
+
+    private JsObject Context(PolicyContext context)
+    {
+        var ctx = new JsObject(engine);
+        ctx.Set("model", context.Model);
+        ctx.Set("keyId", context.KeyId is null ? JsValue.Null : context.KeyId);
+        ctx.Set("tenant", context.Tenant is null ? JsValue.Null : context.Tenant);
+        var metadata = new JsObject(engine);
+        foreach (var (name, value) in context.Metadata) metadata.Set(name, value);
+        ctx.Set("metadata", metadata);
+        return ctx;
+    }
+
+    public static bool IsScriptFailure(Exception ex) =>
+        ex is JavaScriptException or StatementsCountOverflowException or MemoryLimitExceededException or RecursionDepthOverflowException
+            or TimeoutException or RegexMatchTimeoutException or ExecutionCanceledException or JintException;
+
+    private static bool IsLimit(Exception ex) =>
+        ex is StatementsCountOverflowException or MemoryLimitExceededException or RecursionDepthOverflowException or TimeoutException
+            or RegexMatchTimeoutException or ExecutionCanceledException;
+
+    public static string Describe(Exception ex) => ex switch
+    {
+        StatementsCountOverflowException => "statement limit reached",
+        MemoryLimitExceededException => "memory limit reached",
+        RecursionDepthOverflowException => "recursion limit reached",
+        RegexMatchTimeoutException => "regular expression time limit reached",
+        TimeoutException => "time limit reached",
+        JavaScriptException js => $"threw {js.Message} at line {js.Location.Start.Line}, column {js.Location.Start.Column}",
+        _ => ex.Message,
+    };
+}

@@ -1,0 +1,31 @@
+namespace Gateway.Policies;
+
+public enum PolicyOutcomeKind
+{
+    /// <summary>The hook returned nothing (or the object unchanged is not detectable): go on with the original.</summary>
+    Unchanged,
+
+    /// <summary>The hook returned an object: its JSON was written to the output.</summary>
+    Changed,
+
+    /// <summary><c>{ reject: { status, message } }</c>: answer the client with that error.</summary>
+    Reject,
+
+    /// <summary><c>{ respond: {...} }</c>: answer the client with that object; the provider is not called.</summary>
+    Respond,
+
+    /// <summary>The hook threw, hit a limit or returned something unusable; the policy's mode decides.</summary>
+    Failed,
+}
+
+/// <summary>The result of one hook call. For Changed and Respond, the JSON is in the caller's output.</summary>
+public readonly record struct PolicyOutcome(PolicyOutcomeKind Kind, int Status = 0, string? Message = null, bool LimitHit = false)
+{
+    public static PolicyOutcome Unchanged => new(PolicyOutcomeKind.Unchanged);
+    public static PolicyOutcome Changed => new(PolicyOutcomeKind.Changed);
+    public static PolicyOutcome Respond => new(PolicyOutcomeKind.Respond);
+
+    public static PolicyOutcome Reject(int status, string message) => new(PolicyOutcomeKind.Reject, status, message);
+
+    public static PolicyOutcome Failed(string reason, bool limitHit) => new(PolicyOutcomeKind.Failed, 0, reason, limitHit);
+}
