@@ -38,18 +38,20 @@ public sealed class CompiledPolicy
 
     /// <summary>Parses the module and evaluates it once (top-level code runs under the same limits).</summary>
     /// <returns>The policy, or null with <paramref name="error"/> saying why, with line and column when the parser knows them.</returns>
-    public static CompiledPolicy? Compile(string name, string code, long version, PolicyMode mode, PolicyLimits limits, out string? error)
+    /// <param name="source">The file name errors are located in (the policy's name when null).</param>
+    public static CompiledPolicy? Compile(string name, string code, long version, PolicyMode mode, PolicyLimits limits, out string? error, string? source = null)
     {
         error = null;
+        source ??= name;
         Prepared<Acornima.Ast.Module> module;
         try
         {
-            module = Engine.PrepareModule(code, name);
+            module = Engine.PrepareModule(code, source);
         }
         catch (Exception ex) when (ex is ScriptPreparationException or Acornima.ParseErrorException or JavaScriptException)
         {
             error = (ex.InnerException ?? ex) is Acornima.ParseErrorException parse
-                ? $"{name}:{parse.LineNumber}:{parse.Column}: {parse.Description}"
+                ? $"{source}:{parse.LineNumber}:{parse.Column}: {parse.Description}"
                 : ex.Message;
             return null;
         }
@@ -62,23 +64,30 @@ public sealed class CompiledPolicy
         }
         catch (Exception ex) when (PolicyEngine.IsScriptFailure(ex))
         {
-            error = $"{name}: evaluating the module failed: {PolicyEngine.Describe(ex)}";
+            error = $"{source}: evaluating the module failed: {PolicyEngine.Describe(ex)}";
             return null;
         }
         if (policy.Hooks == PolicyHooks.None)
         {
-            error = $"{name}: exports none of onRequest, route, onResponse, onChunk";
+            error = $"{source}: exports none of onRequest, route, onResponse, onChunk";
             return null;
         }
         return policy;
     }
 
     /// <summary>Runs <c>onRequest(req, ctx)</c> on the request's JSON; a changed request or a respond body is written to <paramref name="output"/>.</summary>
-    public PolicyOutcome OnRequest(ReadOnlySpan<byte> requestJson, PolicyContext context, IBufferWriter<byte> output)
+    public PolicyOutcome OnRequest(ReadOnlySpan<byte> requestJson, PolicyContext context, IBufferWriter<byte> output) =>
+        CallObjectHook(PolicyHooks.OnRequest, requestJson, context, output);
+
+    /// <summary>Runs <c>onResponse(res, ctx)</c> on a whole answer's JSON; a changed answer is written to <paramref name="output"/>.</summary>
+    public PolicyOutcome OnResponse(ReadOnlySpan<byte> responseJson, PolicyContext context, IBufferWriter<byte> output) =>
+        CallObjectHook(PolicyHooks.OnResponse, responseJson, context, output);
+
+    private PolicyOutcome CallObjectHook(PolicyHooks hook, ReadOnlySpan<byte> json, PolicyContext context, IBufferWriter<byte> output)
     {
-        if ((Hooks & PolicyHooks.OnRequest) == 0) return PolicyOutcome.Unchanged;
+        if ((Hooks & hook) == 0) return PolicyOutcome.Unchanged;
         var engine = Rent();
-        var outcome = engine.CallObjectHook(engine.OnRequest!, requestJson, context, output);
+        var outcome = engine.CallObjectHook(engine.Function(hook)!, json, context, output);
         // An engine that hit a limit may hold a half-built heap; it is dropped, not reused.
         if (!outcome.LimitHit) Return(engine);
         return outcome;
@@ -105,16 +114,26 @@ public sealed class CompiledPolicy
         engine.Modules.Add(Specifier, builder => builder.AddModule(in module));
         engine.Constraints.Reset();
         var exports = engine.Modules.Import(Specifier);
-        return new PolicyEngine(engine, Name, exports.Get("onRequest") as Function);
+        return new PolicyEngine(engine, Name, exports.Get("onRequest") as Function, exports.Get("route") as Function,
+            exports.Get("onResponse") as Function, exports.Get("onChunk") as Function);
     }
 }
 
 /// <summary>An engine with the policy module imported and its hook functions looked up once.</summary>
-internal sealed class PolicyEngine(Engine engine, string policyName, Function? onRequest)
+internal sealed class PolicyEngine(Engine engine, string policyName, Function? onRequest, Function? route, Function? onResponse, Function? onChunk)
 {
-    public Function? OnRequest { get; } = onRequest;
+    public PolicyHooks Hooks =>
+        (onRequest is null ? 0 : PolicyHooks.OnRequest) | (route is null ? 0 : PolicyHooks.Route)
+        | (onResponse is null ? 0 : PolicyHooks.OnResponse) | (onChunk is null ? 0 : PolicyHooks.OnChunk);
 
-    public PolicyHooks Hooks => OnRequest is null ? PolicyHooks.None : PolicyHooks.OnRequest;
+    public Function? Function(PolicyHooks hook) => hook switch
+    {
+        PolicyHooks.OnRequest => onRequest,
+        PolicyHooks.Route => route,
+        PolicyHooks.OnResponse => onResponse,
+        PolicyHooks.OnChunk => onChunk,
+        _ => null,
+    };
 
     public PolicyOutcome CallObjectHook(Function hook, ReadOnlySpan<byte> json, PolicyContext context, IBufferWriter<byte> output)
     {

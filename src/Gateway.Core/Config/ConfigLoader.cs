@@ -31,10 +31,11 @@ public static class ConfigLoader
         {
             return new ConfigLoadResult(null, [$"{path}: cannot read the file: {ex.Message}"], []);
         }
-        return LoadText(text, path, environment);
+        return LoadText(text, path, environment, Path.GetDirectoryName(Path.GetFullPath(path)));
     }
 
-    public static ConfigLoadResult LoadText(string? text, string sourceName, IReadOnlyDictionary<string, string> environment)
+    /// <param name="baseDirectory">Where relative paths in the config (policy files) start; the working directory when null.</param>
+    public static ConfigLoadResult LoadText(string? text, string sourceName, IReadOnlyDictionary<string, string> environment, string? baseDirectory = null)
     {
         JsonNode root;
         if (string.IsNullOrWhiteSpace(text))
@@ -61,7 +62,7 @@ public static class ConfigLoader
         if (errors.Count > 0) return new ConfigLoadResult(null, errors, []);
 
         using var document = JsonDocument.Parse(rootObject.ToJsonString());
-        return new ConfigReader(environment).Read(document.RootElement);
+        return new ConfigReader(environment, baseDirectory ?? Directory.GetCurrentDirectory()).Read(document.RootElement);
     }
 
     /// <summary><c>GATEWAY__server__maxBodyBytes=1024</c> sets <c>server.maxBodyBytes</c>; names match case-insensitively.</summary>

@@ -9,12 +9,12 @@ namespace Gateway.Core.Config;
 /// Turns the parsed JSON into a validated <see cref="GatewayConfig"/>, collecting every error with the
 /// path it belongs to (<c>providers.local.baseUrl: must be an absolute http(s) URL</c>).
 /// </summary>
-internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environment)
+internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environment, string baseDirectory)
 {
     // Sections that later versions give meaning to: accepted with a warning so a file written for a
     // newer gateway still loads, but nobody is misled into thinking they apply.
-    private static readonly string[] FutureSections = ["policies", "limits", "cache", "routes", "tenants", "budgets"];
-    private static readonly string[] RootProperties = ["$schema", "server", "providers", "models", "keys", "storage", .. FutureSections];
+    private static readonly string[] FutureSections = ["limits", "cache", "routes", "tenants", "budgets"];
+    private static readonly string[] RootProperties = ["$schema", "server", "providers", "models", "keys", "storage", "policies", .. FutureSections];
 
     private readonly List<string> _errors = [];
     private readonly List<string> _warnings = [];
@@ -31,6 +31,7 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
         var providers = ReadProviders(root);
         var models = ReadModels(root, providers);
         var keys = ReadKeys(root);
+        var policies = ReadPolicies(root);
         byte[]? master = null;
         if (environment.TryGetValue("GATEWAY_MASTER_KEY", out var masterKey) && masterKey.Length > 0)
             master = KeyHashing.Hash(masterKey);
@@ -43,6 +44,7 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
             Providers = providers,
             Models = models,
             Keys = keys,
+            Policies = policies,
             MasterKeyHash = master,
         }, _errors, _warnings);
     }
@@ -354,6 +356,57 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
             keys.Add(new KeyConfig(id, hash, models, admin));
         }
         return keys;
+    }
+
+    private List<PolicyConfig> ReadPolicies(JsonElement root)
+    {
+        var policies = new List<PolicyConfig>();
+        if (!TryGet(root, "policies", out var p) || !Expect(p, JsonValueKind.Array, "policies")) return policies;
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        int i = 0;
+        foreach (var item in p.EnumerateArray())
+        {
+            string path = $"policies[{i++}]";
+            if (!Expect(item, JsonValueKind.Object, path)) continue;
+            CheckProperties(item, path, ["file", "name", "mode", "models", "keys", "limits"]);
+            string? file = TryGet(item, "file", out var fv) ? String(fv, $"{path}.file") : null;
+            if (string.IsNullOrEmpty(file)) { _errors.Add($"{path}.file: required (the policy's .js file)"); continue; }
+            string full = Path.GetFullPath(file, baseDirectory);
+            // A policy that silently does not run is a hole in the operator's rules: a missing file stops the start.
+            if (!File.Exists(full)) { _errors.Add($"{path}.file: '{full}' does not exist"); continue; }
+            string name = TryGet(item, "name", out var nv) && String(nv, $"{path}.name") is { Length: > 0 } n ? n : Path.GetFileNameWithoutExtension(full);
+            if (!names.Add(name)) { _errors.Add($"{path}.name: '{name}' is used by another policy (name one with \"name\")"); continue; }
+            bool failOpen = false;
+            if (TryGet(item, "mode", out var mv) && String(mv, $"{path}.mode") is { } mode)
+            {
+                if (mode is not ("fail-closed" or "fail-open")) _errors.Add($"{path}.mode: \"fail-closed\" or \"fail-open\", not '{mode}'");
+                failOpen = mode == "fail-open";
+            }
+            var limits = new PolicyLimitsConfig();
+            if (TryGet(item, "limits", out var lv) && Expect(lv, JsonValueKind.Object, $"{path}.limits"))
+            {
+                CheckProperties(lv, $"{path}.limits", ["timeoutMs", "maxStatements", "maxMemoryBytes", "maxRecursion", "regexTimeoutMs"]);
+                if (TryGet(lv, "timeoutMs", out var t) && Long(t, $"{path}.limits.timeoutMs", 1, 60_000) is { } timeout) limits = limits with { TimeoutMs = (int)timeout };
+                if (TryGet(lv, "maxStatements", out var st) && Long(st, $"{path}.limits.maxStatements", 1, int.MaxValue - 1) is { } statements) limits = limits with { MaxStatements = (int)statements };
+                if (TryGet(lv, "maxMemoryBytes", out var mb) && Long(mb, $"{path}.limits.maxMemoryBytes", 1024 * 1024, long.MaxValue) is { } memory) limits = limits with { MaxMemoryBytes = memory };
+                if (TryGet(lv, "maxRecursion", out var r) && Long(r, $"{path}.limits.maxRecursion", 1, 10_000) is { } recursion) limits = limits with { MaxRecursion = (int)recursion };
+                if (TryGet(lv, "regexTimeoutMs", out var rt) && Long(rt, $"{path}.limits.regexTimeoutMs", 1, 10_000) is { } regex) limits = limits with { RegexTimeoutMs = (int)regex };
+            }
+            policies.Add(new PolicyConfig(name, full, failOpen, Patterns(item, "models", path), Patterns(item, "keys", path), limits));
+        }
+        return policies;
+    }
+
+    /// <summary>A list of glob patterns; absent means every one (<c>*</c>).</summary>
+    private List<string> Patterns(JsonElement item, string property, string path)
+    {
+        if (!TryGet(item, property, out var value)) return ["*"];
+        var patterns = new List<string>();
+        if (!Expect(value, JsonValueKind.Array, $"{path}.{property}")) return patterns;
+        int j = 0;
+        foreach (var p in value.EnumerateArray())
+            if (String(p, $"{path}.{property}[{j++}]") is { Length: > 0 } pattern) patterns.Add(pattern);
+        return patterns;
     }
 
     // ---- helpers -------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ public sealed record GatewayConfig
     public required IReadOnlyDictionary<string, ModelGroupConfig> Models { get; init; }
     public required IReadOnlyList<KeyConfig> Keys { get; init; }
     public required StorageConfig Storage { get; init; }
+    /// <summary>Policies in declared order: request hooks run first to last, response hooks last to first.</summary>
+    public IReadOnlyList<PolicyConfig> Policies { get; init; } = [];
     /// <summary>The hash of <c>GATEWAY_MASTER_KEY</c>, when set.</summary>
     public byte[]? MasterKeyHash { get; init; }
 }
@@ -65,4 +67,19 @@ public sealed record DeploymentConfig(string Provider, string Model, int Weight)
 public sealed record KeyConfig(string Id, byte[] Hash, IReadOnlyList<string> Models, bool Admin)
 {
     public override string ToString() => $"key {Id}";
+}
+
+/// <summary>A policy file and what it binds to: models and gateway keys (by id), as glob patterns.</summary>
+/// <param name="File">The full path of the .js file.</param>
+/// <param name="FailOpen">On a throw or a limit: skip the policy (true) or answer 5xx (false, the default).</param>
+public sealed record PolicyConfig(string Name, string File, bool FailOpen, IReadOnlyList<string> Models, IReadOnlyList<string> Keys, PolicyLimitsConfig Limits);
+
+/// <summary>Per-policy overrides of the sandbox limits; null keeps the default.</summary>
+public sealed record PolicyLimitsConfig
+{
+    public int? TimeoutMs { get; init; }
+    public int? MaxStatements { get; init; }
+    public long? MaxMemoryBytes { get; init; }
+    public int? MaxRecursion { get; init; }
+    public int? RegexTimeoutMs { get; init; }
 }

@@ -14,6 +14,8 @@ public static class GatewayCli
           gateway config check FILE                    validate a configuration file; non-zero exit on errors
           gateway keys new                             print a new random gateway key and its hash for gateway.json
           gateway keys hash [KEY]                      print the hash of KEY (read from stdin when omitted)
+          gateway policy test FILE --request REQ.json [--response RES.json] [--model M] [--key ID]
+                                                       run a policy offline: what it decides and how long it takes
           gateway --version
 
         Without --config, ./gateway.json is used when it exists (or the file named by GATEWAY_CONFIG).
@@ -38,6 +40,8 @@ public static class GatewayCli
         {
             case "serve":
                 return await ServeAsync(args[1..], env, stdout, stderr).ConfigureAwait(false);
+            case "policy" when args.Length >= 2 && args[1] == "test":
+                return PolicyTestCommand.Run(args[2..], stdout, stderr);
             case "config" when args.Length == 3 && args[1] == "check":
                 return CheckConfig(args[2], env, stdout, stderr);
             case "keys" when args.Length == 2 && args[1] == "new":
@@ -114,7 +118,23 @@ public static class GatewayCli
             return 1;
         }
         var config = result.Config!;
-        stdout.WriteLine($"{path}: valid ({config.Providers.Count} providers, {config.Models.Count} model aliases, {config.Keys.Count} keys)");
+        // The server refuses to start with a policy that does not compile; so does the check.
+        int policyErrors = 0;
+        foreach (var policy in config.Policies)
+        {
+            if (Gateway.Policies.CompiledPolicy.Compile(policy.Name, File.ReadAllText(policy.File), 1, Gateway.Policies.PolicyMode.FailClosed,
+                Gateway.Policies.PolicyRegistry.LimitsOf(policy.Limits), out var error, Path.GetFileName(policy.File)) is null)
+            {
+                stderr.WriteLine($"error: policy '{policy.Name}' ({policy.File}): {error}");
+                policyErrors++;
+            }
+        }
+        if (policyErrors > 0)
+        {
+            stderr.WriteLine($"{path}: {policyErrors} policy error{(policyErrors == 1 ? "" : "s")}");
+            return 1;
+        }
+        stdout.WriteLine($"{path}: valid ({config.Providers.Count} providers, {config.Models.Count} model aliases, {config.Keys.Count} keys, {config.Policies.Count} policies)");
         return 0;
     }
 }

@@ -9,6 +9,7 @@ using Gateway.Core.Json;
 using Gateway.Core.Providers;
 using Gateway.Core.Sse;
 using Gateway.Providers.Anthropic;
+using Gateway.Policies;
 using Gateway.Server.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -20,7 +21,7 @@ namespace Gateway.Server.Endpoints;
 /// The request is translated once; a streamed answer is translated frame by frame as it arrives.
 /// Errors use Anthropic's shape, so the Anthropic SDKs raise their own typed errors.
 /// </summary>
-internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, ILogger<MessagesEndpoint> logger)
+internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyRegistry policies, ILogger<MessagesEndpoint> logger)
 {
     private const ErrorDialect Dialect = ErrorDialect.Anthropic;
 
@@ -34,7 +35,8 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, ILogger
             return;
         }
 
-        var (body, shape, route, error) = await RequestIntake.ReadAsync(context, snapshots.Current, RequestKind.ChatCompletions).ConfigureAwait(false);
+        // Policies see the canonical (OpenAI) shape, so they run below, after translation.
+        var (body, shape, route, error, key, _) = await RequestIntake.ReadAsync(context, snapshots.Current, RequestKind.ChatCompletions).ConfigureAwait(false);
         if (body is null)
         {
             await ErrorResponses.WriteAsync(context, error!, started, dialect: Dialect).ConfigureAwait(false);
@@ -45,12 +47,15 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, ILogger
         {
             var provider = route.Provider;
             var (model, modelJson) = RequestIntake.UpstreamModel(body, shape, route);
-            if (provider is IMessagesProvider native)
+            string clientModel = RequestIntake.ClientModel(body, shape);
+            var policySet = policies.Current;
+            var chain = policySet.IsEmpty ? PolicyChain.Empty : policySet.Select(clientModel, key!.Id);
+            // With a policy bound the request goes through the canonical form even to Anthropic, so no policy is bypassed.
+            if (provider is IMessagesProvider native && chain.IsEmpty)
             {
                 await PassThroughAsync(context, native, provider, body, shape, model, modelJson, started).ConfigureAwait(false);
                 return;
             }
-            string clientModel = Encoding.UTF8.GetString(shape.RawModel(body.Span));
 
             var dropped = new List<string>();
             using var upstreamBody = new PooledBufferWriter(body.Length + 512);
@@ -62,7 +67,33 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, ILogger
             }
             if (dropped.Count > 0) Log.DroppedFields(logger, provider.Name, string.Join(", ", dropped));
 
-            var call = new ProviderCall(ProviderOperation.ChatCompletions, upstreamBody.WrittenMemory, model, shape.Stream);
+            var requestJson = upstreamBody.WrittenMemory;
+            PooledBody? changed = null;
+            if (!chain.IsEmpty)
+            {
+                var policy = RequestPolicies.Run(chain, requestJson, clientModel, key!, logger);
+                if (policy.Answer is { } answer)
+                {
+                    using (answer) await AnswerFromPolicyAsync(context, answer, clientModel, shape.Stream, started).ConfigureAwait(false);
+                    return;
+                }
+                if (policy.NewBody is { } newBody)
+                {
+                    changed = newBody;
+                    requestJson = newBody.Memory;
+                    if (RequestInspector.Inspect(requestJson.Span, RequestKind.ChatCompletions, out _) is { } invalid)
+                        policy = policy with { Error = RequestPolicies.Failed(policy.Policy!, $"it returned a request the gateway cannot send ({invalid.Message})") };
+                }
+                if (policy.Error is { } rejected)
+                {
+                    changed?.Dispose();
+                    await ErrorResponses.WriteAsync(context, rejected, started, dialect: Dialect).ConfigureAwait(false);
+                    return;
+                }
+            }
+            using var changedBody = changed;
+
+            var call = new ProviderCall(ProviderOperation.ChatCompletions, requestJson, model, shape.Stream);
             using var deadline = new UpstreamDeadline(provider.Config.FirstByteTimeout, provider.Config.Timeout, context.RequestAborted);
             long upstreamStarted = Stopwatch.GetTimestamp();
             var result = await provider.SendAsync(call, deadline.Token).ConfigureAwait(false);
@@ -104,6 +135,40 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, ILogger
                 }
             }
         }
+    }
+
+    /// <summary>A policy answered in the provider's place: its completion as an Anthropic message, or that message's event stream.</summary>
+    private static async Task AnswerFromPolicyAsync(HttpContext context, PooledBody answer, string clientModel, bool stream, long started)
+    {
+        var completion = PolicyAnswer.Read(answer.Span, clientModel, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        if (completion is null)
+        {
+            await ErrorResponses.WriteAsync(context, RequestPolicies.Failed("respond", "a policy responded with something that is not a chat completion (it needs choices[].message)"),
+                started, dialect: Dialect).ConfigureAwait(false);
+            return;
+        }
+        using var openAi = new PooledBufferWriter(1024);
+        using var translated = new PooledBufferWriter(1024);
+        if (stream)
+        {
+            PolicyAnswer.WriteChunks(completion, includeUsage: true, openAi);
+            var translator = new AnthropicStreamTranslator(clientModel);
+            // The frames were written just above, each ending in a blank line.
+            for (var rest = openAi.WrittenMemory; rest.Length > 0;)
+            {
+                int end = rest.Span.IndexOf("\n\n"u8);
+                int length = end < 0 ? rest.Length : end + 2;
+                translator.OnFrame(rest.Span[..length], translated);
+                rest = rest[length..];
+            }
+            UpstreamAnswer.PrepareEventStream(context.Response, "text/event-stream; charset=utf-8", null, started, 0);
+            context.Response.BodyWriter.Write(translated.WrittenMemory.Span);
+            await SseErrors.FlushAsync(context.Response.BodyWriter, context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+        PolicyAnswer.WriteJson(completion, openAi);
+        AnthropicResponseTranslator.Translate(openAi.WrittenMemory, clientModel, translated);
+        await UpstreamAnswer.WriteAsync(context, 200, "application/json", translated.WrittenMemory, null, started, 0).ConfigureAwait(false);
     }
 
     private Task TranslateStreamAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, string clientModel, long started, long upstreamTicks) =>

@@ -5,6 +5,7 @@ using Gateway.Core.Json;
 using Gateway.Core.Providers;
 using Gateway.Core.Routing;
 using Gateway.Core.Sse;
+using Gateway.Policies;
 using Gateway.Server.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -16,7 +17,7 @@ namespace Gateway.Server.Endpoints;
 /// (bounded), validate it in one pass, route by model, splice the model into the bytes, send, and
 /// relay the answer: SSE frame by frame, anything else copied from pooled memory.
 /// </summary>
-internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, ILogger<ProxyEndpoint> logger)
+internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegistry policies, ILogger<ProxyEndpoint> logger)
 {
     public Task ChatCompletionsAsync(HttpContext context) => HandleAsync(context, RequestKind.ChatCompletions);
 
@@ -25,7 +26,15 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, ILogger<Pr
     private async Task HandleAsync(HttpContext context, RequestKind kind)
     {
         long started = Stopwatch.GetTimestamp();
-        var (body, shape, route, error) = await RequestIntake.ReadAsync(context, snapshots.Current, kind).ConfigureAwait(false);
+        var intake = await RequestIntake.ReadAsync(context, snapshots.Current, kind, policies.Current, logger).ConfigureAwait(false);
+        if (intake.Answer is { } answer)
+        {
+            using (intake.Body)
+            using (answer)
+                await AnswerFromPolicyAsync(context, answer, RequestIntake.ClientModel(intake.Body!, intake.Shape), intake.Shape, started).ConfigureAwait(false);
+            return;
+        }
+        var (body, shape, route, error, _, _) = intake;
         if (body is null)
         {
             await ErrorResponses.WriteAsync(context, error!, started).ConfigureAwait(false);
@@ -71,6 +80,27 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, ILogger<Pr
                 }
             }
         }
+    }
+
+    /// <summary>A policy answered in the provider's place: its completion as JSON, or as a stream when the client asked for one.</summary>
+    private static async Task AnswerFromPolicyAsync(HttpContext context, PooledBody answer, string model, RequestShape shape, long started)
+    {
+        var completion = PolicyAnswer.Read(answer.Span, model, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        if (completion is null)
+        {
+            await ErrorResponses.WriteAsync(context, RequestPolicies.Failed("respond", "a policy responded with something that is not a chat completion (it needs choices[].message)"), started).ConfigureAwait(false);
+            return;
+        }
+        if (shape.Stream)
+        {
+            UpstreamAnswer.PrepareEventStream(context.Response, "text/event-stream; charset=utf-8", null, started, 0);
+            PolicyAnswer.WriteChunks(completion, shape.ClientWantsUsage, context.Response.BodyWriter);
+            await SseErrors.FlushAsync(context.Response.BodyWriter, context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+        using var json = new PooledBufferWriter(1024);
+        PolicyAnswer.WriteJson(completion, json);
+        await UpstreamAnswer.WriteAsync(context, 200, "application/json", json.WrittenMemory, null, started, 0).ConfigureAwait(false);
     }
 
     private async Task RelayStreamAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, bool stripUsage, long started, long upstreamTicks)

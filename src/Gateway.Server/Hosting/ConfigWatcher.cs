@@ -1,5 +1,6 @@
 using Gateway.Core;
 using Gateway.Core.Config;
+using Gateway.Policies;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -10,7 +11,7 @@ namespace Gateway.Server.Hosting;
 /// (requests in flight finish on the one they started with), an invalid one is logged and ignored.
 /// </summary>
 internal sealed partial class ConfigWatcher(
-    GatewayHostOptions options, SnapshotHolder holder, SnapshotFactory factory, ILogger<ConfigWatcher> logger) : IHostedService, IDisposable
+    GatewayHostOptions options, SnapshotHolder holder, SnapshotFactory factory, PolicyRegistry policies, ILogger<ConfigWatcher> logger) : IHostedService, IDisposable
 {
     // Editors write a file in several steps (truncate, write, rename): wait for them to settle.
     private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(200);
@@ -45,7 +46,7 @@ internal sealed partial class ConfigWatcher(
             string? text = TryRead(path);
             if (text is null || text == _lastText) return;
             _lastText = text;
-            var result = ConfigLoader.LoadText(text, path, options.Environment);
+            var result = ConfigLoader.LoadText(text, path, options.Environment, Path.GetDirectoryName(path));
             foreach (var warning in result.Warnings) Log.ConfigWarning(logger, warning);
             if (!result.IsValid)
             {
@@ -53,10 +54,18 @@ internal sealed partial class ConfigWatcher(
                 Log.KeptSnapshot(logger, holder.Current.Version);
                 return;
             }
+            var policyErrors = new List<string>();
+            if (policies.Build(result.Config!.Policies, policyErrors) is not { } policySet)
+            {
+                foreach (var error in policyErrors) Log.ReloadRejected(logger, error);
+                Log.KeptSnapshot(logger, holder.Current.Version);
+                return;
+            }
             try
             {
                 var next = factory.Build(result.Config!);
                 holder.Swap(next);
+                policies.Activate(policySet);
                 Log.Reloaded(logger, path, next.Version);
             }
             catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or UriFormatException)

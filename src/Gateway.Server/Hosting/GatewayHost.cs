@@ -1,6 +1,7 @@
 using Gateway.Core;
 using Gateway.Core.Config;
 using Gateway.Core.Errors;
+using Gateway.Policies;
 using Gateway.Providers;
 using Gateway.Providers.Http;
 using Gateway.Server.Endpoints;
@@ -60,6 +61,7 @@ public static partial class GatewayHost
         services.AddSingleton<ProviderFactory>();
         services.AddSingleton(sp => new SnapshotFactory(sp.GetRequiredService<ProviderFactory>(), bootstrapHash));
         services.AddSingleton(sp => new SnapshotHolder(sp.GetRequiredService<SnapshotFactory>().Build(config)));
+        services.AddSingleton<PolicyRegistry>();
         services.AddSingleton<ProxyEndpoint>();
         services.AddSingleton<MessagesEndpoint>();
         services.AddSingleton<ModelsEndpoint>();
@@ -71,6 +73,11 @@ public static partial class GatewayHost
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway");
         foreach (var warning in load.Warnings) Log.ConfigWarning(logger, warning);
+        // A configured policy that does not compile stops the start: running without it would skip the operator's rules.
+        var policies = app.Services.GetRequiredService<PolicyRegistry>();
+        var policyErrors = new List<string>();
+        if (policies.Build(config.Policies, policyErrors) is not { } policySet) return (null, policyErrors);
+        policies.Activate(policySet);
         var snapshot = app.Services.GetRequiredService<SnapshotHolder>().Current;
         Log.Started(logger, options.ConfigPath ?? "(none: defaults and environment)",
             string.Join(", ", config.Providers.Values.OrderBy(p => p.Name, StringComparer.Ordinal).Select(p => $"{p.Name} ({p.Type}, {p.Origin})")),

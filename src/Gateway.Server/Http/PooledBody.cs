@@ -1,9 +1,10 @@
 using System.Buffers;
+using Gateway.Policies;
 
 namespace Gateway.Server.Http;
 
 /// <summary>A request or response body held in one rented array, returned on dispose.</summary>
-internal sealed class PooledBody : IDisposable
+internal sealed class PooledBody : IBufferWriter<byte>, IWrittenMemory, IDisposable
 {
     private byte[] _buffer;
     private int _length;
@@ -28,6 +29,11 @@ internal sealed class PooledBody : IDisposable
     }
 
     public void Advance(int count) => _length += count;
+
+    // As a writer (a policy's output): GetFree grows the buffer like the body reader does.
+    ReadOnlyMemory<byte> IWrittenMemory.WrittenMemory => Memory;
+    Memory<byte> IBufferWriter<byte>.GetMemory(int sizeHint) => GetFree(Math.Max(sizeHint, 1));
+    Span<byte> IBufferWriter<byte>.GetSpan(int sizeHint) => GetFree(Math.Max(sizeHint, 1)).Span;
 
     public void Dispose()
     {

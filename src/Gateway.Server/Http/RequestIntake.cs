@@ -1,32 +1,62 @@
 using Gateway.Core;
+using Gateway.Core.Auth;
 using Gateway.Core.Errors;
 using Gateway.Core.Json;
 using Gateway.Core.Routing;
+using Gateway.Policies;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace Gateway.Server.Http;
 
 /// <summary>What every model route does first: authenticate, read the body (bounded), validate it, route it.</summary>
 internal static class RequestIntake
 {
-    /// <returns>The body (the caller disposes it) with its shape and route; or the error to answer with.</returns>
-    public static async ValueTask<(PooledBody? Body, RequestShape Shape, ModelRoute Route, GatewayError? Error)> ReadAsync(
-        HttpContext context, GatewaySnapshot snapshot, RequestKind kind)
+    /// <summary>What intake found: the body to send (the caller disposes it) with its shape and route, or the error to answer with.</summary>
+    /// <param name="Answer">Set when a policy answered in the provider's place (the caller disposes it and the body, which is then not to be sent).</param>
+    public readonly record struct Intake(PooledBody? Body, RequestShape Shape, ModelRoute Route, GatewayError? Error, GatewayKey? Key = null, PooledBody? Answer = null);
+
+    /// <param name="policies">Whose <c>onRequest</c> hooks run on the body (already in the canonical shape); null when the caller runs them itself.</param>
+    public static async ValueTask<Intake> ReadAsync(HttpContext context, GatewaySnapshot snapshot, RequestKind kind, PolicySet? policies = null, ILogger? logger = null)
     {
         var key = Authenticator.Authenticate(context, snapshot.Keys);
         if (key is null)
-            return (null, default, default, GatewayError.Unauthorized("Missing or invalid gateway key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'."));
+            return new(null, default, default, GatewayError.Unauthorized("Missing or invalid gateway key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'."));
 
         var (body, readError) = await RequestBodyReader.ReadAsync(context.Request, snapshot.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
-        if (body is null) return (null, default, default, readError);
+        if (body is null) return new(null, default, default, readError);
 
         ModelRoute route = default;
         var error = RequestInspector.Inspect(body.Span, kind, out var shape);
+        // A request no policy binds to pays one emptiness check here.
+        if (error is null && policies is { IsEmpty: false } && kind == RequestKind.ChatCompletions)
+        {
+            string model = ClientModel(body, shape);
+            var chain = policies.Select(model, key.Id);
+            if (!chain.IsEmpty)
+            {
+                var result = RequestPolicies.Run(chain, body.Memory, model, key, logger!);
+                // The body stays with the answer: the endpoint reads the client's model and stream flag from it.
+                if (result.Answer is { } answer) return new(body, shape, default, null, key, answer);
+                if (result.NewBody is { } changed)
+                {
+                    body.Dispose();
+                    body = changed;
+                    // What a policy wrote is checked like what a client sent; a broken one is the policy's fault.
+                    if (RequestInspector.Inspect(body.Span, kind, out shape) is { } invalid)
+                        error = RequestPolicies.Failed(result.Policy!, $"it returned a request the gateway cannot send ({invalid.Message})");
+                }
+                error ??= result.Error;
+            }
+        }
         error ??= ModelRouter.Resolve(snapshot, body.Span, shape, key, out route);
-        if (error is null) return (body, shape, route, null);
+        if (error is null) return new(body, shape, route, null, key);
         body.Dispose();
-        return (null, default, default, error);
+        return new(null, default, default, error, key);
     }
+
+    /// <summary>The model as the client named it (an alias or <c>provider/model</c>), for policy bindings.</summary>
+    public static string ClientModel(PooledBody body, in RequestShape shape) => System.Text.Encoding.UTF8.GetString(shape.RawModel(body.Span));
 
     /// <summary>
     /// The provider's model id (UTF-8, unescaped) and its JSON string form: an alias's pre-encoded

@@ -163,7 +163,7 @@ public class ConfigLoaderTests
                 "smart": { "deployments": [ { "provider": "mock", "model": "lorem", "weight": 3 } ] }
               },
               "keys": [ { "id": "team-a", "hash": "{{hash}}", "models": ["fast"] } ],
-              "policies": []
+              "limits": {}
             }
             """;
         var result = ConfigLoader.LoadText(text, "gw.json", new Dictionary<string, string> { ["GATEWAY_MASTER_KEY"] = "m" });
@@ -173,7 +173,41 @@ public class ConfigLoaderTests
         Assert.Equal(3, config.Models["smart"].Deployments[0].Weight);
         Assert.Equal(["fast"], config.Keys[0].Models);
         Assert.NotNull(config.MasterKeyHash);
-        Assert.Contains(result.Warnings, w => w.StartsWith("policies:", StringComparison.Ordinal));
+        Assert.Contains(result.Warnings, w => w.StartsWith("limits:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Load_Policies_ResolvedFromTheConfigsDirectoryWithDefaults()
+    {
+        string dir = Directory.CreateTempSubdirectory("gw-config-").FullName;
+        File.WriteAllText(Path.Combine(dir, "redact.js"), "export function onRequest(r) { return r; }");
+        File.WriteAllText(Path.Combine(dir, "guard.js"), "export function onRequest(r) { return r; }");
+        var result = ConfigLoader.LoadText("""
+            { "policies": [ { "file": "redact.js" },
+                            { "file": "guard.js", "name": "inj", "mode": "fail-open", "models": ["openai/*"], "keys": ["team-a"], "limits": { "timeoutMs": 20 } } ] }
+            """, "gw.json", NoEnv, dir);
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        var (redact, guard) = (result.Config!.Policies[0], result.Config.Policies[1]);
+        Assert.Equal(("redact", Path.Combine(dir, "redact.js"), false, "*", "*"), (redact.Name, redact.File, redact.FailOpen, redact.Models.Single(), redact.Keys.Single()));
+        Assert.Equal(("inj", true, "openai/*", "team-a", 20), (guard.Name, guard.FailOpen, guard.Models.Single(), guard.Keys.Single(), guard.Limits.TimeoutMs));
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
+    public void Load_PolicyErrors_AreReportedWithTheirPath()
+    {
+        string dir = Directory.CreateTempSubdirectory("gw-config-").FullName;
+        File.WriteAllText(Path.Combine(dir, "a.js"), "");
+        var result = ConfigLoader.LoadText("""
+            { "policies": [ { "file": "missing.js" }, { "file": "a.js", "mode": "sometimes" }, { "file": "a.js" }, { "mode": "fail-open" }, { "file": "a.js", "name": "b", "limits": { "timeoutMs": 0 } } ] }
+            """, "gw.json", NoEnv, dir);
+        Assert.False(result.IsValid);
+        Assert.Contains(result.Errors, e => e.StartsWith("policies[0].file:", StringComparison.Ordinal) && e.Contains("does not exist", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.StartsWith("policies[1].mode:", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.StartsWith("policies[2].name:", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.StartsWith("policies[3].file: required", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.StartsWith("policies[4].limits.timeoutMs", StringComparison.Ordinal));
+        Directory.Delete(dir, recursive: true);
     }
 
     [Fact]

@@ -41,6 +41,64 @@ public class GatewayCliTests
         Assert.Equal(Gateway.Core.Config.KeyHashing.Format(Gateway.Core.Config.KeyHashing.Hash("typed-key")), output.Trim());
     }
 
+    private static string Temp(string name, string text)
+    {
+        string dir = Directory.CreateTempSubdirectory("gw-cli-").FullName;
+        string path = Path.Combine(dir, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    private const string RequestJson = """{"model":"openai/gpt-4o","messages":[{"role":"user","content":"mail a@b.co"}]}""";
+
+    [Fact]
+    public async Task PolicyTest_Changed_PrintsTheRequestAndTimings()
+    {
+        string policy = Temp("redact.js", "export function onRequest(req) { req.messages[0].content = req.messages[0].content.replace('a@b.co', '[email]'); return req; }");
+        var (code, output, _) = await Run("policy", "test", policy, "--request", Temp("req.json", RequestJson));
+        Assert.Equal(0, code);
+        Assert.Contains("onRequest: changed (", output);
+        Assert.Contains("warm)", output);
+        Assert.Contains("\"content\":\"mail [email]\"", output);
+    }
+
+    [Fact]
+    public async Task PolicyTest_RejectAndOnResponse_AreDecisionsNotFailures()
+    {
+        string policy = Temp("guard.js", """
+            export function onRequest(req, ctx) { return { reject: { status: 403, message: 'no ' + ctx.model } }; }
+            export function onResponse(res) { res.checked = true; return res; }
+            """);
+        var (code, output, _) = await Run("policy", "test", policy, "--request", Temp("req.json", RequestJson),
+            "--response", Temp("res.json", """{"id":"c","choices":[]}"""));
+        Assert.Equal(0, code);
+        Assert.Contains("onRequest: rejects with 403: no openai/gpt-4o", output);
+        Assert.Contains("\"checked\":true", output);
+    }
+
+    [Theory]
+    [InlineData("export function onRequest(req) { for (;;) {} }", "FAILED (limit)")]
+    [InlineData("export function onRequest(req) { throw new Error('bad'); }", "FAILED: ")]
+    [InlineData("export function onRequest(req { }", "compile: redact.js:1:")]
+    public async Task PolicyTest_ThrowLimitOrSyntax_ExitsOne(string code, string expected)
+    {
+        string policy = Temp("redact.js", code);
+        var (exit, _, errors) = await Run("policy", "test", policy, "--request", Temp("req.json", RequestJson));
+        Assert.Equal(1, exit);
+        Assert.Contains(expected, errors);
+    }
+
+    [Fact]
+    public async Task ConfigCheck_PolicyThatDoesNotCompile_ExitsOne()
+    {
+        string policy = Temp("broken.js", "export function onRequest(req {");
+        string config = Path.Combine(Path.GetDirectoryName(policy)!, "gateway.json");
+        await File.WriteAllTextAsync(config, """{ "policies": [ { "file": "broken.js" } ] }""");
+        var (code, _, errors) = await Run("config", "check", config);
+        Assert.Equal(1, code);
+        Assert.Contains("broken.js:1:", errors);
+    }
+
     [Fact]
     public async Task UnknownCommand_ExitsTwoWithUsage()
     {

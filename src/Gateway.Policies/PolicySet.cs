@@ -1,0 +1,97 @@
+using System.Buffers;
+using System.Diagnostics;
+
+namespace Gateway.Policies;
+
+/// <summary>The configured policies in declared order. Immutable; a config reload makes a new set.</summary>
+public sealed class PolicySet(IReadOnlyList<PolicySlot> slots)
+{
+    public static PolicySet Empty { get; } = new([]);
+
+    public IReadOnlyList<PolicySlot> Slots { get; } = slots;
+    public bool IsEmpty => Slots.Count == 0;
+
+    /// <summary>The policies bound to this request, each at the version serving now.</summary>
+    public PolicyChain Select(string model, string? keyId)
+    {
+        List<(PolicySlot, CompiledPolicy)>? bound = null;
+        foreach (var slot in Slots)
+            if (slot.Binds(model, keyId)) (bound ??= []).Add((slot, slot.Current));
+        return bound is null ? PolicyChain.Empty : new PolicyChain([.. bound]);
+    }
+}
+
+/// <summary>The policies one request runs, fixed when it started: a reload mid-request does not change them.</summary>
+public sealed class PolicyChain
+{
+    private readonly (PolicySlot Slot, CompiledPolicy Policy)[] _policies;
+
+    internal PolicyChain((PolicySlot, CompiledPolicy)[] policies) => _policies = policies;
+
+    public static PolicyChain Empty { get; } = new([]);
+
+    public bool IsEmpty => _policies.Length == 0;
+
+    public bool Has(PolicyHooks hook)
+    {
+        foreach (var (_, policy) in _policies)
+            if ((policy.Hooks & hook) != 0) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// Runs <c>onRequest</c> of each policy in declared order, each on the previous one's result.
+    /// <paramref name="rent"/> gives a fresh output buffer for each change; the last written one
+    /// holds the final request (or, for <see cref="PolicyOutcomeKind.Respond"/>, the answer).
+    /// </summary>
+    /// <param name="onFailOpen">Told about a fail-open policy that failed and was skipped.</param>
+    public ChainResult<TBuffer> OnRequest<TBuffer>(ReadOnlyMemory<byte> request, PolicyContext context, Func<int, TBuffer> rent, Action<string, string> onFailOpen)
+        where TBuffer : class, IBufferWriter<byte>, IWrittenMemory, IDisposable
+    {
+        TBuffer? current = null;
+        string? changedBy = null;
+        var json = request;
+        foreach (var (slot, policy) in _policies)
+        {
+            if ((policy.Hooks & PolicyHooks.OnRequest) == 0) continue;
+            var output = rent(json.Length + 256);
+            long started = Stopwatch.GetTimestamp();
+            var outcome = policy.OnRequest(json.Span, context, output);
+            slot.Meter.Record(Stopwatch.GetTimestamp() - started, outcome);
+            switch (outcome.Kind)
+            {
+                case PolicyOutcomeKind.Changed:
+                    current?.Dispose();
+                    current = output;
+                    changedBy = slot.Name;
+                    json = output.WrittenMemory;
+                    continue;
+                case PolicyOutcomeKind.Respond:
+                    current?.Dispose();
+                    return new ChainResult<TBuffer>(outcome, slot.Name, output);
+                case PolicyOutcomeKind.Failed when policy.Mode == PolicyMode.FailOpen:
+                    output.Dispose();
+                    onFailOpen(slot.Name, outcome.Message ?? "failed");
+                    continue;
+                case PolicyOutcomeKind.Unchanged:
+                    output.Dispose();
+                    continue;
+                default: // Reject, or a fail-closed failure
+                    output.Dispose();
+                    current?.Dispose();
+                    return new ChainResult<TBuffer>(outcome, slot.Name, null);
+            }
+        }
+        return new ChainResult<TBuffer>(current is null ? PolicyOutcome.Unchanged : PolicyOutcome.Changed, changedBy, current);
+    }
+}
+
+/// <summary>A buffer that can hand back what was written to it.</summary>
+public interface IWrittenMemory
+{
+    ReadOnlyMemory<byte> WrittenMemory { get; }
+}
+
+/// <summary>What a chain of request hooks decided; <see cref="Buffer"/> (the caller disposes it) holds the new request or the answer.</summary>
+/// <param name="Policy">The policy that rejected, responded or failed; for a change, the last one that changed the request.</param>
+public readonly record struct ChainResult<TBuffer>(PolicyOutcome Outcome, string? Policy, TBuffer? Buffer) where TBuffer : class;

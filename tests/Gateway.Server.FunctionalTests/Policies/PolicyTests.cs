@@ -1,0 +1,195 @@
+using System.Net;
+using System.Text.Json;
+using Gateway.Server.FunctionalTests.Infrastructure;
+using static Gateway.Server.FunctionalTests.Infrastructure.GatewayUnderTest;
+
+namespace Gateway.Server.FunctionalTests.Policies;
+
+/// <summary>Policies on the request path of a real gateway, against the recording upstream.</summary>
+public sealed class PolicyTests : IAsyncLifetime
+{
+    private const string Redact = """
+        export function onRequest(req, ctx) {
+          for (const m of req.messages) if (typeof m.content === 'string') m.content = m.content.replace(/[\w.+-]+@[\w-]+\.[\w.]+/g, '[email]');
+          return req;
+        }
+        """;
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("gw-policies-").FullName;
+    private TestUpstream _upstream = null!;
+
+    public async Task InitializeAsync() => _upstream = await TestUpstream.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _upstream.DisposeAsync();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private string Write(string name, string code)
+    {
+        string path = Path.Combine(_dir, name);
+        File.WriteAllText(path, code);
+        return path;
+    }
+
+    private Task<GatewayUnderTest> Start(string policiesJson, CapturingLoggerProvider? logs = null) => StartAsync(_upstream, configJson: $$"""
+        {
+          "providers": {
+            "claude": { "type": "anthropic", "baseUrl": "$UPSTREAM_ROOT/anthropic", "apiKey": "sk-upstream-test" }
+          },
+          "policies": {{policiesJson}}
+        }
+        """, logs: logs);
+
+    private static string Tag() => "t" + Guid.NewGuid().ToString("N")[..10];
+
+    [Fact]
+    public async Task Redaction_TheProviderNeverSeesTheEmail()
+    {
+        string file = Write("redact.js", Redact);
+        await using var gateway = await Start($$"""[{ "file": "{{file}}" }]""");
+        string tag = Tag();
+        using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-test", $"{tag} mail bob.smith@example.com")));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var sent = Assert.Single(_upstream.Matching(tag));
+        Assert.Contains("[email]", sent.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("bob.smith@example.com", sent.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Redaction_OnMessagesToAnthropic_IsNotBypassedByThePassthrough()
+    {
+        string file = Write("redact.js", Redact);
+        await using var gateway = await Start($$"""[{ "file": "{{file}}" }]""");
+        string tag = Tag();
+        var request = Post("/v1/messages", $$"""{"model":"claude/claude-test","max_tokens":20,"messages":[{"role":"user","content":"{{tag}} ann@example.org"}]}""");
+        using var response = await gateway.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var sent = Assert.Single(_upstream.Matching(tag));
+        Assert.DoesNotContain("ann@example.org", sent.Body, StringComparison.Ordinal);
+        Assert.Equal("native", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("content")[0].GetProperty("text").GetString());
+    }
+
+    [Fact]
+    public async Task Loop_FailsClosedNamingThePolicy_AndTheGatewayKeepsServing()
+    {
+        string file = Write("loop.js", "export function onRequest(req) { if (req.messages[0].content.includes('loop please')) { for (;;) {} } return req; }");
+        await using var gateway = await Start($$"""[{ "file": "{{file}}", "mode": "fail-closed" }]""");
+        string tag = Tag();
+        using (var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-test", $"{tag} loop please"))))
+        {
+            Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+            var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+            Assert.Equal("policy_failed", error.GetProperty("code").GetString());
+            Assert.Contains("'loop'", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+        Assert.Empty(_upstream.Matching(tag));
+        using var next = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-test", "still serving")));
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+    }
+
+    [Fact]
+    public async Task Throwing_FailOpen_IsSkippedAndLogged()
+    {
+        var logs = new CapturingLoggerProvider();
+        string file = Write("flaky.js", "export function onRequest(req) { throw new Error('flaky'); }");
+        await using var gateway = await Start($$"""[{ "file": "{{file}}", "mode": "fail-open" }]""", logs);
+        using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-test", "x")));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains(logs.Lines, l => l.StartsWith("Warning:", StringComparison.Ordinal) && l.Contains("flaky", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Reject_IsTheClientsErrorInEachApisShape()
+    {
+        string file = Write("guard.js", "export function onRequest(req) { return { reject: { status: 422, message: 'prompt injection suspected' } }; }");
+        await using var gateway = await Start($$"""[{ "file": "{{file}}" }]""");
+        using (var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-test", "x"))))
+        {
+            Assert.Equal((HttpStatusCode)422, response.StatusCode);
+            var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+            Assert.Equal(("policy_rejected", "prompt injection suspected"), (error.GetProperty("code").GetString(), error.GetProperty("message").GetString()));
+        }
+        using var messages = await gateway.Client.SendAsync(Post("/v1/messages", """{"model":"openai/gpt-test","max_tokens":5,"messages":[{"role":"user","content":"x"}]}"""));
+        Assert.Equal((HttpStatusCode)422, messages.StatusCode);
+        Assert.Equal("error", JsonDocument.Parse(await messages.Content.ReadAsStringAsync()).RootElement.GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task Respond_AnswersWithoutCallingTheProvider_JsonStreamAndMessages()
+    {
+        string file = Write("canned.js", "export function onRequest(req) { return { respond: { choices: [{ message: { content: 'from policy' } }] } }; }");
+        await using var gateway = await Start($$"""[{ "file": "{{file}}" }]""");
+        string tag = Tag();
+        using (var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-test", tag))))
+        {
+            var root = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal(("from policy", "stop", "openai/gpt-test"), (root.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString(),
+                root.GetProperty("choices")[0].GetProperty("finish_reason").GetString(), root.GetProperty("model").GetString()));
+        }
+        using (var stream = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-test", tag, stream: true))))
+        {
+            string body = await stream.Content.ReadAsStringAsync();
+            Assert.Contains("\"content\":\"from policy\"", body, StringComparison.Ordinal);
+            Assert.EndsWith("data: [DONE]\n\n", body, StringComparison.Ordinal);
+        }
+        using (var messages = await gateway.Client.SendAsync(Post("/v1/messages", $$"""{"model":"openai/gpt-test","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"{{tag}}"}]}""")))
+        {
+            string body = await messages.Content.ReadAsStringAsync();
+            Assert.Contains("from policy", body, StringComparison.Ordinal);
+            Assert.Contains("event: message_stop", body, StringComparison.Ordinal);
+        }
+        Assert.Empty(_upstream.Matching(tag));
+    }
+
+    [Fact]
+    public async Task Binding_ByModelAndKey_OnlyThoseRequestsRunThePolicy()
+    {
+        string file = Write("guard.js", "export function onRequest(req) { return { reject: { status: 403, message: 'not for you' } }; }");
+        await using var gateway = await Start($$"""[{ "file": "{{file}}", "models": ["openai/*"], "keys": ["master"] }]""");
+        using (var openai = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-test", "x"))))
+            Assert.Equal(HttpStatusCode.Forbidden, openai.StatusCode);
+        using (var mock = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("mock/echo", "x"))))
+            Assert.Equal(HttpStatusCode.OK, mock.StatusCode);
+    }
+
+    [Fact]
+    public async Task HotReload_EditServedWithoutRestart_BrokenEditKeepsTheLastGoodVersion()
+    {
+        string file = Write("redact.js", Redact);
+        await using var gateway = await Start($$"""[{ "file": "{{file}}" }]""");
+        File.WriteAllText(file, Redact.Replace("'[email]'", "'[redacted-v2]'", StringComparison.Ordinal));
+        Assert.True(await Eventually(async () =>
+        {
+            string tag = Tag();
+            using var _ = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-test", $"{tag} x@y.org")));
+            return _upstream.Matching(tag).Single().Body.Contains("[redacted-v2]", StringComparison.Ordinal);
+        }), "the edited policy was never served");
+
+        File.WriteAllText(file, "export function onRequest(req { broken");
+        await Task.Delay(1000);
+        string after = Tag();
+        using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-test", $"{after} z@w.org")));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("[redacted-v2]", _upstream.Matching(after).Single().Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_WithAPolicyThatDoesNotCompile_FailsNamingLineAndColumn()
+    {
+        string file = Write("broken.js", "export function onRequest(req {\n}");
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => Start($$"""[{ "file": "{{file}}" }]"""));
+        Assert.Contains("broken.js:1:", error.Message, StringComparison.Ordinal);
+    }
+
+    private static async Task<bool> Eventually(Func<Task<bool>> condition)
+    {
+        for (int i = 0; i < 50; i++)
+        {
+            if (await condition()) return true;
+            await Task.Delay(100);
+        }
+        return false;
+    }
+}
