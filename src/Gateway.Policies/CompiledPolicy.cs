@@ -110,18 +110,40 @@ public sealed class CompiledPolicy
             .LimitMemory(Limits.MaxMemoryBytes)
             .TimeoutInterval(Limits.Timeout)
             .RegexTimeoutInterval(Limits.RegexTimeout));
+        var host = new PolicyEngine(engine, Name);
         var module = _module;
         engine.Modules.Add(Specifier, builder => builder.AddModule(in module));
         engine.Constraints.Reset();
-        var exports = engine.Modules.Import(Specifier);
-        return new PolicyEngine(engine, Name, exports.Get("onRequest") as Function, exports.Get("route") as Function,
-            exports.Get("onResponse") as Function, exports.Get("onChunk") as Function);
+        host.Bind(engine.Modules.Import(Specifier));
+        return host;
     }
 }
 
 /// <summary>An engine with the policy module imported and its hook functions looked up once.</summary>
-internal sealed class PolicyEngine(Engine engine, string policyName, Function? onRequest, Function? route, Function? onResponse, Function? onChunk)
+internal sealed class PolicyEngine
 {
+    private readonly Engine engine;
+    private readonly string policyName;
+    private Function? onRequest, route, onResponse, onChunk;
+
+    /// <summary>The request the current call is for: what the host helpers (its PII vault) act on.</summary>
+    private PolicyContext? _context;
+
+    public PolicyEngine(Engine engine, string policyName)
+    {
+        this.engine = engine;
+        this.policyName = policyName;
+        PolicyHelpers.Install(engine, () => _context);
+    }
+
+    public void Bind(Jint.Native.Object.ObjectInstance exports)
+    {
+        onRequest = exports.Get("onRequest") as Function;
+        route = exports.Get("route") as Function;
+        onResponse = exports.Get("onResponse") as Function;
+        onChunk = exports.Get("onChunk") as Function;
+    }
+
     public PolicyHooks Hooks =>
         (onRequest is null ? 0 : PolicyHooks.OnRequest) | (route is null ? 0 : PolicyHooks.Route)
         | (onResponse is null ? 0 : PolicyHooks.OnResponse) | (onChunk is null ? 0 : PolicyHooks.OnChunk);
@@ -137,6 +159,7 @@ internal sealed class PolicyEngine(Engine engine, string policyName, Function? o
 
     public PolicyOutcome CallObjectHook(Function hook, ReadOnlySpan<byte> json, PolicyContext context, IBufferWriter<byte> output)
     {
+        _context = context;
         try
         {
             engine.Constraints.Reset();
@@ -147,6 +170,10 @@ internal sealed class PolicyEngine(Engine engine, string policyName, Function? o
         catch (Exception ex) when (IsScriptFailure(ex))
         {
             return PolicyOutcome.Failed($"policy '{policyName}': {Describe(ex)}", IsLimit(ex));
+        }
+        finally
+        {
+            _context = null;
         }
     }
 

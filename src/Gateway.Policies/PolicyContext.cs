@@ -7,4 +7,11 @@ public sealed record PolicyContext(string Model, string? KeyId = null, string? T
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = EmptyMetadata;
 
     private static readonly Dictionary<string, string> EmptyMetadata = [];
+    private Pii.PiiVault? _vault;
+
+    /// <summary>This request's placeholders (PII redaction in placeholder mode), restored in its answer.</summary>
+    public Pii.PiiVault Vault => _vault ??= new Pii.PiiVault();
+
+    /// <summary>Whether any placeholder was handed out, i.e. whether the answer needs restoring.</summary>
+    public bool HasPlaceholders => _vault is { Count: > 0 };
 }

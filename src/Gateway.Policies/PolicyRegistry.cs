@@ -52,7 +52,7 @@ public sealed partial class PolicyRegistry(ILogger<PolicyRegistry> logger) : IDi
             Volatile.Write(ref _current, set);
             foreach (var watcher in _watchers) watcher.Dispose();
             _watchers = [];
-            foreach (var directory in set.Slots.Select(s => Path.GetDirectoryName(s.Config.File)!).Distinct(StringComparer.Ordinal))
+            foreach (var directory in set.Slots.Where(s => !s.Config.IsBuiltin).Select(s => Path.GetDirectoryName(s.Config.File)!).Distinct(StringComparer.Ordinal))
             {
                 var watcher = new FileSystemWatcher(directory, "*.js")
                 {
@@ -101,7 +101,7 @@ public sealed partial class PolicyRegistry(ILogger<PolicyRegistry> logger) : IDi
         string code;
         try
         {
-            code = File.ReadAllText(config.File);
+            code = config.IsBuiltin ? Pii.PiiRedactionPolicy.Source(config) : File.ReadAllText(config.File);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -109,7 +109,7 @@ public sealed partial class PolicyRegistry(ILogger<PolicyRegistry> logger) : IDi
             return null;
         }
         var policy = CompiledPolicy.Compile(config.Name, code, Interlocked.Increment(ref _version),
-            config.FailOpen ? PolicyMode.FailOpen : PolicyMode.FailClosed, LimitsOf(config.Limits), out error, Path.GetFileName(config.File));
+            config.FailOpen ? PolicyMode.FailOpen : PolicyMode.FailClosed, LimitsOf(config.Limits), out error, config.IsBuiltin ? config.File : Path.GetFileName(config.File));
         if (policy is null) error = $"policy '{config.Name}' ({config.File}): {error}";
         return policy;
     }

@@ -46,18 +46,31 @@ public sealed class PolicyChain
     /// </summary>
     /// <param name="onFailOpen">Told about a fail-open policy that failed and was skipped.</param>
     public ChainResult<TBuffer> OnRequest<TBuffer>(ReadOnlyMemory<byte> request, PolicyContext context, Func<int, TBuffer> rent, Action<string, string> onFailOpen)
+        where TBuffer : class, IBufferWriter<byte>, IWrittenMemory, IDisposable =>
+        Run(PolicyHooks.OnRequest, request, context, rent, onFailOpen);
+
+    /// <summary>Runs <c>onResponse</c> of each policy in reverse declared order (the first policy sees the answer last), on a whole answer.</summary>
+    public ChainResult<TBuffer> OnResponse<TBuffer>(ReadOnlyMemory<byte> response, PolicyContext context, Func<int, TBuffer> rent, Action<string, string> onFailOpen)
+        where TBuffer : class, IBufferWriter<byte>, IWrittenMemory, IDisposable =>
+        Run(PolicyHooks.OnResponse, response, context, rent, onFailOpen);
+
+    private ChainResult<TBuffer> Run<TBuffer>(PolicyHooks hook, ReadOnlyMemory<byte> input, PolicyContext context, Func<int, TBuffer> rent, Action<string, string> onFailOpen)
         where TBuffer : class, IBufferWriter<byte>, IWrittenMemory, IDisposable
     {
         TBuffer? current = null;
         string? changedBy = null;
-        var json = request;
-        foreach (var (slot, policy) in _policies)
+        var json = input;
+        bool reverse = hook == PolicyHooks.OnResponse;
+        for (int i = 0; i < _policies.Length; i++)
         {
-            if ((policy.Hooks & PolicyHooks.OnRequest) == 0) continue;
+            var (slot, policy) = _policies[reverse ? _policies.Length - 1 - i : i];
+            if ((policy.Hooks & hook) == 0) continue;
             var output = rent(json.Length + 256);
             long started = Stopwatch.GetTimestamp();
-            var outcome = policy.OnRequest(json.Span, context, output);
+            var outcome = hook == PolicyHooks.OnRequest ? policy.OnRequest(json.Span, context, output) : policy.OnResponse(json.Span, context, output);
             slot.Meter.Record(Stopwatch.GetTimestamp() - started, outcome);
+            if (outcome.Kind == PolicyOutcomeKind.Respond && hook != PolicyHooks.OnRequest)
+                outcome = PolicyOutcome.Failed($"policy '{slot.Name}': respond is for onRequest; onResponse returns the answer", false);
             switch (outcome.Kind)
             {
                 case PolicyOutcomeKind.Changed:

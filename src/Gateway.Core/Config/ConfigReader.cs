@@ -368,13 +368,24 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
         {
             string path = $"policies[{i++}]";
             if (!Expect(item, JsonValueKind.Object, path)) continue;
-            CheckProperties(item, path, ["file", "name", "mode", "models", "keys", "limits"]);
+            CheckProperties(item, path, ["file", "builtin", "redact", "name", "mode", "models", "keys", "limits"]);
             string? file = TryGet(item, "file", out var fv) ? String(fv, $"{path}.file") : null;
-            if (string.IsNullOrEmpty(file)) { _errors.Add($"{path}.file: required (the policy's .js file)"); continue; }
-            string full = Path.GetFullPath(file, baseDirectory);
-            // A policy that silently does not run is a hole in the operator's rules: a missing file stops the start.
-            if (!File.Exists(full)) { _errors.Add($"{path}.file: '{full}' does not exist"); continue; }
-            string name = TryGet(item, "name", out var nv) && String(nv, $"{path}.name") is { Length: > 0 } n ? n : Path.GetFileNameWithoutExtension(full);
+            string? builtin = TryGet(item, "builtin", out var bv) ? String(bv, $"{path}.builtin") : null;
+            string full;
+            if (builtin is not null)
+            {
+                if (file is not null) { _errors.Add($"{path}: either \"file\" or \"builtin\", not both"); continue; }
+                if (builtin != PolicyConfig.PiiRedaction) { _errors.Add($"{path}.builtin: unknown built-in policy '{builtin}' (known: {PolicyConfig.PiiRedaction})"); continue; }
+                full = PolicyConfig.BuiltinPrefix + builtin;
+            }
+            else
+            {
+                if (string.IsNullOrEmpty(file)) { _errors.Add($"{path}.file: required (the policy's .js file), or \"builtin\": \"{PolicyConfig.PiiRedaction}\""); continue; }
+                full = Path.GetFullPath(file, baseDirectory);
+                // A policy that silently does not run is a hole in the operator's rules: a missing file stops the start.
+                if (!File.Exists(full)) { _errors.Add($"{path}.file: '{full}' does not exist"); continue; }
+            }
+            string name = TryGet(item, "name", out var nv) && String(nv, $"{path}.name") is { Length: > 0 } n ? n : builtin ?? Path.GetFileNameWithoutExtension(full);
             if (!names.Add(name)) { _errors.Add($"{path}.name: '{name}' is used by another policy (name one with \"name\")"); continue; }
             bool failOpen = false;
             if (TryGet(item, "mode", out var mv) && String(mv, $"{path}.mode") is { } mode)
@@ -392,7 +403,29 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
                 if (TryGet(lv, "maxRecursion", out var r) && Long(r, $"{path}.limits.maxRecursion", 1, 10_000) is { } recursion) limits = limits with { MaxRecursion = (int)recursion };
                 if (TryGet(lv, "regexTimeoutMs", out var rt) && Long(rt, $"{path}.limits.regexTimeoutMs", 1, 10_000) is { } regex) limits = limits with { RegexTimeoutMs = (int)regex };
             }
-            policies.Add(new PolicyConfig(name, full, failOpen, Patterns(item, "models", path), Patterns(item, "keys", path), limits));
+            var policy = new PolicyConfig(name, full, failOpen, Patterns(item, "models", path), Patterns(item, "keys", path), limits);
+            if (TryGet(item, "redact", out var rv))
+            {
+                if (builtin is null) _errors.Add($"{path}.redact: only for \"builtin\": \"{PolicyConfig.PiiRedaction}\"");
+                else if (Expect(rv, JsonValueKind.Object, $"{path}.redact"))
+                {
+                    CheckProperties(rv, $"{path}.redact", ["mode", "kinds"]);
+                    if (TryGet(rv, "mode", out var rm) && String(rm, $"{path}.redact.mode") is { } redactMode)
+                    {
+                        if (redactMode is not ("mask" or "hash" or "placeholder")) _errors.Add($"{path}.redact.mode: \"mask\", \"hash\" or \"placeholder\", not '{redactMode}'");
+                        policy = policy with { RedactMode = redactMode };
+                    }
+                    if (TryGet(rv, "kinds", out _))
+                    {
+                        var kinds = Patterns(rv, "kinds", $"{path}.redact");
+                        foreach (var kind in kinds)
+                            if (kind is not ("email" or "phone" or "credit_card" or "iban" or "us_ssn" or "ip_address" or "secret"))
+                                _errors.Add($"{path}.redact.kinds: unknown kind '{kind}' (email, phone, credit_card, iban, us_ssn, ip_address, secret)");
+                        policy = policy with { RedactKinds = kinds };
+                    }
+                }
+            }
+            policies.Add(policy);
         }
         return policies;
     }

@@ -70,9 +70,19 @@ public sealed record KeyConfig(string Id, byte[] Hash, IReadOnlyList<string> Mod
 }
 
 /// <summary>A policy file and what it binds to: models and gateway keys (by id), as glob patterns.</summary>
-/// <param name="File">The full path of the .js file.</param>
+/// <param name="File">The full path of the .js file, or <c>builtin:NAME</c> for a policy the gateway ships.</param>
 /// <param name="FailOpen">On a throw or a limit: skip the policy (true) or answer 5xx (false, the default).</param>
-public sealed record PolicyConfig(string Name, string File, bool FailOpen, IReadOnlyList<string> Models, IReadOnlyList<string> Keys, PolicyLimitsConfig Limits);
+public sealed record PolicyConfig(string Name, string File, bool FailOpen, IReadOnlyList<string> Models, IReadOnlyList<string> Keys, PolicyLimitsConfig Limits)
+{
+    public const string BuiltinPrefix = "builtin:";
+    public const string PiiRedaction = "pii-redaction";
+
+    public bool IsBuiltin => File.StartsWith(BuiltinPrefix, StringComparison.Ordinal);
+
+    /// <summary>For the built-in PII redaction: how (mask, hash, placeholder) and what (email, phone, ...; empty for all).</summary>
+    public string RedactMode { get; init; } = "placeholder";
+    public IReadOnlyList<string> RedactKinds { get; init; } = [];
+}
 
 /// <summary>Per-policy overrides of the sandbox limits; null keeps the default.</summary>
 public sealed record PolicyLimitsConfig

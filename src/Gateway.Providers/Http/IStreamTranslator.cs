@@ -3,7 +3,7 @@ using System.Buffers;
 namespace Gateway.Providers.Http;
 
 /// <summary>Turns a provider's stream, one SSE frame at a time, into OpenAI <c>chat.completion.chunk</c> frames.</summary>
-internal interface IStreamTranslator
+public interface IStreamTranslator
 {
     void OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> output);
 

@@ -1,7 +1,7 @@
 namespace Gateway.Providers.Http;
 
 /// <summary>The boilerplate of a forward-only, read-only stream: subclasses implement <see cref="ReadAsync(Memory{byte}, CancellationToken)"/>.</summary>
-internal abstract class ReadOnlyForwardStream : Stream
+public abstract class ReadOnlyForwardStream : Stream
 {
     public abstract override ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default);
 

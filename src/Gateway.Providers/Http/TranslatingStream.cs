@@ -7,7 +7,7 @@ namespace Gateway.Providers.Http;
 /// Reads a provider's SSE stream and hands out the OpenAI frames its translator makes of it, as each
 /// upstream read arrives: the gateway's relay downstream sees an ordinary OpenAI stream.
 /// </summary>
-internal sealed class TranslatingStream(Stream upstream, IStreamTranslator translator) : ReadOnlyForwardStream
+public sealed class TranslatingStream(Stream upstream, IStreamTranslator translator) : ReadOnlyForwardStream
 {
     private readonly SseFrameReader _reader = new(upstream);
     private readonly ArrayBufferWriter<byte> _pending = new(4096);

@@ -122,7 +122,8 @@ public static class GatewayCli
         int policyErrors = 0;
         foreach (var policy in config.Policies)
         {
-            if (Gateway.Policies.CompiledPolicy.Compile(policy.Name, File.ReadAllText(policy.File), 1, Gateway.Policies.PolicyMode.FailClosed,
+            string code = policy.IsBuiltin ? Gateway.Policies.Pii.PiiRedactionPolicy.Source(policy) : File.ReadAllText(policy.File);
+            if (Gateway.Policies.CompiledPolicy.Compile(policy.Name, code, 1, Gateway.Policies.PolicyMode.FailClosed,
                 Gateway.Policies.PolicyRegistry.LimitsOf(policy.Limits), out var error, Path.GetFileName(policy.File)) is null)
             {
                 stderr.WriteLine($"error: policy '{policy.Name}' ({policy.File}): {error}");

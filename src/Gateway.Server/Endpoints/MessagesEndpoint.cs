@@ -9,6 +9,7 @@ using Gateway.Core.Json;
 using Gateway.Core.Providers;
 using Gateway.Core.Sse;
 using Gateway.Providers.Anthropic;
+using Gateway.Providers.Http;
 using Gateway.Policies;
 using Gateway.Server.Http;
 using Microsoft.AspNetCore.Http;
@@ -36,7 +37,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
         }
 
         // Policies see the canonical (OpenAI) shape, so they run below, after translation.
-        var (body, shape, route, error, key, _) = await RequestIntake.ReadAsync(context, snapshots.Current, RequestKind.ChatCompletions).ConfigureAwait(false);
+        var (body, shape, route, error, key, _, _) = await RequestIntake.ReadAsync(context, snapshots.Current, RequestKind.ChatCompletions).ConfigureAwait(false);
         if (body is null)
         {
             await ErrorResponses.WriteAsync(context, error!, started, dialect: Dialect).ConfigureAwait(false);
@@ -50,6 +51,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
             string clientModel = RequestIntake.ClientModel(body, shape);
             var policySet = policies.Current;
             var chain = policySet.IsEmpty ? PolicyChain.Empty : policySet.Select(clientModel, key!.Id);
+            var policyContext = chain.IsEmpty ? null : RequestPolicies.Context(clientModel, key!);
             // With a policy bound the request goes through the canonical form even to Anthropic, so no policy is bypassed.
             if (provider is IMessagesProvider native && chain.IsEmpty)
             {
@@ -71,7 +73,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
             PooledBody? changed = null;
             if (!chain.IsEmpty)
             {
-                var policy = RequestPolicies.Run(chain, requestJson, clientModel, key!, logger);
+                var policy = RequestPolicies.Run(chain, requestJson, policyContext!, logger);
                 if (policy.Answer is { } answer)
                 {
                     using (answer) await AnswerFromPolicyAsync(context, answer, clientModel, shape.Stream, started).ConfigureAwait(false);
@@ -111,7 +113,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
             {
                 if (shape.Stream && response.IsEventStream)
                 {
-                    await TranslateStreamAsync(context, response, deadline, provider.Name, clientModel, started, upstreamTicks).ConfigureAwait(false);
+                    await TranslateStreamAsync(context, response, deadline, provider.Name, clientModel, policyContext, started, upstreamTicks).ConfigureAwait(false);
                     return;
                 }
                 deadline.FirstByteReceived();
@@ -124,8 +126,22 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
                 }
                 using (answer)
                 {
+                    var answerJson = answer.Memory;
+                    PooledBody? answerChanged = null;
+                    if (policyContext is not null)
+                    {
+                        var policy = RequestPolicies.RunOnResponse(chain, answerJson, policyContext, logger);
+                        if (policy.Error is { } refused)
+                        {
+                            await ErrorResponses.WriteAsync(context, refused, started, upstreamTicks, Dialect).ConfigureAwait(false);
+                            return;
+                        }
+                        answerChanged = policy.NewBody;
+                        if (answerChanged is not null) answerJson = answerChanged.Memory;
+                    }
+                    using var answerChangedBody = answerChanged;
                     using var translated = new PooledBufferWriter(answer.Length + 256);
-                    error = AnthropicResponseTranslator.Translate(answer.Memory, clientModel, translated);
+                    error = AnthropicResponseTranslator.Translate(answerJson, clientModel, translated);
                     if (error is not null)
                     {
                         await ErrorResponses.WriteAsync(context, error, started, upstreamTicks, Dialect).ConfigureAwait(false);
@@ -171,16 +187,20 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
         await UpstreamAnswer.WriteAsync(context, 200, "application/json", translated.WrittenMemory, null, started, 0).ConfigureAwait(false);
     }
 
-    private Task TranslateStreamAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, string clientModel, long started, long upstreamTicks) =>
-        StreamEventsAsync(context, upstream, deadline, provider, new TranslatedEvents(new AnthropicStreamTranslator(clientModel)), started, upstreamTicks);
+    private Task TranslateStreamAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, string clientModel,
+        PolicyContext? policyContext, long started, long upstreamTicks) =>
+        StreamEventsAsync(context, upstream, deadline, provider, new TranslatedEvents(new AnthropicStreamTranslator(clientModel)), started, upstreamTicks,
+            policyContext is { HasPlaceholders: true } ? new TranslatingStream(upstream.Body, new PlaceholderRestorer(policyContext.Vault)) : null);
 
     /// <summary>Relays an event stream to the client through <paramref name="events"/>, flushing after each upstream read.</summary>
-    private async Task StreamEventsAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, IEventSink events, long started, long upstreamTicks)
+    /// <param name="body">What to read instead of the upstream's body (it restores PII placeholders), when set.</param>
+    private async Task StreamEventsAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, IEventSink events, long started, long upstreamTicks,
+        Stream? body = null)
     {
         var http = context.Response;
         UpstreamAnswer.PrepareEventStream(http, "text/event-stream; charset=utf-8", upstream.RequestId, started, upstreamTicks);
 
-        using var reader = new SseFrameReader(upstream.Body);
+        using var reader = new SseFrameReader(body ?? upstream.Body);
         SseRelayStatus status;
         Exception? failure = null;
         bool anyWritten = false; // events can sit unflushed in the body writer before the response has started

@@ -6,6 +6,7 @@ using Gateway.Core.Providers;
 using Gateway.Core.Routing;
 using Gateway.Core.Sse;
 using Gateway.Policies;
+using Gateway.Providers.Http;
 using Gateway.Server.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -34,7 +35,7 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
                 await AnswerFromPolicyAsync(context, answer, RequestIntake.ClientModel(intake.Body!, intake.Shape), intake.Shape, started).ConfigureAwait(false);
             return;
         }
-        var (body, shape, route, error, _, _) = intake;
+        var (body, shape, route, error, _, _, bound) = intake;
         if (body is null)
         {
             await ErrorResponses.WriteAsync(context, error!, started).ConfigureAwait(false);
@@ -71,12 +72,12 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
             {
                 if (stream && response.IsEventStream)
                 {
-                    await RelayStreamAsync(context, response, deadline, provider.Name, !shape.ClientWantsUsage, started, upstreamTicks).ConfigureAwait(false);
+                    await RelayStreamAsync(context, response, deadline, provider.Name, !shape.ClientWantsUsage, bound?.Context, started, upstreamTicks).ConfigureAwait(false);
                 }
                 else
                 {
                     deadline.FirstByteReceived();
-                    await CopyAnswerAsync(context, response, deadline, provider.Name, started, upstreamStarted).ConfigureAwait(false);
+                    await CopyAnswerAsync(context, response, deadline, provider.Name, bound, started, upstreamStarted).ConfigureAwait(false);
                 }
             }
         }
@@ -103,11 +104,14 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
         await UpstreamAnswer.WriteAsync(context, 200, "application/json", json.WrittenMemory, null, started, 0).ConfigureAwait(false);
     }
 
-    private async Task RelayStreamAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, bool stripUsage, long started, long upstreamTicks)
+    private async Task RelayStreamAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, bool stripUsage,
+        PolicyContext? policyContext, long started, long upstreamTicks)
     {
         var response = context.Response;
         UpstreamAnswer.PrepareEventStream(response, upstream.ContentType ?? "text/event-stream", upstream.RequestId, started, upstreamTicks);
-        var result = await SseRelay.RelayAsync(upstream.Body, response.BodyWriter, stripUsage, deadline.FirstByteReceived, deadline.Token).ConfigureAwait(false);
+        // Frames stay zero-copy unless the request's policies handed out PII placeholders to restore.
+        using var restoring = policyContext is { HasPlaceholders: true } ? new TranslatingStream(upstream.Body, new PlaceholderRestorer(policyContext.Vault)) : null;
+        var result = await SseRelay.RelayAsync(restoring ?? upstream.Body, response.BodyWriter, stripUsage, deadline.FirstByteReceived, deadline.Token).ConfigureAwait(false);
         if (result.Status == SseRelayStatus.Completed)
         {
             Log.StreamDone(logger, provider, result.FramesForwarded, result.Usage?.PromptTokens ?? 0, result.Usage?.CompletionTokens ?? 0);
@@ -139,7 +143,8 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
         }
     }
 
-    private static async Task CopyAnswerAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, long started, long upstreamStarted)
+    private async Task CopyAnswerAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider,
+        RequestIntake.BoundPolicies? bound, long started, long upstreamStarted)
     {
         var (body, error) = await UpstreamAnswer.ReadAllAsync(upstream, deadline, provider).ConfigureAwait(false);
         long upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
@@ -149,7 +154,24 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
             return;
         }
         using (body)
-            await UpstreamAnswer.WriteAsync(context, upstream.Status, upstream.ContentType, body.Memory, upstream.RequestId, started, upstreamTicks).ConfigureAwait(false);
+        {
+            var answer = body.Memory;
+            PooledBody? changed = null;
+            // Response hooks see answers, not provider errors, which go to the client as they are.
+            if (bound is not null && upstream.Status is >= 200 and < 300)
+            {
+                var policy = RequestPolicies.RunOnResponse(bound.Chain, answer, bound.Context, logger);
+                if (policy.Error is { } refused)
+                {
+                    await ErrorResponses.WriteAsync(context, refused, started, upstreamTicks).ConfigureAwait(false);
+                    return;
+                }
+                changed = policy.NewBody;
+                if (changed is not null) answer = changed.Memory;
+            }
+            using (changed)
+                await UpstreamAnswer.WriteAsync(context, upstream.Status, upstream.ContentType, answer, upstream.RequestId, started, upstreamTicks).ConfigureAwait(false);
+        }
     }
 
     internal static Task AnswerCanceledAsync(HttpContext context, UpstreamDeadline deadline, string provider, long started, long upstreamTicks, ErrorDialect dialect = ErrorDialect.OpenAI)

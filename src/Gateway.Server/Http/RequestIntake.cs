@@ -14,7 +14,9 @@ internal static class RequestIntake
 {
     /// <summary>What intake found: the body to send (the caller disposes it) with its shape and route, or the error to answer with.</summary>
     /// <param name="Answer">Set when a policy answered in the provider's place (the caller disposes it and the body, which is then not to be sent).</param>
-    public readonly record struct Intake(PooledBody? Body, RequestShape Shape, ModelRoute Route, GatewayError? Error, GatewayKey? Key = null, PooledBody? Answer = null);
+    /// <param name="Policies">The policies this request runs (their response hooks still to come) and its context; null when none bind.</param>
+    public readonly record struct Intake(PooledBody? Body, RequestShape Shape, ModelRoute Route, GatewayError? Error, GatewayKey? Key = null, PooledBody? Answer = null,
+        BoundPolicies? Policies = null);
 
     /// <param name="policies">Whose <c>onRequest</c> hooks run on the body (already in the canonical shape); null when the caller runs them itself.</param>
     public static async ValueTask<Intake> ReadAsync(HttpContext context, GatewaySnapshot snapshot, RequestKind kind, PolicySet? policies = null, ILogger? logger = null)
@@ -27,6 +29,7 @@ internal static class RequestIntake
         if (body is null) return new(null, default, default, readError);
 
         ModelRoute route = default;
+        BoundPolicies? bound = null;
         var error = RequestInspector.Inspect(body.Span, kind, out var shape);
         // A request no policy binds to pays one emptiness check here.
         if (error is null && policies is { IsEmpty: false } && kind == RequestKind.ChatCompletions)
@@ -35,9 +38,10 @@ internal static class RequestIntake
             var chain = policies.Select(model, key.Id);
             if (!chain.IsEmpty)
             {
-                var result = RequestPolicies.Run(chain, body.Memory, model, key, logger!);
+                bound = new BoundPolicies(chain, RequestPolicies.Context(model, key));
+                var result = RequestPolicies.Run(chain, body.Memory, bound.Context, logger!);
                 // The body stays with the answer: the endpoint reads the client's model and stream flag from it.
-                if (result.Answer is { } answer) return new(body, shape, default, null, key, answer);
+                if (result.Answer is { } answer) return new(body, shape, default, null, key, answer, bound);
                 if (result.NewBody is { } changed)
                 {
                     body.Dispose();
@@ -50,10 +54,13 @@ internal static class RequestIntake
             }
         }
         error ??= ModelRouter.Resolve(snapshot, body.Span, shape, key, out route);
-        if (error is null) return new(body, shape, route, null, key);
+        if (error is null) return new(body, shape, route, null, key, null, bound);
         body.Dispose();
         return new(null, default, default, error, key);
     }
+
+    /// <summary>The policies bound to one request, fixed at its start, and the context their hooks share (its PII vault).</summary>
+    public sealed record BoundPolicies(PolicyChain Chain, PolicyContext Context);
 
     /// <summary>The model as the client named it (an alias or <c>provider/model</c>), for policy bindings.</summary>
     public static string ClientModel(PooledBody body, in RequestShape shape) => System.Text.Encoding.UTF8.GetString(shape.RawModel(body.Span));

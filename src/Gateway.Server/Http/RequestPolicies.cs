@@ -14,9 +14,33 @@ internal static partial class RequestPolicies
 {
     public readonly record struct Result(PooledBody? NewBody, PooledBody? Answer, GatewayError? Error, string? Policy = null);
 
-    public static Result Run(PolicyChain chain, ReadOnlyMemory<byte> json, string model, GatewayKey key, ILogger logger)
+    public static PolicyContext Context(string model, GatewayKey key) => new(model, key.Id);
+
+    public static Result Run(PolicyChain chain, ReadOnlyMemory<byte> json, PolicyContext context, ILogger logger) =>
+        Interpret(chain.OnRequest(json, context, size => new PooledBody(size), (policy, reason) => Log.FailedOpen(logger, policy, reason)), logger);
+
+    /// <summary>
+    /// The <c>onResponse</c> hooks on a whole answer, then the request's PII placeholders put back
+    /// (their values are plain ASCII without JSON escapes, so the bytes stay valid JSON).
+    /// </summary>
+    public static Result RunOnResponse(PolicyChain chain, ReadOnlyMemory<byte> json, PolicyContext context, ILogger logger)
     {
-        var result = chain.OnRequest(json, new PolicyContext(model, key.Id), size => new PooledBody(size), (policy, reason) => Log.FailedOpen(logger, policy, reason));
+        var result = chain.Has(PolicyHooks.OnResponse)
+            ? Interpret(chain.OnResponse(json, context, size => new PooledBody(size), (policy, reason) => Log.FailedOpen(logger, policy, reason)), logger)
+            : default;
+        if (result.Error is not null || !context.HasPlaceholders) return result;
+        string text = System.Text.Encoding.UTF8.GetString((result.NewBody?.Memory ?? json).Span);
+        string restored = context.Vault.Restore(text);
+        if (ReferenceEquals(text, restored)) return result;
+        result.NewBody?.Dispose();
+        var body = new PooledBody(restored.Length + 16);
+        System.Text.Unicode.Utf8.FromUtf16(restored, body.GetFree(System.Text.Encoding.UTF8.GetMaxByteCount(restored.Length)).Span, out _, out int written);
+        body.Advance(written);
+        return new Result(body, null, null, result.Policy);
+    }
+
+    private static Result Interpret(ChainResult<PooledBody> result, ILogger logger)
+    {
         var outcome = result.Outcome;
         switch (outcome.Kind)
         {

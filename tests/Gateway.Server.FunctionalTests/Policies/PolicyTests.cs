@@ -183,6 +183,63 @@ public sealed class PolicyTests : IAsyncLifetime
         Assert.Contains("broken.js:1:", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task BuiltinPiiPlaceholders_ProviderNeverSeesTheValues_ClientGetsThemBack()
+    {
+        await using var gateway = await Start("""[{ "builtin": "pii-redaction", "redact": { "mode": "placeholder" } }]""");
+        const string secret = "mail ann@example.org card 4111 1111 1111 1111";
+        string tag = Tag();
+        using (var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-test", $"{tag} {secret}"))))
+        {
+            string content = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;
+            Assert.Equal($"echo: {tag} {secret}", content);
+        }
+        var sent = Assert.Single(_upstream.Matching(tag)).Body;
+        Assert.DoesNotContain("ann@example.org", sent, StringComparison.Ordinal);
+        Assert.DoesNotContain("4111", sent, StringComparison.Ordinal);
+        Assert.Contains("[EMAIL_1]", sent, StringComparison.Ordinal);
+
+        string streamTag = Tag();
+        using (var stream = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-test", $"{streamTag} {secret}", stream: true))))
+        {
+            string text = string.Concat((await stream.Content.ReadAsStringAsync()).Split('\n')
+                .Where(l => l.StartsWith("data: {", StringComparison.Ordinal))
+                .Select(l => JsonDocument.Parse(l[6..]).RootElement.GetProperty("choices"))
+                .Where(c => c.GetArrayLength() > 0 && c[0].GetProperty("delta").TryGetProperty("content", out _))
+                .Select(c => c[0].GetProperty("delta").GetProperty("content").GetString()));
+            Assert.Equal($"echo: {streamTag} {secret}", text);
+        }
+        Assert.DoesNotContain("ann@example.org", Assert.Single(_upstream.Matching(streamTag)).Body, StringComparison.Ordinal);
+
+        string messagesTag = Tag();
+        using (var messages = await gateway.Client.SendAsync(Post("/v1/messages", $$"""{"model":"openai/gpt-test","max_tokens":20,"messages":[{"role":"user","content":"{{messagesTag}} {{secret}}"}]}""")))
+        {
+            string text = JsonDocument.Parse(await messages.Content.ReadAsStringAsync()).RootElement.GetProperty("content")[0].GetProperty("text").GetString()!;
+            Assert.Equal($"echo: {messagesTag} {secret}", text);
+        }
+        Assert.DoesNotContain("ann@example.org", Assert.Single(_upstream.Matching(messagesTag)).Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task JsHelper_RedactMask_ClientSeesTheMask()
+    {
+        string file = Write("pii.js", "export function onRequest(req) { for (const m of req.messages) m.content = gateway.redact(m.content, { mode: 'mask', kinds: ['email'] }); return req; }");
+        await using var gateway = await Start($$"""[{ "file": "{{file}}" }]""");
+        using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-test", "to a@b.io at 192.168.0.1")));
+        Assert.Contains("echo: to [EMAIL] at 192.168.0.1", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OnResponse_ChangesTheAnswer_InReverseOrder()
+    {
+        string first = Write("first.js", "export function onResponse(res) { res.choices[0].message.content += ' [first]'; return res; }");
+        string second = Write("second.js", "export function onResponse(res) { res.choices[0].message.content += ' [second]'; return res; }");
+        await using var gateway = await Start($$"""[{ "file": "{{first}}" }, { "file": "{{second}}" }]""");
+        using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-test", "hi")));
+        Assert.Equal("echo: hi [second] [first]", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement
+            .GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+    }
+
     private static async Task<bool> Eventually(Func<Task<bool>> condition)
     {
         for (int i = 0; i < 50; i++)
