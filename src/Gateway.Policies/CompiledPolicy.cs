@@ -83,11 +83,18 @@ public sealed class CompiledPolicy
     public PolicyOutcome OnResponse(ReadOnlySpan<byte> responseJson, PolicyContext context, IBufferWriter<byte> output) =>
         CallObjectHook(PolicyHooks.OnResponse, responseJson, context, output);
 
+    /// <summary>
+    /// Runs <c>route(req, ctx)</c>. A returned string names the model (an alias or
+    /// <c>provider/model</c>) to send to: the request with that model is written to <paramref name="output"/>.
+    /// </summary>
+    public PolicyOutcome Route(ReadOnlySpan<byte> requestJson, PolicyContext context, IBufferWriter<byte> output) =>
+        CallObjectHook(PolicyHooks.Route, requestJson, context, output);
+
     private PolicyOutcome CallObjectHook(PolicyHooks hook, ReadOnlySpan<byte> json, PolicyContext context, IBufferWriter<byte> output)
     {
         if ((Hooks & hook) == 0) return PolicyOutcome.Unchanged;
         var engine = Rent();
-        var outcome = engine.CallObjectHook(engine.Function(hook)!, json, context, output);
+        var outcome = engine.CallObjectHook(engine.Function(hook)!, json, context, output, hook == PolicyHooks.Route);
         // An engine that hit a limit may hold a half-built heap; it is dropped, not reused.
         if (!outcome.LimitHit) Return(engine);
         return outcome;
@@ -157,7 +164,8 @@ internal sealed class PolicyEngine
         _ => null,
     };
 
-    public PolicyOutcome CallObjectHook(Function hook, ReadOnlySpan<byte> json, PolicyContext context, IBufferWriter<byte> output)
+    /// <param name="route">A <c>route</c> hook: it returns a model name (or nothing), not an object.</param>
+    public PolicyOutcome CallObjectHook(Function hook, ReadOnlySpan<byte> json, PolicyContext context, IBufferWriter<byte> output, bool route = false)
     {
         _context = context;
         try
@@ -165,7 +173,13 @@ internal sealed class PolicyEngine
             engine.Constraints.Reset();
             var value = new JsonParser(engine).Parse(json);
             var result = engine.Invoke(hook, value, Context(context));
-            return Interpret(result, output);
+            if (!route) return Interpret(result, output);
+            if (result.IsUndefined() || result.IsNull()) return PolicyOutcome.Unchanged;
+            if (!result.IsString() || result.AsString().Length == 0)
+                return PolicyOutcome.Failed($"policy '{policyName}': route returned {result.Type}, expected a model name", false);
+            value.AsObject().Set("model", result);
+            new JsonSerializer(engine).Serialize(value, output);
+            return PolicyOutcome.Changed;
         }
         catch (Exception ex) when (IsScriptFailure(ex))
         {

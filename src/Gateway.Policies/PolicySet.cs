@@ -49,6 +49,11 @@ public sealed class PolicyChain
         where TBuffer : class, IBufferWriter<byte>, IWrittenMemory, IDisposable =>
         Run(PolicyHooks.OnRequest, request, context, rent, onFailOpen);
 
+    /// <summary>Runs <c>route</c> of each policy in declared order; each named model replaces the last, so the last policy to name one decides.</summary>
+    public ChainResult<TBuffer> Route<TBuffer>(ReadOnlyMemory<byte> request, PolicyContext context, Func<int, TBuffer> rent, Action<string, string> onFailOpen)
+        where TBuffer : class, IBufferWriter<byte>, IWrittenMemory, IDisposable =>
+        Run(PolicyHooks.Route, request, context, rent, onFailOpen);
+
     /// <summary>Runs <c>onResponse</c> of each policy in reverse declared order (the first policy sees the answer last), on a whole answer.</summary>
     public ChainResult<TBuffer> OnResponse<TBuffer>(ReadOnlyMemory<byte> response, PolicyContext context, Func<int, TBuffer> rent, Action<string, string> onFailOpen)
         where TBuffer : class, IBufferWriter<byte>, IWrittenMemory, IDisposable =>
@@ -67,7 +72,12 @@ public sealed class PolicyChain
             if ((policy.Hooks & hook) == 0) continue;
             var output = rent(json.Length + 256);
             long started = Stopwatch.GetTimestamp();
-            var outcome = hook == PolicyHooks.OnRequest ? policy.OnRequest(json.Span, context, output) : policy.OnResponse(json.Span, context, output);
+            var outcome = hook switch
+            {
+                PolicyHooks.OnRequest => policy.OnRequest(json.Span, context, output),
+                PolicyHooks.Route => policy.Route(json.Span, context, output),
+                _ => policy.OnResponse(json.Span, context, output),
+            };
             slot.Meter.Record(Stopwatch.GetTimestamp() - started, outcome);
             if (outcome.Kind == PolicyOutcomeKind.Respond && hook != PolicyHooks.OnRequest)
                 outcome = PolicyOutcome.Failed($"policy '{slot.Name}': respond is for onRequest; onResponse returns the answer", false);

@@ -62,6 +62,7 @@ public static partial class GatewayHost
         services.AddSingleton(sp => new SnapshotFactory(sp.GetRequiredService<ProviderFactory>(), bootstrapHash));
         services.AddSingleton(sp => new SnapshotHolder(sp.GetRequiredService<SnapshotFactory>().Build(config)));
         services.AddSingleton<PolicyRegistry>();
+        services.AddHostedService<PolicyMeterReporter>();
         services.AddSingleton<ProxyEndpoint>();
         services.AddSingleton<MessagesEndpoint>();
         services.AddSingleton<ModelsEndpoint>();

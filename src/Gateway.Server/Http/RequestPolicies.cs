@@ -16,8 +16,16 @@ internal static partial class RequestPolicies
 
     public static PolicyContext Context(string model, GatewayKey key) => new(model, key.Id);
 
-    public static Result Run(PolicyChain chain, ReadOnlyMemory<byte> json, PolicyContext context, ILogger logger) =>
-        Interpret(chain.OnRequest(json, context, size => new PooledBody(size), (policy, reason) => Log.FailedOpen(logger, policy, reason)), logger);
+    /// <summary>The <c>onRequest</c> hooks, then the <c>route</c> hooks on what they made of the request.</summary>
+    public static Result Run(PolicyChain chain, ReadOnlyMemory<byte> json, PolicyContext context, ILogger logger)
+    {
+        var result = Interpret(chain.OnRequest(json, context, size => new PooledBody(size), (policy, reason) => Log.FailedOpen(logger, policy, reason)), logger);
+        if (result.Error is not null || result.Answer is not null || !chain.Has(PolicyHooks.Route)) return result;
+        var routed = Interpret(chain.Route(result.NewBody?.Memory ?? json, context, size => new PooledBody(size), (policy, reason) => Log.FailedOpen(logger, policy, reason)), logger);
+        if (routed.NewBody is null && routed.Error is null) return result;
+        result.NewBody?.Dispose();
+        return routed;
+    }
 
     /// <summary>
     /// The <c>onResponse</c> hooks on a whole answer, then the request's PII placeholders put back
@@ -51,8 +59,15 @@ internal static partial class RequestPolicies
             case PolicyOutcomeKind.Respond:
                 return new Result(null, result.Buffer, null);
             case PolicyOutcomeKind.Reject:
-                return new Result(null, null, new GatewayError(outcome.Status, outcome.Status == 429 ? "rate_limit_error" : "invalid_request_error",
-                    "policy_rejected", outcome.Message!, ErrorSource.Client));
+                string type = outcome.Status switch
+                {
+                    403 => "permission_error",
+                    429 => "rate_limit_error",
+                    >= 500 => "server_error",
+                    _ => "invalid_request_error",
+                };
+                return new Result(null, null, new GatewayError(outcome.Status, type, "policy_rejected", outcome.Message!,
+                    outcome.Status >= 500 ? ErrorSource.Gateway : ErrorSource.Client), result.Policy);
             default:
                 Log.FailedClosed(logger, result.Policy!, outcome.Message ?? "failed");
                 return new Result(null, null, Failed(result.Policy!, outcome.Message ?? "failed"));

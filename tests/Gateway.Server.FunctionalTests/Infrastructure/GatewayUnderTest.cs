@@ -56,6 +56,7 @@ public sealed class GatewayUnderTest : IAsyncDisposable
             Environment = environment,
             Banner = banner,
             ConfigureLogging = logs is null ? null : b => b.AddProvider(logs),
+            PolicyMeterInterval = TimeSpan.FromMilliseconds(200),
         });
         if (app is null) throw new InvalidOperationException("gateway config invalid: " + string.Join("; ", errors));
         await app.StartAsync();

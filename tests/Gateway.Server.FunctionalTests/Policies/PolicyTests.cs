@@ -33,7 +33,8 @@ public sealed class PolicyTests : IAsyncLifetime
         return path;
     }
 
-    private Task<GatewayUnderTest> Start(string policiesJson, CapturingLoggerProvider? logs = null) => StartAsync(_upstream, configJson: $$"""
+    private Task<GatewayUnderTest> Start(string policiesJson, CapturingLoggerProvider? logs = null) => StartAsync(_upstream,
+        env: logs is null ? null : new() { ["GATEWAY_LOG_LEVEL"] = "Information" }, configJson: $$"""
         {
           "providers": {
             "claude": { "type": "anthropic", "baseUrl": "$UPSTREAM_ROOT/anthropic", "apiKey": "sk-upstream-test" }
@@ -98,6 +99,9 @@ public sealed class PolicyTests : IAsyncLifetime
         using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-test", "x")));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains(logs.Lines, l => l.StartsWith("Warning:", StringComparison.Ordinal) && l.Contains("flaky", StringComparison.Ordinal));
+        // The meter line comes on the reporter's next tick.
+        Assert.True(await Eventually(() => Task.FromResult(logs.Lines.Any(l => l.Contains("Policy flaky: 1 calls, 1 failures, 0 limit hits", StringComparison.Ordinal)))),
+            "no meter line: " + string.Join(" | ", logs.Lines));
     }
 
     [Fact]
@@ -238,6 +242,22 @@ public sealed class PolicyTests : IAsyncLifetime
         using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-test", "hi")));
         Assert.Equal("echo: hi [second] [first]", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement
             .GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+    }
+
+    [Fact]
+    public async Task Route_NamesTheModelToSendTo()
+    {
+        string file = Write("router.js", "export function route(req, ctx) { return req.messages[0].content.includes('cheap') ? 'mock/echo' : undefined; }");
+        await using var gateway = await Start($$"""[{ "file": "{{file}}" }]""");
+        string tag = Tag();
+        using (var cheap = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-test", $"{tag} cheap please"))))
+        {
+            Assert.Equal(HttpStatusCode.OK, cheap.StatusCode);
+            Assert.Equal("echo", JsonDocument.Parse(await cheap.Content.ReadAsStringAsync()).RootElement.GetProperty("model").GetString());
+        }
+        Assert.Empty(_upstream.Matching(tag));
+        using var normal = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-test", $"{tag} normal")));
+        Assert.Single(_upstream.Matching(tag));
     }
 
     private static async Task<bool> Eventually(Func<Task<bool>> condition)
