@@ -10,9 +10,12 @@ public class CompiledPolicyTests
     private const string Request = """{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"mail bob.smith@example.com please"}]}""";
     private static readonly PolicyContext Ctx = new("openai/gpt-4o-mini", KeyId: "k1");
 
+    // Generous wall time: a first call under JIT on a busy test machine can take far longer than in the native binary.
+    internal static readonly PolicyLimits TestLimits = PolicyLimits.Default with { Timeout = TimeSpan.FromSeconds(2) };
+
     private static CompiledPolicy Compile(string code, PolicyLimits? limits = null)
     {
-        var policy = CompiledPolicy.Compile("test.js", code, 1, PolicyMode.FailClosed, limits ?? PolicyLimits.Default, out var error);
+        var policy = CompiledPolicy.Compile("test.js", code, 1, PolicyMode.FailClosed, limits ?? TestLimits, out var error);
         Assert.True(policy is not null, error);
         return policy;
     }
@@ -82,7 +85,7 @@ public class CompiledPolicyTests
 
     // Each runaway below must end as a limit hit, quickly, and leave the policy able to serve the next call.
     [Theory]
-    [InlineData("for (;;) {}", "time limit")]
+    [InlineData("for (;;) {}", "limit reached")] // statements or time, whichever comes first
     [InlineData("function f(n) { return f(n + 1) + 1; } f(0);", "recursion limit")]
     [InlineData("const a = []; for (;;) a.push('x'.repeat(1 << 20) + a.length);", "memory limit")]
     [InlineData("const s = 'x'.repeat(2 ** 28); req.s = s;", "memory limit")]
@@ -105,6 +108,15 @@ public class CompiledPolicyTests
         var (next, output) = Run(policy);
         Assert.Equal(PolicyOutcomeKind.Changed, next.Kind);
         Assert.Contains("\"ok\":true", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void OnRequest_LoopUnderAStatementBudget_IsStoppedByTheWallClock()
+    {
+        var policy = Compile("export function onRequest(req) { for (;;) {} }", PolicyLimits.Default with { MaxStatements = int.MaxValue - 1, Timeout = TimeSpan.FromMilliseconds(100) });
+        var (outcome, _) = Run(policy);
+        Assert.Equal((PolicyOutcomeKind.Failed, true), (outcome.Kind, outcome.LimitHit));
+        Assert.Contains("time limit", outcome.Message, StringComparison.Ordinal);
     }
 
     [Theory]

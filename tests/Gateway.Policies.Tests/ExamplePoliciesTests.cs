@@ -18,7 +18,7 @@ public class ExamplePoliciesTests
 
     private static CompiledPolicy Load(string file)
     {
-        var policy = CompiledPolicy.Compile(file, File.ReadAllText(Path.Combine(PoliciesDir, file)), 1, PolicyMode.FailClosed, PolicyLimits.Default, out var error);
+        var policy = CompiledPolicy.Compile(file, File.ReadAllText(Path.Combine(PoliciesDir, file)), 1, PolicyMode.FailClosed, CompiledPolicyTests.TestLimits, out var error);
         Assert.True(policy is not null, error);
         return policy;
     }

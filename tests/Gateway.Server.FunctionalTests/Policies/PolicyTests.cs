@@ -39,9 +39,14 @@ public sealed class PolicyTests : IAsyncLifetime
           "providers": {
             "claude": { "type": "anthropic", "baseUrl": "$UPSTREAM_ROOT/anthropic", "apiKey": "sk-upstream-test" }
           },
-          "policies": {{policiesJson}}
+          "policies": {{WithTestLimits(policiesJson)}}
         }
         """, logs: logs);
+
+    // Generous wall time: a first call under JIT on a busy test machine can take far longer than in the native binary.
+    private static string WithTestLimits(string policies) =>
+        policies.Replace("{ \"file\":", "{ \"limits\": { \"timeoutMs\": 3000 }, \"file\":", StringComparison.Ordinal)
+            .Replace("{ \"builtin\":", "{ \"limits\": { \"timeoutMs\": 3000 }, \"builtin\":", StringComparison.Ordinal);
 
     private static string Tag() => "t" + Guid.NewGuid().ToString("N")[..10];
 
