@@ -1,0 +1,66 @@
+using System.Buffers;
+using BenchmarkDotNet.Attributes;
+using Gateway.Policies;
+
+namespace Gateway.Benchmarks;
+
+/// <summary>
+/// What one policy hook costs on the bench harness's request: the JSON into the engine, the call,
+/// the JSON out. Engines are pooled, so this is the steady state a request pays per bound policy.
+/// </summary>
+[MemoryDiagnoser]
+public class PolicyBenchmarks
+{
+    private readonly ArrayBufferWriter<byte> _output = new(8192);
+    private readonly PolicyContext _context = new("openai/gpt-4o-mini", "bench");
+    private byte[] _request = [];
+    private CompiledPolicy _empty = null!;
+    private CompiledPolicy _passThrough = null!;
+    private CompiledPolicy _redactor = null!;
+    private PolicySet _unbound = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _request = BenchData.ChatRequest;
+        _empty = Compile("empty", "export function onRequest(req, ctx) { }");
+        _passThrough = Compile("return-req", "export function onRequest(req, ctx) { return req; }");
+        _redactor = Compile("pii-redaction", File.ReadAllText(Path.Combine(FindRoot(), "policies", "pii-redaction.js")));
+        _unbound = new PolicySet([]);
+    }
+
+    private static CompiledPolicy Compile(string name, string code) =>
+        CompiledPolicy.Compile(name, code, 1, PolicyMode.FailClosed, PolicyLimits.Default, out var error) ?? throw new InvalidOperationException(error);
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Gateway.sln"))) return dir.FullName;
+        throw new InvalidOperationException("Gateway.sln not found");
+    }
+
+    /// <summary>A request no policy binds to: what every request pays when policies are configured elsewhere.</summary>
+    [Benchmark(Baseline = true)]
+    public bool NoPolicyBound() => _unbound.Select("openai/gpt-4o-mini", "bench").IsEmpty;
+
+    [Benchmark]
+    public PolicyOutcomeKind EmptyHook()
+    {
+        _output.ResetWrittenCount();
+        return _empty.OnRequest(_request, _context, _output).Kind;
+    }
+
+    [Benchmark]
+    public PolicyOutcomeKind ReturnRequest()
+    {
+        _output.ResetWrittenCount();
+        return _passThrough.OnRequest(_request, _context, _output).Kind;
+    }
+
+    [Benchmark]
+    public PolicyOutcomeKind PiiRedactor()
+    {
+        _output.ResetWrittenCount();
+        return _redactor.OnRequest(_request, new PolicyContext("openai/gpt-4o-mini", "bench"), _output).Kind;
+    }
+}
