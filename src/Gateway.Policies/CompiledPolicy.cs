@@ -5,6 +5,7 @@ using Jint;
 using Jint.Native;
 using Jint.Native.Function;
 using Jint.Native.Json;
+using Jint.Native.Object;
 using Jint.Runtime;
 
 namespace Gateway.Policies;
@@ -90,11 +91,19 @@ public sealed class CompiledPolicy
     public PolicyOutcome Route(ReadOnlySpan<byte> requestJson, PolicyContext context, IBufferWriter<byte> output) =>
         CallObjectHook(PolicyHooks.Route, requestJson, context, output);
 
+    /// <summary>
+    /// Runs <c>onChunk(chunk, ctx)</c> on one streamed <c>chat.completion.chunk</c>. It returns the
+    /// chunk, nothing, <c>{ reject }</c>, or <c>{ chunk, hold: n }</c> to hold the last n characters of
+    /// the content back until the next chunk (a secret split over two chunks is seen whole).
+    /// </summary>
+    public PolicyOutcome OnChunk(ReadOnlySpan<byte> chunkJson, PolicyContext context, IBufferWriter<byte> output) =>
+        CallObjectHook(PolicyHooks.OnChunk, chunkJson, context, output);
+
     private PolicyOutcome CallObjectHook(PolicyHooks hook, ReadOnlySpan<byte> json, PolicyContext context, IBufferWriter<byte> output)
     {
         if ((Hooks & hook) == 0) return PolicyOutcome.Unchanged;
         var engine = Rent();
-        var outcome = engine.CallObjectHook(engine.Function(hook)!, json, context, output, hook == PolicyHooks.Route);
+        var outcome = engine.CallObjectHook(engine.Function(hook)!, json, context, output, hook);
         // An engine that hit a limit may hold a half-built heap; it is dropped, not reused.
         if (!outcome.LimitHit) Return(engine);
         return outcome;
@@ -164,8 +173,8 @@ internal sealed class PolicyEngine
         _ => null,
     };
 
-    /// <param name="route">A <c>route</c> hook: it returns a model name (or nothing), not an object.</param>
-    public PolicyOutcome CallObjectHook(Function hook, ReadOnlySpan<byte> json, PolicyContext context, IBufferWriter<byte> output, bool route = false)
+    /// <param name="kind">Route returns a model name (or nothing), not an object; OnChunk may wrap the chunk with a hold.</param>
+    public PolicyOutcome CallObjectHook(Function hook, ReadOnlySpan<byte> json, PolicyContext context, IBufferWriter<byte> output, PolicyHooks kind)
     {
         _context = context;
         try
@@ -173,7 +182,14 @@ internal sealed class PolicyEngine
             engine.Constraints.Reset();
             var value = new JsonParser(engine).Parse(json);
             var result = engine.Invoke(hook, value, Context(context));
-            if (!route) return Interpret(result, output);
+            if (kind == PolicyHooks.OnChunk && result.IsObject() && result.AsObject().Get("chunk") is ObjectInstance wrapped)
+            {
+                var hold = result.AsObject().Get("hold");
+                var outcome = Interpret(wrapped, output);
+                return hold.IsNumber() && hold.AsNumber() > 0 && outcome.Kind == PolicyOutcomeKind.Changed
+                    ? outcome with { Hold = (int)Math.Min(hold.AsNumber(), int.MaxValue) } : outcome;
+            }
+            if (kind != PolicyHooks.Route) return Interpret(result, output);
             if (result.IsUndefined() || result.IsNull()) return PolicyOutcome.Unchanged;
             if (!result.IsString() || result.AsString().Length == 0)
                 return PolicyOutcome.Failed($"policy '{policyName}': route returned {result.Type}, expected a model name", false);

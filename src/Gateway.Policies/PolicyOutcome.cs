@@ -19,7 +19,8 @@ public enum PolicyOutcomeKind
 }
 
 /// <summary>The result of one hook call. For Changed and Respond, the JSON is in the caller's output.</summary>
-public readonly record struct PolicyOutcome(PolicyOutcomeKind Kind, int Status = 0, string? Message = null, bool LimitHit = false)
+/// <param name="Hold">From <c>onChunk</c>: how many characters at the end of the chunk's content to hold back until the next chunk.</param>
+public readonly record struct PolicyOutcome(PolicyOutcomeKind Kind, int Status = 0, string? Message = null, bool LimitHit = false, int Hold = 0)
 {
     public static PolicyOutcome Unchanged => new(PolicyOutcomeKind.Unchanged);
     public static PolicyOutcome Changed => new(PolicyOutcomeKind.Changed);

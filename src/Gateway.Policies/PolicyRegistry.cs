@@ -65,11 +65,7 @@ public sealed partial class PolicyRegistry(ILogger<PolicyRegistry> logger) : IDi
                 _watchers.Add(watcher);
             }
         }
-        foreach (var slot in set.Slots)
-        {
-            Log.Serving(logger, slot.Name, slot.Current.Version, slot.Config.File, slot.Current.Hooks.ToString());
-            if ((slot.Current.Hooks & PolicyHooks.OnChunk) != 0) Log.OnChunkNotCalled(logger, slot.Name);
-        }
+        foreach (var slot in set.Slots) Log.Serving(logger, slot.Name, slot.Current.Version, slot.Config.File, slot.Current.Hooks.ToString());
     }
 
     private void Schedule(string path)
@@ -148,9 +144,6 @@ public sealed partial class PolicyRegistry(ILogger<PolicyRegistry> logger) : IDi
 
         [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Policy {Policy} reloaded: version {Version} is now serving (hooks: {Hooks})")]
         public static partial void Reloaded(ILogger logger, string policy, long version, string hooks);
-
-        [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Policy {Policy} exports onChunk, which this version does not call yet: streamed answers reach the client without it")]
-        public static partial void OnChunkNotCalled(ILogger logger, string policy);
 
         [LoggerMessage(EventId = 4003, Level = LogLevel.Error, Message = "Policy {Policy} change rejected, version {Version} keeps serving: {Error}")]
         public static partial void ReloadFailed(ILogger logger, string policy, string error, long version);

@@ -32,6 +32,13 @@ public sealed class PolicyChain
 
     public bool IsEmpty => _policies.Length == 0;
 
+    /// <summary>The policies (with the version this request runs) that export <paramref name="hook"/>, in declared order.</summary>
+    public IEnumerable<(PolicySlot Slot, CompiledPolicy Policy)> WithHook(PolicyHooks hook)
+    {
+        foreach (var entry in _policies)
+            if ((entry.Policy.Hooks & hook) != 0) yield return entry;
+    }
+
     public bool Has(PolicyHooks hook)
     {
         foreach (var (_, policy) in _policies)

@@ -44,7 +44,7 @@ public sealed class PolicyMeter
     public long LimitHits => Interlocked.Read(ref _limitHits);
     public TimeSpan Time => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _ticks));
 
-    internal void Record(long ticks, in PolicyOutcome outcome)
+    public void Record(long ticks, in PolicyOutcome outcome)
     {
         Interlocked.Increment(ref _calls);
         Interlocked.Add(ref _ticks, ticks);

@@ -124,6 +124,19 @@ public class ExamplePoliciesTests
         if (!allowed) Assert.Equal(403, outcome.Status);
     }
 
+    [Theory]
+    [InlineData("the project Nightin", "the ", 15)]
+    [InlineData("safe text", "safe text", 0)]
+    [InlineData("host db1.corp", "host ", 8)]
+    public void ResponseFilter_OnChunk_HoldsBackOnlyAPossibleTermStart(string content, string kept, int hold)
+    {
+        var (outcome, json) = Run(Load("response-filter.js").OnChunk,
+            $$$"""{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"{{{content}}}"},"finish_reason":null}]}""");
+        Assert.Equal((PolicyOutcomeKind.Changed, hold), (outcome.Kind, outcome.Hold));
+        Assert.Equal(content, json.GetProperty("choices")[0].GetProperty("delta").GetProperty("content").GetString());
+        Assert.Equal(kept, content[..^hold]);
+    }
+
     [Fact]
     public void ResponseFilter_MasksBlockedTerms_RefusesAnAnswerFullOfThem()
     {

@@ -113,7 +113,8 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
             {
                 if (shape.Stream && response.IsEventStream)
                 {
-                    await TranslateStreamAsync(context, response, deadline, provider.Name, clientModel, policyContext, started, upstreamTicks).ConfigureAwait(false);
+                    await TranslateStreamAsync(context, response, deadline, provider.Name, clientModel,
+                        policyContext is null ? null : new RequestIntake.BoundPolicies(chain, policyContext), started, upstreamTicks).ConfigureAwait(false);
                     return;
                 }
                 deadline.FirstByteReceived();
@@ -188,9 +189,9 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
     }
 
     private Task TranslateStreamAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, string clientModel,
-        PolicyContext? policyContext, long started, long upstreamTicks) =>
+        RequestIntake.BoundPolicies? bound, long started, long upstreamTicks) =>
         StreamEventsAsync(context, upstream, deadline, provider, new TranslatedEvents(new AnthropicStreamTranslator(clientModel)), started, upstreamTicks,
-            policyContext is { HasPlaceholders: true } ? new TranslatingStream(upstream.Body, new PlaceholderRestorer(policyContext.Vault)) : null);
+            PolicyStreams.Wrap(upstream.Body, bound, logger));
 
     /// <summary>Relays an event stream to the client through <paramref name="events"/>, flushing after each upstream read.</summary>
     /// <param name="body">What to read instead of the upstream's body (it restores PII placeholders), when set.</param>

@@ -72,7 +72,7 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
             {
                 if (stream && response.IsEventStream)
                 {
-                    await RelayStreamAsync(context, response, deadline, provider.Name, !shape.ClientWantsUsage, bound?.Context, started, upstreamTicks).ConfigureAwait(false);
+                    await RelayStreamAsync(context, response, deadline, provider.Name, !shape.ClientWantsUsage, bound, started, upstreamTicks).ConfigureAwait(false);
                 }
                 else
                 {
@@ -105,13 +105,13 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
     }
 
     private async Task RelayStreamAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, bool stripUsage,
-        PolicyContext? policyContext, long started, long upstreamTicks)
+        RequestIntake.BoundPolicies? bound, long started, long upstreamTicks)
     {
         var response = context.Response;
         UpstreamAnswer.PrepareEventStream(response, upstream.ContentType ?? "text/event-stream", upstream.RequestId, started, upstreamTicks);
-        // Frames stay zero-copy unless the request's policies handed out PII placeholders to restore.
-        using var restoring = policyContext is { HasPlaceholders: true } ? new TranslatingStream(upstream.Body, new PlaceholderRestorer(policyContext.Vault)) : null;
-        var result = await SseRelay.RelayAsync(restoring ?? upstream.Body, response.BodyWriter, stripUsage, deadline.FirstByteReceived, deadline.Token).ConfigureAwait(false);
+        // Frames stay zero-copy unless a policy defines onChunk or handed out PII placeholders to restore.
+        using var transformed = PolicyStreams.Wrap(upstream.Body, bound, logger);
+        var result = await SseRelay.RelayAsync(transformed ?? upstream.Body, response.BodyWriter, stripUsage, deadline.FirstByteReceived, deadline.Token).ConfigureAwait(false);
         if (result.Status == SseRelayStatus.Completed)
         {
             Log.StreamDone(logger, provider, result.FramesForwarded, result.Usage?.PromptTokens ?? 0, result.Usage?.CompletionTokens ?? 0);
@@ -183,7 +183,8 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
 
     /// <summary>Why a stream that did not complete failed, as the client should hear it.</summary>
     internal static GatewayError StreamError(UpstreamDeadline deadline, SseRelayStatus status, Exception? exception, string provider) =>
-        deadline.Expired is { } limit
+        exception is PolicyStreamException policy ? policy.Error
+        : deadline.Expired is { } limit
             ? GatewayError.UpstreamTimeout(provider, deadline.ExpiredBeforeFirstByte ? "send a first token" : "finish the stream", limit)
             : status switch
             {

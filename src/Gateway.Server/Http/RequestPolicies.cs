@@ -78,6 +78,8 @@ internal static partial class RequestPolicies
     public static GatewayError Failed(string policy, string reason) =>
         new(500, "server_error", "policy_failed", $"Policy '{policy}' failed, so the request was not sent: {reason}", ErrorSource.Gateway);
 
+    public static void LogFailedOpen(ILogger logger, string policy, string reason) => Log.FailedOpen(logger, policy, reason);
+
     private static partial class Log
     {
         [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "Policy {Policy} (fail-open) failed and was skipped: {Reason}")]

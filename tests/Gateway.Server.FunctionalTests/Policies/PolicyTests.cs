@@ -265,6 +265,42 @@ public sealed class PolicyTests : IAsyncLifetime
         Assert.Single(_upstream.Matching(tag));
     }
 
+    [Fact]
+    public async Task OnChunk_TransformsTheStream_RejectEndsItWithAnErrorEvent()
+    {
+        string upper = Write("upper.js", """
+            export function onChunk(chunk) {
+              const d = chunk.choices?.[0]?.delta;
+              if (d && typeof d.content === 'string') d.content = d.content.toUpperCase();
+              if (d && typeof d.content === 'string' && d.content.includes('STOPWORD')) return { reject: { status: 451, message: 'stopped by policy' } };
+              return chunk;
+            }
+            """);
+        await using var gateway = await Start($$"""[{ "file": "{{upper}}" }]""");
+        using (var stream = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-test", "make it loud", stream: true))))
+        {
+            string body = await stream.Content.ReadAsStringAsync();
+            string text = string.Concat(body.Split('\n').Where(l => l.StartsWith("data: {", StringComparison.Ordinal))
+                .Select(l => JsonDocument.Parse(l[6..]).RootElement.GetProperty("choices"))
+                .Where(c => c.GetArrayLength() > 0 && c[0].GetProperty("delta").TryGetProperty("content", out _))
+                .Select(c => c[0].GetProperty("delta").GetProperty("content").GetString()));
+            Assert.Equal("ECHO: MAKE IT LOUD", text);
+            Assert.EndsWith("data: [DONE]\n\n", body, StringComparison.Ordinal);
+        }
+        using (var stopped = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-test", "a stopword here", stream: true))))
+        {
+            string body = await stopped.Content.ReadAsStringAsync();
+            Assert.Contains("stopped by policy", body, StringComparison.Ordinal);
+            Assert.DoesNotContain("[DONE]", body, StringComparison.Ordinal);
+        }
+        using (var messages = await gateway.Client.SendAsync(Post("/v1/messages", """{"model":"openai/gpt-test","max_tokens":20,"stream":true,"messages":[{"role":"user","content":"quiet"}]}""")))
+        {
+            string body = await messages.Content.ReadAsStringAsync();
+            Assert.Contains("QUIET", body, StringComparison.Ordinal);
+            Assert.Contains("message_stop", body, StringComparison.Ordinal);
+        }
+    }
+
     private static async Task<bool> Eventually(Func<Task<bool>> condition)
     {
         for (int i = 0; i < 50; i++)

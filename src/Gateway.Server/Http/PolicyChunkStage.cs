@@ -1,0 +1,121 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text.Json;
+using Gateway.Core.Errors;
+using Gateway.Core.Protocol;
+using Gateway.Policies;
+using Gateway.Providers.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Server.Http;
+
+/// <summary>
+/// One policy's <c>onChunk</c> on a streamed answer, chunk by chunk. The content a policy asked to
+/// hold back is put in front of the next chunk's content, so a secret split over two chunks reaches
+/// the policy whole; at the finish nothing is held. Streams no <c>onChunk</c> binds to never get here.
+/// </summary>
+internal sealed class PolicyChunkStage(PolicySlot slot, CompiledPolicy policy, PolicyContext context, ILogger logger) : IStreamTranslator
+{
+    private readonly ArrayBufferWriter<byte> _json = new(1024);
+    private readonly ArrayBufferWriter<byte> _changed = new(1024);
+    private string _pending = "";
+    private ChatCompletionChunk? _last;
+
+    public bool Completed { get; private set; }
+    public string? Error => null;
+
+    public void OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> output)
+    {
+        if (!frame.StartsWith("data:"u8))
+        {
+            output.Write(frame);
+            return;
+        }
+        var payload = frame[5..].Trim(" \r\n"u8);
+        if (payload.SequenceEqual("[DONE]"u8))
+        {
+            if (_pending.Length > 0 && _last is not null)
+                Process(new ChatCompletionChunk { Id = _last.Id, Created = _last.Created, Model = _last.Model, Choices = [new ChunkChoice { Delta = new ChatDelta() }] }, final: true, output);
+            output.Write("data: [DONE]\n\n"u8);
+            Completed = true;
+            return;
+        }
+        var chunk = JsonSerializer.Deserialize(payload, ProtocolJson.Default.ChatCompletionChunk) ?? throw new JsonException("a stream chunk must be a JSON object");
+        _last = chunk;
+        Process(chunk, final: chunk.Choices.Count > 0 && chunk.Choices[0].FinishReason is not null, output);
+    }
+
+    private void Process(ChatCompletionChunk chunk, bool final, IBufferWriter<byte> output)
+    {
+        var delta = chunk.Choices.Count > 0 ? chunk.Choices[0].Delta : null;
+        if (delta is not null && (_pending.Length > 0 || delta.Content is not null))
+        {
+            delta.Content = _pending + delta.Content;
+            _pending = "";
+        }
+        _json.ResetWrittenCount();
+        using (var w = new Utf8JsonWriter(_json)) JsonSerializer.Serialize(w, chunk, ProtocolJson.Default.ChatCompletionChunk);
+
+        _changed.ResetWrittenCount();
+        long started = Stopwatch.GetTimestamp();
+        var outcome = policy.OnChunk(_json.WrittenSpan, context, _changed);
+        slot.Meter.Record(Stopwatch.GetTimestamp() - started, outcome);
+        switch (outcome.Kind)
+        {
+            case PolicyOutcomeKind.Unchanged:
+                break;
+            case PolicyOutcomeKind.Changed:
+                chunk = JsonSerializer.Deserialize(_changed.WrittenSpan, ProtocolJson.Default.ChatCompletionChunk)
+                    ?? throw new PolicyStreamException(RequestPolicies.Failed(slot.Name, "onChunk returned something that is not a chunk"));
+                delta = chunk.Choices.Count > 0 ? chunk.Choices[0].Delta : null;
+                if (!final && outcome.Hold > 0 && delta?.Content is { Length: > 0 } content)
+                {
+                    int hold = Math.Min(outcome.Hold, content.Length);
+                    _pending = content[^hold..];
+                    delta.Content = content[..^hold];
+                }
+                break;
+            case PolicyOutcomeKind.Reject:
+                throw new PolicyStreamException(new GatewayError(outcome.Status, outcome.Status >= 500 ? "server_error" : "invalid_request_error", "policy_rejected",
+                    outcome.Message!, outcome.Status >= 500 ? ErrorSource.Gateway : ErrorSource.Client));
+            default:
+                string reason = outcome.Kind == PolicyOutcomeKind.Respond ? "respond is for onRequest" : outcome.Message ?? "failed";
+                if (policy.Mode == PolicyMode.FailOpen)
+                {
+                    RequestPolicies.LogFailedOpen(logger, slot.Name, reason);
+                    break;
+                }
+                throw new PolicyStreamException(RequestPolicies.Failed(slot.Name, reason));
+        }
+        output.Write("data: "u8);
+        using (var w = new Utf8JsonWriter(output)) JsonSerializer.Serialize(w, chunk, ProtocolJson.Default.ChatCompletionChunk);
+        output.Write("\n\n"u8);
+    }
+
+    public void OnEnd(IBufferWriter<byte> output)
+    {
+        // No [DONE]: the relay reports a cut-off stream; what was held back is not sent.
+    }
+}
+
+/// <summary>A policy stopped a stream: the client gets this error (as an error event once the stream has started).</summary>
+internal sealed class PolicyStreamException(GatewayError error) : IOException(error.Message)
+{
+    public GatewayError Error { get; } = error;
+}
+
+/// <summary>The transforms a streamed answer goes through for its request's policies, or none.</summary>
+internal static class PolicyStreams
+{
+    /// <summary>The upstream stream wrapped in each <c>onChunk</c> (last declared first) and the placeholder restorer; null when none apply.</summary>
+    public static Stream? Wrap(Stream upstream, RequestIntake.BoundPolicies? bound, ILogger logger)
+    {
+        if (bound is null) return null;
+        Stream? current = null;
+        foreach (var (slot, policy) in bound.Chain.WithHook(PolicyHooks.OnChunk).Reverse())
+            current = new TranslatingStream(current ?? upstream, new PolicyChunkStage(slot, policy, bound.Context, logger));
+        if (bound.Context.HasPlaceholders)
+            current = new TranslatingStream(current ?? upstream, new PlaceholderRestorer(bound.Context.Vault));
+        return current;
+    }
+}

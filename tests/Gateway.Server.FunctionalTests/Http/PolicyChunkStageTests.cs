@@ -1,0 +1,82 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Gateway.Policies;
+using Gateway.Server.Http;
+using Gateway.Core.Config;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Gateway.Server.FunctionalTests.Http;
+
+public class PolicyChunkStageTests
+{
+    private static readonly string Filter = File.ReadAllText(Path.Combine(Root(), "policies", "response-filter.js"));
+
+    private static string Root()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Gateway.sln"))) return dir.FullName;
+        throw new InvalidOperationException("Gateway.sln not found");
+    }
+
+    private static PolicyChunkStage Stage(string code)
+    {
+        var limits = PolicyLimits.Default with { Timeout = TimeSpan.FromSeconds(3) };
+        var policy = CompiledPolicy.Compile("filter", code, 1, PolicyMode.FailClosed, limits, out var error) ?? throw new InvalidOperationException(error);
+        var slot = new PolicySlot(new PolicyConfig("filter", "filter.js", false, ["*"], ["*"], new PolicyLimitsConfig()), policy);
+        return new PolicyChunkStage(slot, policy, new PolicyContext("m"), NullLogger.Instance);
+    }
+
+    private static byte[] Frame(string content, bool finish = false) => Encoding.UTF8.GetBytes(
+        $$"""data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":{{JsonSerializer.Serialize(content)}}},"finish_reason":{{(finish ? "\"stop\"" : "null")}}}]}""" + "\n\n");
+
+    private static List<string> Contents(ArrayBufferWriter<byte> output) => Encoding.UTF8.GetString(output.WrittenSpan)
+        .Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Where(f => f.StartsWith("data: {", StringComparison.Ordinal))
+        .Select(f => JsonDocument.Parse(f[6..]).RootElement.GetProperty("choices")[0].GetProperty("delta"))
+        .Select(d => d.TryGetProperty("content", out var c) ? c.GetString()! : "").ToList();
+
+    [Fact]
+    public void TermSplitOverChunks_IsMasked_OnlyItsPossibleStartHeldBack()
+    {
+        var stage = Stage(Filter);
+        var output = new ArrayBufferWriter<byte>();
+        foreach (var piece in new[] { "The code name is Project Night", "ingale, on db1.corp", ".internal. Done" })
+            stage.OnFrame(Frame(piece), output);
+        stage.OnFrame(Frame("", finish: true), output);
+        stage.OnFrame("data: [DONE]\n\n"u8, output);
+
+        var contents = Contents(output);
+        Assert.Equal("The code name is [filtered], on [filtered]. Done", string.Concat(contents));
+        Assert.Equal("The code name is ", contents[0]); // "Project Night" waited for the next chunk
+        Assert.DoesNotContain(contents, c => c.Contains("Night", StringComparison.Ordinal) || c.Contains("corp", StringComparison.Ordinal));
+        Assert.True(stage.Completed);
+    }
+
+    [Fact]
+    public void HeldTailThatNeverBecomesATerm_GoesOutBeforeDone()
+    {
+        var stage = Stage(Filter);
+        var output = new ArrayBufferWriter<byte>();
+        stage.OnFrame(Frame("see the project"), output);
+        stage.OnFrame("data: [DONE]\n\n"u8, output);
+        Assert.Equal("see the project", string.Concat(Contents(output)));
+        Assert.EndsWith("data: [DONE]\n\n", Encoding.UTF8.GetString(output.WrittenSpan), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Reject_EndsTheStreamWithThePolicysError()
+    {
+        var stage = Stage("export function onChunk(chunk) { return { reject: { status: 451, message: 'not here' } }; }");
+        var error = Assert.Throws<PolicyStreamException>(() => stage.OnFrame(Frame("x"), new ArrayBufferWriter<byte>()));
+        Assert.Equal((451, "policy_rejected", "not here"), (error.Error.Status, error.Error.Code, error.Error.Message));
+    }
+
+    [Fact]
+    public void Throwing_FailClosed_NamesThePolicy()
+    {
+        var stage = Stage("export function onChunk(chunk) { throw new Error('bad chunk'); }");
+        var error = Assert.Throws<PolicyStreamException>(() => stage.OnFrame(Frame("x"), new ArrayBufferWriter<byte>()));
+        Assert.Equal("policy_failed", error.Error.Code);
+        Assert.Contains("'filter'", error.Error.Message, StringComparison.Ordinal);
+    }
+}
