@@ -33,6 +33,9 @@ public sealed class CompiledPolicy
 
     public string Name { get; }
     public long Version { get; }
+
+    /// <summary>The request headers the operator lets this policy see.</summary>
+    public IReadOnlyList<string> AllowedHeaders { get; private init; } = [];
     public PolicyMode Mode { get; }
     public PolicyLimits Limits { get; }
     public PolicyHooks Hooks { get; private set; }
@@ -40,7 +43,9 @@ public sealed class CompiledPolicy
     /// <summary>Parses the module and evaluates it once (top-level code runs under the same limits).</summary>
     /// <returns>The policy, or null with <paramref name="error"/> saying why, with line and column when the parser knows them.</returns>
     /// <param name="source">The file name errors are located in (the policy's name when null).</param>
-    public static CompiledPolicy? Compile(string name, string code, long version, PolicyMode mode, PolicyLimits limits, out string? error, string? source = null)
+    /// <param name="allowedHeaders">Request headers this policy may read in <c>ctx.headers</c> (lower case); none when null.</param>
+    public static CompiledPolicy? Compile(string name, string code, long version, PolicyMode mode, PolicyLimits limits, out string? error, string? source = null,
+        IReadOnlyList<string>? allowedHeaders = null)
     {
         error = null;
         source ??= name;
@@ -56,7 +61,7 @@ public sealed class CompiledPolicy
                 : ex.Message;
             return null;
         }
-        var policy = new CompiledPolicy(name, version, mode, limits, module);
+        var policy = new CompiledPolicy(name, version, mode, limits, module) { AllowedHeaders = allowedHeaders ?? [] };
         try
         {
             var engine = policy.CreateEngine();
@@ -126,7 +131,7 @@ public sealed class CompiledPolicy
             .LimitMemory(Limits.MaxMemoryBytes)
             .TimeoutInterval(Limits.Timeout)
             .RegexTimeoutInterval(Limits.RegexTimeout));
-        var host = new PolicyEngine(engine, Name);
+        var host = new PolicyEngine(engine, Name, AllowedHeaders);
         var module = _module;
         engine.Modules.Add(Specifier, builder => builder.AddModule(in module));
         engine.Constraints.Reset();
@@ -140,15 +145,17 @@ internal sealed class PolicyEngine
 {
     private readonly Engine engine;
     private readonly string policyName;
+    private readonly IReadOnlyList<string> allowedHeaders;
     private Function? onRequest, route, onResponse, onChunk;
 
     /// <summary>The request the current call is for: what the host helpers (its PII vault) act on.</summary>
     private PolicyContext? _context;
 
-    public PolicyEngine(Engine engine, string policyName)
+    public PolicyEngine(Engine engine, string policyName, IReadOnlyList<string> allowedHeaders)
     {
         this.engine = engine;
         this.policyName = policyName;
+        this.allowedHeaders = allowedHeaders;
         PolicyHelpers.Install(engine, () => _context);
     }
 
@@ -251,6 +258,23 @@ internal sealed class PolicyEngine
         var metadata = new JsObject(engine);
         foreach (var (name, value) in context.Metadata) metadata.Set(name, value);
         ctx.Set("metadata", metadata);
+        // Only the headers the operator allowed this policy: a header the request carries but the
+        // binding does not name is simply absent.
+        var headers = new JsObject(engine);
+        foreach (var name in allowedHeaders)
+            if (context.Headers.TryGetValue(name, out var value)) headers.Set(name, value);
+        ctx.Set("headers", headers);
+        var candidates = new JsArray(engine);
+        foreach (var candidate in context.Candidates)
+        {
+            var item = new JsObject(engine);
+            item.Set("name", candidate.Provider + "/" + candidate.Model);
+            item.Set("provider", candidate.Provider);
+            item.Set("model", candidate.Model);
+            item.Set("weight", candidate.Weight);
+            candidates.Push(item);
+        }
+        ctx.Set("candidates", candidates);
         return ctx;
     }
 

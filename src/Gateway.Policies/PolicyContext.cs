@@ -6,6 +6,12 @@ public sealed record PolicyContext(string Model, string? KeyId = null, string? T
     /// <summary>Request metadata and the headers the operator allowed, by name.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = EmptyMetadata;
 
+    /// <summary>Request headers by lower-case name; each policy sees only those its binding allows.</summary>
+    public IReadOnlyDictionary<string, string> Headers { get; init; } = EmptyMetadata;
+
+    /// <summary>The deployments the requested model can go to (an alias's, or the one <c>provider/model</c> names).</summary>
+    public IReadOnlyList<PolicyCandidate> Candidates { get; init; } = [];
+
     private static readonly Dictionary<string, string> EmptyMetadata = [];
     private Pii.PiiVault? _vault;
 
@@ -15,3 +21,6 @@ public sealed record PolicyContext(string Model, string? KeyId = null, string? T
     /// <summary>Whether any placeholder was handed out, i.e. whether the answer needs restoring.</summary>
     public bool HasPlaceholders => _vault is { Count: > 0 };
 }
+
+/// <summary>A deployment a request could be routed to. Prices and recent latency join it with routing groups.</summary>
+public sealed record PolicyCandidate(string Provider, string Model, int Weight);

@@ -109,7 +109,8 @@ public sealed partial class PolicyRegistry(ILogger<PolicyRegistry> logger) : IDi
             return null;
         }
         var policy = CompiledPolicy.Compile(config.Name, code, Interlocked.Increment(ref _version),
-            config.FailOpen ? PolicyMode.FailOpen : PolicyMode.FailClosed, LimitsOf(config.Limits), out error, config.IsBuiltin ? config.File : Path.GetFileName(config.File));
+            config.FailOpen ? PolicyMode.FailOpen : PolicyMode.FailClosed, LimitsOf(config.Limits), out error, config.IsBuiltin ? config.File : Path.GetFileName(config.File),
+            config.Headers);
         if (policy is null) error = $"policy '{config.Name}' ({config.File}): {error}";
         return policy;
     }

@@ -39,6 +39,9 @@ public sealed class PolicyChain
             if ((entry.Policy.Hooks & hook) != 0) yield return entry;
     }
 
+    /// <summary>Every header name some policy of this chain may read.</summary>
+    public IEnumerable<string> AllowedHeaders() => _policies.SelectMany(p => p.Policy.AllowedHeaders).Distinct(StringComparer.Ordinal);
+
     public bool Has(PolicyHooks hook)
     {
         foreach (var (_, policy) in _policies)

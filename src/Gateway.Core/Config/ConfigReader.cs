@@ -368,7 +368,7 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
         {
             string path = $"policies[{i++}]";
             if (!Expect(item, JsonValueKind.Object, path)) continue;
-            CheckProperties(item, path, ["file", "builtin", "redact", "name", "mode", "models", "keys", "limits"]);
+            CheckProperties(item, path, ["file", "builtin", "redact", "name", "mode", "models", "keys", "headers", "limits"]);
             string? file = TryGet(item, "file", out var fv) ? String(fv, $"{path}.file") : null;
             string? builtin = TryGet(item, "builtin", out var bv) ? String(bv, $"{path}.builtin") : null;
             string full;
@@ -404,6 +404,8 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
                 if (TryGet(lv, "regexTimeoutMs", out var rt) && Long(rt, $"{path}.limits.regexTimeoutMs", 1, 10_000) is { } regex) limits = limits with { RegexTimeoutMs = (int)regex };
             }
             var policy = new PolicyConfig(name, full, failOpen, Patterns(item, "models", path), Patterns(item, "keys", path), limits);
+            if (TryGet(item, "headers", out _))
+                policy = policy with { Headers = [.. Patterns(item, "headers", path).Select(h => h.ToLowerInvariant()).Distinct(StringComparer.Ordinal)] };
             if (TryGet(item, "redact", out var rv))
             {
                 if (builtin is null) _errors.Add($"{path}.redact: only for \"builtin\": \"{PolicyConfig.PiiRedaction}\"");

@@ -81,6 +81,9 @@ public sealed record PolicyConfig(string Name, string File, bool FailOpen, IRead
 
     /// <summary>For the built-in PII redaction: how (mask, hash, placeholder) and what (email, phone, ...; empty for all).</summary>
     public string RedactMode { get; init; } = "placeholder";
+
+    /// <summary>Request headers the policy may read (<c>ctx.headers</c>), lower case; none by default.</summary>
+    public IReadOnlyList<string> Headers { get; init; } = [];
     public IReadOnlyList<string> RedactKinds { get; init; } = [];
 }
 

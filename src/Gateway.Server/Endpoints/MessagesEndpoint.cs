@@ -49,9 +49,10 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
             var provider = route.Provider;
             var (model, modelJson) = RequestIntake.UpstreamModel(body, shape, route);
             string clientModel = RequestIntake.ClientModel(body, shape);
+            var snapshot = snapshots.Current;
             var policySet = policies.Current;
             var chain = policySet.IsEmpty ? PolicyChain.Empty : policySet.Select(clientModel, key!.Id);
-            var policyContext = chain.IsEmpty ? null : RequestPolicies.Context(clientModel, key!);
+            var policyContext = chain.IsEmpty ? null : RequestPolicies.Context(clientModel, key!, chain, context.Request, snapshot);
             // With a policy bound the request goes through the canonical form even to Anthropic, so no policy is bypassed.
             if (provider is IMessagesProvider native && chain.IsEmpty)
             {

@@ -38,7 +38,7 @@ internal static class RequestIntake
             var chain = policies.Select(model, key.Id);
             if (!chain.IsEmpty)
             {
-                bound = new BoundPolicies(chain, RequestPolicies.Context(model, key));
+                bound = new BoundPolicies(chain, RequestPolicies.Context(model, key, chain, context.Request, snapshot));
                 var result = RequestPolicies.Run(chain, body.Memory, bound.Context, logger!);
                 // The body stays with the answer: the endpoint reads the client's model and stream flag from it.
                 if (result.Answer is { } answer) return new(body, shape, default, null, key, answer, bound);

@@ -1,6 +1,8 @@
+using Gateway.Core;
 using Gateway.Core.Auth;
 using Gateway.Core.Errors;
 using Gateway.Policies;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Server.Http;
@@ -14,7 +16,26 @@ internal static partial class RequestPolicies
 {
     public readonly record struct Result(PooledBody? NewBody, PooledBody? Answer, GatewayError? Error, string? Policy = null);
 
-    public static PolicyContext Context(string model, GatewayKey key) => new(model, key.Id);
+    /// <summary>What the hooks of this request see in <c>ctx</c>: the headers some bound policy may read, and where the model can go.</summary>
+    public static PolicyContext Context(string model, GatewayKey key, PolicyChain chain, HttpRequest request, GatewaySnapshot snapshot)
+    {
+        Dictionary<string, string>? headers = null;
+        foreach (var name in chain.AllowedHeaders())
+            if (request.Headers.TryGetValue(name, out var value) && value.Count > 0) (headers ??= new(StringComparer.Ordinal))[name] = value.ToString();
+        return new PolicyContext(model, key.Id)
+        {
+            Headers = headers ?? (IReadOnlyDictionary<string, string>)new Dictionary<string, string>(),
+            Candidates = Candidates(model, snapshot),
+        };
+    }
+
+    private static List<PolicyCandidate> Candidates(string model, GatewaySnapshot snapshot)
+    {
+        if (snapshot.Config.Models.TryGetValue(model, out var group))
+            return [.. group.Deployments.Select(d => new PolicyCandidate(d.Provider, d.Model, d.Weight))];
+        int slash = model.IndexOf('/', StringComparison.Ordinal);
+        return slash > 0 && snapshot.Providers.ContainsKey(model[..slash]) ? [new PolicyCandidate(model[..slash], model[(slash + 1)..], 1)] : [];
+    }
 
     /// <summary>The <c>onRequest</c> hooks, then the <c>route</c> hooks on what they made of the request.</summary>
     public static Result Run(PolicyChain chain, ReadOnlyMemory<byte> json, PolicyContext context, ILogger logger)

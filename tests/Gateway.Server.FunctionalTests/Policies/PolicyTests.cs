@@ -301,6 +301,30 @@ public sealed class PolicyTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task Ctx_CarriesKeyModelAllowedHeadersOnlyAndCandidates()
+    {
+        string file = Write("ctx.js", """
+            export function onRequest(req, ctx) {
+              const seen = [ctx.keyId, ctx.model, ctx.headers['x-team'], String(ctx.headers['x-secret']), ctx.candidates.map(c => c.name + ':' + c.weight).join(',')];
+              return { reject: { status: 418, message: seen.join('|') } };
+            }
+            """);
+        await using var gateway = await StartAsync(_upstream, configJson: $$"""
+            {
+              "models": { "smart": { "deployments": [ { "provider": "openai", "model": "gpt-test", "weight": 3 }, { "provider": "mock", "model": "echo", "weight": 1 } ] } },
+              "policies": [ { "file": "{{file}}", "headers": ["X-Team"], "limits": { "timeoutMs": 3000 } } ]
+            }
+            """);
+        var request = Post("/v1/chat/completions", Chat("smart", "x"));
+        request.Headers.Add("x-team", "research");
+        request.Headers.Add("x-secret", "hunter2");
+        using var response = await gateway.Client.SendAsync(request);
+        Assert.Equal((HttpStatusCode)418, response.StatusCode);
+        Assert.Equal("master|smart|research|undefined|openai/gpt-test:3,mock/echo:1",
+            JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("message").GetString());
+    }
+
     private static async Task<bool> Eventually(Func<Task<bool>> condition)
     {
         for (int i = 0; i < 50; i++)
