@@ -7,6 +7,7 @@ using Gateway.Core.Config;
 using Gateway.Core.Errors;
 using Gateway.Core.Json;
 using Gateway.Core.Providers;
+using Gateway.Core.Routing;
 using Gateway.Core.Sse;
 using Gateway.Providers.Anthropic;
 using Gateway.Providers.Http;
@@ -60,9 +61,12 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
                 return;
             }
 
+            // With policies, the canonical request names the model as the client did (as on
+            // /v1/chat/completions), and is routed after the policies, which may change it.
             var dropped = new List<string>();
             using var upstreamBody = new PooledBufferWriter(body.Length + 512);
-            error = AnthropicRequestTranslator.Translate(body.Memory, Encoding.UTF8.GetString(model.Span), provider.Config.Type == ProviderTypes.OpenAI, upstreamBody, dropped);
+            error = AnthropicRequestTranslator.Translate(body.Memory, chain.IsEmpty ? Encoding.UTF8.GetString(model.Span) : clientModel,
+                provider.Config.Type == ProviderTypes.OpenAI, upstreamBody, dropped);
             if (error is not null)
             {
                 await ErrorResponses.WriteAsync(context, error, started, dialect: Dialect).ConfigureAwait(false);
@@ -72,6 +76,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
 
             var requestJson = upstreamBody.WrittenMemory;
             PooledBody? changed = null;
+            PooledBufferWriter? routed = null;
             if (!chain.IsEmpty)
             {
                 var policy = RequestPolicies.Run(chain, requestJson, policyContext!, logger);
@@ -80,21 +85,28 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
                     using (answer) await AnswerFromPolicyAsync(context, answer, clientModel, shape.Stream, started).ConfigureAwait(false);
                     return;
                 }
-                if (policy.NewBody is { } newBody)
-                {
-                    changed = newBody;
-                    requestJson = newBody.Memory;
-                    if (RequestInspector.Inspect(requestJson.Span, RequestKind.ChatCompletions, out _) is { } invalid)
-                        policy = policy with { Error = RequestPolicies.Failed(policy.Policy!, $"it returned a request the gateway cannot send ({invalid.Message})") };
-                }
-                if (policy.Error is { } rejected)
+                changed = policy.NewBody;
+                var json = changed?.Memory ?? requestJson;
+                error = policy.Error;
+                RequestShape finalShape = default;
+                if (error is null && RequestInspector.Inspect(json.Span, RequestKind.ChatCompletions, out finalShape) is { } invalid)
+                    error = RequestPolicies.Failed(policy.Policy!, $"it returned a request the gateway cannot send ({invalid.Message})");
+                ModelRoute finalRoute = default;
+                error ??= ModelRouter.Resolve(snapshot, json.Span, finalShape, key!, out finalRoute);
+                if (error is not null)
                 {
                     changed?.Dispose();
-                    await ErrorResponses.WriteAsync(context, rejected, started, dialect: Dialect).ConfigureAwait(false);
+                    await ErrorResponses.WriteAsync(context, error, started, dialect: Dialect).ConfigureAwait(false);
                     return;
                 }
+                provider = finalRoute.Provider;
+                (model, modelJson) = RequestIntake.UpstreamModel(json, finalShape, finalRoute);
+                routed = new PooledBufferWriter(RequestRewriter.MaxOutputLength(json.Length, modelJson.Length));
+                RequestRewriter.Rewrite(json.Span, finalShape, modelJson.Span, ensureUsage: false, routed);
+                requestJson = routed.WrittenMemory;
             }
             using var changedBody = changed;
+            using var routedBody = routed;
 
             var call = new ProviderCall(ProviderOperation.ChatCompletions, requestJson, model, shape.Stream);
             using var deadline = new UpstreamDeadline(provider.Config.FirstByteTimeout, provider.Config.Timeout, context.RequestAborted);

@@ -69,10 +69,13 @@ internal static class RequestIntake
     /// The provider's model id (UTF-8, unescaped) and its JSON string form: an alias's pre-encoded
     /// bytes, or the tail of the client's own <c>provider/model</c> string, used in place.
     /// </summary>
-    public static (ReadOnlyMemory<byte> Model, ReadOnlyMemory<byte> ModelJson) UpstreamModel(PooledBody body, in RequestShape shape, in ModelRoute route)
+    public static (ReadOnlyMemory<byte> Model, ReadOnlyMemory<byte> ModelJson) UpstreamModel(PooledBody body, in RequestShape shape, in ModelRoute route) =>
+        UpstreamModel(body.Memory, shape, route);
+
+    public static (ReadOnlyMemory<byte> Model, ReadOnlyMemory<byte> ModelJson) UpstreamModel(ReadOnlyMemory<byte> body, in RequestShape shape, in ModelRoute route)
     {
         if (route.Target is { } target) return (target.ModelUtf8, target.ModelJson);
-        var inPlace = body.Memory[(shape.ModelStart + 1 + route.ModelOffset)..(shape.ModelEnd - 1)];
+        var inPlace = body[(shape.ModelStart + 1 + route.ModelOffset)..(shape.ModelEnd - 1)];
         return (inPlace, inPlace);
     }
 }

@@ -261,8 +261,18 @@ public sealed class PolicyTests : IAsyncLifetime
             Assert.Equal("echo", JsonDocument.Parse(await cheap.Content.ReadAsStringAsync()).RootElement.GetProperty("model").GetString());
         }
         Assert.Empty(_upstream.Matching(tag));
+        using (var messages = await gateway.Client.SendAsync(Post("/v1/messages", $$"""{"model":"openai/gpt-test","max_tokens":20,"messages":[{"role":"user","content":"{{tag}} cheap too"}]}""")))
+        {
+            Assert.Equal(HttpStatusCode.OK, messages.StatusCode);
+            Assert.Contains("cheap too", await messages.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        Assert.Empty(_upstream.Matching(tag));
         using var normal = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-test", $"{tag} normal")));
         Assert.Single(_upstream.Matching(tag));
+        // On /v1/messages too, a request the policy leaves alone reaches the provider with the provider's model id.
+        using var messagesNormal = await gateway.Client.SendAsync(Post("/v1/messages", $$"""{"model":"openai/gpt-test","max_tokens":20,"messages":[{"role":"user","content":"{{tag}} plain"}]}"""));
+        Assert.Equal(HttpStatusCode.OK, messagesNormal.StatusCode);
+        Assert.Contains("\"model\":\"gpt-test\"", _upstream.Matching($"{tag} plain").Single().Body, StringComparison.Ordinal);
     }
 
     [Fact]
