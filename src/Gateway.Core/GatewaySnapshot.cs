@@ -12,17 +12,19 @@ namespace Gateway.Core;
 /// </summary>
 public sealed class GatewaySnapshot
 {
-    public GatewaySnapshot(GatewayConfig config, IReadOnlyDictionary<string, IProvider> providers, KeyRing keys, long version)
+    /// <param name="states">What is known of each deployment, kept from snapshot to snapshot; a fresh set when null.</param>
+    public GatewaySnapshot(GatewayConfig config, IReadOnlyDictionary<string, IProvider> providers, KeyRing keys, long version, DeploymentStates? states = null)
     {
         Config = config;
         Providers = providers.ToFrozenDictionary(StringComparer.Ordinal);
         ProvidersBySpan = Providers.GetAlternateLookup<ReadOnlySpan<char>>();
-        // Strategies over several deployments arrive with routing; until then an alias is its first deployment.
-        Targets = config.Models.ToFrozenDictionary(
+        states ??= new DeploymentStates();
+        Groups = config.Models.ToFrozenDictionary(
             kv => kv.Key,
-            kv => new RouteTarget(Providers[kv.Value.Deployments[0].Provider], kv.Value.Deployments[0].Model),
+            kv => new DeploymentGroup(kv.Value, [.. kv.Value.Deployments.Select(d =>
+                new Deployment(new RouteTarget(Providers[d.Provider], d.Model), d, states.Get(d.Provider, d.Model)))]),
             StringComparer.Ordinal);
-        TargetsBySpan = Targets.GetAlternateLookup<ReadOnlySpan<char>>();
+        GroupsBySpan = Groups.GetAlternateLookup<ReadOnlySpan<char>>();
         Keys = keys;
         Version = version;
     }
@@ -30,9 +32,9 @@ public sealed class GatewaySnapshot
     public GatewayConfig Config { get; }
     public FrozenDictionary<string, IProvider> Providers { get; }
     public FrozenDictionary<string, IProvider>.AlternateLookup<ReadOnlySpan<char>> ProvidersBySpan { get; }
-    /// <summary>Aliases from the config's <c>models</c> section.</summary>
-    public FrozenDictionary<string, RouteTarget> Targets { get; }
-    public FrozenDictionary<string, RouteTarget>.AlternateLookup<ReadOnlySpan<char>> TargetsBySpan { get; }
+    /// <summary>Aliases and groups from the config's <c>models</c> section.</summary>
+    public FrozenDictionary<string, DeploymentGroup> Groups { get; }
+    public FrozenDictionary<string, DeploymentGroup>.AlternateLookup<ReadOnlySpan<char>> GroupsBySpan { get; }
     public KeyRing Keys { get; }
     public long Version { get; }
     public long MaxBodyBytes => Config.Server.MaxBodyBytes;

@@ -277,9 +277,6 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
             else if (Expect(prop.Value, JsonValueKind.Object, path))
             {
                 CheckProperties(prop.Value, path, ["deployments", "strategy", "retries", "fallbacks"]);
-                foreach (var later in new[] { "strategy", "retries", "fallbacks" })
-                    if (TryGet(prop.Value, later, out _))
-                        _warnings.Add($"{path}.{later}: not supported by this version of the gateway; the first deployment serves every request");
                 if (TryGet(prop.Value, "deployments", out var ds) && Expect(ds, JsonValueKind.Array, $"{path}.deployments"))
                 {
                     int i = 0;
@@ -287,15 +284,21 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
                     {
                         string dp = $"{path}.deployments[{i++}]";
                         if (!Expect(item, JsonValueKind.Object, dp)) continue;
-                        CheckProperties(item, dp, ["provider", "model", "weight"]);
+                        CheckProperties(item, dp, ["provider", "model", "weight", "inputPrice", "outputPrice"]);
                         string? provider = TryGet(item, "provider", out var pv) ? String(pv, $"{dp}.provider") : null;
                         string? model = TryGet(item, "model", out var mv) ? String(mv, $"{dp}.model") : null;
                         int weight = TryGet(item, "weight", out var wv) && Long(wv, $"{dp}.weight", 1, 1_000_000) is { } w ? (int)w : 1;
                         if (provider is null) { _errors.Add($"{dp}.provider: required"); continue; }
                         if (string.IsNullOrEmpty(model)) { _errors.Add($"{dp}.model: required"); continue; }
                         if (!providers.ContainsKey(provider)) { _errors.Add($"{dp}.provider: no provider named '{provider}' (declared: {string.Join(", ", providers.Keys.Order())})"); continue; }
-                        deployments.Add(new DeploymentConfig(provider, model, weight));
+                        deployments.Add(new DeploymentConfig(provider, model, weight)
+                        {
+                            InputPrice = Price(item, "inputPrice", dp),
+                            OutputPrice = Price(item, "outputPrice", dp),
+                        });
                     }
+                    if (deployments.Count > ModelGroupConfig.MaxDeployments)
+                        _errors.Add($"{path}.deployments: at most {ModelGroupConfig.MaxDeployments} deployments per group");
                 }
                 if (!TryGet(prop.Value, "deployments", out _)) _errors.Add($"{path}.deployments: required (at least one {{\"provider\", \"model\"}})");
             }
@@ -304,9 +307,45 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
                 if (!_errors.Any(e => e.StartsWith(path, StringComparison.Ordinal))) _errors.Add($"{path}: needs at least one deployment");
                 continue;
             }
-            models[prop.Name] = new ModelGroupConfig(prop.Name, deployments);
+            var group = new ModelGroupConfig(prop.Name, deployments);
+            if (prop.Value.ValueKind == JsonValueKind.Object)
+            {
+                if (TryGet(prop.Value, "strategy", out var sv) && String(sv, $"{path}.strategy") is { } strategy)
+                {
+                    RoutingStrategy? parsed = strategy switch
+                    {
+                        "weighted" => RoutingStrategy.Weighted,
+                        "round-robin" => RoutingStrategy.RoundRobin,
+                        "least-busy" => RoutingStrategy.LeastBusy,
+                        "lowest-latency" => RoutingStrategy.LowestLatency,
+                        "lowest-cost" => RoutingStrategy.LowestCost,
+                        _ => null,
+                    };
+                    if (parsed is null) _errors.Add($"{path}.strategy: '{strategy}' is not one of weighted, round-robin, least-busy, lowest-latency, lowest-cost");
+                    else group = group with { Strategy = parsed.Value };
+                }
+                if (TryGet(prop.Value, "retries", out var rv) && Long(rv, $"{path}.retries", 0, 10) is { } retries) group = group with { Retries = (int)retries };
+                if (TryGet(prop.Value, "fallbacks", out _)) group = group with { Fallbacks = Patterns(prop.Value, "fallbacks", path) };
+            }
+            models[prop.Name] = group;
         }
+        // Fallbacks name groups; checked once all are known.
+        foreach (var (name, group) in models)
+            for (int i = 0; i < group.Fallbacks.Count; i++)
+            {
+                string fallback = group.Fallbacks[i];
+                if (fallback == name) _errors.Add($"models.{name}.fallbacks[{i}]: a group cannot fall back to itself");
+                else if (!models.ContainsKey(fallback)) _errors.Add($"models.{name}.fallbacks[{i}]: no model group named '{fallback}'");
+            }
         return models;
+    }
+
+    private double Price(JsonElement item, string name, string path)
+    {
+        if (!TryGet(item, name, out var value)) return 0;
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out double price) && price >= 0 && double.IsFinite(price)) return price;
+        _errors.Add($"{path}.{name}: a price in USD per million tokens (a number, 0 or more)");
+        return 0;
     }
 
     private DeploymentConfig? ParseTarget(string target, string path, Dictionary<string, ProviderConfig> providers)

@@ -60,9 +60,39 @@ public sealed record ProviderConfig
     public override string ToString() => $"{Name} ({Type}, {BaseUrl ?? "default url"})";
 }
 
-public sealed record ModelGroupConfig(string Name, IReadOnlyList<DeploymentConfig> Deployments);
+/// <summary>An alias or group: where its requests can go, how one is picked, and what happens when one fails.</summary>
+public sealed record ModelGroupConfig(string Name, IReadOnlyList<DeploymentConfig> Deployments)
+{
+    public const int MaxDeployments = 64;
 
-public sealed record DeploymentConfig(string Provider, string Model, int Weight);
+    public RoutingStrategy Strategy { get; init; } = RoutingStrategy.Weighted;
+
+    /// <summary>More attempts after the first on a retryable failure, within this group.</summary>
+    public int Retries { get; init; }
+
+    /// <summary>Other groups to try, in order, once this one has failed every attempt.</summary>
+    public IReadOnlyList<string> Fallbacks { get; init; } = [];
+}
+
+/// <param name="Weight">Share of traffic under the weighted strategy.</param>
+public sealed record DeploymentConfig(string Provider, string Model, int Weight)
+{
+    /// <summary>USD per million input tokens, for the lowest-cost strategy.</summary>
+    public double InputPrice { get; init; }
+
+    /// <summary>USD per million output tokens.</summary>
+    public double OutputPrice { get; init; }
+}
+
+/// <summary>How a group picks a deployment for each attempt.</summary>
+public enum RoutingStrategy
+{
+    Weighted,
+    RoundRobin,
+    LeastBusy,
+    LowestLatency,
+    LowestCost,
+}
 
 public sealed record KeyConfig(string Id, byte[] Hash, IReadOnlyList<string> Models, bool Admin)
 {

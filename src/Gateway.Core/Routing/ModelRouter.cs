@@ -30,11 +30,8 @@ public static class ModelRouter
         if (!key.MayUse(model))
             return GatewayError.Forbidden($"This key may not use the model '{model}'.", "model_not_allowed");
 
-        if (snapshot.TargetsBySpan.TryGetValue(model, out var target))
-        {
-            route = new ModelRoute(target.Provider, target, 0);
-            return null;
-        }
+        if (snapshot.GroupsBySpan.TryGetValue(model, out var group))
+            return Pick(group, body, out route);
 
         int slash = model.IndexOf('/');
         if (slash <= 0 || slash == model.Length - 1)
@@ -48,6 +45,15 @@ public static class ModelRouter
         return null;
     }
 
+    /// <summary>The group's first deployment for this request: the strategy's pick among those whose breaker is closed.</summary>
+    private static GatewayError? Pick(DeploymentGroup group, ReadOnlySpan<byte> body, out ModelRoute route)
+    {
+        int deployment = group.Pick(0, new RoutingRequest(body.Length / 4, RoutingRequest.DefaultOutputTokens));
+        // Every breaker open and none ready to probe: the endpoint waits for the earliest or fails.
+        route = ModelRoute.ToDeployment(group, deployment < 0 ? 0 : deployment);
+        return null;
+    }
+
     private static GatewayError? ResolveEscaped(GatewaySnapshot snapshot, ReadOnlySpan<byte> token, GatewayKey key, out ModelRoute route)
     {
         route = default;
@@ -58,11 +64,8 @@ public static class ModelRouter
             return GatewayError.BadRequest($"'model' is longer than {MaxModelChars} characters.", "invalid_model");
         if (!key.MayUse(model))
             return GatewayError.Forbidden($"This key may not use the model '{model}'.", "model_not_allowed");
-        if (snapshot.Targets.TryGetValue(model, out var target))
-        {
-            route = new ModelRoute(target.Provider, target, 0);
-            return null;
-        }
+        if (snapshot.Groups.TryGetValue(model, out var group))
+            return Pick(group, [], out route);
         int slash = model.IndexOf('/');
         if (slash <= 0 || slash == model.Length - 1 || !snapshot.Providers.TryGetValue(model[..slash], out var provider))
             return GatewayError.ModelNotFound(model);

@@ -29,7 +29,7 @@ internal sealed class ModelsEndpoint(SnapshotHolder snapshots, TimeProvider time
             w.WriteStartObject();
             w.WriteString("object"u8, "list"u8);
             w.WriteStartArray("data"u8);
-            foreach (var alias in snapshot.Targets.Keys.Order(StringComparer.Ordinal))
+            foreach (var alias in snapshot.Groups.Keys.Order(StringComparer.Ordinal))
                 if (key.MayUse(alias)) WriteModel(w, alias, "gateway", created);
             for (int i = 0; i < providers.Length; i++)
                 foreach (var model in lists[i])

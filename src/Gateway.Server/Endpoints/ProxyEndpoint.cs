@@ -18,7 +18,7 @@ namespace Gateway.Server.Endpoints;
 /// (bounded), validate it in one pass, route by model, splice the model into the bytes, send, and
 /// relay the answer: SSE frame by frame, anything else copied from pooled memory.
 /// </summary>
-internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegistry policies, ILogger<ProxyEndpoint> logger)
+internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegistry policies, RetryBudget retries, ILogger<ProxyEndpoint> logger)
 {
     public Task ChatCompletionsAsync(HttpContext context) => HandleAsync(context, RequestKind.ChatCompletions);
 
@@ -44,41 +44,66 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
 
         using (body)
         {
-            var (model, modelJson) = RequestIntake.UpstreamModel(body, shape, route);
             bool stream = shape.Stream && kind == RequestKind.ChatCompletions;
-
-            using var upstreamBody = new PooledBufferWriter(RequestRewriter.MaxOutputLength(body.Length, modelJson.Length));
-            RequestRewriter.Rewrite(body.Span, shape, modelJson.Span, ensureUsage: stream, upstreamBody);
-
-            var provider = route.Provider;
             var operation = kind == RequestKind.Embeddings ? ProviderOperation.Embeddings : ProviderOperation.ChatCompletions;
-            var call = new ProviderCall(operation, upstreamBody.WrittenMemory, model, stream);
-            using var deadline = new UpstreamDeadline(provider.Config.FirstByteTimeout, provider.Config.Timeout, context.RequestAborted);
-
-            long upstreamStarted = Stopwatch.GetTimestamp();
-            var result = await provider.SendAsync(call, deadline.Token).ConfigureAwait(false);
-            long upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
-
-            if (result.Response is not { } response)
+            var attempt = new AttemptPlan(route, RoutingRequest.For(body.Span));
+            retries.Deposit();
+            while (true)
             {
-                if (result.Error is { } upstreamError)
-                    await ErrorResponses.WriteAsync(context, upstreamError, started, upstreamTicks).ConfigureAwait(false);
-                else
-                    await AnswerCanceledAsync(context, deadline, provider.Name, started, upstreamTicks).ConfigureAwait(false);
+                var (model, modelJson) = RequestIntake.UpstreamModel(body, shape, attempt.Route);
+                var provider = attempt.Route.Provider;
+                using var upstreamBody = new PooledBufferWriter(RequestRewriter.MaxOutputLength(body.Length, modelJson.Length));
+                RequestRewriter.Rewrite(body.Span, shape, modelJson.Span, ensureUsage: stream, upstreamBody);
+
+                var call = new ProviderCall(operation, upstreamBody.WrittenMemory, model, stream);
+                using var deadline = new UpstreamDeadline(provider.Config.FirstByteTimeout, provider.Config.Timeout, context.RequestAborted);
+                var state = attempt.State;
+                state?.Started();
+                long upstreamStarted = Stopwatch.GetTimestamp();
+                var result = await provider.SendAsync(call, deadline.Token).ConfigureAwait(false);
+                long upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
+
+                if (result.Response is not { } response)
+                {
+                    bool clientGone = deadline.ClientGone;
+                    if (clientGone) state?.Abandoned();
+                    else state?.Finished(success: false, 0, Stopwatch.GetTimestamp());
+                    var failure = result.Error ?? (deadline.Expired is { } limit
+                        ? GatewayError.UpstreamTimeout(provider.Name, deadline.ExpiredBeforeFirstByte ? "send a first byte" : "answer", limit) : null);
+                    if (!clientGone && failure is not null && Resilience.IsRetryable(failure) && await attempt.NextAsync(snapshots.Current, failure, retries, context.RequestAborted).ConfigureAwait(false))
+                    {
+                        Log.Retrying(logger, provider.Name, failure.Status, attempt.Attempts, attempt.Route.Provider.Name);
+                        continue;
+                    }
+                    attempt.WriteHeaders(context.Response);
+                    if (result.Error is { } upstreamError)
+                        await ErrorResponses.WriteAsync(context, upstreamError, started, upstreamTicks).ConfigureAwait(false);
+                    else
+                        await AnswerCanceledAsync(context, deadline, provider.Name, started, upstreamTicks).ConfigureAwait(false);
+                    return;
+                }
+
+                attempt.WriteHeaders(context.Response);
+                using (response)
+                {
+                    try
+                    {
+                        if (stream && response.IsEventStream)
+                        {
+                            await RelayStreamAsync(context, response, deadline, provider.Name, !shape.ClientWantsUsage, bound, started, upstreamTicks).ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            deadline.FirstByteReceived();
+                            await CopyAnswerAsync(context, response, deadline, provider.Name, bound, started, upstreamStarted).ConfigureAwait(false);
+                        }
+                    }
+                    finally
+                    {
+                        state?.Finished(success: true, upstreamTicks, Stopwatch.GetTimestamp());
+                    }
+                }
                 return;
-            }
-
-            using (response)
-            {
-                if (stream && response.IsEventStream)
-                {
-                    await RelayStreamAsync(context, response, deadline, provider.Name, !shape.ClientWantsUsage, bound, started, upstreamTicks).ConfigureAwait(false);
-                }
-                else
-                {
-                    deadline.FirstByteReceived();
-                    await CopyAnswerAsync(context, response, deadline, provider.Name, bound, started, upstreamStarted).ConfigureAwait(false);
-                }
             }
         }
     }
@@ -200,6 +225,9 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
 
         [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Client went away during a stream from {Provider} after {Frames} frames; upstream call cancelled")]
         public static partial void ClientGone(ILogger logger, string provider, int frames);
+
+        [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "Provider {Provider} failed with {Status}; attempt {Attempt} goes to {Next}")]
+        public static partial void Retrying(ILogger logger, string provider, int status, int attempt, string next);
 
         [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Stream from {Provider} failed after {Frames} frames: {Reason}")]
         public static partial void StreamFailed(ILogger logger, string provider, int frames, string reason);

@@ -1,6 +1,7 @@
 using Gateway.Core;
 using Gateway.Core.Config;
 using Gateway.Core.Errors;
+using Gateway.Core.Routing;
 using Gateway.Policies;
 using Gateway.Providers;
 using Gateway.Providers.Http;
@@ -59,9 +60,11 @@ public static partial class GatewayHost
         services.AddSingleton(options.Time);
         services.AddSingleton<UpstreamHandlerPool>();
         services.AddSingleton<ProviderFactory>();
-        services.AddSingleton(sp => new SnapshotFactory(sp.GetRequiredService<ProviderFactory>(), bootstrapHash));
+        services.AddSingleton(sp => new SnapshotFactory(sp.GetRequiredService<ProviderFactory>(), bootstrapHash, sp.GetRequiredService<DeploymentStates>()));
         services.AddSingleton(sp => new SnapshotHolder(sp.GetRequiredService<SnapshotFactory>().Build(config)));
         services.AddSingleton<PolicyRegistry>();
+        services.AddSingleton<RetryBudget>();
+        services.AddSingleton<DeploymentStates>();
         services.AddHostedService<PolicyMeterReporter>();
         services.AddSingleton<ProxyEndpoint>();
         services.AddSingleton<MessagesEndpoint>();

@@ -2,12 +2,13 @@ using Gateway.Core;
 using Gateway.Core.Auth;
 using Gateway.Core.Config;
 using Gateway.Core.Providers;
+using Gateway.Core.Routing;
 using Gateway.Providers;
 
 namespace Gateway.Server.Hosting;
 
 /// <summary>Turns a validated configuration into a runnable snapshot: provider instances and the key ring.</summary>
-internal sealed class SnapshotFactory(ProviderFactory providers, byte[]? bootstrapAdminHash)
+internal sealed class SnapshotFactory(ProviderFactory providers, byte[]? bootstrapAdminHash, DeploymentStates states)
 {
     private long _version;
 
@@ -21,6 +22,6 @@ internal sealed class SnapshotFactory(ProviderFactory providers, byte[]? bootstr
         foreach (var key in config.Keys) ring.Add(key.Hash, new GatewayKey(key.Id, key.Admin, key.Models));
         if (config.MasterKeyHash is not null) ring.Add(config.MasterKeyHash, new GatewayKey("master", admin: true, []));
 
-        return new GatewaySnapshot(config, instances, ring, Interlocked.Increment(ref _version));
+        return new GatewaySnapshot(config, instances, ring, Interlocked.Increment(ref _version), states);
     }
 }

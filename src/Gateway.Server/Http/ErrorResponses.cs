@@ -18,7 +18,12 @@ internal static class ErrorResponses
     {
         var response = context.Response;
         if (response.HasStarted) return Task.CompletedTask;
+        // What the gateway already said about the attempts (x-gateway-attempts, -deployment, -fallback) stays.
+        List<KeyValuePair<string, Microsoft.Extensions.Primitives.StringValues>>? kept = null;
+        foreach (var header in response.Headers)
+            if (header.Key.StartsWith("x-gateway-", StringComparison.OrdinalIgnoreCase)) (kept ??= []).Add(header);
         response.Headers.Clear();
+        foreach (var (name, value) in kept ?? []) response.Headers[name] = value;
         response.StatusCode = error.Status;
         response.ContentType = "application/json";
         foreach (var (name, value) in error.Headers) response.Headers[name] = value;

@@ -194,6 +194,35 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void Load_Groups_StrategyRetriesFallbacksAndPrices()
+    {
+        var result = ConfigLoader.LoadText("""
+            { "models": {
+                "g":  { "strategy": "lowest-cost", "retries": 2, "fallbacks": ["fb"],
+                        "deployments": [ { "provider": "mock", "model": "echo", "weight": 3, "inputPrice": 0.15, "outputPrice": 0.6 } ] },
+                "fb": { "deployments": [ { "provider": "mock", "model": "lorem" } ] } } }
+            """, "gw.json", NoEnv);
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        var g = result.Config!.Models["g"];
+        Assert.Equal((RoutingStrategy.LowestCost, 2, "fb"), (g.Strategy, g.Retries, g.Fallbacks.Single()));
+        Assert.Equal((0.15, 0.6), (g.Deployments[0].InputPrice, g.Deployments[0].OutputPrice));
+        Assert.Empty(result.Warnings);
+    }
+
+    [Fact]
+    public void Load_GroupErrors_AreReportedWithTheirPath()
+    {
+        var result = ConfigLoader.LoadText("""
+            { "models": {
+                "a": { "strategy": "fastest", "deployments": [ { "provider": "mock", "model": "echo", "inputPrice": -1 } ] },
+                "b": { "retries": 99, "fallbacks": ["b", "nope"], "deployments": [ { "provider": "mock", "model": "echo" } ] } } }
+            """, "gw.json", NoEnv);
+        Assert.False(result.IsValid);
+        foreach (var path in new[] { "models.a.strategy", "models.a.deployments[0].inputPrice", "models.b.retries", "models.b.fallbacks[0]", "models.b.fallbacks[1]" })
+            Assert.Contains(result.Errors, e => e.StartsWith(path, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Load_PolicyErrors_AreReportedWithTheirPath()
     {
         string dir = Directory.CreateTempSubdirectory("gw-config-").FullName;

@@ -16,7 +16,8 @@ namespace Gateway.Server.FunctionalTests.Infrastructure;
 /// A fake OpenAI on 127.0.0.1:0 (real Kestrel). Answers "echo: &lt;last user text&gt;", records every request,
 /// and injects faults named in the last user text: fault:500, fault:429, fault:401, fault:reset-mid-stream,
 /// fault:slow-headers:MS, fault:slow-first-token:MS, fault:slow-stream:MS, fault:no-done,
-/// fault:garbage-frame (a stream event that is not JSON).
+/// fault:garbage-frame (a stream event that is not JSON), fault:500-once and fault:429-once (the first
+/// request with that text fails), fault:500-model:M (only requests for model M fail).
 /// </summary>
 public sealed class TestUpstream : IAsyncDisposable
 {
@@ -24,6 +25,7 @@ public sealed class TestUpstream : IAsyncDisposable
     private readonly WebApplication _app;
 
     public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
+    private readonly ConcurrentDictionary<string, bool> _failedOnce = new(StringComparer.Ordinal);
     public string BaseUrl { get; }
     public string Root => BaseUrl[..^"/v1".Length];
 
@@ -84,9 +86,24 @@ public sealed class TestUpstream : IAsyncDisposable
         string model = body.GetProperty("model").GetString()!;
         string reply = "echo: " + text;
 
-        if (text.Contains("fault:500")) { await ErrorAsync(ctx, 500, "The server had an error while processing your request. Sorry about that!", "server_error", null); return; }
+        // "-once": the first request with this exact text fails, the ones after it succeed.
+        if (text.Contains("fault:500-once") && _failedOnce.TryAdd(text, true)) { await ErrorAsync(ctx, 500, "The server had an error (once).", "server_error", null); return; }
+        if (text.Contains("fault:429-once") && _failedOnce.TryAdd(text, true))
+        {
+            ctx.Response.Headers["retry-after"] = "1";
+            await ErrorAsync(ctx, 429, "Rate limit reached for requests", "requests", "rate_limit_exceeded");
+            return;
+        }
+        // "fault:500-model:M": only requests for model M fail.
+        if (text.Contains("fault:500-model:", StringComparison.Ordinal))
+        {
+            int at = text.IndexOf("fault:500-model:", StringComparison.Ordinal) + "fault:500-model:".Length;
+            string failing = text[at..].Split(' ')[0];
+            if (model == failing) { await ErrorAsync(ctx, 500, $"The model {model} is failing.", "server_error", null); return; }
+        }
+        else if (text.Contains("fault:500") && !text.Contains("fault:500-once")) { await ErrorAsync(ctx, 500, "The server had an error while processing your request. Sorry about that!", "server_error", null); return; }
         if (text.Contains("fault:401")) { await ErrorAsync(ctx, 401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key"); return; }
-        if (text.Contains("fault:429"))
+        if (text.Contains("fault:429") && !text.Contains("fault:429-once"))
         {
             ctx.Response.Headers["retry-after"] = "3";
             await ErrorAsync(ctx, 429, "Rate limit reached for requests", "requests", "rate_limit_exceeded");

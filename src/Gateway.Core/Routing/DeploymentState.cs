@@ -1,0 +1,96 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace Gateway.Core.Routing;
+
+/// <summary>
+/// What the gateway has seen of one deployment (provider + model): calls in flight, a moving
+/// average of its latency, and its circuit breaker. Shared by every snapshot, so a config reload
+/// keeps what was learnt. Lock-free; read on every pick.
+/// </summary>
+public sealed class DeploymentState
+{
+    /// <summary>Consecutive failures that open the breaker.</summary>
+    public const int FailuresToOpen = 5;
+
+    /// <summary>How long an open breaker keeps the deployment out before one probe is let through.</summary>
+    public static readonly TimeSpan CoolDown = TimeSpan.FromSeconds(30);
+
+    private int _inFlight;
+    private long _latencyTicks;
+    private int _consecutiveFailures;
+    private long _openUntil;
+    private int _probing;
+
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary>Exponentially weighted time to the first byte (0 until the first success).</summary>
+    public TimeSpan Latency => Stopwatch.GetElapsedTime(0, Volatile.Read(ref _latencyTicks));
+
+    internal long LatencyTicks => Volatile.Read(ref _latencyTicks);
+
+    public int ConsecutiveFailures => Volatile.Read(ref _consecutiveFailures);
+
+    /// <summary>Open (or half-open, probing): skipped by every pick while another deployment can serve. A successful probe closes it.</summary>
+    public bool IsOpen => Volatile.Read(ref _openUntil) != 0;
+
+    /// <summary>When an open breaker lets its next probe through (a Stopwatch timestamp), or 0 when closed.</summary>
+    public long OpenUntil => Volatile.Read(ref _openUntil);
+
+    public void Started() => Interlocked.Increment(ref _inFlight);
+
+    /// <summary>
+    /// The call is over. A success feeds the latency average and closes the breaker; a failure
+    /// counts toward opening it, and re-opens it after a failed probe. The open period only ever
+    /// extends: a later failure never shortens a cool-down already running.
+    /// </summary>
+    public void Finished(bool success, long firstByteTicks, long now)
+    {
+        Interlocked.Decrement(ref _inFlight);
+        if (success)
+        {
+            long old = Volatile.Read(ref _latencyTicks);
+            // alpha 1/4: a slowed deployment shows within a few calls, one outlier does not swing it.
+            Volatile.Write(ref _latencyTicks, old == 0 ? firstByteTicks : old + (firstByteTicks - old) / 4);
+            Volatile.Write(ref _consecutiveFailures, 0);
+            Volatile.Write(ref _openUntil, 0);
+            Volatile.Write(ref _probing, 0);
+            return;
+        }
+        int failures = Interlocked.Increment(ref _consecutiveFailures);
+        bool wasProbe = Interlocked.Exchange(ref _probing, 0) == 1;
+        if (failures >= FailuresToOpen || wasProbe) ExtendOpen(now + (long)(CoolDown.TotalSeconds * Stopwatch.Frequency));
+    }
+
+    /// <summary>The provider asked for a pause (<c>retry-after</c>): no request is sent its way until then, unless nothing else can serve.</summary>
+    public void RestFor(TimeSpan pause, long now) => ExtendOpen(now + (long)(pause.TotalSeconds * Stopwatch.Frequency));
+
+    /// <summary>The call never started (cancelled before sending): only the in-flight count changes.</summary>
+    public void Abandoned() => Interlocked.Decrement(ref _inFlight);
+
+    /// <summary>An open breaker whose cool-down is over lets exactly one caller through as the probe.</summary>
+    public bool TryProbe(long now)
+    {
+        long until = Volatile.Read(ref _openUntil);
+        return until != 0 && now >= until && Interlocked.CompareExchange(ref _probing, 1, 0) == 0;
+    }
+
+    private void ExtendOpen(long until)
+    {
+        long current;
+        do
+        {
+            current = Volatile.Read(ref _openUntil);
+            if (current >= until) return;
+        }
+        while (Interlocked.CompareExchange(ref _openUntil, until, current) != current);
+    }
+}
+
+/// <summary>Every deployment's state by provider and model, kept across config reloads.</summary>
+public sealed class DeploymentStates
+{
+    private readonly ConcurrentDictionary<string, DeploymentState> _states = new(StringComparer.Ordinal);
+
+    public DeploymentState Get(string provider, string model) => _states.GetOrAdd(provider + "/" + model, _ => new DeploymentState());
+}

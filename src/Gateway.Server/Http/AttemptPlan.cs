@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using Gateway.Core;
+using Gateway.Core.Errors;
+using Gateway.Core.Routing;
+using Microsoft.AspNetCore.Http;
+
+namespace Gateway.Server.Http;
+
+/// <summary>
+/// The attempts of one request: retries within its group (another deployment when there is one,
+/// after a jittered backoff, within the retry budget), then its fallback groups in order. A
+/// deployment that sent <c>retry-after</c> rests that long. Only failures before the first byte
+/// reached the client are retried; the endpoint never calls this after that.
+/// </summary>
+internal sealed class AttemptPlan(ModelRoute first, RoutingRequest request)
+{
+    /// <summary>The longest a request waits for an open breaker's probe when nothing else can serve.</summary>
+    internal static readonly TimeSpan MaxWaitForProbe = TimeSpan.FromSeconds(30);
+
+    private readonly DeploymentGroup? _origin = first.Group;
+    private DeploymentGroup? _group = first.Group;
+    private ulong _tried;
+    private int _retriesLeft = first.Group?.Config.Retries ?? 0;
+    private int _fallbackIndex;
+
+    public ModelRoute Route { get; private set; } = first;
+    public int Attempts { get; private set; } = 1;
+    public string? Fallback { get; private set; }
+
+    public DeploymentState? State => Route.Group is { } group && Route.Deployment >= 0 ? group.Deployments[Route.Deployment].State : null;
+
+    /// <summary>Moves to the next attempt after <paramref name="failure"/>; false when there is none.</summary>
+    public async ValueTask<bool> NextAsync(GatewaySnapshot snapshot, GatewayError failure, RetryBudget budget, CancellationToken cancellationToken)
+    {
+        if (_group is null || _origin is null) return false; // provider/model: nothing else to try
+        if (Resilience.RetryAfter(failure, DateTimeOffset.UtcNow) is { } pause) State?.RestFor(pause, Stopwatch.GetTimestamp());
+        _tried |= 1UL << Route.Deployment;
+
+        int next = -1;
+        if (_retriesLeft > 0 && budget.TryWithdraw())
+        {
+            _retriesLeft--;
+            next = _group.Pick(_tried, request);
+            if (next < 0) next = _group.Pick(0, request); // every deployment tried: the same ones again
+            if (next < 0) next = await WaitForProbeAsync(_group, cancellationToken).ConfigureAwait(false);
+            if (next >= 0) await Task.Delay(Resilience.Backoff(Attempts), cancellationToken).ConfigureAwait(false);
+        }
+        while (next < 0 && _fallbackIndex < _origin.Config.Fallbacks.Count)
+        {
+            string name = _origin.Config.Fallbacks[_fallbackIndex++];
+            if (!snapshot.Groups.TryGetValue(name, out var fallback)) continue;
+            _group = fallback;
+            _tried = 0;
+            _retriesLeft = fallback.Config.Retries;
+            Fallback = name;
+            next = fallback.Pick(0, request);
+            if (next < 0) next = await WaitForProbeAsync(fallback, cancellationToken).ConfigureAwait(false);
+        }
+        if (next < 0) return false;
+        Route = ModelRoute.ToDeployment(_group, next);
+        Attempts++;
+        return true;
+    }
+
+    /// <summary>Every deployment is resting or open: wait for the earliest to take a probe, if that is soon enough.</summary>
+    private static async ValueTask<int> WaitForProbeAsync(DeploymentGroup group, CancellationToken cancellationToken)
+    {
+        long earliest = group.EarliestProbe(0);
+        if (earliest == 0) return -1;
+        var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), earliest);
+        if (wait > MaxWaitForProbe) return -1;
+        // Timers round to the millisecond: a little margin so the probe is not a hair too early.
+        if (wait > TimeSpan.Zero) await Task.Delay(wait + TimeSpan.FromMilliseconds(5), cancellationToken).ConfigureAwait(false);
+        return group.Pick(0, default);
+    }
+
+    /// <summary>What happened, for the client: the deployment that answered, how many attempts, the fallback used.</summary>
+    public void WriteHeaders(HttpResponse response)
+    {
+        if (response.HasStarted) return;
+        var headers = response.Headers;
+        if (Route.Target is { } target) headers["x-gateway-deployment"] = target.Provider.Name + "/" + target.Model;
+        headers["x-gateway-attempts"] = Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (Fallback is not null) headers["x-gateway-fallback"] = Fallback;
+    }
+}

@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using Gateway.Core.Auth;
+using Gateway.Core.Config;
+using Gateway.Core.Providers;
+using Gateway.Core.Routing;
+
+namespace Gateway.Core.Tests.Routing;
+
+public class RoutingStrategiesTests
+{
+    private sealed class NoProvider(string name) : IProvider
+    {
+        public string Name { get; } = name;
+        public ProviderConfig Config { get; } = new() { Name = name, Type = "mock" };
+        public ValueTask<UpstreamResult> SendAsync(ProviderCall call, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public ValueTask<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
+    }
+
+    private static DeploymentGroup Group(RoutingStrategy strategy, params DeploymentConfig[] deployments)
+    {
+        var states = new DeploymentStates();
+        var config = new ModelGroupConfig("g", deployments) { Strategy = strategy };
+        return new DeploymentGroup(config, [.. deployments.Select(d => new Deployment(new RouteTarget(new NoProvider(d.Provider), d.Model), d, states.Get(d.Provider, d.Model)))]);
+    }
+
+    private static int[] Count(DeploymentGroup group, int picks, RoutingRequest request = default)
+    {
+        var counts = new int[group.Deployments.Length];
+        for (int i = 0; i < picks; i++) counts[group.Pick(0, request)]++;
+        return counts;
+    }
+
+    [Fact]
+    public void Weighted_SplitsInProportion_Over10000Picks()
+    {
+        var counts = Count(Group(RoutingStrategy.Weighted, new("a", "x", 3), new("b", "y", 1)), 10_000);
+        // 7500 expected; 5 standard deviations (about 43 each) either side.
+        Assert.InRange(counts[0], 7500 - 220, 7500 + 220);
+    }
+
+    [Fact]
+    public void RoundRobin_TakesTurns()
+    {
+        var group = Group(RoutingStrategy.RoundRobin, new("a", "x", 1), new("b", "y", 1), new("c", "z", 1));
+        var picks = Enumerable.Range(0, 6).Select(_ => group.Pick(0, default)).ToArray();
+        Assert.Equal(picks[..3].Order(), [0, 1, 2]);
+        Assert.Equal(picks[..3], picks[3..]);
+    }
+
+    [Fact]
+    public void LeastBusy_PicksTheFewestInFlight()
+    {
+        var group = Group(RoutingStrategy.LeastBusy, new("a", "x", 1), new("b", "y", 1), new("c", "z", 1));
+        group.Deployments[0].State.Started();
+        group.Deployments[0].State.Started();
+        group.Deployments[2].State.Started();
+        Assert.All(Enumerable.Range(0, 50), _ => Assert.Equal(1, group.Pick(0, default)));
+    }
+
+    [Fact]
+    public void LowestLatency_MovesTrafficAwayFromASlowedDeployment()
+    {
+        var group = Group(RoutingStrategy.LowestLatency, new("a", "x", 1), new("b", "y", 1), new("c", "z", 1));
+        long now = Stopwatch.GetTimestamp();
+        foreach (var d in group.Deployments) { d.State.Started(); d.State.Finished(true, Stopwatch.Frequency / 100, now); } // 10 ms each
+        for (int i = 0; i < 5; i++) { group.Deployments[1].State.Started(); group.Deployments[1].State.Finished(true, Stopwatch.Frequency, now); } // b slows to ~1 s
+        var counts = Count(group, 3000);
+        // Power of two choices: b wins only a draw of itself twice, which cannot happen; it gets almost nothing.
+        Assert.True(counts[1] < 60, $"slowed deployment still got {counts[1]} of 3000");
+        Assert.InRange(counts[0], 1200, 1800);
+    }
+
+    [Fact]
+    public void LowestCost_PicksTheCheapestForThisRequest()
+    {
+        var group = Group(RoutingStrategy.LowestCost,
+            new("a", "x", 1) { InputPrice = 3, OutputPrice = 15 },
+            new("b", "y", 1) { InputPrice = 0.15, OutputPrice = 0.6 },
+            new("c", "z", 1) { InputPrice = 0.1, OutputPrice = 4 });
+        // Long prompt, short answer: input price decides. Short prompt, long answer: output price decides.
+        Assert.Equal(2, group.Pick(0, new RoutingRequest(100_000, 10)));
+        Assert.Equal(1, group.Pick(0, new RoutingRequest(10, 10_000)));
+    }
+
+    [Fact]
+    public void Pick_SkipsTriedAndOpen_UntilNothingElseIsLeft()
+    {
+        var group = Group(RoutingStrategy.Weighted, new("a", "x", 1), new("b", "y", 1));
+        long now = Stopwatch.GetTimestamp();
+        for (int i = 0; i < DeploymentState.FailuresToOpen; i++) { group.Deployments[0].State.Started(); group.Deployments[0].State.Finished(false, 0, now); }
+        Assert.True(group.Deployments[0].State.IsOpen);
+        Assert.All(Enumerable.Range(0, 50), _ => Assert.Equal(1, group.Pick(0, default)));
+        // b tried, a open and cooling down: nothing to pick until the cool-down is over.
+        Assert.Equal(-1, group.Pick(0b10, default));
+        Assert.True(group.EarliestProbe(0) > now);
+    }
+
+    [Fact]
+    public void Breaker_OneProbeAfterTheCoolDown_SuccessCloses_FailureReopensForLonger()
+    {
+        var state = new DeploymentState();
+        long now = Stopwatch.GetTimestamp();
+        for (int i = 0; i < DeploymentState.FailuresToOpen; i++) { state.Started(); state.Finished(false, 0, now); }
+        long firstUntil = state.OpenUntil;
+        Assert.False(state.TryProbe(now));
+        long later = firstUntil + 1;
+        Assert.True(state.TryProbe(later));
+        Assert.False(state.TryProbe(later)); // one probe at a time
+        state.Started();
+        state.Finished(false, 0, later);
+        Assert.True(state.OpenUntil > firstUntil); // the cool-down only ever extends
+        Assert.True(state.TryProbe(state.OpenUntil));
+        state.Started();
+        state.Finished(true, 100, state.OpenUntil);
+        Assert.False(state.IsOpen);
+        Assert.Equal(0, state.ConsecutiveFailures);
+    }
+
+    [Fact]
+    public void RestFor_NeverShortensARunningCoolDown()
+    {
+        var state = new DeploymentState();
+        long now = Stopwatch.GetTimestamp();
+        state.RestFor(TimeSpan.FromSeconds(10), now);
+        long until = state.OpenUntil;
+        state.RestFor(TimeSpan.FromSeconds(1), now);
+        Assert.Equal(until, state.OpenUntil);
+    }
+
+    [Fact]
+    public void RetryBudget_StopsRetriesBeyondItsShare()
+    {
+        var budget = new RetryBudget(retriesPerRequest: 0.1, minimum: 2, maximum: 5);
+        Assert.True(budget.TryWithdraw());
+        Assert.True(budget.TryWithdraw());
+        Assert.False(budget.TryWithdraw());
+        for (int i = 0; i < 11; i++) budget.Deposit(); // 1.1 retries earned
+        Assert.True(budget.TryWithdraw());
+        Assert.False(budget.TryWithdraw());
+    }
+
+    [Theory]
+    [InlineData("2", 2.0)]
+    [InlineData("0.5", 0.5)]
+    public void RetryAfter_Seconds(string value, double seconds) =>
+        Assert.Equal(TimeSpan.FromSeconds(seconds), Resilience.RetryAfter(new Gateway.Core.Errors.GatewayError(429, "t", "c", "m", Gateway.Core.Errors.ErrorSource.Upstream)
+        { Headers = [KeyValuePair.Create("retry-after", value)] }, DateTimeOffset.UtcNow));
+}

@@ -1,0 +1,133 @@
+using System.Net;
+using System.Text.Json;
+using Gateway.Server.FunctionalTests.Infrastructure;
+using static Gateway.Server.FunctionalTests.Infrastructure.GatewayUnderTest;
+
+namespace Gateway.Server.FunctionalTests.Routing;
+
+/// <summary>Retries, fallbacks, breakers and the headers that tell the client, against the fault-injecting upstream.</summary>
+public sealed class ResilienceTests : IAsyncLifetime
+{
+    private TestUpstream _upstream = null!;
+
+    public async Task InitializeAsync() => _upstream = await TestUpstream.StartAsync();
+
+    public async Task DisposeAsync() => await _upstream.DisposeAsync();
+
+    private Task<GatewayUnderTest> Start(string modelsJson) => StartAsync(_upstream, configJson: $$"""
+        {
+          "providers": {
+            "a": { "type": "openai-compatible", "baseUrl": "$UPSTREAM", "apiKey": "env:OPENAI_API_KEY" },
+            "b": { "type": "openai-compatible", "baseUrl": "$UPSTREAM", "apiKey": "env:OPENAI_API_KEY" },
+            "dead": { "type": "openai-compatible", "baseUrl": "http://127.0.0.1:9/v1", "connectTimeoutMs": 500 }
+          },
+          "models": {{modelsJson}}
+        }
+        """);
+
+    private static string Tag() => "t" + Guid.NewGuid().ToString("N")[..10];
+
+    private static string Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) ? string.Join(",", values) : "";
+
+    [Fact]
+    public async Task OneOff500_IsRetried_AttemptsHeaderSaysSo()
+    {
+        await using var gateway = await Start("""{ "g": { "retries": 2, "deployments": [ { "provider": "a", "model": "m1" } ] } }""");
+        string tag = Tag();
+        using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{tag} fault:500-once")));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("2", Header(response, "x-gateway-attempts"));
+        Assert.Equal("a/m1", Header(response, "x-gateway-deployment"));
+        Assert.Equal(2, _upstream.Matching(tag).Length);
+    }
+
+    [Fact]
+    public async Task Retry_GoesToAnotherDeploymentWhenThereIsOne()
+    {
+        await using var gateway = await Start("""{ "g": { "retries": 1, "strategy": "round-robin", "deployments": [ { "provider": "a", "model": "m1" }, { "provider": "b", "model": "m2" } ] } }""");
+        for (int i = 0; i < 4; i++)
+        {
+            string tag = Tag();
+            using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{tag} fault:500-model:m1")));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("b/m2", Header(response, "x-gateway-deployment"));
+        }
+    }
+
+    [Fact]
+    public async Task EveryDeploymentFails_TheFallbackAnswers_AndTheHeaderNamesIt()
+    {
+        await using var gateway = await Start("""
+            { "g": { "retries": 1, "fallbacks": ["fb"], "deployments": [ { "provider": "a", "model": "m1" } ] },
+              "fb": { "deployments": [ { "provider": "mock", "model": "echo" } ] } }
+            """);
+        string tag = Tag();
+        using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{tag} fault:500")));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("fb", Header(response, "x-gateway-fallback"));
+        Assert.Equal("3", Header(response, "x-gateway-attempts"));
+        Assert.Contains("fault:500", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+        Assert.Equal(2, _upstream.Matching(tag).Length);
+    }
+
+    [Fact]
+    public async Task NoRetriesNoFallback_TheProvidersErrorReachesTheClient()
+    {
+        await using var gateway = await Start("""{ "g": { "deployments": [ { "provider": "a", "model": "m1" } ] } }""");
+        using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{Tag()} fault:500")));
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal("1", Header(response, "x-gateway-attempts"));
+    }
+
+    [Fact]
+    public async Task ClientError_IsNotRetried()
+    {
+        await using var gateway = await Start("""{ "g": { "retries": 3, "deployments": [ { "provider": "a", "model": "m1" } ] } }""");
+        string tag = Tag();
+        using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{tag} fault:401")));
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode); // the provider refused our key: a config fault, not retried
+        Assert.Single(_upstream.Matching(tag));
+    }
+
+    [Fact]
+    public async Task RetryAfter_TheDeploymentRests_TheRequestWaitsThenSucceeds()
+    {
+        await using var gateway = await Start("""{ "g": { "retries": 1, "deployments": [ { "provider": "a", "model": "m1" } ] } }""");
+        string tag = Tag();
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{tag} fault:429-once")));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(started.Elapsed >= TimeSpan.FromMilliseconds(900), $"answered after {started.Elapsed}, before retry-after: 1");
+        Assert.Equal(2, _upstream.Matching(tag).Length);
+    }
+
+    [Fact]
+    public async Task ResetMidStream_AfterBytesReachedTheClient_IsNotRetried()
+    {
+        await using var gateway = await Start("""{ "g": { "retries": 3, "deployments": [ { "provider": "a", "model": "m1" } ] } }""");
+        string tag = Tag();
+        using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{tag} fault:reset-mid-stream a b c d", stream: true)));
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.Contains("\"error\"", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("[DONE]", body, StringComparison.Ordinal);
+        Assert.Single(_upstream.Matching(tag));
+    }
+
+    [Fact]
+    public async Task Breaker_OpensAfterConsecutiveFailures_ThenTheDeploymentIsSkipped()
+    {
+        await using var gateway = await Start("""{ "g": { "retries": 1, "strategy": "round-robin", "deployments": [ { "provider": "dead", "model": "x" }, { "provider": "a", "model": "m1" } ] } }""");
+        for (int i = 0; i < 12; i++)
+        {
+            using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", "x")));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        // Five failures of 'dead' opened its breaker: from then on every request goes straight to 'a'.
+        for (int i = 0; i < 6; i++)
+        {
+            using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", "x")));
+            Assert.Equal(("1", "a/m1"), (Header(response, "x-gateway-attempts"), Header(response, "x-gateway-deployment")));
+        }
+    }
+}
