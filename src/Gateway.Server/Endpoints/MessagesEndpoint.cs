@@ -23,7 +23,7 @@ namespace Gateway.Server.Endpoints;
 /// The request is translated once; a streamed answer is translated frame by frame as it arrives.
 /// Errors use Anthropic's shape, so the Anthropic SDKs raise their own typed errors.
 /// </summary>
-internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyRegistry policies, ILogger<MessagesEndpoint> logger)
+internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyRegistry policies, RetryBudget retries, ILogger<MessagesEndpoint> logger)
 {
     private const ErrorDialect Dialect = ErrorDialect.Anthropic;
 
@@ -48,25 +48,26 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
         using (body)
         {
             var provider = route.Provider;
-            var (model, modelJson) = RequestIntake.UpstreamModel(body, shape, route);
             string clientModel = RequestIntake.ClientModel(body, shape);
             var snapshot = snapshots.Current;
             var policySet = policies.Current;
             var chain = policySet.IsEmpty ? PolicyChain.Empty : policySet.Select(clientModel, key!.Id);
             var policyContext = chain.IsEmpty ? null : RequestPolicies.Context(clientModel, key!, chain, context.Request, snapshot);
-            // With a policy bound the request goes through the canonical form even to Anthropic, so no policy is bypassed.
-            if (provider is IMessagesProvider native && chain.IsEmpty)
+            // With a policy bound the request goes through the canonical form even to Anthropic, so no
+            // policy is bypassed; a group mixing Anthropic with other providers is translated too, so
+            // a retry can go to any of them.
+            if (provider is IMessagesProvider && chain.IsEmpty && (route.Group is null || route.Group.Deployments.All(d => d.Target.Provider is IMessagesProvider)))
             {
-                await PassThroughAsync(context, native, provider, body, shape, model, modelJson, started).ConfigureAwait(false);
+                await PassThroughAsync(context, body, shape, route, started).ConfigureAwait(false);
                 return;
             }
 
-            // With policies, the canonical request names the model as the client did (as on
-            // /v1/chat/completions), and is routed after the policies, which may change it.
+            // The canonical request names the model as the client did (as on /v1/chat/completions);
+            // it is routed after the policies, which may change it, and each attempt splices in its
+            // deployment's model id.
             var dropped = new List<string>();
             using var upstreamBody = new PooledBufferWriter(body.Length + 512);
-            error = AnthropicRequestTranslator.Translate(body.Memory, chain.IsEmpty ? Encoding.UTF8.GetString(model.Span) : clientModel,
-                provider.Config.Type == ProviderTypes.OpenAI, upstreamBody, dropped);
+            error = AnthropicRequestTranslator.Translate(body.Memory, clientModel, provider.Config.Type == ProviderTypes.OpenAI, upstreamBody, dropped);
             if (error is not null)
             {
                 await ErrorResponses.WriteAsync(context, error, started, dialect: Dialect).ConfigureAwait(false);
@@ -76,7 +77,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
 
             var requestJson = upstreamBody.WrittenMemory;
             PooledBody? changed = null;
-            PooledBufferWriter? routed = null;
+            string? changedBy = null;
             if (!chain.IsEmpty)
             {
                 var policy = RequestPolicies.Run(chain, requestJson, policyContext!, logger);
@@ -85,38 +86,37 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
                     using (answer) await AnswerFromPolicyAsync(context, answer, clientModel, shape.Stream, started).ConfigureAwait(false);
                     return;
                 }
-                changed = policy.NewBody;
-                var json = changed?.Memory ?? requestJson;
-                error = policy.Error;
-                RequestShape finalShape = default;
-                if (error is null && RequestInspector.Inspect(json.Span, RequestKind.ChatCompletions, out finalShape) is { } invalid)
-                    error = RequestPolicies.Failed(policy.Policy!, $"it returned a request the gateway cannot send ({invalid.Message})");
-                ModelRoute finalRoute = default;
-                error ??= ModelRouter.Resolve(snapshot, json.Span, finalShape, key!, out finalRoute);
-                if (error is not null)
+                if (policy.Error is { } rejected)
                 {
-                    changed?.Dispose();
-                    await ErrorResponses.WriteAsync(context, error, started, dialect: Dialect).ConfigureAwait(false);
+                    await ErrorResponses.WriteAsync(context, rejected, started, dialect: Dialect).ConfigureAwait(false);
                     return;
                 }
-                provider = finalRoute.Provider;
-                (model, modelJson) = RequestIntake.UpstreamModel(json, finalShape, finalRoute);
-                routed = new PooledBufferWriter(RequestRewriter.MaxOutputLength(json.Length, modelJson.Length));
-                RequestRewriter.Rewrite(json.Span, finalShape, modelJson.Span, ensureUsage: false, routed);
-                requestJson = routed.WrittenMemory;
+                changed = policy.NewBody;
+                changedBy = policy.Policy;
             }
             using var changedBody = changed;
-            using var routedBody = routed;
-
-            var call = new ProviderCall(ProviderOperation.ChatCompletions, requestJson, model, shape.Stream);
-            using var deadline = new UpstreamDeadline(provider.Config.FirstByteTimeout, provider.Config.Timeout, context.RequestAborted);
-            long upstreamStarted = Stopwatch.GetTimestamp();
-            var result = await provider.SendAsync(call, deadline.Token).ConfigureAwait(false);
-            long upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
-
-            if (result.Response is not { } response)
+            var json = changed?.Memory ?? requestJson;
+            ModelRoute finalRoute = default;
+            error = RequestInspector.Inspect(json.Span, RequestKind.ChatCompletions, out var finalShape) is { } invalid
+                ? changedBy is null ? invalid : RequestPolicies.Failed(changedBy, $"it returned a request the gateway cannot send ({invalid.Message})")
+                : ModelRouter.Resolve(snapshot, json.Span, finalShape, key!, out finalRoute);
+            if (error is not null)
             {
-                if (result.Error is { } upstreamError)
+                await ErrorResponses.WriteAsync(context, error, started, dialect: Dialect).ConfigureAwait(false);
+                return;
+            }
+
+            var plan = new AttemptPlan(finalRoute, RoutingRequest.For(json.Span));
+            retries.Deposit();
+            using var sent = await UpstreamAttempts.SendAsync(context, plan, new Translated(json, finalShape), RequestRewriter.MaxOutputLength(json.Length, 1024),
+                ProviderOperation.ChatCompletions, shape.Stream, snapshot, retries, logger).ConfigureAwait(false);
+            plan.WriteHeaders(context.Response);
+            provider = sent.Provider;
+            var deadline = sent.Deadline;
+            long upstreamTicks = sent.UpstreamTicks, upstreamStarted = sent.UpstreamStarted;
+            if (sent.Result.Response is not { } response)
+            {
+                if (sent.Result.Error is { } upstreamError)
                     await ErrorResponses.WriteAsync(context, upstreamError, started, upstreamTicks, Dialect).ConfigureAwait(false);
                 else
                     await ProxyEndpoint.AnswerCanceledAsync(context, deadline, provider.Name, started, upstreamTicks, Dialect).ConfigureAwait(false);
@@ -281,23 +281,21 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
     /// Same dialect on both sides: only the model is rewritten on the way in, and the answer's bytes
     /// (JSON or events) go back untouched. The API's own headers from the client are passed on.
     /// </summary>
-    private async Task PassThroughAsync(HttpContext context, IMessagesProvider native, IProvider provider, PooledBody body, RequestShape shape,
-        ReadOnlyMemory<byte> model, ReadOnlyMemory<byte> modelJson, long started)
+    private async Task PassThroughAsync(HttpContext context, PooledBody body, RequestShape shape, ModelRoute route, long started)
     {
-        using var upstreamBody = new PooledBufferWriter(RequestRewriter.MaxOutputLength(body.Length, modelJson.Length));
-        RequestRewriter.Rewrite(body.Span, shape, modelJson.Span, ensureUsage: false, upstreamBody);
         var headers = new List<KeyValuePair<string, string>>(2);
         foreach (var name in PassedHeaders)
             if (context.Request.Headers[name] is { Count: > 0 } value) headers.Add(KeyValuePair.Create(name, value.ToString()));
 
-        using var deadline = new UpstreamDeadline(provider.Config.FirstByteTimeout, provider.Config.Timeout, context.RequestAborted);
-        long upstreamStarted = Stopwatch.GetTimestamp();
-        var call = new ProviderCall(ProviderOperation.ChatCompletions, upstreamBody.WrittenMemory, model, shape.Stream);
-        var result = await native.SendMessagesAsync(call, headers, deadline.Token).ConfigureAwait(false);
-        long upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
-        if (result.Response is not { } response)
+        var plan = new AttemptPlan(route, RoutingRequest.For(body.Span));
+        retries.Deposit();
+        using var sent = await UpstreamAttempts.SendAsync(context, plan, new Native(body, shape, headers), RequestRewriter.MaxOutputLength(body.Length, 1024),
+            ProviderOperation.ChatCompletions, shape.Stream, snapshots.Current, retries, logger).ConfigureAwait(false);
+        plan.WriteHeaders(context.Response);
+        var (provider, deadline, upstreamTicks) = (sent.Provider, sent.Deadline, sent.UpstreamTicks);
+        if (sent.Result.Response is not { } response)
         {
-            if (result.Error is { } error) await ErrorResponses.WriteAsync(context, error, started, upstreamTicks, Dialect).ConfigureAwait(false);
+            if (sent.Result.Error is { } error) await ErrorResponses.WriteAsync(context, error, started, upstreamTicks, Dialect).ConfigureAwait(false);
             else await ProxyEndpoint.AnswerCanceledAsync(context, deadline, provider.Name, started, upstreamTicks, Dialect).ConfigureAwait(false);
             return;
         }
@@ -310,7 +308,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
             }
             deadline.FirstByteReceived();
             var (answer, readError) = await UpstreamAnswer.ReadAllAsync(response, deadline, provider.Name).ConfigureAwait(false);
-            upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
+            upstreamTicks = Stopwatch.GetTimestamp() - sent.UpstreamStarted;
             if (answer is null)
             {
                 if (readError is not null) await ErrorResponses.WriteAsync(context, readError, started, upstreamTicks, Dialect).ConfigureAwait(false);
@@ -319,6 +317,33 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
             using (answer)
                 await UpstreamAnswer.WriteAsync(context, response.Status, response.ContentType, answer.Memory, response.RequestId, started, upstreamTicks).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The client's Anthropic bytes with the deployment's model spliced in, sent as they are.</summary>
+    private readonly struct Native(PooledBody body, RequestShape shape, List<KeyValuePair<string, string>> headers) : IAttemptSender
+    {
+        public ReadOnlyMemory<byte> Write(in ModelRoute route, PooledBufferWriter output)
+        {
+            var (model, modelJson) = RequestIntake.UpstreamModel(body, shape, route);
+            RequestRewriter.Rewrite(body.Span, shape, modelJson.Span, ensureUsage: false, output);
+            return model;
+        }
+
+        public ValueTask<UpstreamResult> SendAsync(IProvider provider, ProviderCall call, CancellationToken cancellationToken) =>
+            ((IMessagesProvider)provider).SendMessagesAsync(call, headers, cancellationToken);
+    }
+
+    /// <summary>The canonical (OpenAI) request with the deployment's model spliced in.</summary>
+    private readonly struct Translated(ReadOnlyMemory<byte> json, RequestShape shape) : IAttemptSender
+    {
+        public ReadOnlyMemory<byte> Write(in ModelRoute route, PooledBufferWriter output)
+        {
+            var (model, modelJson) = RequestIntake.UpstreamModel(json, shape, route);
+            RequestRewriter.Rewrite(json.Span, shape, modelJson.Span, ensureUsage: false, output);
+            return model;
+        }
+
+        public ValueTask<UpstreamResult> SendAsync(IProvider provider, ProviderCall call, CancellationToken cancellationToken) => provider.SendAsync(call, cancellationToken);
     }
 
     private static readonly string[] PassedHeaders = ["anthropic-version", "anthropic-beta"];

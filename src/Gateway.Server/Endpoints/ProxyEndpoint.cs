@@ -46,66 +46,46 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
         {
             bool stream = shape.Stream && kind == RequestKind.ChatCompletions;
             var operation = kind == RequestKind.Embeddings ? ProviderOperation.Embeddings : ProviderOperation.ChatCompletions;
-            var attempt = new AttemptPlan(route, RoutingRequest.For(body.Span));
+            var plan = new AttemptPlan(route, RoutingRequest.For(body.Span));
             retries.Deposit();
-            while (true)
+            using var sent = await UpstreamAttempts.SendAsync(context, plan, new Passthrough(body, shape, stream), RequestRewriter.MaxOutputLength(body.Length, 1024),
+                operation, stream, snapshots.Current, retries, logger).ConfigureAwait(false);
+            plan.WriteHeaders(context.Response);
+            var (provider, deadline, upstreamTicks) = (sent.Provider, sent.Deadline, sent.UpstreamTicks);
+            if (sent.Result.Response is not { } response)
             {
-                var (model, modelJson) = RequestIntake.UpstreamModel(body, shape, attempt.Route);
-                var provider = attempt.Route.Provider;
-                using var upstreamBody = new PooledBufferWriter(RequestRewriter.MaxOutputLength(body.Length, modelJson.Length));
-                RequestRewriter.Rewrite(body.Span, shape, modelJson.Span, ensureUsage: stream, upstreamBody);
-
-                var call = new ProviderCall(operation, upstreamBody.WrittenMemory, model, stream);
-                using var deadline = new UpstreamDeadline(provider.Config.FirstByteTimeout, provider.Config.Timeout, context.RequestAborted);
-                var state = attempt.State;
-                state?.Started();
-                long upstreamStarted = Stopwatch.GetTimestamp();
-                var result = await provider.SendAsync(call, deadline.Token).ConfigureAwait(false);
-                long upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
-
-                if (result.Response is not { } response)
-                {
-                    bool clientGone = deadline.ClientGone;
-                    if (clientGone) state?.Abandoned();
-                    else state?.Finished(success: false, 0, Stopwatch.GetTimestamp());
-                    var failure = result.Error ?? (deadline.Expired is { } limit
-                        ? GatewayError.UpstreamTimeout(provider.Name, deadline.ExpiredBeforeFirstByte ? "send a first byte" : "answer", limit) : null);
-                    if (!clientGone && failure is not null && Resilience.IsRetryable(failure) && await attempt.NextAsync(snapshots.Current, failure, retries, context.RequestAborted).ConfigureAwait(false))
-                    {
-                        Log.Retrying(logger, provider.Name, failure.Status, attempt.Attempts, attempt.Route.Provider.Name);
-                        continue;
-                    }
-                    attempt.WriteHeaders(context.Response);
-                    if (result.Error is { } upstreamError)
-                        await ErrorResponses.WriteAsync(context, upstreamError, started, upstreamTicks).ConfigureAwait(false);
-                    else
-                        await AnswerCanceledAsync(context, deadline, provider.Name, started, upstreamTicks).ConfigureAwait(false);
-                    return;
-                }
-
-                attempt.WriteHeaders(context.Response);
-                using (response)
-                {
-                    try
-                    {
-                        if (stream && response.IsEventStream)
-                        {
-                            await RelayStreamAsync(context, response, deadline, provider.Name, !shape.ClientWantsUsage, bound, started, upstreamTicks).ConfigureAwait(false);
-                        }
-                        else
-                        {
-                            deadline.FirstByteReceived();
-                            await CopyAnswerAsync(context, response, deadline, provider.Name, bound, started, upstreamStarted).ConfigureAwait(false);
-                        }
-                    }
-                    finally
-                    {
-                        state?.Finished(success: true, upstreamTicks, Stopwatch.GetTimestamp());
-                    }
-                }
+                if (sent.Result.Error is { } upstreamError)
+                    await ErrorResponses.WriteAsync(context, upstreamError, started, upstreamTicks).ConfigureAwait(false);
+                else
+                    await AnswerCanceledAsync(context, deadline, provider.Name, started, upstreamTicks).ConfigureAwait(false);
                 return;
             }
+            using (response)
+            {
+                if (stream && response.IsEventStream)
+                {
+                    await RelayStreamAsync(context, response, deadline, provider.Name, !shape.ClientWantsUsage, bound, started, upstreamTicks).ConfigureAwait(false);
+                }
+                else
+                {
+                    deadline.FirstByteReceived();
+                    await CopyAnswerAsync(context, response, deadline, provider.Name, bound, started, sent.UpstreamStarted).ConfigureAwait(false);
+                }
+            }
         }
+    }
+
+    /// <summary>The client's own bytes with the deployment's model spliced in: the zero-copy path's request.</summary>
+    private readonly struct Passthrough(PooledBody body, RequestShape shape, bool stream) : IAttemptSender
+    {
+        public ReadOnlyMemory<byte> Write(in ModelRoute route, PooledBufferWriter output)
+        {
+            var (model, modelJson) = RequestIntake.UpstreamModel(body, shape, route);
+            RequestRewriter.Rewrite(body.Span, shape, modelJson.Span, ensureUsage: stream, output);
+            return model;
+        }
+
+        public ValueTask<UpstreamResult> SendAsync(IProvider provider, ProviderCall call, CancellationToken cancellationToken) => provider.SendAsync(call, cancellationToken);
     }
 
     /// <summary>A policy answered in the provider's place: its completion as JSON, or as a stream when the client asked for one.</summary>
@@ -225,9 +205,6 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
 
         [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Client went away during a stream from {Provider} after {Frames} frames; upstream call cancelled")]
         public static partial void ClientGone(ILogger logger, string provider, int frames);
-
-        [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "Provider {Provider} failed with {Status}; attempt {Attempt} goes to {Next}")]
-        public static partial void Retrying(ILogger logger, string provider, int status, int attempt, string next);
 
         [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Stream from {Provider} failed after {Frames} frames: {Reason}")]
         public static partial void StreamFailed(ILogger logger, string provider, int frames, string reason);

@@ -72,6 +72,25 @@ public sealed class ResilienceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Messages_RetriesAndFallsBackToo()
+    {
+        await using var gateway = await Start("""
+            { "g": { "retries": 1, "fallbacks": ["fb"], "deployments": [ { "provider": "a", "model": "m1" } ] },
+              "fb": { "deployments": [ { "provider": "mock", "model": "echo" } ] } }
+            """);
+        string once = Tag();
+        using (var retried = await gateway.Client.SendAsync(Post("/v1/messages", $$"""{"model":"g","max_tokens":20,"messages":[{"role":"user","content":"{{once}} fault:500-once"}]}""")))
+        {
+            Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
+            Assert.Equal("2", Header(retried, "x-gateway-attempts"));
+        }
+        using var fellBack = await gateway.Client.SendAsync(Post("/v1/messages", $$"""{"model":"g","max_tokens":20,"messages":[{"role":"user","content":"{{Tag()}} fault:500"}]}"""));
+        Assert.Equal(HttpStatusCode.OK, fellBack.StatusCode);
+        Assert.Equal("fb", Header(fellBack, "x-gateway-fallback"));
+        Assert.Equal("message", JsonDocument.Parse(await fellBack.Content.ReadAsStringAsync()).RootElement.GetProperty("type").GetString());
+    }
+
+    [Fact]
     public async Task NoRetriesNoFallback_TheProvidersErrorReachesTheClient()
     {
         await using var gateway = await Start("""{ "g": { "deployments": [ { "provider": "a", "model": "m1" } ] } }""");
