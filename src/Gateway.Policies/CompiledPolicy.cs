@@ -272,6 +272,10 @@ internal sealed class PolicyEngine
             item.Set("provider", candidate.Provider);
             item.Set("model", candidate.Model);
             item.Set("weight", candidate.Weight);
+            item.Set("inputPrice", candidate.InputPrice);
+            item.Set("outputPrice", candidate.OutputPrice);
+            item.Set("latencyMs", candidate.LatencyMs);
+            item.Set("open", candidate.Open);
             candidates.Push(item);
         }
         ctx.Set("candidates", candidates);

@@ -22,5 +22,8 @@ public sealed record PolicyContext(string Model, string? KeyId = null, string? T
     public bool HasPlaceholders => _vault is { Count: > 0 };
 }
 
-/// <summary>A deployment a request could be routed to. Prices and recent latency join it with routing groups.</summary>
-public sealed record PolicyCandidate(string Provider, string Model, int Weight);
+/// <summary>A deployment a request could be routed to, with what the gateway knows of it.</summary>
+/// <param name="InputPrice">USD per million input tokens (0 when not configured); likewise <paramref name="OutputPrice"/>.</param>
+/// <param name="LatencyMs">Recent time to the first byte (a moving average); 0 before the first answer.</param>
+/// <param name="Open">Its circuit breaker is open: the gateway is keeping traffic away from it.</param>
+public sealed record PolicyCandidate(string Provider, string Model, int Weight, double InputPrice = 0, double OutputPrice = 0, double LatencyMs = 0, bool Open = false);

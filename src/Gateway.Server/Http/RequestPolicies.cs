@@ -31,8 +31,9 @@ internal static partial class RequestPolicies
 
     private static List<PolicyCandidate> Candidates(string model, GatewaySnapshot snapshot)
     {
-        if (snapshot.Config.Models.TryGetValue(model, out var group))
-            return [.. group.Deployments.Select(d => new PolicyCandidate(d.Provider, d.Model, d.Weight))];
+        if (snapshot.Groups.TryGetValue(model, out var group))
+            return [.. group.Deployments.Select(d => new PolicyCandidate(d.Config.Provider, d.Config.Model, d.Config.Weight, d.Config.InputPrice, d.Config.OutputPrice,
+                Math.Round(d.State.Latency.TotalMilliseconds, 1), d.State.IsOpen))];
         int slash = model.IndexOf('/', StringComparison.Ordinal);
         return slash > 0 && snapshot.Providers.ContainsKey(model[..slash]) ? [new PolicyCandidate(model[..slash], model[(slash + 1)..], 1)] : [];
     }
