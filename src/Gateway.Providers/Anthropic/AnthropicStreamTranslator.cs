@@ -133,54 +133,29 @@ public sealed class AnthropicStreamTranslator(string model)
         return !string.IsNullOrEmpty(text);
     }
 
-    private int TextDelta(IBufferWriter<byte> output, string text)
-    {
-        int written = 0;
-        if (_open != Block.Text)
-        {
-            written += CloseBlock(output);
-            _open = Block.Text;
-            _blockIndex++;
-            Event(output, "content_block_start"u8, w =>
-            {
-                w.WriteString("type"u8, "content_block_start"u8);
-                w.WriteNumber("index"u8, _blockIndex);
-                w.WriteStartObject("content_block"u8);
-                w.WriteString("type"u8, "text"u8);
-                w.WriteString("text"u8, ""u8);
-                w.WriteEndObject();
-            });
-            written++;
-        }
-        Event(output, "content_block_delta"u8, w =>
-        {
-            w.WriteString("type"u8, "content_block_delta"u8);
-            w.WriteNumber("index"u8, _blockIndex);
-            w.WriteStartObject("delta"u8);
-            w.WriteString("type"u8, "text_delta"u8);
-            w.WriteString("text"u8, text);
-            w.WriteEndObject();
-        });
-        return written + 1;
-    }
+    private int TextDelta(IBufferWriter<byte> output, string text) => StreamedBlock(output, Block.Text, text);
 
-    private int ThinkingDelta(IBufferWriter<byte> output, string thinking)
+    private int ThinkingDelta(IBufferWriter<byte> output, string thinking) => StreamedBlock(output, Block.Thinking, thinking);
+
+    /// <summary>A text or thinking fragment: opens its block when another kind was open, then the delta.</summary>
+    private int StreamedBlock(IBufferWriter<byte> output, Block kind, string fragment)
     {
+        bool thinking = kind == Block.Thinking;
         int written = 0;
-        if (_open != Block.Thinking)
+        if (_open != kind)
         {
             written += CloseBlock(output);
-            _open = Block.Thinking;
+            _open = kind;
             _blockIndex++;
             Event(output, "content_block_start"u8, w =>
             {
                 w.WriteString("type"u8, "content_block_start"u8);
                 w.WriteNumber("index"u8, _blockIndex);
                 w.WriteStartObject("content_block"u8);
-                w.WriteString("type"u8, "thinking"u8);
-                w.WriteString("thinking"u8, ""u8);
+                w.WriteString("type"u8, thinking ? "thinking"u8 : "text"u8);
+                w.WriteString(thinking ? "thinking"u8 : "text"u8, ""u8);
                 // The provider signed nothing; the field is there because Anthropic clients expect it.
-                w.WriteString("signature"u8, ""u8);
+                if (thinking) w.WriteString("signature"u8, ""u8);
                 w.WriteEndObject();
             });
             written++;
@@ -190,8 +165,8 @@ public sealed class AnthropicStreamTranslator(string model)
             w.WriteString("type"u8, "content_block_delta"u8);
             w.WriteNumber("index"u8, _blockIndex);
             w.WriteStartObject("delta"u8);
-            w.WriteString("type"u8, "thinking_delta"u8);
-            w.WriteString("thinking"u8, thinking);
+            w.WriteString("type"u8, thinking ? "thinking_delta"u8 : "text_delta"u8);
+            w.WriteString(thinking ? "thinking"u8 : "text"u8, fragment);
             w.WriteEndObject();
         });
         return written + 1;

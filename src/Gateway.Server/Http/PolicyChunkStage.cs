@@ -14,35 +14,19 @@ namespace Gateway.Server.Http;
 /// hold back is put in front of the next chunk's content, so a secret split over two chunks reaches
 /// the policy whole; at the finish nothing is held. Streams no <c>onChunk</c> binds to never get here.
 /// </summary>
-internal sealed class PolicyChunkStage(PolicySlot slot, CompiledPolicy policy, PolicyContext context, ILogger logger) : IStreamTranslator
+internal sealed class PolicyChunkStage(PolicySlot slot, CompiledPolicy policy, PolicyContext context, ILogger logger) : ChunkTransform
 {
     private readonly ArrayBufferWriter<byte> _json = new(1024);
     private readonly ArrayBufferWriter<byte> _changed = new(1024);
     private string _pending = "";
-    private ChatCompletionChunk? _last;
 
-    public bool Completed { get; private set; }
-    public string? Error => null;
-
-    public void OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> output)
-    {
-        if (!frame.StartsWith("data:"u8))
-        {
-            output.Write(frame);
-            return;
-        }
-        var payload = frame[5..].Trim(" \r\n"u8);
-        if (payload.SequenceEqual("[DONE]"u8))
-        {
-            if (_pending.Length > 0 && _last is not null)
-                Process(new ChatCompletionChunk { Id = _last.Id, Created = _last.Created, Model = _last.Model, Choices = [new ChunkChoice { Delta = new ChatDelta() }] }, final: true, output);
-            output.Write("data: [DONE]\n\n"u8);
-            Completed = true;
-            return;
-        }
-        var chunk = JsonSerializer.Deserialize(payload, ProtocolJson.Default.ChatCompletionChunk) ?? throw new JsonException("a stream chunk must be a JSON object");
-        _last = chunk;
+    protected override void OnChunk(ChatCompletionChunk chunk, IBufferWriter<byte> output) =>
         Process(chunk, final: chunk.Choices.Count > 0 && chunk.Choices[0].FinishReason is not null, output);
+
+    /// <summary>What a policy held back goes through it once more, as the last content, with nothing held.</summary>
+    protected override void OnDone(IBufferWriter<byte> output)
+    {
+        if (_pending.Length > 0 && Last is not null) Process(ContentChunk(""), final: true, output);
     }
 
     private void Process(ChatCompletionChunk chunk, bool final, IBufferWriter<byte> output)
@@ -87,14 +71,7 @@ internal sealed class PolicyChunkStage(PolicySlot slot, CompiledPolicy policy, P
                 }
                 throw new PolicyStreamException(RequestPolicies.Failed(slot.Name, reason));
         }
-        output.Write("data: "u8);
-        using (var w = new Utf8JsonWriter(output)) JsonSerializer.Serialize(w, chunk, ProtocolJson.Default.ChatCompletionChunk);
-        output.Write("\n\n"u8);
-    }
-
-    public void OnEnd(IBufferWriter<byte> output)
-    {
-        // No [DONE]: the relay reports a cut-off stream; what was held back is not sent.
+        Write(chunk, output);
     }
 }
 

@@ -1,0 +1,64 @@
+using System.Buffers;
+using System.Text.Json;
+using Gateway.Core.Protocol;
+using Gateway.Providers.Http;
+
+namespace Gateway.Server.Http;
+
+/// <summary>
+/// A transform of an OpenAI chunk stream that needs to read the chunks: comments pass as they are,
+/// each chunk is read into the canonical type, and <c>[DONE]</c> lets the transform flush what it
+/// held back before the stream ends.
+/// </summary>
+internal abstract class ChunkTransform : IStreamTranslator
+{
+    public bool Completed { get; private set; }
+    public string? Error => null;
+
+    /// <summary>The last chunk seen: its id, created and model serve a chunk written at the end.</summary>
+    protected ChatCompletionChunk? Last { get; private set; }
+
+    public void OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> output)
+    {
+        if (!frame.StartsWith("data:"u8))
+        {
+            output.Write(frame);
+            return;
+        }
+        var payload = frame[5..].Trim(" \r\n"u8);
+        if (payload.SequenceEqual("[DONE]"u8))
+        {
+            OnDone(output);
+            output.Write("data: [DONE]\n\n"u8);
+            Completed = true;
+            return;
+        }
+        var chunk = JsonSerializer.Deserialize(payload, ProtocolJson.Default.ChatCompletionChunk) ?? throw new JsonException("a stream chunk must be a JSON object");
+        Last = chunk;
+        OnChunk(chunk, output);
+    }
+
+    /// <summary>No <c>[DONE]</c>: the relay reports a cut-off stream; what was held back is not sent.</summary>
+    public virtual void OnEnd(IBufferWriter<byte> output)
+    {
+    }
+
+    protected abstract void OnChunk(ChatCompletionChunk chunk, IBufferWriter<byte> output);
+
+    /// <summary>The upstream finished: anything held back goes out now.</summary>
+    protected abstract void OnDone(IBufferWriter<byte> output);
+
+    /// <summary>A chunk with only content, for what was held back, carrying the stream's id and model.</summary>
+    protected ChatCompletionChunk ContentChunk(string content) => new()
+    {
+        Id = Last?.Id ?? "", Created = Last?.Created ?? 0, Model = Last?.Model ?? "",
+        Choices = [new ChunkChoice { Delta = new ChatDelta { Content = content } }],
+    };
+
+    protected static void Write(ChatCompletionChunk chunk, IBufferWriter<byte> output)
+    {
+        output.Write("data: "u8);
+        using (var w = new Utf8JsonWriter(output)) JsonSerializer.Serialize(w, chunk, ProtocolJson.Default.ChatCompletionChunk);
+        output.Write("\n\n"u8);
+    }
+}
