@@ -276,7 +276,7 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
             }
             else if (Expect(prop.Value, JsonValueKind.Object, path))
             {
-                CheckProperties(prop.Value, path, ["deployments", "strategy", "retries", "fallbacks"]);
+                CheckProperties(prop.Value, path, ["deployments", "strategy", "retries", "fallbacks", "breaker", "timeouts"]);
                 if (TryGet(prop.Value, "deployments", out var ds) && Expect(ds, JsonValueKind.Array, $"{path}.deployments"))
                 {
                     int i = 0;
@@ -326,6 +326,21 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
                 }
                 if (TryGet(prop.Value, "retries", out var rv) && Long(rv, $"{path}.retries", 0, 10) is { } retries) group = group with { Retries = (int)retries };
                 if (TryGet(prop.Value, "fallbacks", out _)) group = group with { Fallbacks = Patterns(prop.Value, "fallbacks", path) };
+                if (TryGet(prop.Value, "breaker", out var bv) && Expect(bv, JsonValueKind.Object, $"{path}.breaker"))
+                {
+                    CheckProperties(bv, $"{path}.breaker", ["failures", "coolDownMs"]);
+                    if (TryGet(bv, "failures", out var fv) && Long(fv, $"{path}.breaker.failures", 1, 1000) is { } failures) group = group with { BreakerFailures = (int)failures };
+                    if (TryGet(bv, "coolDownMs", out var cv) && Long(cv, $"{path}.breaker.coolDownMs", 10, 3_600_000) is { } coolDown)
+                        group = group with { BreakerCoolDown = TimeSpan.FromMilliseconds(coolDown) };
+                }
+                if (TryGet(prop.Value, "timeouts", out var tv) && Expect(tv, JsonValueKind.Object, $"{path}.timeouts"))
+                {
+                    CheckProperties(tv, $"{path}.timeouts", ["firstByteMs", "totalMs"]);
+                    if (TryGet(tv, "firstByteMs", out var fb) && Long(fb, $"{path}.timeouts.firstByteMs", 1, 3_600_000) is { } firstByte)
+                        group = group with { FirstByteTimeout = TimeSpan.FromMilliseconds(firstByte) };
+                    if (TryGet(tv, "totalMs", out var tt) && Long(tt, $"{path}.timeouts.totalMs", 1, 3_600_000) is { } total)
+                        group = group with { Timeout = TimeSpan.FromMilliseconds(total) };
+                }
             }
             models[prop.Name] = group;
         }

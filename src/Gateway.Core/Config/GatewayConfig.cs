@@ -72,6 +72,18 @@ public sealed record ModelGroupConfig(string Name, IReadOnlyList<DeploymentConfi
 
     /// <summary>Other groups to try, in order, once this one has failed every attempt.</summary>
     public IReadOnlyList<string> Fallbacks { get; init; } = [];
+
+    /// <summary>Consecutive failures that open a deployment's circuit breaker.</summary>
+    public int BreakerFailures { get; init; } = 5;
+
+    /// <summary>How long an open breaker keeps a deployment out before one probe.</summary>
+    public TimeSpan BreakerCoolDown { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Until the first byte (a stream's first token), per attempt; the provider's setting when null.</summary>
+    public TimeSpan? FirstByteTimeout { get; init; }
+
+    /// <summary>For the whole answer, per attempt; the provider's setting when null.</summary>
+    public TimeSpan? Timeout { get; init; }
 }
 
 /// <param name="Weight">Share of traffic under the weighted strategy.</param>

@@ -10,10 +10,10 @@ namespace Gateway.Core.Routing;
 /// </summary>
 public sealed class DeploymentState
 {
-    /// <summary>Consecutive failures that open the breaker.</summary>
+    /// <summary>Consecutive failures that open the breaker, unless the group says otherwise.</summary>
     public const int FailuresToOpen = 5;
 
-    /// <summary>How long an open breaker keeps the deployment out before one probe is let through.</summary>
+    /// <summary>How long an open breaker keeps the deployment out before one probe is let through, unless the group says otherwise.</summary>
     public static readonly TimeSpan CoolDown = TimeSpan.FromSeconds(30);
 
     private int _inFlight;
@@ -44,7 +44,10 @@ public sealed class DeploymentState
     /// counts toward opening it, and re-opens it after a failed probe. The open period only ever
     /// extends: a later failure never shortens a cool-down already running.
     /// </summary>
-    public void Finished(bool success, long firstByteTicks, long now)
+    public void Finished(bool success, long firstByteTicks, long now) => Finished(success, firstByteTicks, now, FailuresToOpen, CoolDown);
+
+    /// <param name="failuresToOpen">The group's breaker threshold; <paramref name="coolDown"/> its open period.</param>
+    public void Finished(bool success, long firstByteTicks, long now, int failuresToOpen, TimeSpan coolDown)
     {
         Interlocked.Decrement(ref _inFlight);
         if (success)
@@ -59,7 +62,7 @@ public sealed class DeploymentState
         }
         int failures = Interlocked.Increment(ref _consecutiveFailures);
         bool wasProbe = Interlocked.Exchange(ref _probing, 0) == 1;
-        if (failures >= FailuresToOpen || wasProbe) ExtendOpen(now + (long)(CoolDown.TotalSeconds * Stopwatch.Frequency));
+        if (failures >= failuresToOpen || wasProbe) ExtendOpen(now + (long)(coolDown.TotalSeconds * Stopwatch.Frequency));
     }
 
     /// <summary>The provider asked for a pause (<c>retry-after</c>): no request is sent its way until then, unless nothing else can serve.</summary>

@@ -49,8 +49,10 @@ public static class ModelRouter
     private static GatewayError? Pick(DeploymentGroup group, ReadOnlySpan<byte> body, out ModelRoute route)
     {
         int deployment = group.Pick(0, new RoutingRequest(body.Length / 4, RoutingRequest.DefaultOutputTokens));
-        // Every breaker open and none ready to probe: the endpoint waits for the earliest or fails.
-        route = ModelRoute.ToDeployment(group, deployment < 0 ? 0 : deployment);
+        // Every breaker open and none ready to probe: no deployment yet (-1); the endpoint waits for
+        // the earliest probe. The first deployment stands in for the provider's kind meanwhile.
+        route = deployment >= 0 ? ModelRoute.ToDeployment(group, deployment)
+            : new ModelRoute(group.Deployments[0].Target.Provider, group.Deployments[0].Target, 0, group, -1);
         return null;
     }
 

@@ -29,6 +29,29 @@ internal sealed class AttemptPlan(ModelRoute first, RoutingRequest request)
 
     public DeploymentState? State => Route.Group is { } group && Route.Deployment >= 0 ? group.Deployments[Route.Deployment].State : null;
 
+    /// <summary>
+    /// When the router found every deployment's breaker open, waits for the earliest probe (up to
+    /// <see cref="MaxWaitForProbe"/>), else moves to the fallbacks; false when nothing can serve.
+    /// </summary>
+    public async ValueTask<bool> EnsureDeploymentAsync(GatewaySnapshot snapshot, CancellationToken cancellationToken)
+    {
+        if (_group is null || Route.Deployment >= 0) return true;
+        int next = await WaitForProbeAsync(_group, cancellationToken).ConfigureAwait(false);
+        while (next < 0 && _origin is not null && _fallbackIndex < _origin.Config.Fallbacks.Count)
+        {
+            string name = _origin.Config.Fallbacks[_fallbackIndex++];
+            if (!snapshot.Groups.TryGetValue(name, out var fallback)) continue;
+            _group = fallback;
+            _retriesLeft = fallback.Config.Retries;
+            Fallback = name;
+            next = fallback.Pick(0, request);
+            if (next < 0) next = await WaitForProbeAsync(fallback, cancellationToken).ConfigureAwait(false);
+        }
+        if (next < 0) return false;
+        Route = ModelRoute.ToDeployment(_group, next);
+        return true;
+    }
+
     /// <summary>Moves to the next attempt after <paramref name="failure"/>; false when there is none.</summary>
     public async ValueTask<bool> NextAsync(GatewaySnapshot snapshot, GatewayError failure, RetryBudget budget, CancellationToken cancellationToken)
     {

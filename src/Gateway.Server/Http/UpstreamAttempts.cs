@@ -44,13 +44,22 @@ internal static partial class UpstreamAttempts
     public static async Task<SentCall> SendAsync<TSender>(HttpContext context, AttemptPlan plan, TSender sender, int bodyCapacity, ProviderOperation operation,
         bool stream, GatewaySnapshot snapshot, RetryBudget budget, ILogger logger) where TSender : IAttemptSender
     {
+        if (!await plan.EnsureDeploymentAsync(snapshot, context.RequestAborted).ConfigureAwait(false))
+        {
+            var provider = plan.Route.Provider;
+            var unavailable = new GatewayError(503, "upstream_error", "deployments_unavailable",
+                $"Every deployment of '{plan.Route.Group!.Name}' is unavailable: their circuit breakers are open after repeated failures.", ErrorSource.Upstream);
+            return new SentCall(UpstreamResult.Fail(unavailable), new UpstreamDeadline(TimeSpan.Zero, TimeSpan.Zero, CancellationToken.None), provider,
+                Stopwatch.GetTimestamp(), 0, new PooledBufferWriter(0), null);
+        }
         while (true)
         {
             var route = plan.Route;
             var provider = route.Provider;
             var body = new PooledBufferWriter(bodyCapacity);
             var model = sender.Write(route, body);
-            var deadline = new UpstreamDeadline(provider.Config.FirstByteTimeout, provider.Config.Timeout, context.RequestAborted);
+            var (firstByte, total) = Timeouts(context.Request, route, provider);
+            var deadline = new UpstreamDeadline(firstByte, total, context.RequestAborted);
             var state = plan.State;
             state?.Started();
             long upstreamStarted = Stopwatch.GetTimestamp();
@@ -63,7 +72,7 @@ internal static partial class UpstreamAttempts
                 state?.Abandoned();
                 return new SentCall(result, deadline, provider, upstreamStarted, upstreamTicks, body, null);
             }
-            state?.Finished(success: false, 0, Stopwatch.GetTimestamp());
+            if (route.Group is { } group) state?.Finished(success: false, 0, Stopwatch.GetTimestamp(), group.Config.BreakerFailures, group.Config.BreakerCoolDown);
             var failure = result.Error ?? (deadline.Expired is { } limit
                 ? GatewayError.UpstreamTimeout(provider.Name, deadline.ExpiredBeforeFirstByte ? "send a first byte" : "answer", limit) : null);
             if (failure is null || !Resilience.IsRetryable(failure)
@@ -73,6 +82,24 @@ internal static partial class UpstreamAttempts
             deadline.Dispose();
             body.Dispose();
         }
+    }
+
+    /// <summary>The request's header for a shorter wait than the operator configured; never a longer one.</summary>
+    public const string TimeoutHeader = "x-gateway-timeout-ms";
+
+    /// <summary>The group's timeouts, else the provider's; a client's <see cref="TimeoutHeader"/> may only shorten them.</summary>
+    internal static (TimeSpan FirstByte, TimeSpan Total) Timeouts(HttpRequest request, in ModelRoute route, IProvider provider)
+    {
+        var firstByte = route.Group?.Config.FirstByteTimeout ?? provider.Config.FirstByteTimeout;
+        var total = route.Group?.Config.Timeout ?? provider.Config.Timeout;
+        if (request.Headers.TryGetValue(TimeoutHeader, out var value)
+            && long.TryParse(value.ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long ms) && ms > 0)
+        {
+            var asked = TimeSpan.FromMilliseconds(Math.Min(ms, (long)total.TotalMilliseconds));
+            total = asked;
+            if (firstByte > asked) firstByte = asked;
+        }
+        return (firstByte, total);
     }
 
     private static partial class Log

@@ -91,6 +91,43 @@ public sealed class ResilienceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AllBreakersOpen_TheRequestWaitsForTheProbe_ThenSucceeds()
+    {
+        await using var gateway = await Start("""{ "g": { "breaker": { "failures": 1, "coolDownMs": 600 }, "deployments": [ { "provider": "a", "model": "m1" } ] } }""");
+        using (var failed = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{Tag()} fault:500"))))
+            Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", "after the cool-down")));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(started.Elapsed >= TimeSpan.FromMilliseconds(400), $"answered after {started.Elapsed}: it did not wait for the probe");
+    }
+
+    [Fact]
+    public async Task GroupFirstByteTimeout_EndsASlowAttempt_AndIsRetried()
+    {
+        await using var gateway = await Start("""{ "g": { "retries": 1, "timeouts": { "firstByteMs": 300 }, "deployments": [ { "provider": "a", "model": "m1" } ] } }""");
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        string tag = Tag();
+        using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{tag} fault:slow-headers:3000")));
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.Equal("2", Header(response, "x-gateway-attempts"));
+        Assert.Equal(2, _upstream.Matching(tag).Length);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(2.5), $"took {started.Elapsed}");
+    }
+
+    [Fact]
+    public async Task TimeoutHeader_ShortensTheWait_NeverLengthensIt()
+    {
+        await using var gateway = await Start("""{ "g": { "timeouts": { "totalMs": 60000 }, "deployments": [ { "provider": "a", "model": "m1" } ] } }""");
+        var request = Post("/v1/chat/completions", Chat("g", $"{Tag()} fault:slow-headers:3000"));
+        request.Headers.Add("x-gateway-timeout-ms", "300");
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        using var response = await gateway.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(2), $"took {started.Elapsed}");
+    }
+
+    [Fact]
     public async Task NoRetriesNoFallback_TheProvidersErrorReachesTheClient()
     {
         await using var gateway = await Start("""{ "g": { "deployments": [ { "provider": "a", "model": "m1" } ] } }""");
