@@ -1,8 +1,11 @@
 namespace Gateway.Core.Auth;
 
 /// <summary>An authenticated caller: which key, and what it may use.</summary>
-public sealed class GatewayKey(string id, bool admin, IReadOnlyList<string> modelPatterns)
+public sealed class GatewayKey(string id, bool admin, IReadOnlyList<string> modelPatterns, int priority = 1)
 {
+    /// <summary>0 low, 1 normal, 2 high: this key's requests' priority and the most one may ask for.</summary>
+    public int Priority { get; } = priority;
+
     public string Id { get; } = id;
     public bool Admin { get; } = admin;
     /// <summary>Glob patterns (<c>*</c> wildcard) of the models this key may call; empty means all.</summary>

@@ -276,7 +276,7 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
             }
             else if (Expect(prop.Value, JsonValueKind.Object, path))
             {
-                CheckProperties(prop.Value, path, ["deployments", "strategy", "retries", "fallbacks", "breaker", "timeouts"]);
+                CheckProperties(prop.Value, path, ["deployments", "strategy", "retries", "fallbacks", "breaker", "timeouts", "queue"]);
                 if (TryGet(prop.Value, "deployments", out var ds) && Expect(ds, JsonValueKind.Array, $"{path}.deployments"))
                 {
                     int i = 0;
@@ -284,7 +284,7 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
                     {
                         string dp = $"{path}.deployments[{i++}]";
                         if (!Expect(item, JsonValueKind.Object, dp)) continue;
-                        CheckProperties(item, dp, ["provider", "model", "weight", "inputPrice", "outputPrice"]);
+                        CheckProperties(item, dp, ["provider", "model", "weight", "inputPrice", "outputPrice", "maxConcurrency"]);
                         string? provider = TryGet(item, "provider", out var pv) ? String(pv, $"{dp}.provider") : null;
                         string? model = TryGet(item, "model", out var mv) ? String(mv, $"{dp}.model") : null;
                         int weight = TryGet(item, "weight", out var wv) && Long(wv, $"{dp}.weight", 1, 1_000_000) is { } w ? (int)w : 1;
@@ -295,6 +295,7 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
                         {
                             InputPrice = Price(item, "inputPrice", dp),
                             OutputPrice = Price(item, "outputPrice", dp),
+                            MaxConcurrency = TryGet(item, "maxConcurrency", out var mc) && Long(mc, $"{dp}.maxConcurrency", 0, 100_000) is { } max ? (int)max : 0,
                         });
                     }
                     if (deployments.Count > ModelGroupConfig.MaxDeployments)
@@ -332,6 +333,12 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
                     if (TryGet(bv, "failures", out var fv) && Long(fv, $"{path}.breaker.failures", 1, 1000) is { } failures) group = group with { BreakerFailures = (int)failures };
                     if (TryGet(bv, "coolDownMs", out var cv) && Long(cv, $"{path}.breaker.coolDownMs", 10, 3_600_000) is { } coolDown)
                         group = group with { BreakerCoolDown = TimeSpan.FromMilliseconds(coolDown) };
+                }
+                if (TryGet(prop.Value, "queue", out var qv) && Expect(qv, JsonValueKind.Object, $"{path}.queue"))
+                {
+                    CheckProperties(qv, $"{path}.queue", ["maxLength", "maxWaitMs"]);
+                    if (TryGet(qv, "maxLength", out var ql) && Long(ql, $"{path}.queue.maxLength", 0, 100_000) is { } length) group = group with { QueueLength = (int)length };
+                    if (TryGet(qv, "maxWaitMs", out var qw) && Long(qw, $"{path}.queue.maxWaitMs", 1, 600_000) is { } wait) group = group with { QueueWait = TimeSpan.FromMilliseconds(wait) };
                 }
                 if (TryGet(prop.Value, "timeouts", out var tv) && Expect(tv, JsonValueKind.Object, $"{path}.timeouts"))
                 {
@@ -390,7 +397,7 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
         {
             string path = $"keys[{i++}]";
             if (!Expect(item, JsonValueKind.Object, path)) continue;
-            CheckProperties(item, path, ["id", "hash", "models", "admin", "rpm", "tpm", "budgetUsd", "tenant"]);
+            CheckProperties(item, path, ["id", "hash", "models", "admin", "priority", "rpm", "tpm", "budgetUsd", "tenant"]);
             foreach (var later in new[] { "rpm", "tpm", "budgetUsd", "tenant" })
                 if (TryGet(item, later, out _)) _warnings.Add($"{path}.{later}: not enforced by this version of the gateway");
             string? id = TryGet(item, "id", out var iv) ? String(iv, $"{path}.id") : null;
@@ -407,7 +414,13 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
                     if (String(m, $"{path}.models[{j++}]") is { Length: > 0 } pattern) models.Add(pattern);
             }
             bool admin = TryGet(item, "admin", out var av) && Bool(av, $"{path}.admin") == true;
-            keys.Add(new KeyConfig(id, hash, models, admin));
+            int priority = 1;
+            if (TryGet(item, "priority", out var prv) && String(prv, $"{path}.priority") is { } p)
+            {
+                priority = p switch { "low" => 0, "normal" => 1, "high" => 2, _ => -1 };
+                if (priority < 0) { _errors.Add($"{path}.priority: \"low\", \"normal\" or \"high\", not '{p}'"); priority = 1; }
+            }
+            keys.Add(new KeyConfig(id, hash, models, admin) { Priority = priority });
         }
         return keys;
     }

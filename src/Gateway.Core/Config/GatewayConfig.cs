@@ -84,6 +84,12 @@ public sealed record ModelGroupConfig(string Name, IReadOnlyList<DeploymentConfi
 
     /// <summary>For the whole answer, per attempt; the provider's setting when null.</summary>
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>Requests that may wait for a slot on one full deployment; more are refused (low priority shed first).</summary>
+    public int QueueLength { get; init; } = 100;
+
+    /// <summary>The longest a request waits for a slot.</summary>
+    public TimeSpan QueueWait { get; init; } = TimeSpan.FromSeconds(10);
 }
 
 /// <param name="Weight">Share of traffic under the weighted strategy.</param>
@@ -94,6 +100,9 @@ public sealed record DeploymentConfig(string Provider, string Model, int Weight)
 
     /// <summary>USD per million output tokens.</summary>
     public double OutputPrice { get; init; }
+
+    /// <summary>Calls in flight at most (0: no limit); more wait in the group's queue by priority.</summary>
+    public int MaxConcurrency { get; init; }
 }
 
 /// <summary>How a group picks a deployment for each attempt.</summary>
@@ -108,6 +117,9 @@ public enum RoutingStrategy
 
 public sealed record KeyConfig(string Id, byte[] Hash, IReadOnlyList<string> Models, bool Admin)
 {
+    /// <summary>0 low, 1 normal (default), 2 high: the key's requests' priority, and the most a request may ask for.</summary>
+    public int Priority { get; init; } = 1;
+
     public override string ToString() => $"key {Id}";
 }
 

@@ -61,7 +61,17 @@ public sealed class DeploymentGroup
             int i = BitOperations.TrailingZeroCount(rest);
             if (!Deployments[i].State.IsOpen) closed |= 1UL << i;
         }
-        if (closed != 0) return Strategy.Pick(this, closed, request);
+        if (closed != 0)
+        {
+            // Deployments with a free slot first; when all are full, the one with the shortest queue.
+            ulong free = 0;
+            for (ulong rest = closed; rest != 0; rest &= rest - 1)
+            {
+                int i = BitOperations.TrailingZeroCount(rest);
+                if (Deployments[i].State.HasCapacity(Deployments[i].Config.MaxConcurrency)) free |= 1UL << i;
+            }
+            return free != 0 ? Strategy.Pick(this, free, request) : ShortestQueue(closed);
+        }
         // Every untried deployment is open: one whose cool-down is over goes as the probe.
         for (ulong rest = untried; rest != 0; rest &= rest - 1)
         {
@@ -69,6 +79,18 @@ public sealed class DeploymentGroup
             if (Deployments[i].State.TryProbe(now)) return i;
         }
         return -1;
+    }
+
+    private int ShortestQueue(ulong candidates)
+    {
+        int best = -1, shortest = int.MaxValue;
+        for (ulong rest = candidates; rest != 0; rest &= rest - 1)
+        {
+            int i = BitOperations.TrailingZeroCount(rest);
+            int queued = Deployments[i].State.Queued;
+            if (queued < shortest) { best = i; shortest = queued; }
+        }
+        return best;
     }
 
     /// <summary>When the first open breaker among the untried lets a probe through (a Stopwatch timestamp); 0 if none is open.</summary>

@@ -16,6 +16,7 @@ public sealed class DeploymentState
     /// <summary>How long an open breaker keeps the deployment out before one probe is let through, unless the group says otherwise.</summary>
     public static readonly TimeSpan CoolDown = TimeSpan.FromSeconds(30);
 
+    private readonly DeploymentQueue _queue = new();
     private int _inFlight;
     private long _latencyTicks;
     private int _consecutiveFailures;
@@ -39,6 +40,36 @@ public sealed class DeploymentState
 
     public void Started() => Interlocked.Increment(ref _inFlight);
 
+    /// <summary>Requests waiting for a slot.</summary>
+    public int Queued => _queue.Count;
+
+    /// <summary>Whether a call could start now without waiting (<paramref name="maxConcurrency"/> 0: no limit).</summary>
+    public bool HasCapacity(int maxConcurrency) => maxConcurrency <= 0 || Volatile.Read(ref _inFlight) < maxConcurrency;
+
+    /// <summary>
+    /// Takes a slot for a call: at once when one is free, else in the queue by priority (bounded in
+    /// length and wait). On <see cref="QueueRefusal.None"/> the call counts as in flight.
+    /// </summary>
+    public async ValueTask<QueueRefusal> AcquireAsync(int maxConcurrency, RequestPriority priority, int maxQueue, TimeSpan maxWait, CancellationToken cancellationToken)
+    {
+        if (maxConcurrency <= 0)
+        {
+            Interlocked.Increment(ref _inFlight);
+            return QueueRefusal.None;
+        }
+        int current;
+        while ((current = Volatile.Read(ref _inFlight)) < maxConcurrency && _queue.Count == 0)
+            if (Interlocked.CompareExchange(ref _inFlight, current + 1, current) == current) return QueueRefusal.None;
+        // The slot is handed over with the in-flight count unchanged: the finishing call's becomes ours.
+        return await _queue.WaitAsync(priority, maxQueue, maxWait, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A call's slot is free: the most urgent waiter takes it, or the count goes down.</summary>
+    private void Release()
+    {
+        if (!_queue.TryHandOver()) Interlocked.Decrement(ref _inFlight);
+    }
+
     /// <summary>
     /// The call is over. A success feeds the latency average and closes the breaker; a failure
     /// counts toward opening it, and re-opens it after a failed probe. The open period only ever
@@ -49,7 +80,7 @@ public sealed class DeploymentState
     /// <param name="failuresToOpen">The group's breaker threshold; <paramref name="coolDown"/> its open period.</param>
     public void Finished(bool success, long firstByteTicks, long now, int failuresToOpen, TimeSpan coolDown)
     {
-        Interlocked.Decrement(ref _inFlight);
+        Release();
         if (success)
         {
             long old = Volatile.Read(ref _latencyTicks);
@@ -69,7 +100,7 @@ public sealed class DeploymentState
     public void RestFor(TimeSpan pause, long now) => ExtendOpen(now + (long)(pause.TotalSeconds * Stopwatch.Frequency));
 
     /// <summary>The call never started (cancelled before sending): only the in-flight count changes.</summary>
-    public void Abandoned() => Interlocked.Decrement(ref _inFlight);
+    public void Abandoned() => Release();
 
     /// <summary>An open breaker whose cool-down is over lets exactly one caller through as the probe.</summary>
     public bool TryProbe(long now)

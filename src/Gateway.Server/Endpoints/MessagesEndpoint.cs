@@ -58,7 +58,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
             // a retry can go to any of them.
             if (provider is IMessagesProvider && chain.IsEmpty && (route.Group is null || route.Group.Deployments.All(d => d.Target.Provider is IMessagesProvider)))
             {
-                await PassThroughAsync(context, body, shape, route, started).ConfigureAwait(false);
+                await PassThroughAsync(context, body, shape, route, AttemptPlan.PriorityOf(key, context.Request), started).ConfigureAwait(false);
                 return;
             }
 
@@ -106,7 +106,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
                 return;
             }
 
-            var plan = new AttemptPlan(finalRoute, RoutingRequest.For(json.Span));
+            var plan = new AttemptPlan(finalRoute, RoutingRequest.For(json.Span)) { Priority = AttemptPlan.PriorityOf(key, context.Request) };
             retries.Deposit();
             using var sent = await UpstreamAttempts.SendAsync(context, plan, new Translated(json, finalShape), RequestRewriter.MaxOutputLength(json.Length, 1024),
                 ProviderOperation.ChatCompletions, shape.Stream, snapshot, retries, logger).ConfigureAwait(false);
@@ -281,13 +281,13 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
     /// Same dialect on both sides: only the model is rewritten on the way in, and the answer's bytes
     /// (JSON or events) go back untouched. The API's own headers from the client are passed on.
     /// </summary>
-    private async Task PassThroughAsync(HttpContext context, PooledBody body, RequestShape shape, ModelRoute route, long started)
+    private async Task PassThroughAsync(HttpContext context, PooledBody body, RequestShape shape, ModelRoute route, RequestPriority priority, long started)
     {
         var headers = new List<KeyValuePair<string, string>>(2);
         foreach (var name in PassedHeaders)
             if (context.Request.Headers[name] is { Count: > 0 } value) headers.Add(KeyValuePair.Create(name, value.ToString()));
 
-        var plan = new AttemptPlan(route, RoutingRequest.For(body.Span));
+        var plan = new AttemptPlan(route, RoutingRequest.For(body.Span)) { Priority = priority };
         retries.Deposit();
         using var sent = await UpstreamAttempts.SendAsync(context, plan, new Native(body, shape, headers), RequestRewriter.MaxOutputLength(body.Length, 1024),
             ProviderOperation.ChatCompletions, shape.Stream, snapshots.Current, retries, logger).ConfigureAwait(false);

@@ -35,7 +35,7 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
                 await AnswerFromPolicyAsync(context, answer, RequestIntake.ClientModel(intake.Body!, intake.Shape), intake.Shape, started).ConfigureAwait(false);
             return;
         }
-        var (body, shape, route, error, _, _, bound) = intake;
+        var (body, shape, route, error, key, _, bound) = intake;
         if (body is null)
         {
             await ErrorResponses.WriteAsync(context, error!, started).ConfigureAwait(false);
@@ -46,7 +46,7 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
         {
             bool stream = shape.Stream && kind == RequestKind.ChatCompletions;
             var operation = kind == RequestKind.Embeddings ? ProviderOperation.Embeddings : ProviderOperation.ChatCompletions;
-            var plan = new AttemptPlan(route, RoutingRequest.For(body.Span));
+            var plan = new AttemptPlan(route, RoutingRequest.For(body.Span)) { Priority = AttemptPlan.PriorityOf(key, context.Request) };
             retries.Deposit();
             using var sent = await UpstreamAttempts.SendAsync(context, plan, new Passthrough(body, shape, stream), RequestRewriter.MaxOutputLength(body.Length, 1024),
                 operation, stream, snapshots.Current, retries, logger).ConfigureAwait(false);

@@ -18,9 +18,9 @@ internal sealed class SnapshotFactory(ProviderFactory providers, byte[]? bootstr
         foreach (var (name, provider) in config.Providers) instances[name] = providers.Create(provider);
 
         var ring = new KeyRing();
-        if (bootstrapAdminHash is not null) ring.Add(bootstrapAdminHash, new GatewayKey("admin", admin: true, []));
-        foreach (var key in config.Keys) ring.Add(key.Hash, new GatewayKey(key.Id, key.Admin, key.Models));
-        if (config.MasterKeyHash is not null) ring.Add(config.MasterKeyHash, new GatewayKey("master", admin: true, []));
+        if (bootstrapAdminHash is not null) ring.Add(bootstrapAdminHash, new GatewayKey("admin", admin: true, [], priority: 2));
+        foreach (var key in config.Keys) ring.Add(key.Hash, new GatewayKey(key.Id, key.Admin, key.Models, key.Priority));
+        if (config.MasterKeyHash is not null) ring.Add(config.MasterKeyHash, new GatewayKey("master", admin: true, [], priority: 2));
 
         return new GatewaySnapshot(config, instances, ring, Interlocked.Increment(ref _version), states);
     }

@@ -24,6 +24,20 @@ internal sealed class AttemptPlan(ModelRoute first, RoutingRequest request)
     private int _fallbackIndex;
 
     public ModelRoute Route { get; private set; } = first;
+
+    /// <summary>Where the request stands in a full deployment's queue.</summary>
+    public RequestPriority Priority { get; init; } = RequestPriority.Normal;
+
+    public const string PriorityHeader = "x-gateway-priority";
+
+    /// <summary>The key's priority, lowered (never raised) by the request's <see cref="PriorityHeader"/>.</summary>
+    public static RequestPriority PriorityOf(Gateway.Core.Auth.GatewayKey? key, HttpRequest request)
+    {
+        var allowed = (RequestPriority)(key?.Priority ?? 1);
+        if (!request.Headers.TryGetValue(PriorityHeader, out var value)) return allowed;
+        RequestPriority? asked = value.ToString() switch { "low" => RequestPriority.Low, "normal" => RequestPriority.Normal, "high" => RequestPriority.High, _ => null };
+        return asked is { } p && p < allowed ? p : allowed;
+    }
     public int Attempts { get; private set; } = 1;
     public string? Fallback { get; private set; }
 

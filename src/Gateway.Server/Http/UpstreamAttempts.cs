@@ -61,7 +61,13 @@ internal static partial class UpstreamAttempts
             var (firstByte, total) = Timeouts(context.Request, route, provider);
             var deadline = new UpstreamDeadline(firstByte, total, context.RequestAborted);
             var state = plan.State;
-            state?.Started();
+            if (state is not null && route.Group is { } queueGroup)
+            {
+                var refusal = await state.AcquireAsync(queueGroup.Deployments[route.Deployment].Config.MaxConcurrency, plan.Priority,
+                    queueGroup.Config.QueueLength, queueGroup.Config.QueueWait, context.RequestAborted).ConfigureAwait(false);
+                if (refusal != QueueRefusal.None)
+                    return new SentCall(UpstreamResult.Fail(QueueError(refusal, provider.Name)), deadline, provider, Stopwatch.GetTimestamp(), 0, body, null);
+            }
             long upstreamStarted = Stopwatch.GetTimestamp();
             var result = await sender.SendAsync(provider, new ProviderCall(operation, body.WrittenMemory, model, stream), deadline.Token).ConfigureAwait(false);
             long upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
@@ -83,6 +89,15 @@ internal static partial class UpstreamAttempts
             body.Dispose();
         }
     }
+
+    /// <summary>A full deployment turned the request away: a 429 the client may retry shortly.</summary>
+    private static GatewayError QueueError(QueueRefusal refusal, string provider) =>
+        new(429, "rate_limit_error", refusal == QueueRefusal.TimedOut ? "queue_timeout" : "queue_full", refusal switch
+        {
+            QueueRefusal.TimedOut => $"Provider '{provider}' is at its concurrency limit and no slot freed up in time.",
+            QueueRefusal.Shed => $"Provider '{provider}' is at its concurrency limit and more urgent requests took this one's place in the queue.",
+            _ => $"Provider '{provider}' is at its concurrency limit and its queue is full.",
+        }, ErrorSource.Gateway) { Headers = [KeyValuePair.Create("retry-after", "1")] };
 
     /// <summary>The request's header for a shorter wait than the operator configured; never a longer one.</summary>
     public const string TimeoutHeader = "x-gateway-timeout-ms";

@@ -128,6 +128,25 @@ public sealed class ResilienceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FullDeployment_QueueServesHighBeforeLow()
+    {
+        await using var gateway = await Start("""{ "g": { "queue": { "maxWaitMs": 10000 }, "deployments": [ { "provider": "a", "model": "m1", "maxConcurrency": 1 } ] } }""");
+        string tag = Tag();
+        var busy = gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{tag} first fault:slow-headers:800")));
+        await Task.Delay(200);
+        var lowRequest = Post("/v1/chat/completions", Chat("g", $"{tag} prio-low"));
+        lowRequest.Headers.Add("x-gateway-priority", "low");
+        var low = gateway.Client.SendAsync(lowRequest);
+        await Task.Delay(100);
+        var high = gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{tag} prio-high"))); // the master key's own priority: high
+        using (await busy) { }
+        using (var l = await low) Assert.Equal(HttpStatusCode.OK, l.StatusCode);
+        using (var h = await high) Assert.Equal(HttpStatusCode.OK, h.StatusCode);
+        var order = _upstream.Matching(tag).Select(r => r.Body.Contains("prio-high", StringComparison.Ordinal) ? "high" : r.Body.Contains("prio-low", StringComparison.Ordinal) ? "low" : "first").ToArray();
+        Assert.Equal(["first", "high", "low"], order);
+    }
+
+    [Fact]
     public async Task NoRetriesNoFallback_TheProvidersErrorReachesTheClient()
     {
         await using var gateway = await Start("""{ "g": { "deployments": [ { "provider": "a", "model": "m1" } ] } }""");
