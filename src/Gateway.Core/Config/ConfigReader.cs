@@ -276,7 +276,7 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
             }
             else if (Expect(prop.Value, JsonValueKind.Object, path))
             {
-                CheckProperties(prop.Value, path, ["deployments", "strategy", "retries", "fallbacks", "breaker", "timeouts", "queue"]);
+                CheckProperties(prop.Value, path, ["deployments", "strategy", "retries", "fallbacks", "fallbackOn", "breaker", "timeouts", "queue"]);
                 if (TryGet(prop.Value, "deployments", out var ds) && Expect(ds, JsonValueKind.Array, $"{path}.deployments"))
                 {
                     int i = 0;
@@ -327,6 +327,13 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
                 }
                 if (TryGet(prop.Value, "retries", out var rv) && Long(rv, $"{path}.retries", 0, 10) is { } retries) group = group with { Retries = (int)retries };
                 if (TryGet(prop.Value, "fallbacks", out _)) group = group with { Fallbacks = Patterns(prop.Value, "fallbacks", path) };
+                if (TryGet(prop.Value, "fallbackOn", out _))
+                {
+                    var on = Patterns(prop.Value, "fallbackOn", path);
+                    foreach (var kind in on)
+                        if (kind is not ("context_length" or "content_filter")) _errors.Add($"{path}.fallbackOn: '{kind}' is not context_length or content_filter");
+                    group = group with { FallbackOn = on };
+                }
                 if (TryGet(prop.Value, "breaker", out var bv) && Expect(bv, JsonValueKind.Object, $"{path}.breaker"))
                 {
                     CheckProperties(bv, $"{path}.breaker", ["failures", "coolDownMs"]);

@@ -85,6 +85,13 @@ public sealed record ModelGroupConfig(string Name, IReadOnlyList<DeploymentConfi
     /// <summary>For the whole answer, per attempt; the provider's setting when null.</summary>
     public TimeSpan? Timeout { get; init; }
 
+    /// <summary>
+    /// Failures that skip the group's retries and go straight to its fallbacks: a prompt too long
+    /// for the model (<c>context_length</c>, to a larger-context group), a content-filter refusal
+    /// (<c>content_filter</c>).
+    /// </summary>
+    public IReadOnlyList<string> FallbackOn { get; init; } = [];
+
     /// <summary>Requests that may wait for a slot on one full deployment; more are refused (low priority shed first).</summary>
     public int QueueLength { get; init; } = 100;
 

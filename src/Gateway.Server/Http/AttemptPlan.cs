@@ -66,6 +66,10 @@ internal sealed class AttemptPlan(ModelRoute first, RoutingRequest request)
         return true;
     }
 
+    /// <summary>Whether this failure moves the request to a fallback group: it is retryable, or a kind the group falls back on.</summary>
+    public bool CanContinueAfter(GatewayError failure) =>
+        Resilience.IsRetryable(failure) || (_origin is not null && Resilience.FallbackKind(failure) is { } kind && _origin.Config.FallbackOn.Contains(kind));
+
     /// <summary>Moves to the next attempt after <paramref name="failure"/>; false when there is none.</summary>
     public async ValueTask<bool> NextAsync(GatewaySnapshot snapshot, GatewayError failure, RetryBudget budget, CancellationToken cancellationToken)
     {
@@ -74,6 +78,8 @@ internal sealed class AttemptPlan(ModelRoute first, RoutingRequest request)
         _tried |= 1UL << Route.Deployment;
 
         int next = -1;
+        // A prompt too long or a refusal is the same on every deployment of the group: straight to the fallbacks.
+        if (!Resilience.IsRetryable(failure)) _retriesLeft = 0;
         if (_retriesLeft > 0 && budget.TryWithdraw())
         {
             _retriesLeft--;

@@ -81,7 +81,7 @@ internal static partial class UpstreamAttempts
             if (route.Group is { } group) state?.Finished(success: false, 0, Stopwatch.GetTimestamp(), group.Config.BreakerFailures, group.Config.BreakerCoolDown);
             var failure = result.Error ?? (deadline.Expired is { } limit
                 ? GatewayError.UpstreamTimeout(provider.Name, deadline.ExpiredBeforeFirstByte ? "send a first byte" : "answer", limit) : null);
-            if (failure is null || !Resilience.IsRetryable(failure)
+            if (failure is null || !plan.CanContinueAfter(failure)
                 || !await plan.NextAsync(snapshot, failure, budget, context.RequestAborted).ConfigureAwait(false))
                 return new SentCall(result, deadline, provider, upstreamStarted, upstreamTicks, body, null);
             Log.Retrying(logger, provider.Name, failure.Status, plan.Attempts, plan.Route.Provider.Name);

@@ -198,7 +198,8 @@ public class ConfigLoaderTests
     {
         var result = ConfigLoader.LoadText("""
             { "models": {
-                "g":  { "strategy": "lowest-cost", "retries": 2, "fallbacks": ["fb"],
+                "g":  { "strategy": "lowest-cost", "retries": 2, "fallbacks": ["fb"], "fallbackOn": ["context_length"],
+                        "breaker": { "failures": 3, "coolDownMs": 1000 }, "timeouts": { "firstByteMs": 500, "totalMs": 9000 }, "queue": { "maxLength": 5, "maxWaitMs": 200 },
                         "deployments": [ { "provider": "mock", "model": "echo", "weight": 3, "inputPrice": 0.15, "outputPrice": 0.6 } ] },
                 "fb": { "deployments": [ { "provider": "mock", "model": "lorem" } ] } } }
             """, "gw.json", NoEnv);
@@ -206,6 +207,8 @@ public class ConfigLoaderTests
         var g = result.Config!.Models["g"];
         Assert.Equal((RoutingStrategy.LowestCost, 2, "fb"), (g.Strategy, g.Retries, g.Fallbacks.Single()));
         Assert.Equal((0.15, 0.6), (g.Deployments[0].InputPrice, g.Deployments[0].OutputPrice));
+        Assert.Equal(("context_length", 3, 1000.0, 500.0, 9000.0, 5, 200.0), (g.FallbackOn.Single(), g.BreakerFailures, g.BreakerCoolDown.TotalMilliseconds,
+            g.FirstByteTimeout!.Value.TotalMilliseconds, g.Timeout!.Value.TotalMilliseconds, g.QueueLength, g.QueueWait.TotalMilliseconds));
         Assert.Empty(result.Warnings);
     }
 
@@ -215,10 +218,10 @@ public class ConfigLoaderTests
         var result = ConfigLoader.LoadText("""
             { "models": {
                 "a": { "strategy": "fastest", "deployments": [ { "provider": "mock", "model": "echo", "inputPrice": -1 } ] },
-                "b": { "retries": 99, "fallbacks": ["b", "nope"], "deployments": [ { "provider": "mock", "model": "echo" } ] } } }
+                "b": { "retries": 99, "fallbacks": ["b", "nope"], "fallbackOn": ["always"], "deployments": [ { "provider": "mock", "model": "echo" } ] } } }
             """, "gw.json", NoEnv);
         Assert.False(result.IsValid);
-        foreach (var path in new[] { "models.a.strategy", "models.a.deployments[0].inputPrice", "models.b.retries", "models.b.fallbacks[0]", "models.b.fallbacks[1]" })
+        foreach (var path in new[] { "models.a.strategy", "models.a.deployments[0].inputPrice", "models.b.retries", "models.b.fallbacks[0]", "models.b.fallbacks[1]", "models.b.fallbackOn" })
             Assert.Contains(result.Errors, e => e.StartsWith(path, StringComparison.Ordinal));
     }
 

@@ -102,6 +102,7 @@ public sealed class TestUpstream : IAsyncDisposable
             if (model == failing) { await ErrorAsync(ctx, 500, $"The model {model} is failing.", "server_error", null); return; }
         }
         else if (text.Contains("fault:500") && !text.Contains("fault:500-once")) { await ErrorAsync(ctx, 500, "The server had an error while processing your request. Sorry about that!", "server_error", null); return; }
+        if (text.Contains("fault:context-length")) { await ErrorAsync(ctx, 400, "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.", "invalid_request_error", "context_length_exceeded"); return; }
         if (text.Contains("fault:401")) { await ErrorAsync(ctx, 401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key"); return; }
         if (text.Contains("fault:429") && !text.Contains("fault:429-once"))
         {

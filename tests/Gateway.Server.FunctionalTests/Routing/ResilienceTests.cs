@@ -146,6 +146,23 @@ public sealed class ResilienceTests : IAsyncLifetime
         Assert.Equal(["first", "high", "low"], order);
     }
 
+    [Theory]
+    [InlineData(true, HttpStatusCode.OK)]
+    [InlineData(false, HttpStatusCode.BadRequest)]
+    public async Task ContextLengthError_FallsBackToALargerModel_OnlyWhereConfigured(bool configured, HttpStatusCode expected)
+    {
+        string on = configured ? "\"fallbackOn\": [\"context_length\"]," : "";
+        await using var gateway = await Start($$"""
+            { "g": { "retries": 2, {{on}} "fallbacks": ["big"], "deployments": [ { "provider": "a", "model": "m1" } ] },
+              "big": { "deployments": [ { "provider": "mock", "model": "echo" } ] } }
+            """);
+        string tag = Tag();
+        using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{tag} fault:context-length")));
+        Assert.Equal(expected, response.StatusCode);
+        Assert.Single(_upstream.Matching(tag)); // never retried on the same group: it would fail the same way
+        if (configured) Assert.Equal("big", Header(response, "x-gateway-fallback"));
+    }
+
     [Fact]
     public async Task NoRetriesNoFallback_TheProvidersErrorReachesTheClient()
     {
