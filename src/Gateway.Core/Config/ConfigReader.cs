@@ -284,7 +284,7 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
                     {
                         string dp = $"{path}.deployments[{i++}]";
                         if (!Expect(item, JsonValueKind.Object, dp)) continue;
-                        CheckProperties(item, dp, ["provider", "model", "weight", "inputPrice", "outputPrice", "maxConcurrency"]);
+                        CheckProperties(item, dp, ["provider", "model", "weight", "inputPrice", "outputPrice", "maxConcurrency", "capabilities", "contextWindow", "tags"]);
                         string? provider = TryGet(item, "provider", out var pv) ? String(pv, $"{dp}.provider") : null;
                         string? model = TryGet(item, "model", out var mv) ? String(mv, $"{dp}.model") : null;
                         int weight = TryGet(item, "weight", out var wv) && Long(wv, $"{dp}.weight", 1, 1_000_000) is { } w ? (int)w : 1;
@@ -296,6 +296,9 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
                             InputPrice = Price(item, "inputPrice", dp),
                             OutputPrice = Price(item, "outputPrice", dp),
                             MaxConcurrency = TryGet(item, "maxConcurrency", out var mc) && Long(mc, $"{dp}.maxConcurrency", 0, 100_000) is { } max ? (int)max : 0,
+                            Capabilities = TryGet(item, "capabilities", out _) ? Capabilities(Patterns(item, "capabilities", dp), dp) : null,
+                            ContextWindow = TryGet(item, "contextWindow", out var cw) && Long(cw, $"{dp}.contextWindow", 0, 100_000_000) is { } window ? (int)window : 0,
+                            Tags = TryGet(item, "tags", out _) ? Patterns(item, "tags", dp) : [],
                         });
                     }
                     if (deployments.Count > ModelGroupConfig.MaxDeployments)
@@ -367,6 +370,22 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
                 else if (!models.ContainsKey(fallback)) _errors.Add($"models.{name}.fallbacks[{i}]: no model group named '{fallback}'");
             }
         return models;
+    }
+
+    private ModelCapabilities Capabilities(List<string> names, string path)
+    {
+        var capabilities = ModelCapabilities.None;
+        foreach (var name in names)
+        {
+            switch (name)
+            {
+                case "tools": capabilities |= ModelCapabilities.Tools; break;
+                case "vision": capabilities |= ModelCapabilities.Vision; break;
+                case "json_schema": capabilities |= ModelCapabilities.JsonSchema; break;
+                default: _errors.Add($"{path}.capabilities: '{name}' is not tools, vision or json_schema"); break;
+            }
+        }
+        return capabilities;
     }
 
     private double Price(JsonElement item, string name, string path)

@@ -110,6 +110,25 @@ public sealed record DeploymentConfig(string Provider, string Model, int Weight)
 
     /// <summary>Calls in flight at most (0: no limit); more wait in the group's queue by priority.</summary>
     public int MaxConcurrency { get; init; }
+
+    /// <summary>What the model can do; a request needing anything else skips it. Null: anything.</summary>
+    public ModelCapabilities? Capabilities { get; init; }
+
+    /// <summary>Tokens the model takes in and gives out together (0: not limited here).</summary>
+    public int ContextWindow { get; init; }
+
+    /// <summary>Free-form labels (region, hardware, ...), shown to policies.</summary>
+    public IReadOnlyList<string> Tags { get; init; } = [];
+}
+
+/// <summary>What a request may need of a model.</summary>
+[Flags]
+public enum ModelCapabilities
+{
+    None = 0,
+    Tools = 1,
+    Vision = 2,
+    JsonSchema = 4,
 }
 
 /// <summary>How a group picks a deployment for each attempt.</summary>

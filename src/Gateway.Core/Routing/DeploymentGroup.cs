@@ -15,11 +15,23 @@ public sealed class Deployment(RouteTarget target, DeploymentConfig config, Depl
 
 /// <summary>What a strategy may weigh about the request.</summary>
 /// <param name="EstimatedPromptTokens">About a token per four bytes of request: enough to compare prices, never used to bill.</param>
-public readonly record struct RoutingRequest(int EstimatedPromptTokens, int ExpectedOutputTokens)
+public readonly record struct RoutingRequest(int EstimatedPromptTokens, int ExpectedOutputTokens, ModelCapabilities Needs = ModelCapabilities.None)
 {
     public const int DefaultOutputTokens = 256;
 
-    public static RoutingRequest For(ReadOnlySpan<byte> body) => new(body.Length / 4, DefaultOutputTokens);
+    /// <summary>
+    /// The request's size and needs, from its bytes: tools offered, an image attached, a JSON schema
+    /// asked for. A byte scan, not a parse: a message that quotes one of these keys can only make the
+    /// gateway prefer a more capable model, never a less capable one.
+    /// </summary>
+    public static RoutingRequest For(ReadOnlySpan<byte> body)
+    {
+        var needs = ModelCapabilities.None;
+        if (body.IndexOf("\"tools\""u8) >= 0) needs |= ModelCapabilities.Tools;
+        if (body.IndexOf("\"image_url\""u8) >= 0 || body.IndexOf("\"type\":\"image\""u8) >= 0) needs |= ModelCapabilities.Vision;
+        if (body.IndexOf("\"json_schema\""u8) >= 0) needs |= ModelCapabilities.JsonSchema;
+        return new(body.Length / 4, DefaultOutputTokens, needs);
+    }
 }
 
 /// <summary>
@@ -36,10 +48,13 @@ public sealed class DeploymentGroup
         Config = config;
         Deployments = deployments;
         Strategy = RoutingStrategies.For(config.Strategy);
+        HasContextWindows = deployments.Any(d => d.Config.ContextWindow > 0);
     }
 
     public string Name => Config.Name;
     public ModelGroupConfig Config { get; }
+
+    private readonly bool HasContextWindows;
     public Deployment[] Deployments { get; }
     public IRoutingStrategy Strategy { get; }
 
@@ -48,11 +63,30 @@ public sealed class DeploymentGroup
 
     internal int NextCursor() => Interlocked.Increment(ref _cursor) & int.MaxValue;
 
-    /// <summary>The deployment for the next attempt, or -1 when every one was tried.</summary>
+    /// <summary>Returned by <see cref="Pick"/> when no deployment of the group can serve the request at all.</summary>
+    public const int NoneCapable = -2;
+
+    /// <summary>The deployments that have what the request needs and room for its size.</summary>
+    public ulong Capable(in RoutingRequest request)
+    {
+        ulong capable = 0;
+        for (int i = 0; i < Deployments.Length; i++)
+        {
+            var config = Deployments[i].Config;
+            if (config.Capabilities is { } has && (request.Needs & ~has) != 0) continue;
+            if (config.ContextWindow > 0 && request.EstimatedPromptTokens + request.ExpectedOutputTokens > config.ContextWindow) continue;
+            capable |= 1UL << i;
+        }
+        return capable;
+    }
+
+    /// <summary>The deployment for the next attempt, -1 when every capable one was tried, or <see cref="NoneCapable"/>.</summary>
     /// <param name="tried">Deployments this request already tried (bit i = deployment i).</param>
     public int Pick(ulong tried, in RoutingRequest request)
     {
-        ulong untried = All & ~tried;
+        ulong capable = request.Needs == ModelCapabilities.None && !HasContextWindows ? All : Capable(request);
+        if (capable == 0) return NoneCapable;
+        ulong untried = capable & ~tried;
         if (untried == 0) return -1;
         long now = Stopwatch.GetTimestamp();
         ulong closed = 0;

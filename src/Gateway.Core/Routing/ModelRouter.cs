@@ -48,12 +48,28 @@ public static class ModelRouter
     /// <summary>The group's first deployment for this request: the strategy's pick among those whose breaker is closed.</summary>
     private static GatewayError? Pick(DeploymentGroup group, ReadOnlySpan<byte> body, out ModelRoute route)
     {
-        int deployment = group.Pick(0, new RoutingRequest(body.Length / 4, RoutingRequest.DefaultOutputTokens));
+        var request = RoutingRequest.For(body);
+        int deployment = group.Pick(0, request);
+        if (deployment == DeploymentGroup.NoneCapable)
+        {
+            route = default;
+            return GatewayError.BadRequest($"No deployment of '{group.Name}' can serve this request: it needs {Describe(request)}.", "model_not_capable");
+        }
         // Every breaker open and none ready to probe: no deployment yet (-1); the endpoint waits for
         // the earliest probe. The first deployment stands in for the provider's kind meanwhile.
         route = deployment >= 0 ? ModelRoute.ToDeployment(group, deployment)
             : new ModelRoute(group.Deployments[0].Target.Provider, group.Deployments[0].Target, 0, group, -1);
         return null;
+    }
+
+    private static string Describe(in RoutingRequest request)
+    {
+        var needs = new List<string>();
+        if ((request.Needs & Config.ModelCapabilities.Tools) != 0) needs.Add("tools");
+        if ((request.Needs & Config.ModelCapabilities.Vision) != 0) needs.Add("vision");
+        if ((request.Needs & Config.ModelCapabilities.JsonSchema) != 0) needs.Add("JSON schema output");
+        needs.Add($"a context of about {request.EstimatedPromptTokens + request.ExpectedOutputTokens} tokens");
+        return string.Join(", ", needs);
     }
 
     private static GatewayError? ResolveEscaped(GatewaySnapshot snapshot, ReadOnlySpan<byte> token, GatewayKey key, out ModelRoute route)

@@ -106,7 +106,7 @@ internal sealed class AttemptPlan(ModelRoute first, RoutingRequest request)
     }
 
     /// <summary>Every deployment is resting or open: wait for the earliest to take a probe, if that is soon enough.</summary>
-    private static async ValueTask<int> WaitForProbeAsync(DeploymentGroup group, CancellationToken cancellationToken)
+    private async ValueTask<int> WaitForProbeAsync(DeploymentGroup group, CancellationToken cancellationToken)
     {
         long earliest = group.EarliestProbe(0);
         if (earliest == 0) return -1;
@@ -114,7 +114,7 @@ internal sealed class AttemptPlan(ModelRoute first, RoutingRequest request)
         if (wait > MaxWaitForProbe) return -1;
         // Timers round to the millisecond: a little margin so the probe is not a hair too early.
         if (wait > TimeSpan.Zero) await Task.Delay(wait + TimeSpan.FromMilliseconds(5), cancellationToken).ConfigureAwait(false);
-        return group.Pick(0, default);
+        return group.Pick(0, request);
     }
 
     /// <summary>What happened, for the client: the deployment that answered, how many attempts, the fallback used.</summary>

@@ -128,6 +128,24 @@ public class RoutingStrategiesTests
     }
 
     [Fact]
+    public void CapabilityFilters_OnlyDeploymentsThatCanServeThePick()
+    {
+        var group = Group(RoutingStrategy.RoundRobin,
+            new("a", "text-only", 1) { Capabilities = ModelCapabilities.None, ContextWindow = 8_000 },
+            new("b", "vision", 1) { Capabilities = ModelCapabilities.Vision | ModelCapabilities.Tools, ContextWindow = 128_000 },
+            new("c", "anything", 1));
+        var image = RoutingRequest.For("""{"model":"g","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://x"}}]}]}"""u8);
+        Assert.Equal(ModelCapabilities.Vision, image.Needs);
+        Assert.All(Enumerable.Range(0, 20), _ => Assert.NotEqual(0, group.Pick(0, image)));
+        var huge = new RoutingRequest(50_000, 256);
+        Assert.All(Enumerable.Range(0, 20), _ => Assert.NotEqual(0, group.Pick(0, huge)));
+        var schema = RoutingRequest.For("""{"model":"g","messages":[],"response_format":{"type":"json_schema","json_schema":{"name":"x"}}}"""u8);
+        Assert.All(Enumerable.Range(0, 20), _ => Assert.Equal(2, group.Pick(0, schema)));
+        var onlyText = Group(RoutingStrategy.Weighted, new DeploymentConfig("a", "text-only", 1) { Capabilities = ModelCapabilities.None });
+        Assert.Equal(DeploymentGroup.NoneCapable, onlyText.Pick(0, image));
+    }
+
+    [Fact]
     public void RetryBudget_StopsRetriesBeyondItsShare()
     {
         var budget = new RetryBudget(retriesPerRequest: 0.1, minimum: 2, maximum: 5);

@@ -164,6 +164,24 @@ public sealed class ResilienceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CapabilityFilters_AnImageGoesToAVisionDeployment_OrIsA400WhenNoneCan()
+    {
+        await using var gateway = await Start("""
+            { "g": { "strategy": "round-robin", "deployments": [ { "provider": "a", "model": "m1", "capabilities": [] }, { "provider": "b", "model": "m2", "capabilities": ["vision"] } ] },
+              "text": { "deployments": [ { "provider": "a", "model": "m1", "capabilities": ["tools"] } ] } }
+            """);
+        const string image = """{"model":"MODEL","messages":[{"role":"user","content":[{"type":"text","text":"what is this"},{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]}""";
+        for (int i = 0; i < 3; i++)
+        {
+            using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", image.Replace("MODEL", "g", StringComparison.Ordinal)));
+            Assert.Equal("b/m2", Header(response, "x-gateway-deployment"));
+        }
+        using var refused = await gateway.Client.SendAsync(Post("/v1/chat/completions", image.Replace("MODEL", "text", StringComparison.Ordinal)));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal("model_not_capable", JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
     public async Task NoRetriesNoFallback_TheProvidersErrorReachesTheClient()
     {
         await using var gateway = await Start("""{ "g": { "deployments": [ { "provider": "a", "model": "m1" } ] } }""");
