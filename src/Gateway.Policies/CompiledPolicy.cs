@@ -276,6 +276,9 @@ internal sealed class PolicyEngine
             item.Set("outputPrice", candidate.OutputPrice);
             item.Set("latencyMs", candidate.LatencyMs);
             item.Set("open", candidate.Open);
+            var tags = new JsArray(engine);
+            foreach (var tag in candidate.Tags) tags.Push(tag);
+            item.Set("tags", tags);
             candidates.Push(item);
         }
         ctx.Set("candidates", candidates);

@@ -26,4 +26,8 @@ public sealed record PolicyContext(string Model, string? KeyId = null, string? T
 /// <param name="InputPrice">USD per million input tokens (0 when not configured); likewise <paramref name="OutputPrice"/>.</param>
 /// <param name="LatencyMs">Recent time to the first byte (a moving average); 0 before the first answer.</param>
 /// <param name="Open">Its circuit breaker is open: the gateway is keeping traffic away from it.</param>
-public sealed record PolicyCandidate(string Provider, string Model, int Weight, double InputPrice = 0, double OutputPrice = 0, double LatencyMs = 0, bool Open = false);
+public sealed record PolicyCandidate(string Provider, string Model, int Weight, double InputPrice = 0, double OutputPrice = 0, double LatencyMs = 0, bool Open = false)
+{
+    /// <summary>The deployment's labels from the config (region, hardware, ...).</summary>
+    public IReadOnlyList<string> Tags { get; init; } = [];
+}

@@ -33,7 +33,7 @@ internal static partial class RequestPolicies
     {
         if (snapshot.Groups.TryGetValue(model, out var group))
             return [.. group.Deployments.Select(d => new PolicyCandidate(d.Config.Provider, d.Config.Model, d.Config.Weight, d.Config.InputPrice, d.Config.OutputPrice,
-                Math.Round(d.State.Latency.TotalMilliseconds, 1), d.State.IsOpen))];
+                Math.Round(d.State.Latency.TotalMilliseconds, 1), d.State.IsOpen) { Tags = d.Config.Tags })];
         int slash = model.IndexOf('/', StringComparison.Ordinal);
         return slash > 0 && snapshot.Providers.ContainsKey(model[..slash]) ? [new PolicyCandidate(model[..slash], model[(slash + 1)..], 1)] : [];
     }

@@ -317,13 +317,13 @@ public sealed class PolicyTests : IAsyncLifetime
         string file = Write("ctx.js", """
             export function onRequest(req, ctx) {
               const seen = [ctx.keyId, ctx.model, ctx.headers['x-team'], String(ctx.headers['x-secret']),
-                ctx.candidates.map(c => c.name + ':' + c.weight + ':' + c.inputPrice + ':' + c.latencyMs + ':' + c.open).join(',')];
+                ctx.candidates.map(c => c.name + ':' + c.weight + ':' + c.inputPrice + ':' + c.latencyMs + ':' + c.open + ':' + c.tags.join('+')).join(',')];
               return { reject: { status: 418, message: seen.join('|') } };
             }
             """);
         await using var gateway = await StartAsync(_upstream, configJson: $$"""
             {
-              "models": { "smart": { "deployments": [ { "provider": "openai", "model": "gpt-test", "weight": 3, "inputPrice": 0.15 }, { "provider": "mock", "model": "echo", "weight": 1 } ] } },
+              "models": { "smart": { "deployments": [ { "provider": "openai", "model": "gpt-test", "weight": 3, "inputPrice": 0.15, "tags": ["eu", "fast"] }, { "provider": "mock", "model": "echo", "weight": 1 } ] } },
               "policies": [ { "file": "{{file}}", "headers": ["X-Team"], "limits": { "timeoutMs": 3000 } } ]
             }
             """);
@@ -332,7 +332,7 @@ public sealed class PolicyTests : IAsyncLifetime
         request.Headers.Add("x-secret", "hunter2");
         using var response = await gateway.Client.SendAsync(request);
         Assert.Equal((HttpStatusCode)418, response.StatusCode);
-        Assert.Equal("master|smart|research|undefined|openai/gpt-test:3:0.15:0:false,mock/echo:1:0:0:false",
+        Assert.Equal("master|smart|research|undefined|openai/gpt-test:3:0.15:0:false:eu+fast,mock/echo:1:0:0:false:",
             JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("message").GetString());
     }
 
