@@ -51,16 +51,7 @@ internal sealed class AttemptPlan(ModelRoute first, RoutingRequest request)
     {
         if (_group is null || Route.Deployment >= 0) return true;
         int next = await WaitForProbeAsync(_group, cancellationToken).ConfigureAwait(false);
-        while (next < 0 && _origin is not null && _fallbackIndex < _origin.Config.Fallbacks.Count)
-        {
-            string name = _origin.Config.Fallbacks[_fallbackIndex++];
-            if (!snapshot.Groups.TryGetValue(name, out var fallback)) continue;
-            _group = fallback;
-            _retriesLeft = fallback.Config.Retries;
-            Fallback = name;
-            next = fallback.Pick(0, request);
-            if (next < 0) next = await WaitForProbeAsync(fallback, cancellationToken).ConfigureAwait(false);
-        }
+        if (next < 0) next = await NextFallbackAsync(snapshot, cancellationToken).ConfigureAwait(false);
         if (next < 0) return false;
         Route = ModelRoute.ToDeployment(_group, next);
         return true;
@@ -88,7 +79,17 @@ internal sealed class AttemptPlan(ModelRoute first, RoutingRequest request)
             if (next < 0) next = await WaitForProbeAsync(_group, cancellationToken).ConfigureAwait(false);
             if (next >= 0) await Task.Delay(Resilience.Backoff(Attempts), cancellationToken).ConfigureAwait(false);
         }
-        while (next < 0 && _fallbackIndex < _origin.Config.Fallbacks.Count)
+        if (next < 0) next = await NextFallbackAsync(snapshot, cancellationToken).ConfigureAwait(false);
+        if (next < 0) return false;
+        Route = ModelRoute.ToDeployment(_group, next);
+        Attempts++;
+        return true;
+    }
+
+    /// <summary>The first remaining fallback group that can serve, which becomes the current group; -1 when none is left.</summary>
+    private async ValueTask<int> NextFallbackAsync(GatewaySnapshot snapshot, CancellationToken cancellationToken)
+    {
+        while (_origin is not null && _fallbackIndex < _origin.Config.Fallbacks.Count)
         {
             string name = _origin.Config.Fallbacks[_fallbackIndex++];
             if (!snapshot.Groups.TryGetValue(name, out var fallback)) continue;
@@ -96,13 +97,11 @@ internal sealed class AttemptPlan(ModelRoute first, RoutingRequest request)
             _tried = 0;
             _retriesLeft = fallback.Config.Retries;
             Fallback = name;
-            next = fallback.Pick(0, request);
+            int next = fallback.Pick(0, request);
             if (next < 0) next = await WaitForProbeAsync(fallback, cancellationToken).ConfigureAwait(false);
+            if (next >= 0) return next;
         }
-        if (next < 0) return false;
-        Route = ModelRoute.ToDeployment(_group, next);
-        Attempts++;
-        return true;
+        return -1;
     }
 
     /// <summary>Every deployment is resting or open: wait for the earliest to take a probe, if that is soon enough.</summary>
