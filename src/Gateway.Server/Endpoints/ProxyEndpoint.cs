@@ -48,28 +48,38 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
             var operation = kind == RequestKind.Embeddings ? ProviderOperation.Embeddings : ProviderOperation.ChatCompletions;
             var plan = new AttemptPlan(route, RoutingRequest.For(body.Span)) { Priority = AttemptPlan.PriorityOf(key, context.Request) };
             retries.Deposit();
-            using var sent = await UpstreamAttempts.SendAsync(context, plan, new Passthrough(body, shape, stream), RequestRewriter.MaxOutputLength(body.Length, 1024),
-                operation, stream, snapshots.Current, retries, logger).ConfigureAwait(false);
-            plan.WriteHeaders(context.Response);
-            var (provider, deadline, upstreamTicks) = (sent.Provider, sent.Deadline, sent.UpstreamTicks);
-            if (sent.Result.Response is not { } response)
+            while (true)
             {
-                if (sent.Result.Error is { } upstreamError)
-                    await ErrorResponses.WriteAsync(context, upstreamError, started, upstreamTicks).ConfigureAwait(false);
-                else
-                    await AnswerCanceledAsync(context, deadline, provider.Name, started, upstreamTicks).ConfigureAwait(false);
-                return;
-            }
-            using (response)
-            {
-                if (stream && response.IsEventStream)
+                using var sent = await UpstreamAttempts.SendAsync(context, plan, new Passthrough(body, shape, stream), RequestRewriter.MaxOutputLength(body.Length, 1024),
+                    operation, stream, snapshots.Current, retries, logger).ConfigureAwait(false);
+                plan.WriteHeaders(context.Response);
+                var (provider, deadline, upstreamTicks) = (sent.Provider, sent.Deadline, sent.UpstreamTicks);
+                if (sent.Result.Response is not { } response)
                 {
-                    await RelayStreamAsync(context, response, deadline, provider.Name, !shape.ClientWantsUsage, bound, started, upstreamTicks).ConfigureAwait(false);
+                    if (sent.Result.Error is { } upstreamError)
+                        await ErrorResponses.WriteAsync(context, upstreamError, started, upstreamTicks).ConfigureAwait(false);
+                    else
+                        await AnswerCanceledAsync(context, deadline, provider.Name, started, upstreamTicks).ConfigureAwait(false);
+                    return;
                 }
-                else
+                using (response)
                 {
+                    if (stream && response.IsEventStream)
+                    {
+                        // No first token in time and nothing sent to the client yet: the next deployment may still answer.
+                        if (await RelayStreamAsync(context, response, deadline, provider.Name, !shape.ClientWantsUsage, bound, started, upstreamTicks, mayRetry: true).ConfigureAwait(false)
+                            is not { } firstTokenTimeout)
+                            return;
+                        sent.Failed(plan.Route.Group);
+                        if (await plan.NextAsync(snapshots.Current, firstTokenTimeout, retries, context.RequestAborted).ConfigureAwait(false))
+                            continue;
+                        plan.WriteHeaders(context.Response);
+                        await ErrorResponses.WriteAsync(context, firstTokenTimeout, started, upstreamTicks).ConfigureAwait(false);
+                        return;
+                    }
                     deadline.FirstByteReceived();
                     await CopyAnswerAsync(context, response, deadline, provider.Name, bound, started, sent.UpstreamStarted).ConfigureAwait(false);
+                    return;
                 }
             }
         }
@@ -109,8 +119,13 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
         await UpstreamAnswer.WriteAsync(context, 200, "application/json", json.WrittenMemory, null, started, 0).ConfigureAwait(false);
     }
 
-    private async Task RelayStreamAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, bool stripUsage,
-        RequestIntake.BoundPolicies? bound, long started, long upstreamTicks)
+    /// <returns>
+    /// With <paramref name="mayRetry"/>: the timeout error when no first token came in time and
+    /// nothing reached the client (the caller may try another deployment); otherwise null, the
+    /// stream having been relayed or its failure answered.
+    /// </returns>
+    private async Task<GatewayError?> RelayStreamAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, bool stripUsage,
+        RequestIntake.BoundPolicies? bound, long started, long upstreamTicks, bool mayRetry = false)
     {
         var response = context.Response;
         UpstreamAnswer.PrepareEventStream(response, upstream.ContentType ?? "text/event-stream", upstream.RequestId, started, upstreamTicks);
@@ -120,12 +135,12 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
         if (result.Status == SseRelayStatus.Completed)
         {
             Log.StreamDone(logger, provider, result.FramesForwarded, result.Usage?.PromptTokens ?? 0, result.Usage?.CompletionTokens ?? 0);
-            return;
+            return null;
         }
         if (result.Status == SseRelayStatus.ClientGone || deadline.ClientGone)
         {
             Log.ClientGone(logger, provider, result.FramesForwarded);
-            return;
+            return null;
         }
 
         var error = StreamError(deadline, result.Status, result.Error, provider);
@@ -133,8 +148,9 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
 
         if (!response.HasStarted)
         {
+            if (mayRetry && deadline.ExpiredBeforeFirstByte && result.FramesForwarded == 0) return error;
             await ErrorResponses.WriteAsync(context, error, started, upstreamTicks).ConfigureAwait(false);
-            return;
+            return null;
         }
         // Mid-stream: an error event the SDKs raise, and no [DONE], so nobody mistakes this for a full answer.
         try
@@ -146,6 +162,7 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
         {
             // the client is gone as well
         }
+        return null;
     }
 
     private async Task CopyAnswerAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider,

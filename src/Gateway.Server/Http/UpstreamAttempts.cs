@@ -30,9 +30,21 @@ internal sealed class SentCall(UpstreamResult result, UpstreamDeadline deadline,
     public long UpstreamStarted { get; } = upstreamStarted;
     public long UpstreamTicks { get; } = upstreamTicks;
 
+    private DeploymentGroup? _failedIn;
+    private bool _failed;
+
+    /// <summary>The answer turned out to be a failure after all (no first token in time): the deployment's meter counts it so.</summary>
+    public void Failed(DeploymentGroup? group)
+    {
+        _failed = true;
+        _failedIn = group;
+    }
+
     public void Dispose()
     {
-        state?.Finished(success: true, UpstreamTicks, Stopwatch.GetTimestamp());
+        if (!_failed) state?.Finished(success: true, UpstreamTicks, Stopwatch.GetTimestamp());
+        else if (_failedIn is { } group) state?.Finished(success: false, 0, Stopwatch.GetTimestamp(), group.Config.BreakerFailures, group.Config.BreakerCoolDown);
+        else state?.Finished(success: false, 0, Stopwatch.GetTimestamp());
         Deadline.Dispose();
         body.Dispose();
     }

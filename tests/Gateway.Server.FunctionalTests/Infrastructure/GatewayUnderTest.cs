@@ -24,6 +24,9 @@ public sealed class GatewayUnderTest : IAsyncDisposable
         Client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
     }
 
+    /// <summary>The gateway's services, for tests that must observe its state (a queue's length).</summary>
+    public IServiceProvider Services => _app.Services;
+
     public string Url { get; }
     public string DataDir { get; }
     public StringWriter Banner { get; }

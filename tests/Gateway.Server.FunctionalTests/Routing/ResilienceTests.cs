@@ -116,6 +116,25 @@ public sealed class ResilienceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SlowFirstToken_BeforeAnyByteReachedTheClient_MovesToTheNextDeployment()
+    {
+        await using var gateway = await Start("""
+            { "g": { "timeouts": { "firstByteMs": 300 }, "fallbacks": ["fb"], "deployments": [ { "provider": "a", "model": "m1" } ] },
+              "fb": { "deployments": [ { "provider": "mock", "model": "echo" } ] } }
+            """);
+        string tag = Tag();
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{tag} fault:slow-first-token:3000", stream: true)));
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("fb", Header(response, "x-gateway-fallback"));
+        Assert.Contains("chatcmpl-mock", body, StringComparison.Ordinal); // the mock answered
+        Assert.EndsWith("data: [DONE]\n\n", body, StringComparison.Ordinal);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(2.5), $"took {started.Elapsed}");
+        Assert.Single(_upstream.Matching(tag));
+    }
+
+    [Fact]
     public async Task TimeoutHeader_ShortensTheWait_NeverLengthensIt()
     {
         await using var gateway = await Start("""{ "g": { "timeouts": { "totalMs": 60000 }, "deployments": [ { "provider": "a", "model": "m1" } ] } }""");
@@ -132,13 +151,15 @@ public sealed class ResilienceTests : IAsyncLifetime
     {
         await using var gateway = await Start("""{ "g": { "queue": { "maxWaitMs": 10000 }, "deployments": [ { "provider": "a", "model": "m1", "maxConcurrency": 1 } ] } }""");
         string tag = Tag();
-        var busy = gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{tag} first fault:slow-headers:800")));
-        await Task.Delay(200);
+        var state = ((Gateway.Core.Routing.DeploymentStates)gateway.Services.GetService(typeof(Gateway.Core.Routing.DeploymentStates))!).Get("a", "m1");
+        var busy = gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{tag} first fault:slow-headers:1500")));
+        Assert.True(await Until(() => state.InFlight == 1), "the first request never took the slot");
         var lowRequest = Post("/v1/chat/completions", Chat("g", $"{tag} prio-low"));
         lowRequest.Headers.Add("x-gateway-priority", "low");
         var low = gateway.Client.SendAsync(lowRequest);
-        await Task.Delay(100);
+        Assert.True(await Until(() => state.Queued == 1), "the low request never queued");
         var high = gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{tag} prio-high"))); // the master key's own priority: high
+        Assert.True(await Until(() => state.Queued == 2), "the high request never queued");
         using (await busy) { }
         using (var l = await low) Assert.Equal(HttpStatusCode.OK, l.StatusCode);
         using (var h = await high) Assert.Equal(HttpStatusCode.OK, h.StatusCode);
@@ -179,6 +200,12 @@ public sealed class ResilienceTests : IAsyncLifetime
         using var refused = await gateway.Client.SendAsync(Post("/v1/chat/completions", image.Replace("MODEL", "text", StringComparison.Ordinal)));
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
         Assert.Equal("model_not_capable", JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString());
+    }
+
+    private static async Task<bool> Until(Func<bool> condition)
+    {
+        for (int i = 0; i < 200 && !condition(); i++) await Task.Delay(10);
+        return condition();
     }
 
     [Fact]
