@@ -111,6 +111,9 @@ public sealed record DeploymentConfig(string Provider, string Model, int Weight)
     /// <summary>Calls in flight at most (0: no limit); more wait in the group's queue by priority.</summary>
     public int MaxConcurrency { get; init; }
 
+    /// <summary>Requests per minute at most (0: no limit), the provider's rate limit for this deployment.</summary>
+    public int Rpm { get; init; }
+
     /// <summary>What the model can do; a request needing anything else skips it. Null: anything.</summary>
     public ModelCapabilities? Capabilities { get; init; }
 

@@ -102,7 +102,8 @@ public sealed class DeploymentGroup
             for (ulong rest = closed; rest != 0; rest &= rest - 1)
             {
                 int i = BitOperations.TrailingZeroCount(rest);
-                if (Deployments[i].State.HasCapacity(Deployments[i].Config.MaxConcurrency)) free |= 1UL << i;
+                var deployment = Deployments[i];
+                if (deployment.State.HasCapacity(deployment.Config.MaxConcurrency) && !deployment.State.RpmReached(deployment.Config.Rpm, now)) free |= 1UL << i;
             }
             return free != 0 ? Strategy.Pick(this, free, request) : ShortestQueue(closed);
         }

@@ -17,6 +17,9 @@ public sealed class DeploymentState
     public static readonly TimeSpan CoolDown = TimeSpan.FromSeconds(30);
 
     private readonly DeploymentQueue _queue = new();
+    private readonly Lock _window = new();
+    private long _windowStart;
+    private int _windowCount;
     private int _inFlight;
     private long _latencyTicks;
     private int _consecutiveFailures;
@@ -39,6 +42,38 @@ public sealed class DeploymentState
     public long OpenUntil => Volatile.Read(ref _openUntil);
 
     public void Started() => Interlocked.Increment(ref _inFlight);
+
+    /// <summary>Whether this minute's requests already reached <paramref name="rpm"/> (0: no limit).</summary>
+    public bool RpmReached(int rpm, long now)
+    {
+        if (rpm <= 0) return false;
+        lock (_window) return now - _windowStart < Stopwatch.Frequency * 60 && _windowCount >= rpm;
+    }
+
+    /// <summary>
+    /// Counts a request against <paramref name="rpm"/> in the current one-minute window; false, with
+    /// the time until the window turns, when the minute is used up.
+    /// </summary>
+    public bool TryCountRequest(int rpm, long now, out TimeSpan untilNextWindow)
+    {
+        untilNextWindow = TimeSpan.Zero;
+        if (rpm <= 0) return true;
+        lock (_window)
+        {
+            if (now - _windowStart >= Stopwatch.Frequency * 60)
+            {
+                _windowStart = now;
+                _windowCount = 0;
+            }
+            if (_windowCount < rpm)
+            {
+                _windowCount++;
+                return true;
+            }
+            untilNextWindow = Stopwatch.GetElapsedTime(now, _windowStart + Stopwatch.Frequency * 60);
+            return false;
+        }
+    }
 
     /// <summary>Requests waiting for a slot.</summary>
     public int Queued => _queue.Count;

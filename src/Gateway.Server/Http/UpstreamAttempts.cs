@@ -75,10 +75,22 @@ internal static partial class UpstreamAttempts
             var state = plan.State;
             if (state is not null && route.Group is { } queueGroup)
             {
-                var refusal = await state.AcquireAsync(queueGroup.Deployments[route.Deployment].Config.MaxConcurrency, plan.Priority,
+                var deploymentConfig = queueGroup.Deployments[route.Deployment].Config;
+                var refusal = await state.AcquireAsync(deploymentConfig.MaxConcurrency, plan.Priority,
                     queueGroup.Config.QueueLength, queueGroup.Config.QueueWait, context.RequestAborted).ConfigureAwait(false);
                 if (refusal != QueueRefusal.None)
                     return new SentCall(UpstreamResult.Fail(QueueError(refusal, provider.Name)), deadline, provider, Stopwatch.GetTimestamp(), 0, body, null);
+                // The minute's requests used up: wait for the next minute when that is within the group's queue wait.
+                if (!state.TryCountRequest(deploymentConfig.Rpm, Stopwatch.GetTimestamp(), out var untilNextMinute) && untilNextMinute <= queueGroup.Config.QueueWait)
+                {
+                    await Task.Delay(untilNextMinute + TimeSpan.FromMilliseconds(5), context.RequestAborted).ConfigureAwait(false);
+                    state.TryCountRequest(deploymentConfig.Rpm, Stopwatch.GetTimestamp(), out untilNextMinute);
+                }
+                if (untilNextMinute > TimeSpan.Zero)
+                {
+                    state.Abandoned();
+                    return new SentCall(UpstreamResult.Fail(RpmError(provider.Name, deploymentConfig.Rpm, untilNextMinute)), deadline, provider, Stopwatch.GetTimestamp(), 0, body, null);
+                }
             }
             long upstreamStarted = Stopwatch.GetTimestamp();
             var result = await sender.SendAsync(provider, new ProviderCall(operation, body.WrittenMemory, model, stream), deadline.Token).ConfigureAwait(false);
@@ -110,6 +122,13 @@ internal static partial class UpstreamAttempts
             QueueRefusal.Shed => $"Provider '{provider}' is at its concurrency limit and more urgent requests took this one's place in the queue.",
             _ => $"Provider '{provider}' is at its concurrency limit and its queue is full.",
         }, ErrorSource.Gateway) { Headers = [KeyValuePair.Create("retry-after", "1")] };
+
+    /// <summary>Every deployment that could serve has used its requests for this minute.</summary>
+    private static GatewayError RpmError(string provider, int rpm, TimeSpan untilNextMinute) =>
+        new(429, "rate_limit_error", "rpm_exceeded", $"Provider '{provider}' has used its {rpm} requests for this minute.", ErrorSource.Gateway)
+        {
+            Headers = [KeyValuePair.Create("retry-after", Math.Max(1, (int)Math.Ceiling(untilNextMinute.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture))],
+        };
 
     /// <summary>The request's header for a shorter wait than the operator configured; never a longer one.</summary>
     public const string TimeoutHeader = "x-gateway-timeout-ms";

@@ -57,6 +57,23 @@ public class DeploymentQueueTests
     }
 
     [Fact]
+    public void Rpm_CountsAMinuteThenSaysWhenTheNextStarts()
+    {
+        var state = new DeploymentState();
+        long now = Stopwatch.GetTimestamp();
+        Assert.True(state.TryCountRequest(2, now, out _));
+        Assert.False(state.RpmReached(2, now));
+        Assert.True(state.TryCountRequest(2, now, out _));
+        Assert.True(state.RpmReached(2, now));
+        Assert.False(state.TryCountRequest(2, now + Stopwatch.Frequency * 10, out var wait));
+        Assert.InRange(wait.TotalSeconds, 49, 51);
+        long nextMinute = now + Stopwatch.Frequency * 61;
+        Assert.False(state.RpmReached(2, nextMinute));
+        Assert.True(state.TryCountRequest(2, nextMinute, out _));
+        Assert.True(state.TryCountRequest(0, now, out _)); // 0: no limit
+    }
+
+    [Fact]
     public async Task NoLimit_NeverQueues()
     {
         var state = new DeploymentState();

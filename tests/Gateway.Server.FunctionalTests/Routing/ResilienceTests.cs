@@ -202,6 +202,24 @@ public sealed class ResilienceTests : IAsyncLifetime
         Assert.Equal("model_not_capable", JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString());
     }
 
+    [Fact]
+    public async Task Rpm_SpreadsOverDeploymentsThenRefusesWithRetryAfter()
+    {
+        await using var gateway = await Start("""{ "g": { "strategy": "round-robin", "deployments": [ { "provider": "a", "model": "m1", "rpm": 1 }, { "provider": "b", "model": "m2", "rpm": 1 } ] } }""");
+        var served = new List<string>();
+        for (int i = 0; i < 2; i++)
+        {
+            using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", "x")));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            served.Add(Header(response, "x-gateway-deployment"));
+        }
+        Assert.Equal(["a/m1", "b/m2"], served.Order());
+        using var refused = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", "x")));
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal("rpm_exceeded", JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.True(refused.Headers.RetryAfter!.Delta!.Value.TotalSeconds > 10); // the minute turns in about 60 s, past the queue's 10 s wait
+    }
+
     private static async Task<bool> Until(Func<bool> condition)
     {
         for (int i = 0; i < 200 && !condition(); i++) await Task.Delay(10);
