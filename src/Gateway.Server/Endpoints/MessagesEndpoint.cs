@@ -106,7 +106,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
                 return;
             }
 
-            var plan = new AttemptPlan(finalRoute, RoutingRequest.For(json.Span)) { Priority = AttemptPlan.PriorityOf(key, context.Request) };
+            var plan = new AttemptPlan(finalRoute, RoutingRequest.ForRoute(finalRoute, json.Span)) { Priority = AttemptPlan.PriorityOf(key, context.Request) };
             retries.Deposit();
             using var sent = await UpstreamAttempts.SendAsync(context, plan, new Translated(json, finalShape), RequestRewriter.MaxOutputLength(json.Length, 1024),
                 ProviderOperation.ChatCompletions, shape.Stream, snapshot, retries, logger).ConfigureAwait(false);
@@ -287,7 +287,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
         foreach (var name in PassedHeaders)
             if (context.Request.Headers[name] is { Count: > 0 } value) headers.Add(KeyValuePair.Create(name, value.ToString()));
 
-        var plan = new AttemptPlan(route, RoutingRequest.For(body.Span)) { Priority = priority };
+        var plan = new AttemptPlan(route, RoutingRequest.ForRoute(route, body.Span)) { Priority = priority };
         retries.Deposit();
         using var sent = await UpstreamAttempts.SendAsync(context, plan, new Native(body, shape, headers), RequestRewriter.MaxOutputLength(body.Length, 1024),
             ProviderOperation.ChatCompletions, shape.Stream, snapshots.Current, retries, logger).ConfigureAwait(false);

@@ -76,8 +76,19 @@ internal static partial class UpstreamAttempts
             if (state is not null && route.Group is { } queueGroup)
             {
                 var deploymentConfig = queueGroup.Deployments[route.Deployment].Config;
-                var refusal = await state.AcquireAsync(deploymentConfig.MaxConcurrency, plan.Priority,
-                    queueGroup.Config.QueueLength, queueGroup.Config.QueueWait, context.RequestAborted).ConfigureAwait(false);
+                QueueRefusal refusal;
+                try
+                {
+                    refusal = await state.AcquireAsync(deploymentConfig.MaxConcurrency, plan.Priority,
+                        queueGroup.Config.QueueLength, queueGroup.Config.QueueWait, context.RequestAborted).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // The client left while queued: nothing was sent, nothing to answer.
+                    deadline.Dispose();
+                    body.Dispose();
+                    throw;
+                }
                 if (refusal != QueueRefusal.None)
                     return new SentCall(UpstreamResult.Fail(QueueError(refusal, provider.Name)), deadline, provider, Stopwatch.GetTimestamp(), 0, body, null);
                 // The minute's requests used up: wait for the next minute when that is within the group's queue wait.
