@@ -24,9 +24,6 @@ public readonly record struct RoutingRequest(int EstimatedPromptTokens, int Expe
     /// asked for. A byte scan, not a parse: a message that quotes one of these keys can only make the
     /// gateway prefer a more capable model, never a less capable one.
     /// </summary>
-    /// <summary>The request's needs when its route is a group; a <c>provider/model</c> route has no choice to make, so its body is not scanned.</summary>
-    public static RoutingRequest ForRoute(in ModelRoute route, ReadOnlySpan<byte> body) => route.Group is null ? default : For(body);
-
     public static RoutingRequest For(ReadOnlySpan<byte> body)
     {
         var needs = ModelCapabilities.None;

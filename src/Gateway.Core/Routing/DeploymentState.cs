@@ -24,7 +24,9 @@ public sealed class DeploymentState
     private long _latencyTicks;
     private int _consecutiveFailures;
     private long _openUntil;
-    private int _probing;
+    // When a probe was let through (a Stopwatch timestamp), 0 when none is out. A claim older than
+    // the cool-down counts as lost (picked but never sent): the next caller may probe instead.
+    private long _probeSince;
 
     public int InFlight => Volatile.Read(ref _inFlight);
 
@@ -123,11 +125,11 @@ public sealed class DeploymentState
             Volatile.Write(ref _latencyTicks, old == 0 ? firstByteTicks : old + (firstByteTicks - old) / 4);
             Volatile.Write(ref _consecutiveFailures, 0);
             Volatile.Write(ref _openUntil, 0);
-            Volatile.Write(ref _probing, 0);
+            Volatile.Write(ref _probeSince, 0);
             return;
         }
         int failures = Interlocked.Increment(ref _consecutiveFailures);
-        bool wasProbe = Interlocked.Exchange(ref _probing, 0) == 1;
+        bool wasProbe = Interlocked.Exchange(ref _probeSince, 0) != 0;
         if (failures >= failuresToOpen || wasProbe) ExtendOpen(now + (long)(coolDown.TotalSeconds * Stopwatch.Frequency));
     }
 
@@ -141,7 +143,10 @@ public sealed class DeploymentState
     public bool TryProbe(long now)
     {
         long until = Volatile.Read(ref _openUntil);
-        return until != 0 && now >= until && Interlocked.CompareExchange(ref _probing, 1, 0) == 0;
+        if (until == 0 || now < until) return false;
+        long since = Volatile.Read(ref _probeSince);
+        if (since != 0 && now - since < (long)(CoolDown.TotalSeconds * Stopwatch.Frequency)) return false;
+        return Interlocked.CompareExchange(ref _probeSince, now, since) == since;
     }
 
     private void ExtendOpen(long until)

@@ -6,8 +6,12 @@ namespace Gateway.Core.Routing;
 /// Where a request goes. Either a pre-built <see cref="Target"/> (an alias), or a provider plus the
 /// part of the client's own model string after <c>provider/</c>, used in place without copying.
 /// </summary>
-public readonly struct ModelRoute(IProvider provider, RouteTarget? target, int modelOffset, DeploymentGroup? group = null, int deployment = -1)
+public readonly struct ModelRoute(IProvider provider, RouteTarget? target, int modelOffset, DeploymentGroup? group = null, int deployment = -1,
+    RoutingRequest request = default)
 {
+    /// <summary>What the router read of the request for its group's pick, kept for later attempts' picks.</summary>
+    public RoutingRequest Request { get; } = request;
+
     public IProvider Provider { get; } = provider;
     public RouteTarget? Target { get; } = target;
     /// <summary>When <see cref="Target"/> is null: where the upstream model starts in the raw model bytes.</summary>
@@ -20,6 +24,6 @@ public readonly struct ModelRoute(IProvider provider, RouteTarget? target, int m
     public int Deployment { get; } = deployment;
 
     /// <summary>The same request sent to another deployment of its group (a retry), or of a fallback group.</summary>
-    public static ModelRoute ToDeployment(DeploymentGroup group, int deployment) =>
-        new(group.Deployments[deployment].Target.Provider, group.Deployments[deployment].Target, 0, group, deployment);
+    public static ModelRoute ToDeployment(DeploymentGroup group, int deployment, in RoutingRequest request = default) =>
+        new(group.Deployments[deployment].Target.Provider, group.Deployments[deployment].Target, 0, group, deployment, request);
 }

@@ -57,8 +57,8 @@ public static class ModelRouter
         }
         // Every breaker open and none ready to probe: no deployment yet (-1); the endpoint waits for
         // the earliest probe. The first deployment stands in for the provider's kind meanwhile.
-        route = deployment >= 0 ? ModelRoute.ToDeployment(group, deployment)
-            : new ModelRoute(group.Deployments[0].Target.Provider, group.Deployments[0].Target, 0, group, -1);
+        route = deployment >= 0 ? ModelRoute.ToDeployment(group, deployment, request)
+            : new ModelRoute(group.Deployments[0].Target.Provider, group.Deployments[0].Target, 0, group, -1, request);
         return null;
     }
 

@@ -96,9 +96,12 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
             }
             using var changedBody = changed;
             var json = changed?.Memory ?? requestJson;
-            ModelRoute finalRoute = default;
+            ModelRoute finalRoute = route;
             error = RequestInspector.Inspect(json.Span, RequestKind.ChatCompletions, out var finalShape) is { } invalid
                 ? changedBy is null ? invalid : RequestPolicies.Failed(changedBy, $"it returned a request the gateway cannot send ({invalid.Message})")
+                // Routed again only when the model bytes changed (a policy, or escaping): a second pick
+                // would advance round-robin twice and could claim a breaker probe it never uses.
+                : finalShape.RawModel(json.Span).SequenceEqual(shape.RawModel(body.Span)) ? null
                 : ModelRouter.Resolve(snapshot, json.Span, finalShape, key!, out finalRoute);
             if (error is not null)
             {
@@ -106,7 +109,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
                 return;
             }
 
-            var plan = new AttemptPlan(finalRoute, RoutingRequest.ForRoute(finalRoute, json.Span)) { Priority = AttemptPlan.PriorityOf(key, context.Request) };
+            var plan = new AttemptPlan(finalRoute) { Priority = AttemptPlan.PriorityOf(key, context.Request) };
             retries.Deposit();
             using var sent = await UpstreamAttempts.SendAsync(context, plan, new Translated(json, finalShape), RequestRewriter.MaxOutputLength(json.Length, 1024),
                 ProviderOperation.ChatCompletions, shape.Stream, snapshot, retries, logger).ConfigureAwait(false);
@@ -287,7 +290,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
         foreach (var name in PassedHeaders)
             if (context.Request.Headers[name] is { Count: > 0 } value) headers.Add(KeyValuePair.Create(name, value.ToString()));
 
-        var plan = new AttemptPlan(route, RoutingRequest.ForRoute(route, body.Span)) { Priority = priority };
+        var plan = new AttemptPlan(route) { Priority = priority };
         retries.Deposit();
         using var sent = await UpstreamAttempts.SendAsync(context, plan, new Native(body, shape, headers), RequestRewriter.MaxOutputLength(body.Length, 1024),
             ProviderOperation.ChatCompletions, shape.Stream, snapshots.Current, retries, logger).ConfigureAwait(false);

@@ -46,7 +46,7 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
         {
             bool stream = shape.Stream && kind == RequestKind.ChatCompletions;
             var operation = kind == RequestKind.Embeddings ? ProviderOperation.Embeddings : ProviderOperation.ChatCompletions;
-            var plan = new AttemptPlan(route, RoutingRequest.ForRoute(route, body.Span)) { Priority = AttemptPlan.PriorityOf(key, context.Request) };
+            var plan = new AttemptPlan(route) { Priority = AttemptPlan.PriorityOf(key, context.Request) };
             retries.Deposit();
             while (true)
             {

@@ -12,11 +12,12 @@ namespace Gateway.Server.Http;
 /// deployment that sent <c>retry-after</c> rests that long. Only failures before the first byte
 /// reached the client are retried; the endpoint never calls this after that.
 /// </summary>
-internal sealed class AttemptPlan(ModelRoute first, RoutingRequest request)
+internal sealed class AttemptPlan(ModelRoute first)
 {
     /// <summary>The longest a request waits for an open breaker's probe when nothing else can serve.</summary>
     internal static readonly TimeSpan MaxWaitForProbe = TimeSpan.FromSeconds(30);
 
+    private readonly RoutingRequest request = first.Request;
     private readonly DeploymentGroup? _origin = first.Group;
     private DeploymentGroup? _group = first.Group;
     private ulong _tried;
@@ -53,7 +54,7 @@ internal sealed class AttemptPlan(ModelRoute first, RoutingRequest request)
         int next = await WaitForProbeAsync(_group, cancellationToken).ConfigureAwait(false);
         if (next < 0) next = await NextFallbackAsync(snapshot, cancellationToken).ConfigureAwait(false);
         if (next < 0) return false;
-        Route = ModelRoute.ToDeployment(_group, next);
+        Route = ModelRoute.ToDeployment(_group, next, request);
         return true;
     }
 
@@ -81,7 +82,7 @@ internal sealed class AttemptPlan(ModelRoute first, RoutingRequest request)
         }
         if (next < 0) next = await NextFallbackAsync(snapshot, cancellationToken).ConfigureAwait(false);
         if (next < 0) return false;
-        Route = ModelRoute.ToDeployment(_group, next);
+        Route = ModelRoute.ToDeployment(_group, next, request);
         Attempts++;
         return true;
     }

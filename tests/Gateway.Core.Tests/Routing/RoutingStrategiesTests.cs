@@ -117,6 +117,18 @@ public class RoutingStrategiesTests
     }
 
     [Fact]
+    public void Breaker_AProbeClaimedButNeverSent_ExpiresAfterTheCoolDown()
+    {
+        var state = new DeploymentState();
+        long now = Stopwatch.GetTimestamp();
+        for (int i = 0; i < DeploymentState.FailuresToOpen; i++) { state.Started(); state.Finished(false, 0, now); }
+        long ready = state.OpenUntil;
+        Assert.True(state.TryProbe(ready)); // picked, then the request ended before sending
+        Assert.False(state.TryProbe(ready + 1));
+        Assert.True(state.TryProbe(ready + (long)(DeploymentState.CoolDown.TotalSeconds * Stopwatch.Frequency) + 1));
+    }
+
+    [Fact]
     public void RestFor_NeverShortensARunningCoolDown()
     {
         var state = new DeploymentState();

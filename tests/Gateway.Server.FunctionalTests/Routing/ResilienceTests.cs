@@ -56,6 +56,20 @@ public sealed class ResilienceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Messages_RoundRobinTakesTurns_OnePickPerRequest()
+    {
+        await using var gateway = await Start("""{ "g": { "strategy": "round-robin", "deployments": [ { "provider": "a", "model": "m1" }, { "provider": "b", "model": "m2" } ] } }""");
+        var served = new List<string>();
+        for (int i = 0; i < 4; i++)
+        {
+            using var response = await gateway.Client.SendAsync(Post("/v1/messages", """{"model":"g","max_tokens":20,"messages":[{"role":"user","content":"x"}]}"""));
+            served.Add(Header(response, "x-gateway-deployment"));
+        }
+        Assert.Equal(2, served.Distinct().Count());
+        Assert.NotEqual(served[0], served[1]);
+    }
+
+    [Fact]
     public async Task EveryDeploymentFails_TheFallbackAnswers_AndTheHeaderNamesIt()
     {
         await using var gateway = await Start("""
