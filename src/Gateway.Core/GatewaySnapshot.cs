@@ -25,6 +25,10 @@ public sealed class GatewaySnapshot
                 new Deployment(new RouteTarget(Providers[d.Provider], d.Model), d, states.Get(d.Provider, d.Model)))]),
             StringComparer.Ordinal);
         GroupsBySpan = Groups.GetAlternateLookup<ReadOnlySpan<char>>();
+        // A request keeps what its first group read of it through the fallbacks: count tokens up
+        // front when any group it may reach weighs them.
+        foreach (var group in Groups.Values)
+            group.CountsTokens = group.WeighsTokens || group.Config.Fallbacks.Any(name => Groups.TryGetValue(name, out var fallback) && fallback.WeighsTokens);
         Keys = keys;
         Version = version;
     }

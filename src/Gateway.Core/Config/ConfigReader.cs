@@ -284,7 +284,7 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
                     {
                         string dp = $"{path}.deployments[{i++}]";
                         if (!Expect(item, JsonValueKind.Object, dp)) continue;
-                        CheckProperties(item, dp, ["provider", "model", "weight", "inputPrice", "outputPrice", "maxConcurrency", "rpm", "capabilities", "contextWindow", "tags"]);
+                        CheckProperties(item, dp, ["provider", "model", "weight", "inputPrice", "outputPrice", "maxConcurrency", "rpm", "tpm", "capabilities", "contextWindow", "tags"]);
                         string? provider = TryGet(item, "provider", out var pv) ? String(pv, $"{dp}.provider") : null;
                         string? model = TryGet(item, "model", out var mv) ? String(mv, $"{dp}.model") : null;
                         int weight = TryGet(item, "weight", out var wv) && Long(wv, $"{dp}.weight", 1, 1_000_000) is { } w ? (int)w : 1;
@@ -297,6 +297,7 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
                             OutputPrice = Price(item, "outputPrice", dp),
                             MaxConcurrency = TryGet(item, "maxConcurrency", out var mc) && Long(mc, $"{dp}.maxConcurrency", 0, 100_000) is { } max ? (int)max : 0,
                             Rpm = TryGet(item, "rpm", out var rpm) && Long(rpm, $"{dp}.rpm", 0, 100_000_000) is { } perMinute ? (int)perMinute : 0,
+                            Tpm = TryGet(item, "tpm", out var tpm) && Long(tpm, $"{dp}.tpm", 0, 2_000_000_000) is { } tokensPerMinute ? (int)tokensPerMinute : 0,
                             Capabilities = TryGet(item, "capabilities", out _) ? Capabilities(Patterns(item, "capabilities", dp), dp) : null,
                             ContextWindow = TryGet(item, "contextWindow", out var cw) && Long(cw, $"{dp}.contextWindow", 0, 100_000_000) is { } window ? (int)window : 0,
                             Tags = TryGet(item, "tags", out _) ? Patterns(item, "tags", dp) : [],

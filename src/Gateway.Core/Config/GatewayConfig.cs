@@ -114,6 +114,13 @@ public sealed record DeploymentConfig(string Provider, string Model, int Weight)
     /// <summary>Requests per minute at most (0: no limit), the provider's rate limit for this deployment.</summary>
     public int Rpm { get; init; }
 
+    /// <summary>
+    /// Tokens per minute at most (0: no limit), the provider's token rate limit. A request counts its
+    /// prompt tokens plus the output it asks room for (<c>max_tokens</c>, else 256), the way OpenAI's
+    /// own limiter reserves them.
+    /// </summary>
+    public int Tpm { get; init; }
+
     /// <summary>What the model can do; a request needing anything else skips it. Null: anything.</summary>
     public ModelCapabilities? Capabilities { get; init; }
 

@@ -14,23 +14,33 @@ public sealed class Deployment(RouteTarget target, DeploymentConfig config, Depl
 }
 
 /// <summary>What a strategy may weigh about the request.</summary>
-/// <param name="EstimatedPromptTokens">About a token per four bytes of request: enough to compare prices, never used to bill.</param>
+/// <param name="EstimatedPromptTokens">
+/// The prompt's tokens, counted with a tokenizer when the group weighs them (<see cref="PromptTokens"/>),
+/// else about one per four bytes: enough to route by, never used to bill.
+/// </param>
+/// <param name="ExpectedOutputTokens">The output the request asks room for: its <c>max_tokens</c>, else <see cref="DefaultOutputTokens"/>.</param>
 public readonly record struct RoutingRequest(int EstimatedPromptTokens, int ExpectedOutputTokens, ModelCapabilities Needs = ModelCapabilities.None)
 {
     public const int DefaultOutputTokens = 256;
 
+    /// <summary>Prompt and output together: what a context window must hold and a tokens-per-minute limit counts.</summary>
+    public int TotalTokens => EstimatedPromptTokens + ExpectedOutputTokens;
+
     /// <summary>
     /// The request's size and needs, from its bytes: tools offered, an image attached, a JSON schema
     /// asked for. A byte scan, not a parse: a message that quotes one of these keys can only make the
-    /// gateway prefer a more capable model, never a less capable one.
+    /// gateway prefer a more capable model, never a less capable one. Tokens are counted only when
+    /// <paramref name="countTokens"/> (the group prices, sizes or rate-limits by them).
     /// </summary>
-    public static RoutingRequest For(ReadOnlySpan<byte> body)
+    public static RoutingRequest For(ReadOnlySpan<byte> body, bool countTokens = false)
     {
         var needs = ModelCapabilities.None;
         if (body.IndexOf("\"tools\""u8) >= 0) needs |= ModelCapabilities.Tools;
         if (body.IndexOf("\"image_url\""u8) >= 0 || body.IndexOf("\"type\":\"image\""u8) >= 0) needs |= ModelCapabilities.Vision;
         if (body.IndexOf("\"json_schema\""u8) >= 0) needs |= ModelCapabilities.JsonSchema;
-        return new(body.Length / 4, DefaultOutputTokens, needs);
+        if (!countTokens) return new(body.Length / 4, DefaultOutputTokens, needs);
+        var (prompt, maxOutput) = PromptTokens.Count(body);
+        return new(prompt, maxOutput > 0 ? maxOutput : DefaultOutputTokens, needs);
     }
 }
 
@@ -49,7 +59,15 @@ public sealed class DeploymentGroup
         Deployments = deployments;
         Strategy = RoutingStrategies.For(config.Strategy);
         HasContextWindows = deployments.Any(d => d.Config.ContextWindow > 0);
+        WeighsTokens = HasContextWindows || config.Strategy == RoutingStrategy.LowestCost || deployments.Any(d => d.Config.Tpm > 0);
+        CountsTokens = WeighsTokens;
     }
+
+    /// <summary>Whether picks here depend on the request's tokens (lowest cost, context windows, tokens per minute).</summary>
+    public bool WeighsTokens { get; }
+
+    /// <summary>Whether a request to this group has its tokens counted: it weighs them, or a fallback does.</summary>
+    public bool CountsTokens { get; internal set; }
 
     public string Name => Config.Name;
     public ModelGroupConfig Config { get; }
@@ -74,7 +92,7 @@ public sealed class DeploymentGroup
         {
             var config = Deployments[i].Config;
             if (config.Capabilities is { } has && (request.Needs & ~has) != 0) continue;
-            if (config.ContextWindow > 0 && request.EstimatedPromptTokens + request.ExpectedOutputTokens > config.ContextWindow) continue;
+            if (config.ContextWindow > 0 && request.TotalTokens > config.ContextWindow) continue;
             capable |= 1UL << i;
         }
         return capable;
@@ -103,7 +121,8 @@ public sealed class DeploymentGroup
             {
                 int i = BitOperations.TrailingZeroCount(rest);
                 var deployment = Deployments[i];
-                if (deployment.State.HasCapacity(deployment.Config.MaxConcurrency) && !deployment.State.RpmReached(deployment.Config.Rpm, now)) free |= 1UL << i;
+                if (deployment.State.HasCapacity(deployment.Config.MaxConcurrency) && !deployment.State.WindowFull(deployment.Config.Rpm, deployment.Config.Tpm, request.TotalTokens, now))
+                    free |= 1UL << i;
             }
             return free != 0 ? Strategy.Pick(this, free, request) : ShortestQueue(closed);
         }

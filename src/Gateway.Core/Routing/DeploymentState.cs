@@ -20,6 +20,7 @@ public sealed class DeploymentState
     private readonly Lock _window = new();
     private long _windowStart;
     private int _windowCount;
+    private long _windowTokens;
     private int _inFlight;
     private long _latencyTicks;
     private int _consecutiveFailures;
@@ -45,35 +46,46 @@ public sealed class DeploymentState
 
     public void Started() => Interlocked.Increment(ref _inFlight);
 
-    /// <summary>Whether this minute's requests already reached <paramref name="rpm"/> (0: no limit).</summary>
-    public bool RpmReached(int rpm, long now)
+    /// <summary>
+    /// Whether this minute cannot take a request of <paramref name="tokens"/>: its requests reached
+    /// <paramref name="rpm"/>, or its tokens would pass <paramref name="tpm"/> (0: no limit). A
+    /// request larger than the whole <paramref name="tpm"/> still goes into an empty minute: the
+    /// provider, not the gateway, says whether it is too large.
+    /// </summary>
+    public bool WindowFull(int rpm, int tpm, int tokens, long now)
     {
-        if (rpm <= 0) return false;
-        lock (_window) return now - _windowStart < Stopwatch.Frequency * 60 && _windowCount >= rpm;
+        if (rpm <= 0 && tpm <= 0) return false;
+        lock (_window) return now - _windowStart < Stopwatch.Frequency * 60 && Over(rpm, tpm, tokens);
     }
 
+    private bool Over(int rpm, int tpm, int tokens) =>
+        (rpm > 0 && _windowCount >= rpm) || (tpm > 0 && _windowTokens > 0 && _windowTokens + tokens > tpm);
+
     /// <summary>
-    /// Counts a request against <paramref name="rpm"/> in the current one-minute window; false, with
-    /// the time until the window turns, when the minute is used up.
+    /// Counts a request of <paramref name="tokens"/> against <paramref name="rpm"/> and
+    /// <paramref name="tpm"/> in the current one-minute window; when the minute is used up, says which
+    /// limit and the time until the window turns.
     /// </summary>
-    public bool TryCountRequest(int rpm, long now, out TimeSpan untilNextWindow)
+    public WindowLimit TryCountRequest(int rpm, int tpm, int tokens, long now, out TimeSpan untilNextWindow)
     {
         untilNextWindow = TimeSpan.Zero;
-        if (rpm <= 0) return true;
+        if (rpm <= 0 && tpm <= 0) return WindowLimit.None;
         lock (_window)
         {
             if (now - _windowStart >= Stopwatch.Frequency * 60)
             {
                 _windowStart = now;
                 _windowCount = 0;
+                _windowTokens = 0;
             }
-            if (_windowCount < rpm)
+            if (!Over(rpm, tpm, tokens))
             {
                 _windowCount++;
-                return true;
+                _windowTokens += tokens;
+                return WindowLimit.None;
             }
             untilNextWindow = Stopwatch.GetElapsedTime(now, _windowStart + Stopwatch.Frequency * 60);
-            return false;
+            return rpm > 0 && _windowCount >= rpm ? WindowLimit.Requests : WindowLimit.Tokens;
         }
     }
 
@@ -159,6 +171,14 @@ public sealed class DeploymentState
         }
         while (Interlocked.CompareExchange(ref _openUntil, until, current) != current);
     }
+}
+
+/// <summary>Which per-minute limit turned a request away.</summary>
+public enum WindowLimit
+{
+    None,
+    Requests,
+    Tokens,
 }
 
 /// <summary>Every deployment's state by provider and model, kept across config reloads.</summary>

@@ -19,7 +19,7 @@ public static class ModelRouter
         route = default;
         var raw = shape.RawModel(body);
         if (shape.ModelEscaped)
-            return ResolveEscaped(snapshot, body[shape.ModelStart..shape.ModelEnd], key, out route);
+            return ResolveEscaped(snapshot, body, body[shape.ModelStart..shape.ModelEnd], key, out route);
         if (raw.Length > MaxModelChars)
             return GatewayError.BadRequest($"'model' is longer than {MaxModelChars} bytes.", "invalid_model");
 
@@ -48,7 +48,7 @@ public static class ModelRouter
     /// <summary>The group's first deployment for this request: the strategy's pick among those whose breaker is closed.</summary>
     private static GatewayError? Pick(DeploymentGroup group, ReadOnlySpan<byte> body, out ModelRoute route)
     {
-        var request = RoutingRequest.For(body);
+        var request = RoutingRequest.For(body, group.CountsTokens);
         int deployment = group.Pick(0, request);
         if (deployment == DeploymentGroup.NoneCapable)
         {
@@ -68,11 +68,11 @@ public static class ModelRouter
         if ((request.Needs & Config.ModelCapabilities.Tools) != 0) needs.Add("tools");
         if ((request.Needs & Config.ModelCapabilities.Vision) != 0) needs.Add("vision");
         if ((request.Needs & Config.ModelCapabilities.JsonSchema) != 0) needs.Add("JSON schema output");
-        needs.Add($"a context of about {request.EstimatedPromptTokens + request.ExpectedOutputTokens} tokens");
+        needs.Add($"a context of about {request.TotalTokens} tokens ({request.EstimatedPromptTokens} in the prompt, {request.ExpectedOutputTokens} for the answer)");
         return string.Join(", ", needs);
     }
 
-    private static GatewayError? ResolveEscaped(GatewaySnapshot snapshot, ReadOnlySpan<byte> token, GatewayKey key, out ModelRoute route)
+    private static GatewayError? ResolveEscaped(GatewaySnapshot snapshot, ReadOnlySpan<byte> body, ReadOnlySpan<byte> token, GatewayKey key, out ModelRoute route)
     {
         route = default;
         var reader = new Utf8JsonReader(token);
@@ -83,7 +83,7 @@ public static class ModelRouter
         if (!key.MayUse(model))
             return GatewayError.Forbidden($"This key may not use the model '{model}'.", "model_not_allowed");
         if (snapshot.Groups.TryGetValue(model, out var group))
-            return Pick(group, [], out route);
+            return Pick(group, body, out route);
         int slash = model.IndexOf('/');
         if (slash <= 0 || slash == model.Length - 1 || !snapshot.Providers.TryGetValue(model[..slash], out var provider))
             return GatewayError.ModelNotFound(model);

@@ -22,6 +22,9 @@ internal sealed class SnapshotFactory(ProviderFactory providers, byte[]? bootstr
         foreach (var key in config.Keys) ring.Add(key.Hash, new GatewayKey(key.Id, key.Admin, key.Models, key.Priority));
         if (config.MasterKeyHash is not null) ring.Add(config.MasterKeyHash, new GatewayKey("master", admin: true, [], priority: 2));
 
-        return new GatewaySnapshot(config, instances, ring, Interlocked.Increment(ref _version), states);
+        var snapshot = new GatewaySnapshot(config, instances, ring, Interlocked.Increment(ref _version), states);
+        // The tokenizer's vocabulary takes about 100 ms to load: not on the first request that needs it.
+        if (snapshot.Groups.Values.Any(g => g.CountsTokens)) _ = Task.Run(PromptTokens.Warm);
+        return snapshot;
     }
 }

@@ -91,16 +91,18 @@ internal static partial class UpstreamAttempts
                 }
                 if (refusal != QueueRefusal.None)
                     return new SentCall(UpstreamResult.Fail(QueueError(refusal, provider.Name)), deadline, provider, Stopwatch.GetTimestamp(), 0, body, null);
-                // The minute's requests used up: wait for the next minute when that is within the group's queue wait.
-                if (!state.TryCountRequest(deploymentConfig.Rpm, Stopwatch.GetTimestamp(), out var untilNextMinute) && untilNextMinute <= queueGroup.Config.QueueWait)
+                // The minute's requests or tokens used up: wait for the next minute when that is within the group's queue wait.
+                int tokens = route.Request.TotalTokens;
+                var windowLimit = state.TryCountRequest(deploymentConfig.Rpm, deploymentConfig.Tpm, tokens, Stopwatch.GetTimestamp(), out var untilNextMinute);
+                if (windowLimit != WindowLimit.None && untilNextMinute <= queueGroup.Config.QueueWait)
                 {
                     await Task.Delay(untilNextMinute + TimeSpan.FromMilliseconds(5), context.RequestAborted).ConfigureAwait(false);
-                    state.TryCountRequest(deploymentConfig.Rpm, Stopwatch.GetTimestamp(), out untilNextMinute);
+                    windowLimit = state.TryCountRequest(deploymentConfig.Rpm, deploymentConfig.Tpm, tokens, Stopwatch.GetTimestamp(), out untilNextMinute);
                 }
-                if (untilNextMinute > TimeSpan.Zero)
+                if (windowLimit != WindowLimit.None)
                 {
                     state.Abandoned();
-                    return new SentCall(UpstreamResult.Fail(RpmError(provider.Name, deploymentConfig.Rpm, untilNextMinute)), deadline, provider, Stopwatch.GetTimestamp(), 0, body, null);
+                    return new SentCall(UpstreamResult.Fail(WindowError(provider.Name, windowLimit, deploymentConfig, untilNextMinute)), deadline, provider, Stopwatch.GetTimestamp(), 0, body, null);
                 }
             }
             long upstreamStarted = Stopwatch.GetTimestamp();
@@ -134,9 +136,11 @@ internal static partial class UpstreamAttempts
             _ => $"Provider '{provider}' is at its concurrency limit and its queue is full.",
         }, ErrorSource.Gateway) { Headers = [KeyValuePair.Create("retry-after", "1")] };
 
-    /// <summary>Every deployment that could serve has used its requests for this minute.</summary>
-    private static GatewayError RpmError(string provider, int rpm, TimeSpan untilNextMinute) =>
-        new(429, "rate_limit_error", "rpm_exceeded", $"Provider '{provider}' has used its {rpm} requests for this minute.", ErrorSource.Gateway)
+    /// <summary>Every deployment that could serve has used its requests or tokens for this minute.</summary>
+    private static GatewayError WindowError(string provider, WindowLimit limit, Gateway.Core.Config.DeploymentConfig deployment, TimeSpan untilNextMinute) =>
+        new(429, "rate_limit_error", limit == WindowLimit.Requests ? "rpm_exceeded" : "tpm_exceeded", limit == WindowLimit.Requests
+            ? $"Provider '{provider}' has used its {deployment.Rpm} requests for this minute."
+            : $"Provider '{provider}' has used its {deployment.Tpm} tokens for this minute.", ErrorSource.Gateway)
         {
             Headers = [KeyValuePair.Create("retry-after", Math.Max(1, (int)Math.Ceiling(untilNextMinute.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture))],
         };

@@ -61,16 +61,45 @@ public class DeploymentQueueTests
     {
         var state = new DeploymentState();
         long now = Stopwatch.GetTimestamp();
-        Assert.True(state.TryCountRequest(2, now, out _));
-        Assert.False(state.RpmReached(2, now));
-        Assert.True(state.TryCountRequest(2, now, out _));
-        Assert.True(state.RpmReached(2, now));
-        Assert.False(state.TryCountRequest(2, now + Stopwatch.Frequency * 10, out var wait));
+        Assert.Equal(WindowLimit.None, state.TryCountRequest(2, 0, 10, now, out _));
+        Assert.False(state.WindowFull(2, 0, 10, now));
+        Assert.Equal(WindowLimit.None, state.TryCountRequest(2, 0, 10, now, out _));
+        Assert.True(state.WindowFull(2, 0, 10, now));
+        Assert.Equal(WindowLimit.Requests, state.TryCountRequest(2, 0, 10, now + Stopwatch.Frequency * 10, out var wait));
         Assert.InRange(wait.TotalSeconds, 49, 51);
         long nextMinute = now + Stopwatch.Frequency * 61;
-        Assert.False(state.RpmReached(2, nextMinute));
-        Assert.True(state.TryCountRequest(2, nextMinute, out _));
-        Assert.True(state.TryCountRequest(0, now, out _)); // 0: no limit
+        Assert.False(state.WindowFull(2, 0, 10, nextMinute));
+        Assert.Equal(WindowLimit.None, state.TryCountRequest(2, 0, 10, nextMinute, out _));
+        Assert.Equal(WindowLimit.None, state.TryCountRequest(0, 0, 10, now, out _)); // 0: no limit
+    }
+
+    [Fact]
+    public void Tpm_CountsTokensAndLetsAnOversizeRequestIntoAnEmptyMinute()
+    {
+        var state = new DeploymentState();
+        long now = Stopwatch.GetTimestamp();
+        Assert.Equal(WindowLimit.None, state.TryCountRequest(0, 1000, 600, now, out _));
+        Assert.False(state.WindowFull(0, 1000, 400, now));
+        Assert.True(state.WindowFull(0, 1000, 401, now));
+        Assert.Equal(WindowLimit.Tokens, state.TryCountRequest(0, 1000, 401, now, out var wait));
+        Assert.InRange(wait.TotalSeconds, 59, 60);
+        Assert.Equal(WindowLimit.None, state.TryCountRequest(0, 1000, 400, now, out _));
+        Assert.Equal(WindowLimit.Tokens, state.TryCountRequest(0, 1000, 1, now, out _));
+
+        long nextMinute = now + Stopwatch.Frequency * 61;
+        // Larger than the whole limit: the provider decides, the gateway does not starve it for ever.
+        Assert.False(state.WindowFull(0, 1000, 5000, nextMinute));
+        Assert.Equal(WindowLimit.None, state.TryCountRequest(0, 1000, 5000, nextMinute, out _));
+        Assert.Equal(WindowLimit.Tokens, state.TryCountRequest(0, 1000, 1, nextMinute, out _));
+    }
+
+    [Fact]
+    public void RpmAndTpm_TheRequestLimitIsNamedWhenBothAreReached()
+    {
+        var state = new DeploymentState();
+        long now = Stopwatch.GetTimestamp();
+        Assert.Equal(WindowLimit.None, state.TryCountRequest(1, 100, 100, now, out _));
+        Assert.Equal(WindowLimit.Requests, state.TryCountRequest(1, 100, 100, now, out _));
     }
 
     [Fact]

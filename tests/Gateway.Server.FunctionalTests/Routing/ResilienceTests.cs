@@ -234,6 +234,46 @@ public sealed class ResilienceTests : IAsyncLifetime
         Assert.True(refused.Headers.RetryAfter!.Delta!.Value.TotalSeconds > 10); // the minute turns in about 60 s, past the queue's 10 s wait
     }
 
+    [Fact]
+    public async Task Tpm_ReservesPromptAndMaxTokens_ThenRefusesWithTpmExceeded()
+    {
+        await using var gateway = await Start("""{ "g": { "deployments": [ { "provider": "a", "model": "m1", "tpm": 1000 }, { "provider": "b", "model": "m2", "tpm": 1000 } ] } }""");
+        var served = new List<string>();
+        for (int i = 0; i < 2; i++)
+        {
+            // About 10 prompt tokens + 600 asked for the answer: one such request per deployment per minute.
+            using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", """{"model":"g","max_tokens":600,"messages":[{"role":"user","content":"hello"}]}"""));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            served.Add(Header(response, "x-gateway-deployment"));
+        }
+        Assert.Equal(["a/m1", "b/m2"], served.Order());
+        using var refused = await gateway.Client.SendAsync(Post("/v1/chat/completions", """{"model":"g","max_tokens":600,"messages":[{"role":"user","content":"hello"}]}"""));
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal("tpm_exceeded", JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.True(refused.Headers.RetryAfter!.Delta!.Value.TotalSeconds > 10);
+        // A smaller request still fits what is left of the minute.
+        using var small = await gateway.Client.SendAsync(Post("/v1/chat/completions", """{"model":"g","max_tokens":100,"messages":[{"role":"user","content":"hello"}]}"""));
+        Assert.Equal(HttpStatusCode.OK, small.StatusCode);
+    }
+
+    [Fact]
+    public async Task ContextWindow_CountsTokensNotBytes()
+    {
+        await using var gateway = await Start("""
+            { "g": { "strategy": "lowest-cost", "deployments": [
+                { "provider": "a", "model": "small", "contextWindow": 400, "inputPrice": 0.1, "outputPrice": 0.4 },
+                { "provider": "b", "model": "large", "contextWindow": 200000, "inputPrice": 3, "outputPrice": 15 } ] } }
+            """);
+        // 1,400 bytes but about 100 tokens: a byte estimate (350 + 100) would not fit the small model; the count (about 210) does.
+        string text = string.Concat(Enumerable.Repeat("international ", 100));
+        using var fits = await gateway.Client.SendAsync(Post("/v1/chat/completions", $$"""{"model":"g","max_tokens":100,"messages":[{"role":"user","content":"{{text}}"}]}"""));
+        Assert.Equal(HttpStatusCode.OK, fits.StatusCode);
+        Assert.Equal("a/small", Header(fits, "x-gateway-deployment"));
+        using var tooLong = await gateway.Client.SendAsync(Post("/v1/chat/completions", $$"""{"model":"g","max_tokens":300,"messages":[{"role":"user","content":"{{text}}"}]}"""));
+        Assert.Equal(HttpStatusCode.OK, tooLong.StatusCode);
+        Assert.Equal("b/large", Header(tooLong, "x-gateway-deployment"));
+    }
+
     private static async Task<bool> Until(Func<bool> condition)
     {
         for (int i = 0; i < 200 && !condition(); i++) await Task.Delay(10);
