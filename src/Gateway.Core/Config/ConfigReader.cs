@@ -341,10 +341,21 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
                 }
                 if (TryGet(prop.Value, "breaker", out var bv) && Expect(bv, JsonValueKind.Object, $"{path}.breaker"))
                 {
-                    CheckProperties(bv, $"{path}.breaker", ["failures", "coolDownMs"]);
-                    if (TryGet(bv, "failures", out var fv) && Long(fv, $"{path}.breaker.failures", 1, 1000) is { } failures) group = group with { BreakerFailures = (int)failures };
+                    CheckProperties(bv, $"{path}.breaker", ["failures", "coolDownMs", "failureRatio", "minimumCalls", "windowMs"]);
+                    var breaker = BreakerConfig.Default;
+                    if (TryGet(bv, "failures", out var fv) && Long(fv, $"{path}.breaker.failures", 1, 1000) is { } failures) breaker = breaker with { Failures = (int)failures };
                     if (TryGet(bv, "coolDownMs", out var cv) && Long(cv, $"{path}.breaker.coolDownMs", 10, 3_600_000) is { } coolDown)
-                        group = group with { BreakerCoolDown = TimeSpan.FromMilliseconds(coolDown) };
+                        breaker = breaker with { CoolDown = TimeSpan.FromMilliseconds(coolDown) };
+                    if (TryGet(bv, "failureRatio", out var ratioValue))
+                    {
+                        if (ratioValue.ValueKind == JsonValueKind.Number && ratioValue.TryGetDouble(out double ratio) && ratio > 0 && ratio <= 1) breaker = breaker with { FailureRatio = ratio };
+                        else _errors.Add($"{path}.breaker.failureRatio: expected a number above 0 and at most 1 (0.5: half the calls in the window failed)");
+                    }
+                    if (TryGet(bv, "minimumCalls", out var mv2) && Long(mv2, $"{path}.breaker.minimumCalls", 1, 1_000_000) is { } minimum) breaker = breaker with { MinimumCalls = (int)minimum };
+                    if (TryGet(bv, "windowMs", out var wv2) && Long(wv2, $"{path}.breaker.windowMs", 100, 3_600_000) is { } window) breaker = breaker with { Window = TimeSpan.FromMilliseconds(window) };
+                    if (breaker.FailureRatio == 0 && (TryGet(bv, "minimumCalls", out _) || TryGet(bv, "windowMs", out _)))
+                        _warnings.Add($"{path}.breaker: minimumCalls and windowMs only apply with failureRatio");
+                    group = group with { Breaker = breaker };
                 }
                 if (TryGet(prop.Value, "queue", out var qv) && Expect(qv, JsonValueKind.Object, $"{path}.queue"))
                 {

@@ -73,11 +73,8 @@ public sealed record ModelGroupConfig(string Name, IReadOnlyList<DeploymentConfi
     /// <summary>Other groups to try, in order, once this one has failed every attempt.</summary>
     public IReadOnlyList<string> Fallbacks { get; init; } = [];
 
-    /// <summary>Consecutive failures that open a deployment's circuit breaker.</summary>
-    public int BreakerFailures { get; init; } = 5;
-
-    /// <summary>How long an open breaker keeps a deployment out before one probe.</summary>
-    public TimeSpan BreakerCoolDown { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>When a deployment's circuit breaker opens, and for how long.</summary>
+    public BreakerConfig Breaker { get; init; } = BreakerConfig.Default;
 
     /// <summary>Until the first byte (a stream's first token), per attempt; the provider's setting when null.</summary>
     public TimeSpan? FirstByteTimeout { get; init; }
@@ -97,6 +94,25 @@ public sealed record ModelGroupConfig(string Name, IReadOnlyList<DeploymentConfi
 
     /// <summary>The longest a request waits for a slot.</summary>
     public TimeSpan QueueWait { get; init; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>
+/// A group's circuit breaker: it opens a deployment after <see cref="Failures"/> consecutive
+/// failures, or, when <see cref="FailureRatio"/> is set, once that share of the calls in the last
+/// <see cref="Window"/> failed (with at least <see cref="MinimumCalls"/> calls, so three calls at
+/// night do not decide); it stays open for <see cref="CoolDown"/>, then lets one probe through.
+/// </summary>
+public sealed record BreakerConfig
+{
+    public static readonly BreakerConfig Default = new();
+
+    public int Failures { get; init; } = 5;
+    public TimeSpan CoolDown { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>0 to 1; 0 turns the ratio off (consecutive failures only).</summary>
+    public double FailureRatio { get; init; }
+    public int MinimumCalls { get; init; } = 20;
+    public TimeSpan Window { get; init; } = TimeSpan.FromSeconds(30);
 }
 
 /// <param name="Weight">Share of traffic under the weighted strategy.</param>

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Gateway.Core.Config;
 
 namespace Gateway.Core.Routing;
 
@@ -17,6 +18,7 @@ public sealed class DeploymentState
     public static readonly TimeSpan CoolDown = TimeSpan.FromSeconds(30);
 
     private readonly DeploymentQueue _queue = new();
+    private readonly HealthWindow _health = new();
     private readonly Lock _window = new();
     private long _windowStart;
     private int _windowCount;
@@ -124,26 +126,31 @@ public sealed class DeploymentState
     /// counts toward opening it, and re-opens it after a failed probe. The open period only ever
     /// extends: a later failure never shortens a cool-down already running.
     /// </summary>
-    public void Finished(bool success, long firstByteTicks, long now) => Finished(success, firstByteTicks, now, FailuresToOpen, CoolDown);
+    public void Finished(bool success, long firstByteTicks, long now) => Finished(success, firstByteTicks, now, BreakerConfig.Default);
 
-    /// <param name="failuresToOpen">The group's breaker threshold; <paramref name="coolDown"/> its open period.</param>
-    public void Finished(bool success, long firstByteTicks, long now, int failuresToOpen, TimeSpan coolDown)
+    /// <param name="breaker">The group's breaker: its thresholds and open period.</param>
+    public void Finished(bool success, long firstByteTicks, long now, BreakerConfig breaker)
     {
         Release();
+        bool ratioReached = breaker.FailureRatio > 0 && _health.Record(success, now, breaker);
         if (success)
         {
             long old = Volatile.Read(ref _latencyTicks);
             // alpha 1/4: a slowed deployment shows within a few calls, one outlier does not swing it.
             Volatile.Write(ref _latencyTicks, old == 0 ? firstByteTicks : old + (firstByteTicks - old) / 4);
             Volatile.Write(ref _consecutiveFailures, 0);
-            Volatile.Write(ref _openUntil, 0);
             Volatile.Write(ref _probeSince, 0);
+            // Closing starts the ratio afresh: the failures that opened it must not re-open it at the next one.
+            if (Interlocked.Exchange(ref _openUntil, 0) != 0) _health.Clear();
             return;
         }
         int failures = Interlocked.Increment(ref _consecutiveFailures);
         bool wasProbe = Interlocked.Exchange(ref _probeSince, 0) != 0;
-        if (failures >= failuresToOpen || wasProbe) ExtendOpen(now + (long)(coolDown.TotalSeconds * Stopwatch.Frequency));
+        if (failures >= breaker.Failures || wasProbe || ratioReached) ExtendOpen(now + (long)(breaker.CoolDown.TotalSeconds * Stopwatch.Frequency));
     }
+
+    /// <summary>Calls and failures in the breaker's window, for its failure ratio.</summary>
+    public (int Calls, int Failures) WindowHealth(long now, BreakerConfig breaker) => _health.Totals(now, breaker);
 
     /// <summary>The provider asked for a pause (<c>retry-after</c>): no request is sent its way until then, unless nothing else can serve.</summary>
     public void RestFor(TimeSpan pause, long now) => ExtendOpen(now + (long)(pause.TotalSeconds * Stopwatch.Frequency));
@@ -187,4 +194,85 @@ public sealed class DeploymentStates
     private readonly ConcurrentDictionary<string, DeploymentState> _states = new(StringComparer.Ordinal);
 
     public DeploymentState Get(string provider, string model) => _states.GetOrAdd(provider + "/" + model, _ => new DeploymentState());
+}
+
+/// <summary>
+/// Calls and failures over a rolling window, in ten buckets of a tenth of it each (the way Polly's
+/// and resilience4j's breakers keep their health), so old calls age out without a list of them.
+/// </summary>
+internal sealed class HealthWindow
+{
+    private const int Buckets = 10;
+    private readonly Lock _lock = new();
+    private readonly int[] _calls = new int[Buckets];
+    private readonly int[] _failures = new int[Buckets];
+    private long _bucketTicks;
+    private long _newest;
+
+    /// <summary>Counts a call; true when it was a failure that brings the window to the breaker's ratio.</summary>
+    public bool Record(bool success, long now, BreakerConfig breaker)
+    {
+        lock (_lock)
+        {
+            int bucket = Advance(now, breaker);
+            _calls[bucket]++;
+            if (success) return false;
+            _failures[bucket]++;
+            var (calls, failures) = Sum();
+            return calls >= breaker.MinimumCalls && failures >= breaker.FailureRatio * calls;
+        }
+    }
+
+    public (int Calls, int Failures) Totals(long now, BreakerConfig breaker)
+    {
+        lock (_lock)
+        {
+            Advance(now, breaker);
+            return Sum();
+        }
+    }
+
+    public void Clear()
+    {
+        lock (_lock)
+        {
+            Array.Clear(_calls);
+            Array.Clear(_failures);
+        }
+    }
+
+    /// <summary>Moves the window up to <paramref name="now"/>, emptying the buckets it leaves behind; the current bucket's index.</summary>
+    private int Advance(long now, BreakerConfig breaker)
+    {
+        long length = Math.Max(1, (long)(breaker.Window.TotalSeconds * Stopwatch.Frequency) / Buckets);
+        long epoch = now / length;
+        if (length != _bucketTicks)
+        {
+            // Another window length (a config reload): start over rather than mix bucket sizes.
+            _bucketTicks = length;
+            _newest = epoch;
+            Array.Clear(_calls);
+            Array.Clear(_failures);
+        }
+        // A timestamp a hair older than the newest bucket (another thread's) counts in the newest.
+        for (long e = _newest + 1; e <= epoch && e <= _newest + Buckets; e++)
+        {
+            int stale = (int)(e % Buckets);
+            _calls[stale] = 0;
+            _failures[stale] = 0;
+        }
+        if (epoch > _newest) _newest = epoch;
+        return (int)(_newest % Buckets);
+    }
+
+    private (int Calls, int Failures) Sum()
+    {
+        int calls = 0, failures = 0;
+        for (int i = 0; i < Buckets; i++)
+        {
+            calls += _calls[i];
+            failures += _failures[i];
+        }
+        return (calls, failures);
+    }
 }

@@ -129,8 +129,8 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
             {
                 if (shape.Stream && response.IsEventStream)
                 {
-                    await TranslateStreamAsync(context, response, deadline, provider.Name, clientModel,
-                        policyContext is null ? null : new RequestIntake.BoundPolicies(chain, policyContext), started, upstreamTicks).ConfigureAwait(false);
+                    await TranslateStreamAsync(context, response, sent, clientModel,
+                        policyContext is null ? null : new RequestIntake.BoundPolicies(chain, policyContext), started).ConfigureAwait(false);
                     return;
                 }
                 deadline.FirstByteReceived();
@@ -138,7 +138,11 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
                 upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
                 if (answer is null)
                 {
-                    if (readError is not null) await ErrorResponses.WriteAsync(context, readError, started, upstreamTicks, Dialect).ConfigureAwait(false);
+                    if (readError is not null)
+                    {
+                        sent.Failed();
+                        await ErrorResponses.WriteAsync(context, readError, started, upstreamTicks, Dialect).ConfigureAwait(false);
+                    }
                     return;
                 }
                 using (answer)
@@ -204,16 +208,16 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
         await UpstreamAnswer.WriteAsync(context, 200, "application/json", translated.WrittenMemory, null, started, 0).ConfigureAwait(false);
     }
 
-    private Task TranslateStreamAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, string clientModel,
-        RequestIntake.BoundPolicies? bound, long started, long upstreamTicks) =>
-        StreamEventsAsync(context, upstream, deadline, provider, new TranslatedEvents(new AnthropicStreamTranslator(clientModel)), started, upstreamTicks,
+    private Task TranslateStreamAsync(HttpContext context, UpstreamResponse upstream, SentCall sent, string clientModel,
+        RequestIntake.BoundPolicies? bound, long started) =>
+        StreamEventsAsync(context, upstream, sent, new TranslatedEvents(new AnthropicStreamTranslator(clientModel)), started,
             PolicyStreams.Wrap(upstream.Body, bound, logger));
 
     /// <summary>Relays an event stream to the client through <paramref name="events"/>, flushing after each upstream read.</summary>
     /// <param name="body">What to read instead of the upstream's body (it restores PII placeholders), when set.</param>
-    private async Task StreamEventsAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, IEventSink events, long started, long upstreamTicks,
-        Stream? body = null)
+    private async Task StreamEventsAsync(HttpContext context, UpstreamResponse upstream, SentCall sent, IEventSink events, long started, Stream? body = null)
     {
+        var (deadline, provider, upstreamTicks) = (sent.Deadline, sent.Provider.Name, sent.UpstreamTicks);
         var http = context.Response;
         UpstreamAnswer.PrepareEventStream(http, "text/event-stream; charset=utf-8", upstream.RequestId, started, upstreamTicks);
 
@@ -265,6 +269,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
         if (status == SseRelayStatus.ClientGone || deadline.ClientGone) return;
         var error = ProxyEndpoint.StreamError(deadline, status, failure, provider);
         Log.StreamFailed(logger, provider, error.Message);
+        sent.Failed();
         if (!http.HasStarted && !anyWritten)
         {
             await ErrorResponses.WriteAsync(context, error, started, upstreamTicks, Dialect).ConfigureAwait(false);
@@ -306,7 +311,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
         {
             if (shape.Stream && response.IsEventStream)
             {
-                await StreamEventsAsync(context, response, deadline, provider.Name, new NativeEvents(), started, upstreamTicks).ConfigureAwait(false);
+                await StreamEventsAsync(context, response, sent, new NativeEvents(), started).ConfigureAwait(false);
                 return;
             }
             deadline.FirstByteReceived();
@@ -314,7 +319,11 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
             upstreamTicks = Stopwatch.GetTimestamp() - sent.UpstreamStarted;
             if (answer is null)
             {
-                if (readError is not null) await ErrorResponses.WriteAsync(context, readError, started, upstreamTicks, Dialect).ConfigureAwait(false);
+                if (readError is not null)
+                {
+                    sent.Failed();
+                    await ErrorResponses.WriteAsync(context, readError, started, upstreamTicks, Dialect).ConfigureAwait(false);
+                }
                 return;
             }
             using (answer)

@@ -67,10 +67,10 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
                     if (stream && response.IsEventStream)
                     {
                         // No first token in time and nothing sent to the client yet: the next deployment may still answer.
-                        if (await RelayStreamAsync(context, response, deadline, provider.Name, !shape.ClientWantsUsage, bound, started, upstreamTicks, mayRetry: true).ConfigureAwait(false)
+                        if (await RelayStreamAsync(context, response, sent, !shape.ClientWantsUsage, bound, started, mayRetry: true).ConfigureAwait(false)
                             is not { } firstTokenTimeout)
                             return;
-                        sent.Failed(plan.Route.Group);
+                        sent.Failed();
                         if (await plan.NextAsync(snapshots.Current, firstTokenTimeout, retries, context.RequestAborted).ConfigureAwait(false))
                             continue;
                         plan.WriteHeaders(context.Response);
@@ -78,7 +78,7 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
                         return;
                     }
                     deadline.FirstByteReceived();
-                    await CopyAnswerAsync(context, response, deadline, provider.Name, bound, started, sent.UpstreamStarted).ConfigureAwait(false);
+                    await CopyAnswerAsync(context, response, sent, bound, started).ConfigureAwait(false);
                     return;
                 }
             }
@@ -124,9 +124,10 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
     /// nothing reached the client (the caller may try another deployment); otherwise null, the
     /// stream having been relayed or its failure answered.
     /// </returns>
-    private async Task<GatewayError?> RelayStreamAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider, bool stripUsage,
-        RequestIntake.BoundPolicies? bound, long started, long upstreamTicks, bool mayRetry = false)
+    private async Task<GatewayError?> RelayStreamAsync(HttpContext context, UpstreamResponse upstream, SentCall sent, bool stripUsage,
+        RequestIntake.BoundPolicies? bound, long started, bool mayRetry = false)
     {
+        var (deadline, provider, upstreamTicks) = (sent.Deadline, sent.Provider.Name, sent.UpstreamTicks);
         var response = context.Response;
         UpstreamAnswer.PrepareEventStream(response, upstream.ContentType ?? "text/event-stream", upstream.RequestId, started, upstreamTicks);
         // Frames stay zero-copy unless a policy defines onChunk or handed out PII placeholders to restore.
@@ -145,6 +146,7 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
 
         var error = StreamError(deadline, result.Status, result.Error, provider);
         Log.StreamFailed(logger, provider, result.FramesForwarded, error.Message);
+        sent.Failed();
 
         if (!response.HasStarted)
         {
@@ -165,14 +167,17 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
         return null;
     }
 
-    private async Task CopyAnswerAsync(HttpContext context, UpstreamResponse upstream, UpstreamDeadline deadline, string provider,
-        RequestIntake.BoundPolicies? bound, long started, long upstreamStarted)
+    private async Task CopyAnswerAsync(HttpContext context, UpstreamResponse upstream, SentCall sent, RequestIntake.BoundPolicies? bound, long started)
     {
-        var (body, error) = await UpstreamAnswer.ReadAllAsync(upstream, deadline, provider).ConfigureAwait(false);
-        long upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
+        var (body, error) = await UpstreamAnswer.ReadAllAsync(upstream, sent.Deadline, sent.Provider.Name).ConfigureAwait(false);
+        long upstreamTicks = Stopwatch.GetTimestamp() - sent.UpstreamStarted;
         if (body is null)
         {
-            if (error is not null) await ErrorResponses.WriteAsync(context, error, started, upstreamTicks).ConfigureAwait(false);
+            if (error is not null)
+            {
+                sent.Failed();
+                await ErrorResponses.WriteAsync(context, error, started, upstreamTicks).ConfigureAwait(false);
+            }
             return;
         }
         using (body)

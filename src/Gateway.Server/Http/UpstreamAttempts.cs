@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Gateway.Core;
+using Gateway.Core.Config;
 using Gateway.Core.Errors;
 using Gateway.Core.Providers;
 using Gateway.Core.Routing;
@@ -22,7 +23,7 @@ internal interface IAttemptSender
 /// and the deployment's meter, settled when the answer has been relayed (on dispose).
 /// </summary>
 internal sealed class SentCall(UpstreamResult result, UpstreamDeadline deadline, IProvider provider, long upstreamStarted, long upstreamTicks,
-    PooledBufferWriter body, DeploymentState? state) : IDisposable
+    PooledBufferWriter body, DeploymentState? state, BreakerConfig? breaker = null) : IDisposable
 {
     public UpstreamResult Result { get; } = result;
     public UpstreamDeadline Deadline { get; } = deadline;
@@ -30,21 +31,17 @@ internal sealed class SentCall(UpstreamResult result, UpstreamDeadline deadline,
     public long UpstreamStarted { get; } = upstreamStarted;
     public long UpstreamTicks { get; } = upstreamTicks;
 
-    private DeploymentGroup? _failedIn;
     private bool _failed;
 
-    /// <summary>The answer turned out to be a failure after all (no first token in time): the deployment's meter counts it so.</summary>
-    public void Failed(DeploymentGroup? group)
-    {
-        _failed = true;
-        _failedIn = group;
-    }
+    /// <summary>
+    /// The answer turned out to be a failure after all (no first token in time, a stream that broke
+    /// or stalled, a body that never finished): the deployment's breaker and latency count it so.
+    /// </summary>
+    public void Failed() => _failed = true;
 
     public void Dispose()
     {
-        if (!_failed) state?.Finished(success: true, UpstreamTicks, Stopwatch.GetTimestamp());
-        else if (_failedIn is { } group) state?.Finished(success: false, 0, Stopwatch.GetTimestamp(), group.Config.BreakerFailures, group.Config.BreakerCoolDown);
-        else state?.Finished(success: false, 0, Stopwatch.GetTimestamp());
+        state?.Finished(success: !_failed, _failed ? 0 : UpstreamTicks, Stopwatch.GetTimestamp(), breaker ?? BreakerConfig.Default);
         Deadline.Dispose();
         body.Dispose();
     }
@@ -108,14 +105,14 @@ internal static partial class UpstreamAttempts
             long upstreamStarted = Stopwatch.GetTimestamp();
             var result = await sender.SendAsync(provider, new ProviderCall(operation, body.WrittenMemory, model, stream), deadline.Token).ConfigureAwait(false);
             long upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
-            if (result.Response is not null) return new SentCall(result, deadline, provider, upstreamStarted, upstreamTicks, body, state);
+            if (result.Response is not null) return new SentCall(result, deadline, provider, upstreamStarted, upstreamTicks, body, state, route.Group?.Config.Breaker);
 
             if (deadline.ClientGone)
             {
                 state?.Abandoned();
                 return new SentCall(result, deadline, provider, upstreamStarted, upstreamTicks, body, null);
             }
-            if (route.Group is { } group) state?.Finished(success: false, 0, Stopwatch.GetTimestamp(), group.Config.BreakerFailures, group.Config.BreakerCoolDown);
+            if (route.Group is { } group) state?.Finished(success: false, 0, Stopwatch.GetTimestamp(), group.Config.Breaker);
             var failure = result.Error ?? (deadline.Expired is { } limit
                 ? GatewayError.UpstreamTimeout(provider.Name, deadline.ExpiredBeforeFirstByte ? "send a first byte" : "answer", limit) : null);
             if (failure is null || !plan.CanContinueAfter(failure)

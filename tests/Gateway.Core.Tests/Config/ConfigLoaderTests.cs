@@ -199,7 +199,7 @@ public class ConfigLoaderTests
         var result = ConfigLoader.LoadText("""
             { "models": {
                 "g":  { "strategy": "lowest-cost", "retries": 2, "fallbacks": ["fb"], "fallbackOn": ["context_length"],
-                        "breaker": { "failures": 3, "coolDownMs": 1000 }, "timeouts": { "firstByteMs": 500, "totalMs": 9000 }, "queue": { "maxLength": 5, "maxWaitMs": 200 },
+                        "breaker": { "failures": 3, "coolDownMs": 1000, "failureRatio": 0.5, "minimumCalls": 10, "windowMs": 20000 }, "timeouts": { "firstByteMs": 500, "totalMs": 9000 }, "queue": { "maxLength": 5, "maxWaitMs": 200 },
                         "deployments": [ { "provider": "mock", "model": "echo", "weight": 3, "inputPrice": 0.15, "outputPrice": 0.6 } ] },
                 "fb": { "deployments": [ { "provider": "mock", "model": "lorem" } ] } } }
             """, "gw.json", NoEnv);
@@ -207,8 +207,9 @@ public class ConfigLoaderTests
         var g = result.Config!.Models["g"];
         Assert.Equal((RoutingStrategy.LowestCost, 2, "fb"), (g.Strategy, g.Retries, g.Fallbacks.Single()));
         Assert.Equal((0.15, 0.6), (g.Deployments[0].InputPrice, g.Deployments[0].OutputPrice));
-        Assert.Equal(("context_length", 3, 1000.0, 500.0, 9000.0, 5, 200.0), (g.FallbackOn.Single(), g.BreakerFailures, g.BreakerCoolDown.TotalMilliseconds,
+        Assert.Equal(("context_length", 3, 1000.0, 500.0, 9000.0, 5, 200.0), (g.FallbackOn.Single(), g.Breaker.Failures, g.Breaker.CoolDown.TotalMilliseconds,
             g.FirstByteTimeout!.Value.TotalMilliseconds, g.Timeout!.Value.TotalMilliseconds, g.QueueLength, g.QueueWait.TotalMilliseconds));
+        Assert.Equal((0.5, 10, 20000.0), (g.Breaker.FailureRatio, g.Breaker.MinimumCalls, g.Breaker.Window.TotalMilliseconds));
         Assert.Empty(result.Warnings);
     }
 

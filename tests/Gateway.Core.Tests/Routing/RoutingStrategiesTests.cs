@@ -116,6 +116,73 @@ public class RoutingStrategiesTests
         Assert.Equal(0, state.ConsecutiveFailures);
     }
 
+    private static readonly BreakerConfig Ratio = new() { Failures = 1000, FailureRatio = 0.5, MinimumCalls = 10, Window = TimeSpan.FromSeconds(10), CoolDown = TimeSpan.FromSeconds(5) };
+
+    private static void Call(DeploymentState state, bool success, long now, BreakerConfig breaker)
+    {
+        state.Started();
+        state.Finished(success, 100, now, breaker);
+    }
+
+    [Fact]
+    public void RatioBreaker_OpensWhenTheWindowsShareOfFailuresIsReached_NotBeforeTheMinimumCalls()
+    {
+        var state = new DeploymentState();
+        long now = Stopwatch.GetTimestamp();
+        // Alternating: never two failures in a row, so only the ratio can open it.
+        for (int i = 0; i < 4; i++) { Call(state, true, now, Ratio); Call(state, false, now, Ratio); }
+        Assert.False(state.IsOpen); // 4 of 8: too few calls to judge
+        Call(state, true, now, Ratio);
+        Assert.False(state.IsOpen); // 4 of 9
+        Call(state, false, now, Ratio);
+        Assert.True(state.IsOpen); // 5 of 10
+        Assert.Equal(1, state.ConsecutiveFailures);
+        Assert.InRange(Stopwatch.GetElapsedTime(now, state.OpenUntil).TotalSeconds, 4.9, 5.1);
+    }
+
+    [Fact]
+    public void RatioBreaker_BelowTheRatio_StaysClosed()
+    {
+        var state = new DeploymentState();
+        long now = Stopwatch.GetTimestamp();
+        for (int i = 0; i < 100; i++) Call(state, i % 3 != 0, now, Ratio); // a third fail
+        Assert.False(state.IsOpen);
+        Assert.Equal((100, 34), state.WindowHealth(now, Ratio));
+    }
+
+    [Fact]
+    public void RatioBreaker_OldCallsAgeOutOfTheWindow()
+    {
+        var state = new DeploymentState();
+        long now = Stopwatch.GetTimestamp();
+        for (int i = 0; i < 9; i++) Call(state, false, now, Ratio with { Failures = 1000 });
+        Assert.Equal((9, 9), state.WindowHealth(now, Ratio));
+        long later = now + Stopwatch.Frequency * 11; // past the 10 s window
+        Assert.Equal((0, 0), state.WindowHealth(later, Ratio));
+        Call(state, false, later, Ratio);
+        Assert.False(state.IsOpen); // one failure in the new window, not ten
+        // Half a window on: the older half is still counted.
+        long mid = later + Stopwatch.Frequency * 5;
+        for (int i = 0; i < 8; i++) Call(state, true, mid, Ratio);
+        Assert.Equal((9, 1), state.WindowHealth(mid, Ratio));
+    }
+
+    [Fact]
+    public void RatioBreaker_AProbesSuccessStartsTheWindowAfresh()
+    {
+        var state = new DeploymentState();
+        long now = Stopwatch.GetTimestamp();
+        for (int i = 0; i < 10; i++) Call(state, i % 2 == 0, now, Ratio);
+        Assert.True(state.IsOpen);
+        long ready = state.OpenUntil;
+        Assert.True(state.TryProbe(ready));
+        Call(state, true, ready, Ratio);
+        Assert.False(state.IsOpen);
+        Assert.Equal((0, 0), state.WindowHealth(ready, Ratio));
+        Call(state, false, ready, Ratio);
+        Assert.False(state.IsOpen); // the failures that opened it do not count again
+    }
+
     [Fact]
     public void Breaker_AProbeClaimedButNeverSent_ExpiresAfterTheCoolDown()
     {

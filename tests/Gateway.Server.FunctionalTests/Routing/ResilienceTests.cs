@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Gateway.Server.FunctionalTests.Infrastructure;
 using static Gateway.Server.FunctionalTests.Infrastructure.GatewayUnderTest;
 
@@ -338,5 +339,39 @@ public sealed class ResilienceTests : IAsyncLifetime
             using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", "x")));
             Assert.Equal(("1", "a/m1"), (Header(response, "x-gateway-attempts"), Header(response, "x-gateway-deployment")));
         }
+    }
+
+    [Fact]
+    public async Task StreamsThatBreakMidway_CountTowardTheBreaker()
+    {
+        await using var gateway = await Start("""{ "g": { "strategy": "round-robin", "breaker": { "failures": 2, "coolDownMs": 60000 }, "deployments": [ { "provider": "a", "model": "m1" }, { "provider": "b", "model": "m2" } ] } }""");
+        // Round robin: four requests, two per deployment, each stream cut after its first words.
+        for (int i = 0; i < 4; i++)
+        {
+            using var broken = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{Tag()} fault:reset-mid-stream a b c d", stream: true)));
+            Assert.Contains("\"error\"", await broken.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        var state = gateway.Services.GetRequiredService<Gateway.Core.SnapshotHolder>().Current.Groups["g"].Deployments;
+        Assert.All(state, d => Assert.True(d.State.IsOpen, d.Name));
+    }
+
+    [Fact]
+    public async Task RatioBreaker_OpensADeploymentThatFailsHalfItsCalls()
+    {
+        await using var gateway = await Start("""
+            { "g": { "strategy": "round-robin", "breaker": { "failures": 100, "failureRatio": 0.5, "minimumCalls": 6, "windowMs": 60000 },
+                     "deployments": [ { "provider": "a", "model": "m1" }, { "provider": "b", "model": "m2" } ] } }
+            """);
+        // In each four requests, round robin gives m1 one that fails it and one that does not: half its
+        // calls fail, never many in a row, so only the ratio can open it. m2 never fails.
+        for (int i = 0; i < 16; i++)
+        {
+            string text = i % 4 < 2 ? "fault:500-model:m1" : "x";
+            using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", text)));
+        }
+        var deployments = gateway.Services.GetRequiredService<Gateway.Core.SnapshotHolder>().Current.Groups["g"].Deployments;
+        Assert.True(deployments[0].State.IsOpen);
+        Assert.False(deployments[1].State.IsOpen);
+        Assert.True(deployments[0].State.ConsecutiveFailures < 100);
     }
 }
