@@ -151,7 +151,7 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
     private ProviderConfig? ReadProvider(string name, JsonElement p, string path)
     {
         if (!Expect(p, JsonValueKind.Object, path)) return null;
-        CheckProperties(p, path, ["type", "baseUrl", "apiKey", "apiVersion", "region", "accessKeyId", "secretAccessKey", "sessionToken", "headers", "models", "connectTimeoutMs", "firstByteTimeoutMs", "timeoutMs", "chunks", "chunkDelayMs"]);
+        CheckProperties(p, path, ["type", "baseUrl", "apiKey", "apiVersion", "region", "accessKeyId", "secretAccessKey", "sessionToken", "headers", "models", "connectTimeoutMs", "firstByteTimeoutMs", "idleTimeoutMs", "timeoutMs", "chunks", "chunkDelayMs"]);
         string? type = TryGet(p, "type", out var t) ? String(t, $"{path}.type") : null;
         if (type is null)
         {
@@ -245,6 +245,8 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
             config = config with { FirstByteTimeout = TimeSpan.FromMilliseconds(fms) };
         if (TryGet(p, "timeoutMs", out var to) && Long(to, $"{path}.timeoutMs", 1, 3_600_000) is { } tms)
             config = config with { Timeout = TimeSpan.FromMilliseconds(tms) };
+        if (TryGet(p, "idleTimeoutMs", out var it) && Long(it, $"{path}.idleTimeoutMs", 0, 3_600_000) is { } ims)
+            config = config with { IdleTimeout = TimeSpan.FromMilliseconds(ims) };
 
         bool isMock = type == ProviderTypes.Mock;
         if (TryGet(p, "chunks", out var ch))
@@ -365,7 +367,11 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
                 }
                 if (TryGet(prop.Value, "timeouts", out var tv) && Expect(tv, JsonValueKind.Object, $"{path}.timeouts"))
                 {
-                    CheckProperties(tv, $"{path}.timeouts", ["firstByteMs", "totalMs"]);
+                    CheckProperties(tv, $"{path}.timeouts", ["connectMs", "firstByteMs", "idleMs", "totalMs"]);
+                    if (TryGet(tv, "connectMs", out var cn) && Long(cn, $"{path}.timeouts.connectMs", 1, 600_000) is { } connect)
+                        group = group with { ConnectTimeout = TimeSpan.FromMilliseconds(connect) };
+                    if (TryGet(tv, "idleMs", out var id) && Long(id, $"{path}.timeouts.idleMs", 1, 3_600_000) is { } idle)
+                        group = group with { IdleTimeout = TimeSpan.FromMilliseconds(idle) };
                     if (TryGet(tv, "firstByteMs", out var fb) && Long(fb, $"{path}.timeouts.firstByteMs", 1, 3_600_000) is { } firstByte)
                         group = group with { FirstByteTimeout = TimeSpan.FromMilliseconds(firstByte) };
                     if (TryGet(tv, "totalMs", out var tt) && Long(tt, $"{path}.timeouts.totalMs", 1, 3_600_000) is { } total)

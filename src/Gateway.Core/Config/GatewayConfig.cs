@@ -49,6 +49,11 @@ public sealed record ProviderConfig
     /// <summary>Until the response headers (non-stream) or the first stream bytes (stream).</summary>
     public TimeSpan FirstByteTimeout { get; init; } = TimeSpan.FromSeconds(300);
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(600);
+    /// <summary>
+    /// The longest silence between two reads of a stream once it started; zero (the default) for
+    /// none, since a reasoning model may think for minutes between events: the total limit still applies.
+    /// </summary>
+    public TimeSpan IdleTimeout { get; init; }
     /// <summary>Mock provider: content chunks per streamed answer.</summary>
     public int Chunks { get; init; } = 4;
     /// <summary>Mock provider: pause before each streamed chunk.</summary>
@@ -81,6 +86,12 @@ public sealed record ModelGroupConfig(string Name, IReadOnlyList<DeploymentConfi
 
     /// <summary>For the whole answer, per attempt; the provider's setting when null.</summary>
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>For a new connection to accept (TCP), per attempt; the provider's setting when null (it can only be shorter).</summary>
+    public TimeSpan? ConnectTimeout { get; init; }
+
+    /// <summary>The longest silence between two reads of a stream once it started; the provider's setting when null.</summary>
+    public TimeSpan? IdleTimeout { get; init; }
 
     /// <summary>
     /// Failures that skip the group's retries and go straight to its fallbacks: a prompt too long

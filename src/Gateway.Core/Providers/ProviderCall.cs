@@ -5,4 +5,8 @@ namespace Gateway.Core.Providers;
 /// <param name="Body">The request body to send (already rewritten for this provider).</param>
 /// <param name="Model">The provider's model id, UTF-8, unescaped.</param>
 /// <param name="Stream">The caller expects an SSE stream.</param>
-public readonly record struct ProviderCall(ProviderOperation Operation, ReadOnlyMemory<byte> Body, ReadOnlyMemory<byte> Model, bool Stream);
+public readonly record struct ProviderCall(ProviderOperation Operation, ReadOnlyMemory<byte> Body, ReadOnlyMemory<byte> Model, bool Stream)
+{
+    /// <summary>A shorter wait for a new connection than the provider's own, for this call (zero: the provider's).</summary>
+    public TimeSpan ConnectTimeout { get; init; }
+}

@@ -16,11 +16,11 @@ public static class SseRelay
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<SseRelayResult> RelayAsync(
-        Stream upstream, PipeWriter client, bool stripUsageChunk, Action? onFirstByte, CancellationToken cancellationToken)
+        Stream upstream, PipeWriter client, bool stripUsageChunk, Action? onData, CancellationToken cancellationToken)
     {
         using var reader = new SseFrameReader(upstream);
         int frames = 0;
-        bool sawDone = false, notified = false;
+        bool sawDone = false;
         TokenUsage? usage = null;
         while (true)
         {
@@ -35,11 +35,8 @@ public static class SseRelay
             }
             if (read == SseReadResult.FrameTooLarge)
                 return new SseRelayResult(SseRelayStatus.FrameTooLarge, usage, frames, null);
-            if (!notified && read == SseReadResult.Data)
-            {
-                notified = true;
-                onFirstByte?.Invoke();
-            }
+            // Every read that brought bytes: the first ends the wait for a first byte, each resets the idle clock.
+            if (read == SseReadResult.Data) onData?.Invoke();
 
             if (read == SseReadResult.End)
             {

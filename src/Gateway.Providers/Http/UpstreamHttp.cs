@@ -8,9 +8,11 @@ namespace Gateway.Providers.Http;
 internal static class UpstreamHttp
 {
     /// <summary>Sends; on failure disposes the request and returns why, as a value.</summary>
+    /// <param name="connectTimeout">The call's own connect limit (zero: the provider's).</param>
     public static async ValueTask<(HttpResponseMessage? Response, UpstreamResult Failure)> SendAsync(
-        HttpMessageInvoker invoker, HttpRequestMessage request, string provider, CancellationToken cancellationToken)
+        HttpMessageInvoker invoker, HttpRequestMessage request, string provider, CancellationToken cancellationToken, TimeSpan connectTimeout = default)
     {
+        if (connectTimeout > TimeSpan.Zero) request.Options.Set(UpstreamHandlerPool.ConnectTimeoutOption, connectTimeout);
         try
         {
             return (await invoker.SendAsync(request, cancellationToken).ConfigureAwait(false), default);

@@ -244,7 +244,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
                 status = events.Completed ? SseRelayStatus.Completed : SseRelayStatus.UpstreamEndedEarly;
                 break;
             }
-            deadline.FirstByteReceived();
+            deadline.DataReceived();
             bool wrote = false;
             try
             {

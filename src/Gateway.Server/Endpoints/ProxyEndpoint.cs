@@ -132,7 +132,7 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
         UpstreamAnswer.PrepareEventStream(response, upstream.ContentType ?? "text/event-stream", upstream.RequestId, started, upstreamTicks);
         // Frames stay zero-copy unless a policy defines onChunk or handed out PII placeholders to restore.
         using var transformed = PolicyStreams.Wrap(upstream.Body, bound, logger);
-        var result = await SseRelay.RelayAsync(transformed ?? upstream.Body, response.BodyWriter, stripUsage, deadline.FirstByteReceived, deadline.Token).ConfigureAwait(false);
+        var result = await SseRelay.RelayAsync(transformed ?? upstream.Body, response.BodyWriter, stripUsage, deadline.DataReceived, deadline.Token).ConfigureAwait(false);
         if (result.Status == SseRelayStatus.Completed)
         {
             Log.StreamDone(logger, provider, result.FramesForwarded, result.Usage?.PromptTokens ?? 0, result.Usage?.CompletionTokens ?? 0);
@@ -212,7 +212,12 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
     internal static GatewayError StreamError(UpstreamDeadline deadline, SseRelayStatus status, Exception? exception, string provider) =>
         exception is PolicyStreamException policy ? policy.Error
         : deadline.Expired is { } limit
-            ? GatewayError.UpstreamTimeout(provider, deadline.ExpiredBeforeFirstByte ? "send a first token" : "finish the stream", limit)
+            ? GatewayError.UpstreamTimeout(provider, deadline.ExpiredLimit switch
+            {
+                DeadlineLimit.FirstByte => "send a first token",
+                DeadlineLimit.Idle => "send the next stream event",
+                _ => "finish the stream",
+            }, limit)
             : status switch
             {
                 SseRelayStatus.UpstreamEndedEarly => GatewayError.UpstreamBroken(provider, "the stream ended before [DONE]"),

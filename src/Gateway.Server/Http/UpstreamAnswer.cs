@@ -22,6 +22,7 @@ internal static class UpstreamAnswer
             {
                 int read = await upstream.Body.ReadAsync(body.GetFree(8 * 1024), deadline.Token).ConfigureAwait(false);
                 if (read == 0) return (body, null);
+                deadline.DataReceived();
                 body.Advance(read);
                 if (body.Length > MaxBytes)
                 {
@@ -33,7 +34,7 @@ internal static class UpstreamAnswer
         catch (OperationCanceledException) when (deadline.Token.IsCancellationRequested)
         {
             body.Dispose();
-            return deadline.ClientGone ? (null, null) : (null, GatewayError.UpstreamTimeout(provider, "finish the answer", deadline.Expired ?? TimeSpan.Zero));
+            return deadline.ClientGone ? (null, null) : (null, GatewayError.UpstreamTimeout(provider, deadline.ExpiredLimit == DeadlineLimit.Idle ? "send more of the answer" : "finish the answer", deadline.Expired ?? TimeSpan.Zero));
         }
         catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException)
         {

@@ -18,6 +18,9 @@ internal interface IAttemptSender
     ValueTask<UpstreamResult> SendAsync(IProvider provider, ProviderCall call, CancellationToken cancellationToken);
 }
 
+/// <summary>One attempt's limits: connect (zero: the provider's own), first byte, idle between stream reads (zero: none), total.</summary>
+internal readonly record struct AttemptTimeouts(TimeSpan Connect, TimeSpan FirstByte, TimeSpan Idle, TimeSpan Total);
+
 /// <summary>
 /// A provider call that went out: its result, the deadline that still governs reading the answer,
 /// and the deployment's meter, settled when the answer has been relayed (on dispose).
@@ -67,8 +70,8 @@ internal static partial class UpstreamAttempts
             var provider = route.Provider;
             var body = new PooledBufferWriter(bodyCapacity);
             var model = sender.Write(route, body);
-            var (firstByte, total) = Timeouts(context.Request, route, provider);
-            var deadline = new UpstreamDeadline(firstByte, total, context.RequestAborted);
+            var limits = Timeouts(context.Request, route, provider);
+            var deadline = new UpstreamDeadline(limits.FirstByte, limits.Total, context.RequestAborted, idle: limits.Idle);
             var state = plan.State;
             if (state is not null && route.Group is { } queueGroup)
             {
@@ -103,7 +106,7 @@ internal static partial class UpstreamAttempts
                 }
             }
             long upstreamStarted = Stopwatch.GetTimestamp();
-            var result = await sender.SendAsync(provider, new ProviderCall(operation, body.WrittenMemory, model, stream), deadline.Token).ConfigureAwait(false);
+            var result = await sender.SendAsync(provider, new ProviderCall(operation, body.WrittenMemory, model, stream) { ConnectTimeout = limits.Connect }, deadline.Token).ConfigureAwait(false);
             long upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
             if (result.Response is not null) return new SentCall(result, deadline, provider, upstreamStarted, upstreamTicks, body, state, route.Group?.Config.Breaker);
 
@@ -145,19 +148,29 @@ internal static partial class UpstreamAttempts
     /// <summary>The request's header for a shorter wait than the operator configured; never a longer one.</summary>
     public const string TimeoutHeader = "x-gateway-timeout-ms";
 
-    /// <summary>The group's timeouts, else the provider's; a client's <see cref="TimeoutHeader"/> may only shorten them.</summary>
-    internal static (TimeSpan FirstByte, TimeSpan Total) Timeouts(HttpRequest request, in ModelRoute route, IProvider provider)
+    /// <summary>
+    /// The group's timeouts, else the provider's; a client's <see cref="TimeoutHeader"/> may only
+    /// shorten them (every limit is capped at what it asks).
+    /// </summary>
+    internal static AttemptTimeouts Timeouts(HttpRequest request, in ModelRoute route, IProvider provider)
     {
-        var firstByte = route.Group?.Config.FirstByteTimeout ?? provider.Config.FirstByteTimeout;
-        var total = route.Group?.Config.Timeout ?? provider.Config.Timeout;
+        var group = route.Group?.Config;
+        var config = provider.Config;
+        var firstByte = group?.FirstByteTimeout ?? config.FirstByteTimeout;
+        var total = group?.Timeout ?? config.Timeout;
+        var idle = group?.IdleTimeout ?? config.IdleTimeout;
+        // Zero: the provider's own connect limit, set on its connection pool. A group's can only be shorter.
+        var connect = group?.ConnectTimeout is { } groupConnect && groupConnect < config.ConnectTimeout ? groupConnect : TimeSpan.Zero;
         if (request.Headers.TryGetValue(TimeoutHeader, out var value)
             && long.TryParse(value.ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long ms) && ms > 0)
         {
             var asked = TimeSpan.FromMilliseconds(Math.Min(ms, (long)total.TotalMilliseconds));
             total = asked;
             if (firstByte > asked) firstByte = asked;
+            if (idle > asked) idle = asked;
+            if ((connect == TimeSpan.Zero ? config.ConnectTimeout : connect) > asked) connect = asked;
         }
-        return (firstByte, total);
+        return new AttemptTimeouts(connect, firstByte, idle, total);
     }
 
     private static partial class Log

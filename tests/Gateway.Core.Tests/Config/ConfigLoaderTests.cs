@@ -199,7 +199,7 @@ public class ConfigLoaderTests
         var result = ConfigLoader.LoadText("""
             { "models": {
                 "g":  { "strategy": "lowest-cost", "retries": 2, "fallbacks": ["fb"], "fallbackOn": ["context_length"],
-                        "breaker": { "failures": 3, "coolDownMs": 1000, "failureRatio": 0.5, "minimumCalls": 10, "windowMs": 20000 }, "timeouts": { "firstByteMs": 500, "totalMs": 9000 }, "queue": { "maxLength": 5, "maxWaitMs": 200 },
+                        "breaker": { "failures": 3, "coolDownMs": 1000, "failureRatio": 0.5, "minimumCalls": 10, "windowMs": 20000 }, "timeouts": { "connectMs": 200, "firstByteMs": 500, "idleMs": 700, "totalMs": 9000 }, "queue": { "maxLength": 5, "maxWaitMs": 200 },
                         "deployments": [ { "provider": "mock", "model": "echo", "weight": 3, "inputPrice": 0.15, "outputPrice": 0.6 } ] },
                 "fb": { "deployments": [ { "provider": "mock", "model": "lorem" } ] } } }
             """, "gw.json", NoEnv);
@@ -210,6 +210,7 @@ public class ConfigLoaderTests
         Assert.Equal(("context_length", 3, 1000.0, 500.0, 9000.0, 5, 200.0), (g.FallbackOn.Single(), g.Breaker.Failures, g.Breaker.CoolDown.TotalMilliseconds,
             g.FirstByteTimeout!.Value.TotalMilliseconds, g.Timeout!.Value.TotalMilliseconds, g.QueueLength, g.QueueWait.TotalMilliseconds));
         Assert.Equal((0.5, 10, 20000.0), (g.Breaker.FailureRatio, g.Breaker.MinimumCalls, g.Breaker.Window.TotalMilliseconds));
+        Assert.Equal((200.0, 700.0), (g.ConnectTimeout!.Value.TotalMilliseconds, g.IdleTimeout!.Value.TotalMilliseconds));
         Assert.Empty(result.Warnings);
     }
 
@@ -219,10 +220,12 @@ public class ConfigLoaderTests
         var result = ConfigLoader.LoadText("""
             { "models": {
                 "a": { "strategy": "fastest", "deployments": [ { "provider": "mock", "model": "echo", "inputPrice": -1 } ] },
-                "b": { "retries": 99, "fallbacks": ["b", "nope"], "fallbackOn": ["always"], "deployments": [ { "provider": "mock", "model": "echo" } ] } } }
+                "b": { "retries": 99, "fallbacks": ["b", "nope"], "fallbackOn": ["always"], "deployments": [ { "provider": "mock", "model": "echo" } ] },
+                "c": { "breaker": { "failureRatio": 1.5 }, "timeouts": { "idleMs": 0 }, "deployments": [ { "provider": "mock", "model": "echo", "tpm": -5 } ] } } }
             """, "gw.json", NoEnv);
         Assert.False(result.IsValid);
-        foreach (var path in new[] { "models.a.strategy", "models.a.deployments[0].inputPrice", "models.b.retries", "models.b.fallbacks[0]", "models.b.fallbacks[1]", "models.b.fallbackOn" })
+        foreach (var path in new[] { "models.a.strategy", "models.a.deployments[0].inputPrice", "models.b.retries", "models.b.fallbacks[0]", "models.b.fallbacks[1]", "models.b.fallbackOn",
+                     "models.c.breaker.failureRatio", "models.c.timeouts.idleMs", "models.c.deployments[0].tpm" })
             Assert.Contains(result.Errors, e => e.StartsWith(path, StringComparison.Ordinal));
     }
 
