@@ -34,19 +34,21 @@ internal sealed class DeploymentQueue
     private readonly LinkedList<Waiter>[] _byPriority = [new(), new(), new()];
     private int _count;
 
-    private sealed class Waiter(RequestPriority priority)
+    private sealed class Waiter(RequestPriority priority, int tokens)
     {
         public RequestPriority Priority { get; } = priority;
+        public int Tokens { get; } = tokens;
         public TaskCompletionSource<QueueRefusal> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public LinkedListNode<Waiter>? Node { get; set; }
     }
 
     public int Count => Volatile.Read(ref _count);
 
-    /// <summary>Waits for a slot handed over by <see cref="TryHandOver"/>; None when it got one.</summary>
-    public async Task<QueueRefusal> WaitAsync(RequestPriority priority, int maxLength, TimeSpan maxWait, CancellationToken cancellationToken)
+    /// <summary>Waits for a slot handed over by <see cref="TryHandOver"/> or <see cref="HandOverWhile"/>; None when it got one.</summary>
+    /// <param name="tokens">What the waiter will use of a per-minute token budget, for <see cref="HandOverWhile"/>.</param>
+    public async Task<QueueRefusal> WaitAsync(RequestPriority priority, int maxLength, TimeSpan maxWait, CancellationToken cancellationToken, int tokens = 0)
     {
-        var waiter = new Waiter(priority);
+        var waiter = new Waiter(priority, tokens);
         lock (_gate)
         {
             if (_count >= maxLength)
@@ -83,6 +85,29 @@ internal sealed class DeploymentQueue
             }
         }
         return false;
+    }
+
+    /// <summary>
+    /// Hands slots to waiters, most urgent first, as long as <paramref name="admit"/> takes the next
+    /// one (given its tokens); stops at the first it does not take, so a less urgent waiter never
+    /// overtakes a more urgent one. How many were handed a slot.
+    /// </summary>
+    public int HandOverWhile(Func<int, bool> admit)
+    {
+        int handed = 0;
+        lock (_gate)
+        {
+            for (int p = _byPriority.Length - 1; p >= 0; p--)
+            {
+                while (_byPriority[p].First is { } first)
+                {
+                    if (!admit(first.Value.Tokens)) return handed;
+                    Remove(first.Value);
+                    if (first.Value.Done.TrySetResult(QueueRefusal.None)) handed++;
+                }
+            }
+        }
+        return handed;
     }
 
     private void Cancel(Waiter waiter)

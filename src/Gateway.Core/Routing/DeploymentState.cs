@@ -19,6 +19,12 @@ public sealed class DeploymentState
 
     private readonly DeploymentQueue _queue = new();
     private readonly HealthWindow _health = new();
+    // Requests waiting for the next rate window, by priority; a timer at the window's turn lets them in.
+    private readonly DeploymentQueue _windowQueue = new();
+    private readonly long _windowTicks;
+    private ITimer? _windowTimer;
+    private bool _windowTimerArmed;
+    private int _waitRpm, _waitTpm;
     private readonly Lock _window = new();
     private long _windowStart;
     private int _windowCount;
@@ -30,6 +36,13 @@ public sealed class DeploymentState
     // When a probe was let through (a Stopwatch timestamp), 0 when none is out. A claim older than
     // the cool-down counts as lost (picked but never sent): the next caller may probe instead.
     private long _probeSince;
+
+    public DeploymentState() : this(TimeSpan.FromMinutes(1))
+    {
+    }
+
+    /// <param name="rateWindow">The window rpm and tpm count in: a minute, shorter in tests.</param>
+    internal DeploymentState(TimeSpan rateWindow) => _windowTicks = (long)(rateWindow.TotalSeconds * Stopwatch.Frequency);
 
     public int InFlight => Volatile.Read(ref _inFlight);
 
@@ -50,14 +63,16 @@ public sealed class DeploymentState
 
     /// <summary>
     /// Whether this minute cannot take a request of <paramref name="tokens"/>: its requests reached
-    /// <paramref name="rpm"/>, or its tokens would pass <paramref name="tpm"/> (0: no limit). A
-    /// request larger than the whole <paramref name="tpm"/> still goes into an empty minute: the
-    /// provider, not the gateway, says whether it is too large.
+    /// <paramref name="rpm"/>, or its tokens would pass <paramref name="tpm"/> (0: no limit), or
+    /// requests already wait for the next minute. A request larger than the whole
+    /// <paramref name="tpm"/> still goes into an empty minute: the provider, not the gateway, says
+    /// whether it is too large.
     /// </summary>
     public bool WindowFull(int rpm, int tpm, int tokens, long now)
     {
         if (rpm <= 0 && tpm <= 0) return false;
-        lock (_window) return now - _windowStart < Stopwatch.Frequency * 60 && Over(rpm, tpm, tokens);
+        if (_windowQueue.Count > 0) return true;
+        lock (_window) return now - _windowStart < _windowTicks && Over(rpm, tpm, tokens);
     }
 
     private bool Over(int rpm, int tpm, int tokens) =>
@@ -65,8 +80,8 @@ public sealed class DeploymentState
 
     /// <summary>
     /// Counts a request of <paramref name="tokens"/> against <paramref name="rpm"/> and
-    /// <paramref name="tpm"/> in the current one-minute window; when the minute is used up, says which
-    /// limit and the time until the window turns.
+    /// <paramref name="tpm"/> in the current one-minute window; when the minute is used up (or others
+    /// already wait for the next), says which limit and the time until the window turns.
     /// </summary>
     public WindowLimit TryCountRequest(int rpm, int tpm, int tokens, long now, out TimeSpan untilNextWindow)
     {
@@ -74,21 +89,88 @@ public sealed class DeploymentState
         if (rpm <= 0 && tpm <= 0) return WindowLimit.None;
         lock (_window)
         {
-            if (now - _windowStart >= Stopwatch.Frequency * 60)
+            if (now - _windowStart >= _windowTicks)
             {
                 _windowStart = now;
                 _windowCount = 0;
                 _windowTokens = 0;
             }
-            if (!Over(rpm, tpm, tokens))
+            // Waiters go first: an arrival must not take the place of a request queued for this window.
+            if (_windowQueue.Count == 0 && !Over(rpm, tpm, tokens))
             {
                 _windowCount++;
                 _windowTokens += tokens;
                 return WindowLimit.None;
             }
-            untilNextWindow = Stopwatch.GetElapsedTime(now, _windowStart + Stopwatch.Frequency * 60);
-            return rpm > 0 && _windowCount >= rpm ? WindowLimit.Requests : WindowLimit.Tokens;
+            untilNextWindow = Stopwatch.GetElapsedTime(now, _windowStart + _windowTicks);
+            return rpm > 0 && (_windowCount >= rpm || _windowQueue.Count > 0 && tpm <= 0) ? WindowLimit.Requests : WindowLimit.Tokens;
         }
+    }
+
+    /// <summary>
+    /// Waits for room in a later window, in the deployment's priority queue (bounded in length and
+    /// wait, low priority shed first). On <see cref="QueueRefusal.None"/> the request was counted.
+    /// </summary>
+    public async Task<QueueRefusal> WaitForWindowAsync(int rpm, int tpm, int tokens, RequestPriority priority, int maxQueue, TimeSpan maxWait,
+        CancellationToken cancellationToken)
+    {
+        Volatile.Write(ref _waitRpm, rpm);
+        Volatile.Write(ref _waitTpm, tpm);
+        var waiting = _windowQueue.WaitAsync(priority, maxQueue, maxWait, cancellationToken, tokens);
+        ArmWindowTimer();
+        return await waiting.ConfigureAwait(false);
+    }
+
+    /// <summary>How long until the current rate window turns (zero when it already has).</summary>
+    public TimeSpan UntilWindowTurn(long now)
+    {
+        lock (_window)
+        {
+            long end = _windowStart + _windowTicks;
+            return now >= end ? TimeSpan.Zero : Stopwatch.GetElapsedTime(now, end);
+        }
+    }
+
+    /// <summary>Requests waiting for the next rate window.</summary>
+    public int WaitingForWindow => _windowQueue.Count;
+
+    private void ArmWindowTimer()
+    {
+        lock (_window)
+        {
+            if (_windowTimerArmed || _windowQueue.Count == 0) return;
+            _windowTimerArmed = true;
+            // A millisecond past the turn: timers round, and an early wake-up would find the old window.
+            var due = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _windowStart + _windowTicks) + TimeSpan.FromMilliseconds(1);
+            if (due < TimeSpan.FromMilliseconds(1)) due = TimeSpan.FromMilliseconds(1);
+            if (_windowTimer is null) _windowTimer = TimeProvider.System.CreateTimer(static state => ((DeploymentState)state!).WindowTurned(), this, due, Timeout.InfiniteTimeSpan);
+            else _windowTimer.Change(due, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    /// <summary>The window turned: waiters are counted into it, most urgent first, while it has room.</summary>
+    private void WindowTurned()
+    {
+        lock (_window) _windowTimerArmed = false;
+        int rpm = Volatile.Read(ref _waitRpm), tpm = Volatile.Read(ref _waitTpm);
+        _windowQueue.HandOverWhile(tokens =>
+        {
+            lock (_window)
+            {
+                long now = Stopwatch.GetTimestamp();
+                if (now - _windowStart >= _windowTicks)
+                {
+                    _windowStart = now;
+                    _windowCount = 0;
+                    _windowTokens = 0;
+                }
+                if (Over(rpm, tpm, tokens)) return false;
+                _windowCount++;
+                _windowTokens += tokens;
+                return true;
+            }
+        });
+        ArmWindowTimer(); // those left wait for the next turn (their own wait limit permitting)
     }
 
     /// <summary>Requests waiting for a slot.</summary>

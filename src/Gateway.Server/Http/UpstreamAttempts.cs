@@ -91,13 +91,27 @@ internal static partial class UpstreamAttempts
                 }
                 if (refusal != QueueRefusal.None)
                     return new SentCall(UpstreamResult.Fail(QueueError(refusal, provider.Name)), deadline, provider, Stopwatch.GetTimestamp(), 0, body, null);
-                // The minute's requests or tokens used up: wait for the next minute when that is within the group's queue wait.
+                // The minute's requests or tokens used up: wait for a later minute in the deployment's
+                // priority queue when the next one starts within the group's queue wait.
                 int tokens = route.Request.TotalTokens;
                 var windowLimit = state.TryCountRequest(deploymentConfig.Rpm, deploymentConfig.Tpm, tokens, Stopwatch.GetTimestamp(), out var untilNextMinute);
                 if (windowLimit != WindowLimit.None && untilNextMinute <= queueGroup.Config.QueueWait)
                 {
-                    await Task.Delay(untilNextMinute + TimeSpan.FromMilliseconds(5), context.RequestAborted).ConfigureAwait(false);
-                    windowLimit = state.TryCountRequest(deploymentConfig.Rpm, deploymentConfig.Tpm, tokens, Stopwatch.GetTimestamp(), out untilNextMinute);
+                    QueueRefusal windowRefusal;
+                    try
+                    {
+                        windowRefusal = await state.WaitForWindowAsync(deploymentConfig.Rpm, deploymentConfig.Tpm, tokens, plan.Priority,
+                            queueGroup.Config.QueueLength, queueGroup.Config.QueueWait, context.RequestAborted).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        state.Abandoned();
+                        deadline.Dispose();
+                        body.Dispose();
+                        throw;
+                    }
+                    if (windowRefusal == QueueRefusal.None) windowLimit = WindowLimit.None;
+                    else untilNextMinute = state.UntilWindowTurn(Stopwatch.GetTimestamp());
                 }
                 if (windowLimit != WindowLimit.None)
                 {

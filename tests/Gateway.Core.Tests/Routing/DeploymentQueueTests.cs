@@ -103,6 +103,53 @@ public class DeploymentQueueTests
     }
 
     [Fact]
+    public async Task RateWindow_WaitersGetTheNextWindowsByPriority_NotByArrival()
+    {
+        var state = new DeploymentState(TimeSpan.FromMilliseconds(300));
+        Assert.Equal(WindowLimit.None, state.TryCountRequest(1, 0, 1, Stopwatch.GetTimestamp(), out _));
+        var low = state.WaitForWindowAsync(1, 0, 1, RequestPriority.Low, 10, TimeSpan.FromSeconds(10), default);
+        var normal = state.WaitForWindowAsync(1, 0, 1, RequestPriority.Normal, 10, TimeSpan.FromSeconds(10), default);
+        var high = state.WaitForWindowAsync(1, 0, 1, RequestPriority.High, 10, TimeSpan.FromSeconds(10), default);
+        Assert.Equal(3, state.WaitingForWindow);
+        // Nobody jumps the queue, even into a window with room.
+        Assert.True(state.WindowFull(1, 0, 1, Stopwatch.GetTimestamp()));
+
+        var order = new List<RequestPriority>();
+        var pending = new Dictionary<Task<QueueRefusal>, RequestPriority> { [low] = RequestPriority.Low, [normal] = RequestPriority.Normal, [high] = RequestPriority.High };
+        while (pending.Count > 0)
+        {
+            var done = await Task.WhenAny(pending.Keys).WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal(QueueRefusal.None, await done);
+            order.Add(pending[done]);
+            pending.Remove(done);
+        }
+        Assert.Equal([RequestPriority.High, RequestPriority.Normal, RequestPriority.Low], order);
+        Assert.Equal(0, state.WaitingForWindow);
+    }
+
+    [Fact]
+    public async Task RateWindow_TokensDecideHowManyWaitersAWindowTakes()
+    {
+        var state = new DeploymentState(TimeSpan.FromMilliseconds(300));
+        Assert.Equal(WindowLimit.None, state.TryCountRequest(0, 1000, 1000, Stopwatch.GetTimestamp(), out _));
+        var waiters = Enumerable.Range(0, 3).Select(_ => state.WaitForWindowAsync(0, 1000, 400, RequestPriority.Normal, 10, TimeSpan.FromSeconds(10), default)).ToArray();
+        // The next window holds two of 400 tokens in 1000, the third waits one more turn.
+        await Task.WhenAll(waiters[0], waiters[1]).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(waiters[2].IsCompleted);
+        Assert.Equal(QueueRefusal.None, await waiters[2].WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task RateWindow_AWaiterPastItsWaitGivesUp()
+    {
+        var state = new DeploymentState(TimeSpan.FromSeconds(30));
+        Assert.Equal(WindowLimit.None, state.TryCountRequest(1, 0, 1, Stopwatch.GetTimestamp(), out _));
+        Assert.Equal(QueueRefusal.TimedOut, await state.WaitForWindowAsync(1, 0, 1, RequestPriority.High, 10, TimeSpan.FromMilliseconds(100), default));
+        Assert.Equal(0, state.WaitingForWindow);
+        Assert.InRange(state.UntilWindowTurn(Stopwatch.GetTimestamp()).TotalSeconds, 25, 30);
+    }
+
+    [Fact]
     public async Task NoLimit_NeverQueues()
     {
         var state = new DeploymentState();
