@@ -26,6 +26,9 @@ internal sealed class AttemptPlan(ModelRoute first)
 
     public ModelRoute Route { get; private set; } = first;
 
+    /// <summary>The longest this request waits for a probe or a rest to end: <see cref="MaxWaitForProbe"/>, or its own total limit when shorter.</summary>
+    public TimeSpan ProbeWaitLimit { get; set; } = MaxWaitForProbe;
+
     /// <summary>Where the request stands in a full deployment's queue.</summary>
     public RequestPriority Priority { get; init; } = RequestPriority.Normal;
 
@@ -46,7 +49,7 @@ internal sealed class AttemptPlan(ModelRoute first)
 
     /// <summary>
     /// When the router found every deployment's breaker open, waits for the earliest probe (up to
-    /// <see cref="MaxWaitForProbe"/>), else moves to the fallbacks; false when nothing can serve.
+    /// <see cref="ProbeWaitLimit"/>), else moves to the fallbacks; false when nothing can serve.
     /// </summary>
     public async ValueTask<bool> EnsureDeploymentAsync(GatewaySnapshot snapshot, CancellationToken cancellationToken)
     {
@@ -111,7 +114,7 @@ internal sealed class AttemptPlan(ModelRoute first)
         long earliest = group.EarliestProbe(0);
         if (earliest == 0) return -1;
         var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), earliest);
-        if (wait > MaxWaitForProbe) return -1;
+        if (wait > ProbeWaitLimit) return -1;
         // Timers round to the millisecond: a little margin so the probe is not a hair too early.
         if (wait > TimeSpan.Zero) await Task.Delay(wait + TimeSpan.FromMilliseconds(5), cancellationToken).ConfigureAwait(false);
         return group.Pick(0, request);

@@ -56,6 +56,9 @@ internal static partial class UpstreamAttempts
     public static async Task<SentCall> SendAsync<TSender>(HttpContext context, AttemptPlan plan, TSender sender, int bodyCapacity, ProviderOperation operation,
         bool stream, GatewaySnapshot snapshot, RetryBudget budget, ILogger logger) where TSender : IAttemptSender
     {
+        // Waiting for an open breaker's probe is bounded by the request's own limit as well.
+        var firstLimits = Timeouts(context.Request, plan.Route, plan.Route.Provider);
+        if (firstLimits.Total < plan.ProbeWaitLimit) plan.ProbeWaitLimit = firstLimits.Total;
         if (!await plan.EnsureDeploymentAsync(snapshot, context.RequestAborted).ConfigureAwait(false))
         {
             var provider = plan.Route.Provider;

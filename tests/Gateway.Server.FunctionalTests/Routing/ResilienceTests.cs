@@ -118,6 +118,21 @@ public sealed class ResilienceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AllBreakersOpen_AProbeLaterThanTheRequestsOwnLimit_IsNotWaitedFor()
+    {
+        await using var gateway = await Start("""{ "g": { "breaker": { "failures": 1, "coolDownMs": 5000 }, "deployments": [ { "provider": "a", "model": "m1" } ] } }""");
+        using (var failed = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{Tag()} fault:500"))))
+            Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var request = Post("/v1/chat/completions", Chat("g", "in a hurry"));
+        request.Headers.Add("x-gateway-timeout-ms", "1000");
+        using var response = await gateway.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Contains("deployments_unavailable", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(3), $"answered after {started.Elapsed}: it waited for a probe past its own limit");
+    }
+
+    [Fact]
     public async Task GroupFirstByteTimeout_EndsASlowAttempt_AndIsRetried()
     {
         await using var gateway = await Start("""{ "g": { "retries": 1, "timeouts": { "firstByteMs": 300 }, "deployments": [ { "provider": "a", "model": "m1" } ] } }""");
