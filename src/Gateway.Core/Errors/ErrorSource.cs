@@ -14,3 +14,18 @@ public enum ErrorSource
     /// <summary>A bug or a missing piece of configuration in the gateway itself.</summary>
     Gateway,
 }
+
+/// <summary>
+/// What kind of refusal a provider's error is, as its own adapter recognised it from the
+/// provider's codes and wording, so routing can fall back without knowing any provider's words.
+/// </summary>
+public enum UpstreamFailureKind
+{
+    Other,
+
+    /// <summary>The prompt (plus the output asked for) does not fit the model's context window.</summary>
+    ContextLength,
+
+    /// <summary>The provider's content filter refused the request.</summary>
+    ContentFilter,
+}

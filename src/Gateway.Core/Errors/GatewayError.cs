@@ -6,6 +6,9 @@ namespace Gateway.Core.Errors;
 /// </summary>
 public sealed record GatewayError(int Status, string Type, string Code, string Message, ErrorSource Source)
 {
+    /// <summary>What kind of refusal this is, when a provider adapter recognised one (context length, content filter).</summary>
+    public UpstreamFailureKind Kind { get; init; }
+
     /// <summary>Extra response headers to send with the error (e.g. <c>retry-after</c> from the provider).</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Headers { get; init; } = [];
 

@@ -17,23 +17,14 @@ public static class Resilience
 
     /// <summary>
     /// The kind of a failure a group may fall back on (<c>context_length</c>, <c>content_filter</c>),
-    /// recognised by the codes and messages OpenAI, Azure, Anthropic and Gemini use; null for any other.
+    /// as the provider's adapter classified it; null for any other.
     /// </summary>
-    public static string? FallbackKind(GatewayError error)
+    public static string? FallbackKind(GatewayError error) => error.Source != ErrorSource.Upstream ? null : error.Kind switch
     {
-        if (error.Source != ErrorSource.Upstream || error.Status is not (400 or 413 or 422)) return null;
-        string code = error.Code, message = error.Message;
-        if (code.Contains("context_length", StringComparison.OrdinalIgnoreCase)
-            || message.Contains("context length", StringComparison.OrdinalIgnoreCase)
-            || message.Contains("context window", StringComparison.OrdinalIgnoreCase)
-            || message.Contains("prompt is too long", StringComparison.OrdinalIgnoreCase)
-            || message.Contains("maximum number of tokens", StringComparison.OrdinalIgnoreCase))
-            return "context_length";
-        if (code.Contains("content_filter", StringComparison.OrdinalIgnoreCase) || code.Contains("content_policy", StringComparison.OrdinalIgnoreCase)
-            || message.Contains("content management policy", StringComparison.OrdinalIgnoreCase))
-            return "content_filter";
-        return null;
-    }
+        UpstreamFailureKind.ContextLength => "context_length",
+        UpstreamFailureKind.ContentFilter => "content_filter",
+        _ => null,
+    };
 
     /// <summary>The provider's <c>retry-after</c> (seconds or an HTTP date), when it sent one.</summary>
     public static TimeSpan? RetryAfter(GatewayError error, DateTimeOffset now)

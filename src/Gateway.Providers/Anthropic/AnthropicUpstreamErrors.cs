@@ -37,6 +37,19 @@ internal static class AnthropicUpstreamErrors
         };
         // 529 (overloaded) is Anthropic's own; OpenAI clients understand 503 and retry it.
         int clientStatus = status == 529 ? 503 : status is >= 400 and <= 599 ? status : 502;
-        return new GatewayError(clientStatus, openAiType, type ?? "upstream_error", message, ErrorSource.Upstream) { Headers = headers };
+        return new GatewayError(clientStatus, openAiType, type ?? "upstream_error", message, ErrorSource.Upstream) { Headers = headers, Kind = Classify(status, message) };
     }
+
+    /// <summary>
+    /// "prompt is too long: 210000 tokens > 200000 maximum", "input length and `max_tokens` exceed
+    /// context limit": an <c>invalid_request_error</c> whose wording says the context is exceeded.
+    /// (A 413 here is the request's byte size, not its tokens.) Anthropic refuses content in the
+    /// answer (<c>stop_reason: refusal</c>), not with an error.
+    /// </summary>
+    internal static UpstreamFailureKind Classify(int status, string message) =>
+        status == 400 && (message.Contains("prompt is too long", StringComparison.OrdinalIgnoreCase)
+            || message.Contains("exceed context limit", StringComparison.OrdinalIgnoreCase)
+            || message.Contains("context window", StringComparison.OrdinalIgnoreCase))
+            ? UpstreamFailureKind.ContextLength
+            : UpstreamFailureKind.Other;
 }

@@ -24,6 +24,20 @@ internal static class BedrockErrors
         if (status is 401 or 403)
             return new GatewayError(502, "upstream_error", "upstream_auth_failed", $"Provider '{provider}' rejected the gateway's credentials ({status}, {code}): {message}", ErrorSource.Upstream);
         string type = status switch { 429 => "rate_limit_error", >= 500 => "server_error", _ => "invalid_request_error" };
-        return new GatewayError(status is >= 400 and <= 599 ? status : 502, type, code, message, ErrorSource.Upstream);
+        return new GatewayError(status is >= 400 and <= 599 ? status : 502, type, code, message, ErrorSource.Upstream) { Kind = Classify(status, code, message) };
     }
+
+    /// <summary>
+    /// A <c>ValidationException</c> whose wording says the input is over the model's limit: Bedrock's
+    /// own ("Input is too long for requested model", "too many input tokens") or the hosted model's
+    /// (Anthropic's "prompt is too long", Meta's and Mistral's "maximum context length").
+    /// </summary>
+    internal static UpstreamFailureKind Classify(int status, string code, string message) =>
+        status == 400 && code == "ValidationException"
+        && (message.Contains("too long", StringComparison.OrdinalIgnoreCase)
+            || message.Contains("too many input tokens", StringComparison.OrdinalIgnoreCase)
+            || message.Contains("maximum context length", StringComparison.OrdinalIgnoreCase)
+            || message.Contains("context window", StringComparison.OrdinalIgnoreCase))
+            ? UpstreamFailureKind.ContextLength
+            : UpstreamFailureKind.Other;
 }

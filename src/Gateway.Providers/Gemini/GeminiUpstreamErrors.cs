@@ -45,6 +45,20 @@ internal static class GeminiUpstreamErrors
             >= 500 => "server_error",
             _ => "invalid_request_error",
         };
-        return new GatewayError(status is >= 400 and <= 599 ? status : 502, type, rpcStatus?.ToLowerInvariant() ?? "upstream_error", message, ErrorSource.Upstream) { Headers = headers };
+        return new GatewayError(status is >= 400 and <= 599 ? status : 502, type, rpcStatus?.ToLowerInvariant() ?? "upstream_error", message, ErrorSource.Upstream)
+        {
+            Headers = headers,
+            Kind = Classify(status, message),
+        };
     }
+
+    /// <summary>
+    /// "The input token count (1048577) exceeds the maximum number of tokens allowed (1048576)": an
+    /// <c>INVALID_ARGUMENT</c>. Gemini blocks content in the answer (<c>finishReason: SAFETY</c>), not with an error.
+    /// </summary>
+    internal static UpstreamFailureKind Classify(int status, string message) =>
+        status == 400 && (message.Contains("exceeds the maximum number of tokens", StringComparison.OrdinalIgnoreCase)
+            || message.Contains("context window", StringComparison.OrdinalIgnoreCase))
+            ? UpstreamFailureKind.ContextLength
+            : UpstreamFailureKind.Other;
 }

@@ -33,13 +33,32 @@ internal static class OpenAIErrors
         {
             return new GatewayError(clientStatus, type ?? "upstream_error", code ?? "upstream_error", message!, ErrorSource.Upstream)
             {
+                Kind = Classify(status, code, message!),
                 Headers = headers,
                 RawBody = Encoding.UTF8.GetBytes(text),
             };
         }
         string fallbackType = status == 429 ? "rate_limit_error" : status >= 500 ? "upstream_error" : "invalid_request_error";
         return new GatewayError(clientStatus, fallbackType, "upstream_error",
-            $"Provider '{provider}' answered {status}: {Snippet(text)}", ErrorSource.Upstream) { Headers = headers };
+            $"Provider '{provider}' answered {status}: {Snippet(text)}", ErrorSource.Upstream) { Headers = headers, Kind = Classify(status, null, message ?? text) };
+    }
+
+    /// <summary>
+    /// OpenAI's codes (<c>context_length_exceeded</c>, <c>content_filter</c>, <c>content_policy_violation</c>),
+    /// Azure's content-management wording, and the wording of compatible servers (vLLM, llama.cpp, Ollama).
+    /// </summary>
+    internal static UpstreamFailureKind Classify(int status, string? code, string message)
+    {
+        if (status is not (400 or 413 or 422)) return UpstreamFailureKind.Other;
+        if (code is "context_length_exceeded"
+            || message.Contains("context length", StringComparison.OrdinalIgnoreCase)
+            || message.Contains("context window", StringComparison.OrdinalIgnoreCase)
+            || message.Contains("exceeds the available context size", StringComparison.OrdinalIgnoreCase))
+            return UpstreamFailureKind.ContextLength;
+        if (code is "content_filter" or "content_policy_violation" or "ResponsibleAIPolicyViolation"
+            || message.Contains("content management policy", StringComparison.OrdinalIgnoreCase))
+            return UpstreamFailureKind.ContentFilter;
+        return UpstreamFailureKind.Other;
     }
 
     private static bool TryReadError(string text, out string? message, out string? type, out string? code)

@@ -1,4 +1,5 @@
 using System.Text;
+using Gateway.Core.Errors;
 using Gateway.Providers.OpenAI;
 
 namespace Gateway.Providers.Tests.OpenAI;
@@ -51,4 +52,15 @@ public class OpenAIErrorsTests
         var ids = OpenAIProvider.ParseModelList("""{"object":"list","data":[{"id":"b","object":"model"},{"id":"a","object":"model"}]}"""u8);
         Assert.Equal(["a", "b"], ids);
     }
+
+    [Theory]
+    [InlineData(400, """{"error":{"message":"This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}""", UpstreamFailureKind.ContextLength)]
+    [InlineData(400, """{"object":"error","message":"This model's maximum context length is 8192 tokens. However, you requested 9000 tokens.","type":"BadRequestError","param":null,"code":400}""", UpstreamFailureKind.ContextLength)] // vLLM
+    [InlineData(400, """{"error":{"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error"}}""", UpstreamFailureKind.ContextLength)] // llama.cpp
+    [InlineData(400, """{"error":{"message":"The response was filtered due to the prompt triggering Azure OpenAI's content management policy.","type":null,"param":"prompt","code":"content_filter","status":400}}""", UpstreamFailureKind.ContentFilter)] // Azure
+    [InlineData(400, """{"error":{"message":"Your request was rejected as a result of our safety system.","type":"invalid_request_error","code":"content_policy_violation"}}""", UpstreamFailureKind.ContentFilter)]
+    [InlineData(400, """{"error":{"message":"Invalid value for 'temperature'.","type":"invalid_request_error","code":"invalid_value"}}""", UpstreamFailureKind.Other)]
+    [InlineData(500, """{"error":{"message":"context length bookkeeping failed","type":"server_error","code":null}}""", UpstreamFailureKind.Other)] // a 5xx is a retry, not a fallback
+    public void FromResponse_ClassifiesRefusalsRoutingCanFallBackOn(int status, string body, UpstreamFailureKind kind) =>
+        Assert.Equal(kind, OpenAIErrors.FromResponse("p", status, Encoding.UTF8.GetBytes(body), null, null).Kind);
 }
