@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.ExceptionServices;
 using Gateway.Core.Sse;
 
 namespace Gateway.Providers.Http;
@@ -12,29 +13,48 @@ public sealed class TranslatingStream(Stream upstream, IStreamTranslator transla
     private readonly SseFrameReader _reader = new(upstream);
     private readonly ArrayBufferWriter<byte> _pending = new(4096);
     private int _offset;
+    // How much of _pending may be handed out: all of it, unless a frame failed part-way.
+    private int _end;
+    // The frames translated before the failing one in the same read.
+    private int _good;
+    // A failure that comes after frames already translated: they are handed out first, then it is thrown.
+    private ExceptionDispatchInfo? _failure;
     private bool _ended;
 
     public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
     {
-        while (_offset == _pending.WrittenCount)
+        while (_offset == _end)
         {
+            _failure?.Throw();
             _pending.ResetWrittenCount();
-            _offset = 0;
+            _offset = _end = _good = 0;
             if (translator.Completed || _ended) return 0;
             var read = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             if (read == SseReadResult.FrameTooLarge) throw new IOException("a provider stream event exceeded the size limit");
-            if (read == SseReadResult.End)
+            try
             {
-                _ended = true;
-                // A last event without its blank line still counts.
-                if (!_reader.Pending.Trim("\r\n "u8).IsEmpty) Translate(_reader.Pending);
-                translator.OnEnd(_pending); // without [DONE] the relay reports a truncated stream
-                continue;
+                if (read == SseReadResult.End)
+                {
+                    _ended = true;
+                    // A last event without its blank line still counts.
+                    if (!_reader.Pending.Trim("\r\n "u8).IsEmpty) Translate(_reader.Pending);
+                    translator.OnEnd(_pending); // without [DONE] the relay reports a truncated stream
+                }
+                else
+                {
+                    while (_reader.TryReadFrame(out var frame)) Translate(frame);
+                    if (translator.Error is { } error) throw new IOException($"the provider reported an error mid-stream: {error}");
+                }
+                _end = _pending.WrittenCount;
             }
-            while (_reader.TryReadFrame(out var frame)) Translate(frame);
-            if (translator.Error is { } error) throw new IOException($"the provider reported an error mid-stream: {error}");
+            catch (IOException ex) when (_good > 0)
+            {
+                // Frames before the failure reach the client, then the failure does.
+                _failure = ExceptionDispatchInfo.Capture(ex);
+                _end = _good;
+            }
         }
-        int n = Math.Min(destination.Length, _pending.WrittenCount - _offset);
+        int n = Math.Min(destination.Length, _end - _offset);
         _pending.WrittenSpan.Slice(_offset, n).CopyTo(destination.Span);
         _offset += n;
         return n;
@@ -51,6 +71,7 @@ public sealed class TranslatingStream(Stream upstream, IStreamTranslator transla
         {
             throw new IOException($"the provider sent a malformed stream event: {ex.Message}", ex);
         }
+        _good = _pending.WrittenCount;
     }
 
     protected override void Dispose(bool disposing)

@@ -16,8 +16,15 @@ public class TranslatingStreamTests
         var buffer = new byte[64 * 1024];
 
         // The relay treats IOException as the provider failing (error frame), unlike a stray JsonException.
-        var error = await Assert.ThrowsAsync<IOException>(async () => { while (await stream.ReadAsync(buffer) > 0) { } });
+        var delivered = new StringBuilder();
+        var error = await Assert.ThrowsAsync<IOException>(async () =>
+        {
+            int n;
+            while ((n = await stream.ReadAsync(buffer)) > 0) delivered.Append(Encoding.UTF8.GetString(buffer, 0, n));
+        });
         Assert.Contains("malformed stream event", error.Message, StringComparison.Ordinal);
+        // The good event read together with the bad one still reached the reader, before the failure.
+        Assert.Contains("\"content\":\"Hi\"", delivered.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
