@@ -93,4 +93,34 @@ public static class RequestRewriter
         bytes.CopyTo(output.GetSpan(bytes.Length));
         output.Advance(bytes.Length);
     }
+
+    /// <summary>
+    /// Copies <paramref name="json"/> to <paramref name="output"/> with the top-level property
+    /// <paramref name="from"/> renamed <paramref name="to"/> (nested properties and string contents
+    /// untouched); false, writing nothing, when there is no such top-level property or <paramref name="to"/> is already there.
+    /// </summary>
+    public static bool RenameTopLevel(ReadOnlySpan<byte> json, ReadOnlySpan<byte> from, ReadOnlySpan<byte> to, IBufferWriter<byte> output)
+    {
+        var reader = new System.Text.Json.Utf8JsonReader(json, new System.Text.Json.JsonReaderOptions { MaxDepth = 256 });
+        int nameStart = -1, nameEnd = -1;
+        while (reader.Read())
+        {
+            if (reader.TokenType != System.Text.Json.JsonTokenType.PropertyName || reader.CurrentDepth != 1) continue;
+            if (reader.ValueTextEquals(to)) return false;
+            if (nameStart < 0 && reader.ValueTextEquals(from))
+            {
+                // The token's quotes included: TokenStartIndex is the opening quote.
+                nameStart = (int)reader.TokenStartIndex;
+                nameEnd = nameStart + reader.ValueSpan.Length + 2;
+            }
+            reader.Skip();
+        }
+        if (nameStart < 0) return false;
+        output.Write(json[..nameStart]);
+        output.Write("\""u8);
+        output.Write(to);
+        output.Write("\""u8);
+        output.Write(json[nameEnd..]);
+        return true;
+    }
 }

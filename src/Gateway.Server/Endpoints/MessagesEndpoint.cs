@@ -67,7 +67,9 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
             // deployment's model id.
             var dropped = new List<string>();
             using var upstreamBody = new PooledBufferWriter(body.Length + 512);
-            error = AnthropicRequestTranslator.Translate(body.Memory, clientModel, provider.Config.Type == ProviderTypes.OpenAI, upstreamBody, dropped);
+            // max_tokens here; an attempt on OpenAI itself renames it (see Translated), so a retry on
+            // another kind of provider gets the name that one knows.
+            error = AnthropicRequestTranslator.Translate(body.Memory, clientModel, maxCompletionTokens: false, upstreamBody, dropped);
             if (error is not null)
             {
                 await ErrorResponses.WriteAsync(context, error, started, dialect: Dialect).ConfigureAwait(false);
@@ -351,7 +353,16 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
         public ReadOnlyMemory<byte> Write(in ModelRoute route, PooledBufferWriter output)
         {
             var (model, modelJson) = RequestIntake.UpstreamModel(json, shape, route);
-            RequestRewriter.Rewrite(json.Span, shape, modelJson.Span, ensureUsage: false, output);
+            if (route.Provider.Config.Type != ProviderTypes.OpenAI)
+            {
+                RequestRewriter.Rewrite(json.Span, shape, modelJson.Span, ensureUsage: false, output);
+                return model;
+            }
+            // OpenAI's reasoning models refuse max_tokens and want max_completion_tokens; most
+            // compatible servers know only max_tokens.
+            using var spliced = new PooledBufferWriter(json.Length + modelJson.Length);
+            RequestRewriter.Rewrite(json.Span, shape, modelJson.Span, ensureUsage: false, spliced);
+            if (!RequestRewriter.RenameTopLevel(spliced.WrittenMemory.Span, "max_tokens"u8, "max_completion_tokens"u8, output)) output.Write(spliced.WrittenMemory.Span);
             return model;
         }
 

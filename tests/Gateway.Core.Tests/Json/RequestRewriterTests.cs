@@ -67,4 +67,27 @@ public class RequestRewriterTests
         const string json = "{\"model\":\"p/m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},\"messages\":[{}]}";
         Assert.Equal(json.Replace("p/m", "m"), Rewrite(json, "m", ensureUsage: true));
     }
+
+    [Fact]
+    public void RenameTopLevel_RenamesOnlyTheTopLevelProperty()
+    {
+        var json = """{"model":"m","messages":[{"role":"user","content":"\"max_tokens\": 5"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"properties":{"max_tokens":{"type":"integer"}}}}}],"max_tokens":100}"""u8;
+        var output = new ArrayBufferWriter<byte>();
+        Assert.True(RequestRewriter.RenameTopLevel(json, "max_tokens"u8, "max_completion_tokens"u8, output));
+        string renamed = Encoding.UTF8.GetString(output.WrittenSpan);
+        Assert.EndsWith(""","max_completion_tokens":100}""", renamed, StringComparison.Ordinal);
+        Assert.Contains("""\"max_tokens\": 5""", renamed, StringComparison.Ordinal); // message text untouched
+        Assert.Contains("""{"max_tokens":{"type":"integer"}}""", renamed, StringComparison.Ordinal); // nested schema untouched
+        using var parsed = System.Text.Json.JsonDocument.Parse(output.WrittenMemory);
+        Assert.False(parsed.RootElement.TryGetProperty("max_tokens", out _));
+    }
+
+    [Fact]
+    public void RenameTopLevel_NothingToRename_OrTheNewNameTaken_WritesNothing()
+    {
+        var output = new ArrayBufferWriter<byte>();
+        Assert.False(RequestRewriter.RenameTopLevel("""{"model":"m"}"""u8, "max_tokens"u8, "max_completion_tokens"u8, output));
+        Assert.False(RequestRewriter.RenameTopLevel("""{"max_tokens":1,"max_completion_tokens":2}"""u8, "max_tokens"u8, "max_completion_tokens"u8, output));
+        Assert.Equal(0, output.WrittenCount);
+    }
 }

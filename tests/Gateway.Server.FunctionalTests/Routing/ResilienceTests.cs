@@ -389,4 +389,30 @@ public sealed class ResilienceTests : IAsyncLifetime
         Assert.False(deployments[1].State.IsOpen);
         Assert.True(deployments[0].State.ConsecutiveFailures < 100);
     }
+
+    [Fact]
+    public async Task Messages_ARetryOnAnotherKindOfProvider_GetsTheOutputLimitNameThatOneKnows()
+    {
+        await using var gateway = await StartAsync(_upstream, configJson: """
+            { "providers": {
+                "oa": { "type": "openai", "baseUrl": "$UPSTREAM", "apiKey": "env:OPENAI_API_KEY" },
+                "b": { "type": "openai-compatible", "baseUrl": "$UPSTREAM", "apiKey": "env:OPENAI_API_KEY" } },
+              "models": { "g": { "strategy": "round-robin", "retries": 1, "deployments": [ { "provider": "oa", "model": "m1" }, { "provider": "b", "model": "m2" } ] } } }
+            """);
+        string tag = Tag();
+        // Round robin: one of the two requests starts on OpenAI (m1, which fails) and is retried on the compatible server.
+        for (int i = 0; i < 2; i++)
+        {
+            using var response = await gateway.Client.SendAsync(Post("/v1/messages", $$"""{"model":"g","max_tokens":20,"messages":[{"role":"user","content":"{{tag}} fault:500-model:m1"}]}"""));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        var sent = _upstream.Matching(tag).Select(r => JsonDocument.Parse(r.Body).RootElement).ToArray();
+        var toOpenAI = Assert.Single(sent, b => b.GetProperty("model").GetString() == "m1");
+        Assert.Equal(20, toOpenAI.GetProperty("max_completion_tokens").GetInt32());
+        Assert.False(toOpenAI.TryGetProperty("max_tokens", out _));
+        var toCompatible = sent.Where(b => b.GetProperty("model").GetString() == "m2").ToArray();
+        Assert.Equal(2, toCompatible.Length);
+        Assert.All(toCompatible, b => Assert.Equal(20, b.GetProperty("max_tokens").GetInt32()));
+        Assert.All(toCompatible, b => Assert.False(b.TryGetProperty("max_completion_tokens", out _)));
+    }
 }
