@@ -64,8 +64,7 @@ internal static partial class UpstreamAttempts
             var provider = plan.Route.Provider;
             var unavailable = new GatewayError(503, "upstream_error", "deployments_unavailable",
                 $"Every deployment of '{plan.Route.Group!.Name}' is unavailable: their circuit breakers are open after repeated failures.", ErrorSource.Upstream);
-            return new SentCall(UpstreamResult.Fail(unavailable), new UpstreamDeadline(TimeSpan.Zero, TimeSpan.Zero, CancellationToken.None), provider,
-                Stopwatch.GetTimestamp(), 0, new PooledBufferWriter(0), null);
+            return Refused(unavailable, provider, new PooledBufferWriter(0));
         }
         while (true)
         {
@@ -73,8 +72,6 @@ internal static partial class UpstreamAttempts
             var provider = route.Provider;
             var body = new PooledBufferWriter(bodyCapacity);
             var model = sender.Write(route, body);
-            var limits = Timeouts(context.Request, route, provider);
-            var deadline = new UpstreamDeadline(limits.FirstByte, limits.Total, context.RequestAborted, idle: limits.Idle);
             var state = plan.State;
             if (state is not null && route.Group is { } queueGroup)
             {
@@ -88,12 +85,10 @@ internal static partial class UpstreamAttempts
                 catch (OperationCanceledException)
                 {
                     // The client left while queued: nothing was sent, nothing to answer.
-                    deadline.Dispose();
                     body.Dispose();
                     throw;
                 }
-                if (refusal != QueueRefusal.None)
-                    return new SentCall(UpstreamResult.Fail(QueueError(refusal, provider.Name)), deadline, provider, Stopwatch.GetTimestamp(), 0, body, null);
+                if (refusal != QueueRefusal.None) return Refused(QueueError(refusal, provider.Name), provider, body);
                 // The minute's requests or tokens used up: wait for a later minute in the deployment's
                 // priority queue when the next one starts within the group's queue wait.
                 int tokens = route.Request.TotalTokens;
@@ -109,7 +104,6 @@ internal static partial class UpstreamAttempts
                     catch (OperationCanceledException)
                     {
                         state.Abandoned();
-                        deadline.Dispose();
                         body.Dispose();
                         throw;
                     }
@@ -119,9 +113,12 @@ internal static partial class UpstreamAttempts
                 if (windowLimit != WindowLimit.None)
                 {
                     state.Abandoned();
-                    return new SentCall(UpstreamResult.Fail(WindowError(provider.Name, windowLimit, deploymentConfig, untilNextMinute)), deadline, provider, Stopwatch.GetTimestamp(), 0, body, null);
+                    return Refused(WindowError(provider.Name, windowLimit, deploymentConfig, untilNextMinute), provider, body);
                 }
             }
+            // The limits start when the call goes out: time spent queued for a slot or a minute is not the provider's.
+            var limits = Timeouts(context.Request, route, provider);
+            var deadline = new UpstreamDeadline(limits.FirstByte, limits.Total, context.RequestAborted, idle: limits.Idle);
             long upstreamStarted = Stopwatch.GetTimestamp();
             var result = await sender.SendAsync(provider, new ProviderCall(operation, body.WrittenMemory, model, stream) { ConnectTimeout = limits.Connect }, deadline.Token).ConfigureAwait(false);
             long upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
@@ -143,6 +140,11 @@ internal static partial class UpstreamAttempts
             body.Dispose();
         }
     }
+
+    /// <summary>The gateway answers for the provider without calling it: nothing was sent, no limit runs.</summary>
+    private static SentCall Refused(GatewayError error, IProvider provider, PooledBufferWriter body) =>
+        new(UpstreamResult.Fail(error), new UpstreamDeadline(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan, CancellationToken.None), provider,
+            Stopwatch.GetTimestamp(), 0, body, null);
 
     /// <summary>A full deployment turned the request away: a 429 the client may retry shortly.</summary>
     private static GatewayError QueueError(QueueRefusal refusal, string provider) =>

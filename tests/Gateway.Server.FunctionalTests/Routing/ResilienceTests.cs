@@ -415,4 +415,23 @@ public sealed class ResilienceTests : IAsyncLifetime
         Assert.All(toCompatible, b => Assert.Equal(20, b.GetProperty("max_tokens").GetInt32()));
         Assert.All(toCompatible, b => Assert.False(b.TryGetProperty("max_completion_tokens", out _)));
     }
+
+    [Fact]
+    public async Task TimeQueuedForASlot_DoesNotCountAgainstTheFirstByteLimit()
+    {
+        await using var gateway = await Start("""{ "g": { "timeouts": { "firstByteMs": 1000 }, "deployments": [ { "provider": "a", "model": "m1", "maxConcurrency": 1 } ] } }""");
+        var state = gateway.Services.GetRequiredService<Gateway.Core.Routing.DeploymentStates>().Get("a", "m1");
+        // The first holds the only slot for 800 ms; the second waits for it, then takes 600 ms itself.
+        var holding = gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{Tag()} fault:slow-headers:800")));
+        Assert.True(await Until(() => state.InFlight == 1), "the first request never took the slot");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var queuedTask = gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{Tag()} fault:slow-headers:600")));
+        Assert.True(await Until(() => state.Queued == 1), "the second request never queued");
+        using var queued = await queuedTask;
+        Assert.Equal(HttpStatusCode.OK, queued.StatusCode);
+        Assert.Equal("1", Header(queued, "x-gateway-attempts"));
+        Assert.True(clock.Elapsed > TimeSpan.FromMilliseconds(1100), $"answered after {clock.Elapsed}: it did not wait for the slot");
+        using var held = await holding;
+        Assert.Equal(HttpStatusCode.OK, held.StatusCode);
+    }
 }
