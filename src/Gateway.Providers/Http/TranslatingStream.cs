@@ -8,7 +8,11 @@ namespace Gateway.Providers.Http;
 /// Reads a provider's SSE stream and hands out the OpenAI frames its translator makes of it, as each
 /// upstream read arrives: the gateway's relay downstream sees an ordinary OpenAI stream.
 /// </summary>
-public sealed class TranslatingStream(Stream upstream, IStreamTranslator translator) : ReadOnlyForwardStream
+/// <param name="offIoThread">
+/// Translate on the thread pool, not on the socket's epoll thread where the read may complete
+/// inline: for translators that may take long (a JavaScript policy's <c>onChunk</c>).
+/// </param>
+public sealed class TranslatingStream(Stream upstream, IStreamTranslator translator, bool offIoThread = false) : ReadOnlyForwardStream
 {
     private readonly SseFrameReader _reader = new(upstream);
     private readonly ArrayBufferWriter<byte> _pending = new(4096);
@@ -31,6 +35,7 @@ public sealed class TranslatingStream(Stream upstream, IStreamTranslator transla
             if (translator.Completed || _ended) return 0;
             var read = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             if (read == SseReadResult.FrameTooLarge) throw new IOException("a provider stream event exceeded the size limit");
+            if (offIoThread && !Thread.CurrentThread.IsThreadPoolThread) await Task.Yield();
             try
             {
                 if (read == SseReadResult.End)

@@ -12,6 +12,7 @@ using Gateway.Core.Sse;
 using Gateway.Providers.Anthropic;
 using Gateway.Providers.Http;
 using Gateway.Policies;
+using Gateway.Server.Hosting;
 using Gateway.Server.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -153,6 +154,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
                     PooledBody? answerChanged = null;
                     if (policyContext is not null)
                     {
+                        await SocketCompletions.LeaveIoThread();
                         var policy = RequestPolicies.RunOnResponse(chain, answerJson, policyContext, logger);
                         if (policy.Error is { } refused)
                         {

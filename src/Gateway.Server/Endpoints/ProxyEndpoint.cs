@@ -7,6 +7,7 @@ using Gateway.Core.Routing;
 using Gateway.Core.Sse;
 using Gateway.Policies;
 using Gateway.Providers.Http;
+using Gateway.Server.Hosting;
 using Gateway.Server.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -187,6 +188,7 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
             // Response hooks see answers, not provider errors, which go to the client as they are.
             if (bound is not null && upstream.Status is >= 200 and < 300)
             {
+                await SocketCompletions.LeaveIoThread();
                 var policy = RequestPolicies.RunOnResponse(bound.Chain, answer, bound.Context, logger);
                 if (policy.Error is { } refused)
                 {

@@ -90,7 +90,7 @@ internal static class PolicyStreams
         if (bound is null) return null;
         Stream? current = null;
         foreach (var (slot, policy) in bound.Chain.WithHook(PolicyHooks.OnChunk).Reverse())
-            current = new TranslatingStream(current ?? upstream, new PolicyChunkStage(slot, policy, bound.Context, logger));
+            current = new TranslatingStream(current ?? upstream, new PolicyChunkStage(slot, policy, bound.Context, logger), offIoThread: true);
         if (bound.Context.HasPlaceholders)
             current = new TranslatingStream(current ?? upstream, new PlaceholderRestorer(bound.Context.Vault));
         return current;

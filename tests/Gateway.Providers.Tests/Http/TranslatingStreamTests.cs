@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using Gateway.Providers.Anthropic;
 using Gateway.Providers.Gemini;
@@ -40,5 +41,51 @@ public class TranslatingStreamTests
         string text = await new StreamReader(stream).ReadToEndAsync();
         Assert.Contains("\"content\":\"Hello\"", text, StringComparison.Ordinal);
         Assert.EndsWith("data: [DONE]\n\n", text, StringComparison.Ordinal);
+    }
+
+    private sealed class ThreadRecorder : IStreamTranslator
+    {
+        public List<bool> OnPool { get; } = [];
+        public bool Completed { get; private set; }
+        public string? Error => null;
+
+        public void OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> output)
+        {
+            OnPool.Add(Thread.CurrentThread.IsThreadPoolThread);
+            output.Write(frame);
+            Completed = frame.IndexOf("[DONE]"u8) >= 0;
+        }
+
+        public void OnEnd(IBufferWriter<byte> output)
+        {
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void OffIoThread_TranslatesOnThePool_WhenTheReadCompletedOnAnotherThread(bool offIoThread)
+    {
+        // A dedicated thread stands in for the runtime's epoll thread, where a read completes inline.
+        var translator = new ThreadRecorder();
+        Exception? failure = null;
+        var reader = new Thread(() =>
+        {
+            try
+            {
+                using var stream = new TranslatingStream(new MemoryStream("data: {}\n\ndata: [DONE]\n\n"u8.ToArray()), translator, offIoThread);
+                var buffer = new byte[1024];
+                while (stream.ReadAsync(buffer).AsTask().GetAwaiter().GetResult() > 0) { }
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+        });
+        reader.Start();
+        reader.Join();
+        Assert.Null(failure);
+        Assert.Equal(2, translator.OnPool.Count);
+        Assert.All(translator.OnPool, onPool => Assert.Equal(offIoThread, onPool));
     }
 }
