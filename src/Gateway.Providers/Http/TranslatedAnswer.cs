@@ -28,6 +28,7 @@ internal static class TranslatedAnswer
 {
     private const int MaxErrorBody = 1024 * 1024;
     private const int MaxBody = 64 * 1024 * 1024;
+    private const int LargeAnswer = 64 * 1024;
 
     public static async ValueTask<UpstreamResult> ReadAsync(HttpRequestMessage request, HttpResponseMessage response, IAnswerTranslation translation,
         string provider, string? requestIdHeader, CancellationToken cancellationToken)
@@ -50,6 +51,9 @@ internal static class TranslatedAnswer
                     new ResponseOwner(request, response)) { RequestId = requestId });
             }
             var answer = await UpstreamHttp.ReadBoundedAsync(response.Content, MaxBody, truncate: false, cancellationToken).ConfigureAwait(false);
+            // The read may have completed inline on a socket's epoll thread (the binary runs completions
+            // inline): a large answer is translated on the thread pool rather than holding that thread.
+            if (answer.Length > LargeAnswer && !Thread.CurrentThread.IsThreadPoolThread) await Task.Yield();
             var output = new ArrayBufferWriter<byte>(answer.Length + 256);
             if (translation.Translate(answer, output) is { } error) return UpstreamResult.Fail(error);
             var bytes = output.WrittenMemory.ToArray();
