@@ -30,13 +30,31 @@ public static class PromptTokens
     /// </summary>
     public const int MaxExactChars = 16 * 1024;
 
-    private static readonly Lazy<Tokenizer> Encoding200k = new(() => TiktokenTokenizer.CreateForEncoding("o200k_base"), LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<Tokenizer?> Encoding200k = new(Load, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    /// <summary>Loads the vocabulary (about 100 ms) ahead of the first request that needs it.</summary>
-    public static void Warm() => _ = Encoding200k.Value.CountTokens("warm");
+    /// <summary>Why the vocabulary could not be loaded (counts then fall back to four characters a token); null when it loaded.</summary>
+    public static string? LoadError { get; private set; }
+
+    /// <summary>Loads the vocabulary (about 200 ms in the native binary) ahead of the first request that needs it; false when it cannot.</summary>
+    public static bool Warm() => Encoding200k.Value is { } tokenizer && tokenizer.CountTokens("warm") > 0;
 
     /// <summary>Tokens in <paramref name="text"/>.</summary>
-    public static int CountText(ReadOnlySpan<char> text) => text.IsEmpty ? 0 : Encoding200k.Value.CountTokens(text);
+    public static int CountText(ReadOnlySpan<char> text) =>
+        text.IsEmpty ? 0 : Encoding200k.Value is { } tokenizer ? tokenizer.CountTokens(text) : (text.Length + 3) / 4;
+
+    // A vocabulary that cannot load degrades routing to estimates, loudly (GatewayHost logs LoadError), rather than failing requests.
+    private static Tokenizer? Load()
+    {
+        try
+        {
+            return TiktokenTokenizer.CreateForEncoding("o200k_base");
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or NotSupportedException or IOException or TypeLoadException)
+        {
+            LoadError = $"{ex.GetType().Name}: {ex.Message}";
+            return null;
+        }
+    }
 
     /// <summary>
     /// The prompt tokens of an OpenAI- or Anthropic-shaped request body, and the output it asks room

@@ -83,6 +83,7 @@ public static partial class GatewayHost
         if (policies.Build(config.Policies, policyErrors) is not { } policySet) return (null, policyErrors);
         policies.Activate(policySet);
         var snapshot = app.Services.GetRequiredService<SnapshotHolder>().Current;
+        if (PromptTokens.LoadError is { } tokenizerError) Log.TokenizerUnavailable(logger, tokenizerError);
         Log.Started(logger, options.ConfigPath ?? "(none: defaults and environment)",
             string.Join(", ", config.Providers.Values.OrderBy(p => p.Name, StringComparer.Ordinal).Select(p => $"{p.Name} ({p.Type}, {p.Origin})")),
             config.Models.Count, snapshot.Keys.Count);
@@ -115,6 +116,9 @@ public static partial class GatewayHost
     {
         [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Gateway configured from {Config}: providers {Providers}; {Aliases} model aliases; {Keys} keys")]
         public static partial void Started(ILogger logger, string config, string providers, int aliases, int keys);
+
+        [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "The tokenizer's vocabulary did not load ({Error}): groups that weigh tokens route by estimates (four characters a token)")]
+        public static partial void TokenizerUnavailable(ILogger logger, string error);
 
         [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Configuration: {Warning}")]
         public static partial void ConfigWarning(ILogger logger, string warning);

@@ -23,8 +23,9 @@ internal sealed class SnapshotFactory(ProviderFactory providers, byte[]? bootstr
         if (config.MasterKeyHash is not null) ring.Add(config.MasterKeyHash, new GatewayKey("master", admin: true, [], priority: 2));
 
         var snapshot = new GatewaySnapshot(config, instances, ring, Interlocked.Increment(ref _version), states);
-        // The tokenizer's vocabulary takes about 100 ms to load: not on the first request that needs it.
-        if (snapshot.Groups.Values.Any(g => g.CountsTokens)) _ = Task.Run(PromptTokens.Warm);
+        // The tokenizer's vocabulary takes about 200 ms to load: at start (or the reload that first
+        // needs it), not on the first request that does.
+        if (snapshot.Groups.Values.Any(g => g.CountsTokens)) PromptTokens.Warm();
         return snapshot;
     }
 }
