@@ -237,8 +237,28 @@ public sealed class DeploymentState
     /// <summary>The provider asked for a pause (<c>retry-after</c>): no request is sent its way until then, unless nothing else can serve.</summary>
     public void RestFor(TimeSpan pause, long now) => ExtendOpen(now + (long)(pause.TotalSeconds * Stopwatch.Frequency));
 
-    /// <summary>The call never started (cancelled before sending): only the in-flight count changes.</summary>
-    public void Abandoned() => Release();
+    /// <summary>The call holding a slot ended without an answer (never sent, or the client left): the slot and any probe claim are given up.</summary>
+    public void Abandoned()
+    {
+        Release();
+        NotSent();
+    }
+
+    /// <summary>
+    /// A call picked for this deployment was not sent (refused by its queue, or its client left):
+    /// while the breaker is open, that call was the probe, and the next request may probe instead.
+    /// </summary>
+    public void NotSent()
+    {
+        if (IsOpen) Volatile.Write(ref _probeSince, 0);
+    }
+
+    /// <summary>
+    /// How long a probe claim holds when nothing reports back: longer than any call may take (the
+    /// default total limit), so a slow probe is never joined by a second one. Calls that are not sent
+    /// give their claim up at once (<see cref="NotSent"/>); this only covers a claim nobody settles.
+    /// </summary>
+    public static readonly TimeSpan ProbeClaimExpiry = TimeSpan.FromMinutes(10);
 
     /// <summary>An open breaker whose cool-down is over lets exactly one caller through as the probe.</summary>
     public bool TryProbe(long now)
@@ -246,7 +266,7 @@ public sealed class DeploymentState
         long until = Volatile.Read(ref _openUntil);
         if (until == 0 || now < until) return false;
         long since = Volatile.Read(ref _probeSince);
-        if (since != 0 && now - since < (long)(CoolDown.TotalSeconds * Stopwatch.Frequency)) return false;
+        if (since != 0 && now - since < (long)(ProbeClaimExpiry.TotalSeconds * Stopwatch.Frequency)) return false;
         return Interlocked.CompareExchange(ref _probeSince, now, since) == since;
     }
 

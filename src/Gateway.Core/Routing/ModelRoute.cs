@@ -23,6 +23,12 @@ public readonly struct ModelRoute(IProvider provider, RouteTarget? target, int m
     /// <summary>Which of the group's deployments this route is (its index), or -1.</summary>
     public int Deployment { get; } = deployment;
 
+    /// <summary>This route was picked but will not be sent: its deployment gives up any breaker probe claim.</summary>
+    public void NotSent()
+    {
+        if (Group is { } group && Deployment >= 0) group.Deployments[Deployment].State.NotSent();
+    }
+
     /// <summary>The same request sent to another deployment of its group (a retry), or of a fallback group.</summary>
     public static ModelRoute ToDeployment(DeploymentGroup group, int deployment, in RoutingRequest request = default) =>
         new(group.Deployments[deployment].Target.Provider, group.Deployments[deployment].Target, 0, group, deployment, request);

@@ -46,134 +46,147 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
             return;
         }
 
+        // A route picked here but never sent (a policy answered or refused, or the request was routed
+        // again) gives up any breaker probe it claimed, so the next request can probe at once.
+        ModelRoute? unsent = route;
         using (body)
         {
-            var provider = route.Provider;
-            string clientModel = RequestIntake.ClientModel(body, shape);
-            var snapshot = snapshots.Current;
-            var policySet = policies.Current;
-            var chain = policySet.IsEmpty ? PolicyChain.Empty : policySet.Select(clientModel, key!.Id);
-            var policyContext = chain.IsEmpty ? null : RequestPolicies.Context(clientModel, key!, chain, context.Request, snapshot);
-            // With a policy bound the request goes through the canonical form even to Anthropic, so no
-            // policy is bypassed; a group mixing Anthropic with other providers is translated too, so
-            // a retry can go to any of them.
-            if (provider is IMessagesProvider && chain.IsEmpty && (route.Group is null || route.Group.Deployments.All(d => d.Target.Provider is IMessagesProvider)))
+            try
             {
-                await PassThroughAsync(context, body, shape, route, AttemptPlan.PriorityOf(key, context.Request), started).ConfigureAwait(false);
-                return;
-            }
+                var provider = route.Provider;
+                string clientModel = RequestIntake.ClientModel(body, shape);
+                var snapshot = snapshots.Current;
+                var policySet = policies.Current;
+                var chain = policySet.IsEmpty ? PolicyChain.Empty : policySet.Select(clientModel, key!.Id);
+                var policyContext = chain.IsEmpty ? null : RequestPolicies.Context(clientModel, key!, chain, context.Request, snapshot);
+                // With a policy bound the request goes through the canonical form even to Anthropic, so no
+                // policy is bypassed; a group mixing Anthropic with other providers is translated too, so
+                // a retry can go to any of them.
+                if (provider is IMessagesProvider && chain.IsEmpty && (route.Group is null || route.Group.Deployments.All(d => d.Target.Provider is IMessagesProvider)))
+                {
+                    unsent = null;
+                    await PassThroughAsync(context, body, shape, route, AttemptPlan.PriorityOf(key, context.Request), started).ConfigureAwait(false);
+                    return;
+                }
 
-            // The canonical request names the model as the client did (as on /v1/chat/completions);
-            // it is routed after the policies, which may change it, and each attempt splices in its
-            // deployment's model id.
-            var dropped = new List<string>();
-            using var upstreamBody = new PooledBufferWriter(body.Length + 512);
-            // max_tokens here; an attempt on OpenAI itself renames it (see Translated), so a retry on
-            // another kind of provider gets the name that one knows.
-            error = AnthropicRequestTranslator.Translate(body.Memory, clientModel, maxCompletionTokens: false, upstreamBody, dropped);
-            if (error is not null)
-            {
-                await ErrorResponses.WriteAsync(context, error, started, dialect: Dialect).ConfigureAwait(false);
-                return;
-            }
-            if (dropped.Count > 0) Log.DroppedFields(logger, provider.Name, string.Join(", ", dropped));
+                // The canonical request names the model as the client did (as on /v1/chat/completions);
+                // it is routed after the policies, which may change it, and each attempt splices in its
+                // deployment's model id.
+                var dropped = new List<string>();
+                using var upstreamBody = new PooledBufferWriter(body.Length + 512);
+                // max_tokens here; an attempt on OpenAI itself renames it (see Translated), so a retry on
+                // another kind of provider gets the name that one knows.
+                error = AnthropicRequestTranslator.Translate(body.Memory, clientModel, maxCompletionTokens: false, upstreamBody, dropped);
+                if (error is not null)
+                {
+                    await ErrorResponses.WriteAsync(context, error, started, dialect: Dialect).ConfigureAwait(false);
+                    return;
+                }
+                if (dropped.Count > 0) Log.DroppedFields(logger, provider.Name, string.Join(", ", dropped));
 
-            var requestJson = upstreamBody.WrittenMemory;
-            PooledBody? changed = null;
-            string? changedBy = null;
-            if (!chain.IsEmpty)
-            {
-                var policy = RequestPolicies.Run(chain, requestJson, policyContext!, logger);
-                if (policy.Answer is { } answer)
+                var requestJson = upstreamBody.WrittenMemory;
+                PooledBody? changed = null;
+                string? changedBy = null;
+                if (!chain.IsEmpty)
                 {
-                    using (answer) await AnswerFromPolicyAsync(context, answer, clientModel, shape.Stream, started).ConfigureAwait(false);
-                    return;
-                }
-                if (policy.Error is { } rejected)
-                {
-                    await ErrorResponses.WriteAsync(context, rejected, started, dialect: Dialect).ConfigureAwait(false);
-                    return;
-                }
-                changed = policy.NewBody;
-                changedBy = policy.Policy;
-            }
-            using var changedBody = changed;
-            var json = changed?.Memory ?? requestJson;
-            ModelRoute finalRoute = route;
-            error = RequestInspector.Inspect(json.Span, RequestKind.ChatCompletions, out var finalShape) is { } invalid
-                ? changedBy is null ? invalid : RequestPolicies.Failed(changedBy, $"it returned a request the gateway cannot send ({invalid.Message})")
-                // Routed again only when the model bytes changed (a policy, or escaping): a second pick
-                // would advance round-robin twice and could claim a breaker probe it never uses.
-                : finalShape.RawModel(json.Span).SequenceEqual(shape.RawModel(body.Span)) ? null
-                : ModelRouter.Resolve(snapshot, json.Span, finalShape, key!, out finalRoute);
-            if (error is not null)
-            {
-                await ErrorResponses.WriteAsync(context, error, started, dialect: Dialect).ConfigureAwait(false);
-                return;
-            }
-
-            var plan = new AttemptPlan(finalRoute) { Priority = AttemptPlan.PriorityOf(key, context.Request) };
-            retries.Deposit();
-            using var sent = await UpstreamAttempts.SendAsync(context, plan, new Translated(json, finalShape), RequestRewriter.MaxOutputLength(json.Length, 1024),
-                ProviderOperation.ChatCompletions, shape.Stream, snapshot, retries, logger).ConfigureAwait(false);
-            plan.WriteHeaders(context.Response);
-            provider = sent.Provider;
-            var deadline = sent.Deadline;
-            long upstreamTicks = sent.UpstreamTicks, upstreamStarted = sent.UpstreamStarted;
-            if (sent.Result.Response is not { } response)
-            {
-                if (sent.Result.Error is { } upstreamError)
-                    await ErrorResponses.WriteAsync(context, upstreamError, started, upstreamTicks, Dialect).ConfigureAwait(false);
-                else
-                    await ProxyEndpoint.AnswerCanceledAsync(context, deadline, provider.Name, started, upstreamTicks, Dialect).ConfigureAwait(false);
-                return;
-            }
-            using (response)
-            {
-                if (shape.Stream && response.IsEventStream)
-                {
-                    await TranslateStreamAsync(context, response, sent, clientModel,
-                        policyContext is null ? null : new RequestIntake.BoundPolicies(chain, policyContext), started).ConfigureAwait(false);
-                    return;
-                }
-                deadline.FirstByteReceived();
-                var (answer, readError) = await UpstreamAnswer.ReadAllAsync(response, deadline, provider.Name).ConfigureAwait(false);
-                upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
-                if (answer is null)
-                {
-                    if (readError is not null)
+                    var policy = RequestPolicies.Run(chain, requestJson, policyContext!, logger);
+                    if (policy.Answer is { } answer)
                     {
-                        sent.Failed();
-                        await ErrorResponses.WriteAsync(context, readError, started, upstreamTicks, Dialect).ConfigureAwait(false);
-                    }
-                    return;
-                }
-                using (answer)
-                {
-                    var answerJson = answer.Memory;
-                    PooledBody? answerChanged = null;
-                    if (policyContext is not null)
-                    {
-                        await SocketCompletions.LeaveIoThread();
-                        var policy = RequestPolicies.RunOnResponse(chain, answerJson, policyContext, logger);
-                        if (policy.Error is { } refused)
-                        {
-                            await ErrorResponses.WriteAsync(context, refused, started, upstreamTicks, Dialect).ConfigureAwait(false);
-                            return;
-                        }
-                        answerChanged = policy.NewBody;
-                        if (answerChanged is not null) answerJson = answerChanged.Memory;
-                    }
-                    using var answerChangedBody = answerChanged;
-                    using var translated = new PooledBufferWriter(answer.Length + 256);
-                    error = AnthropicResponseTranslator.Translate(answerJson, clientModel, translated);
-                    if (error is not null)
-                    {
-                        await ErrorResponses.WriteAsync(context, error, started, upstreamTicks, Dialect).ConfigureAwait(false);
+                        using (answer) await AnswerFromPolicyAsync(context, answer, clientModel, shape.Stream, started).ConfigureAwait(false);
                         return;
                     }
-                    await UpstreamAnswer.WriteAsync(context, 200, "application/json", translated.WrittenMemory, response.RequestId, started, upstreamTicks).ConfigureAwait(false);
+                    if (policy.Error is { } rejected)
+                    {
+                        await ErrorResponses.WriteAsync(context, rejected, started, dialect: Dialect).ConfigureAwait(false);
+                        return;
+                    }
+                    changed = policy.NewBody;
+                    changedBy = policy.Policy;
                 }
+                using var changedBody = changed;
+                var json = changed?.Memory ?? requestJson;
+                ModelRoute finalRoute = route;
+                error = RequestInspector.Inspect(json.Span, RequestKind.ChatCompletions, out var finalShape) is { } invalid
+                    ? changedBy is null ? invalid : RequestPolicies.Failed(changedBy, $"it returned a request the gateway cannot send ({invalid.Message})")
+                    // Routed again only when the model bytes changed (a policy, or escaping): a second pick
+                    // would advance round-robin twice and could claim a breaker probe it never uses.
+                    : finalShape.RawModel(json.Span).SequenceEqual(shape.RawModel(body.Span)) ? null
+                    : ModelRouter.Resolve(snapshot, json.Span, finalShape, key!, out finalRoute);
+                if (error is not null)
+                {
+                    await ErrorResponses.WriteAsync(context, error, started, dialect: Dialect).ConfigureAwait(false);
+                    return;
+                }
+
+                // The same route goes on to be sent; a route picked again leaves the first one unsent.
+                if (finalRoute.Group == route.Group && finalRoute.Deployment == route.Deployment && finalRoute.Provider == route.Provider) unsent = null;
+                var plan = new AttemptPlan(finalRoute) { Priority = AttemptPlan.PriorityOf(key, context.Request) };
+                retries.Deposit();
+                using var sent = await UpstreamAttempts.SendAsync(context, plan, new Translated(json, finalShape), RequestRewriter.MaxOutputLength(json.Length, 1024),
+                    ProviderOperation.ChatCompletions, shape.Stream, snapshot, retries, logger).ConfigureAwait(false);
+                plan.WriteHeaders(context.Response);
+                provider = sent.Provider;
+                var deadline = sent.Deadline;
+                long upstreamTicks = sent.UpstreamTicks, upstreamStarted = sent.UpstreamStarted;
+                if (sent.Result.Response is not { } response)
+                {
+                    if (sent.Result.Error is { } upstreamError)
+                        await ErrorResponses.WriteAsync(context, upstreamError, started, upstreamTicks, Dialect).ConfigureAwait(false);
+                    else
+                        await ProxyEndpoint.AnswerCanceledAsync(context, deadline, provider.Name, started, upstreamTicks, Dialect).ConfigureAwait(false);
+                    return;
+                }
+                using (response)
+                {
+                    if (shape.Stream && response.IsEventStream)
+                    {
+                        await TranslateStreamAsync(context, response, sent, clientModel,
+                            policyContext is null ? null : new RequestIntake.BoundPolicies(chain, policyContext), started).ConfigureAwait(false);
+                        return;
+                    }
+                    deadline.FirstByteReceived();
+                    var (answer, readError) = await UpstreamAnswer.ReadAllAsync(response, deadline, provider.Name).ConfigureAwait(false);
+                    upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
+                    if (answer is null)
+                    {
+                        if (readError is not null)
+                        {
+                            sent.Failed();
+                            await ErrorResponses.WriteAsync(context, readError, started, upstreamTicks, Dialect).ConfigureAwait(false);
+                        }
+                        return;
+                    }
+                    using (answer)
+                    {
+                        var answerJson = answer.Memory;
+                        PooledBody? answerChanged = null;
+                        if (policyContext is not null)
+                        {
+                            await SocketCompletions.LeaveIoThread();
+                            var policy = RequestPolicies.RunOnResponse(chain, answerJson, policyContext, logger);
+                            if (policy.Error is { } refused)
+                            {
+                                await ErrorResponses.WriteAsync(context, refused, started, upstreamTicks, Dialect).ConfigureAwait(false);
+                                return;
+                            }
+                            answerChanged = policy.NewBody;
+                            if (answerChanged is not null) answerJson = answerChanged.Memory;
+                        }
+                        using var answerChangedBody = answerChanged;
+                        using var translated = new PooledBufferWriter(answer.Length + 256);
+                        error = AnthropicResponseTranslator.Translate(answerJson, clientModel, translated);
+                        if (error is not null)
+                        {
+                            await ErrorResponses.WriteAsync(context, error, started, upstreamTicks, Dialect).ConfigureAwait(false);
+                            return;
+                        }
+                        await UpstreamAnswer.WriteAsync(context, 200, "application/json", translated.WrittenMemory, response.RequestId, started, upstreamTicks).ConfigureAwait(false);
+                    }
+                }
+            }
+            finally
+            {
+                unsent?.NotSent();
             }
         }
     }

@@ -81,7 +81,18 @@ internal sealed class AttemptPlan(ModelRoute first)
             next = _group.Pick(_tried, request);
             if (next < 0) next = _group.Pick(0, request); // every deployment tried: the same ones again
             if (next < 0) next = await WaitForProbeAsync(_group, cancellationToken).ConfigureAwait(false);
-            if (next >= 0) await Task.Delay(Resilience.Backoff(Attempts), cancellationToken).ConfigureAwait(false);
+            if (next >= 0)
+            {
+                try
+                {
+                    await Task.Delay(Resilience.Backoff(Attempts), cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    _group.Deployments[next].State.NotSent(); // the client left during the backoff: a probe it claimed goes back
+                    throw;
+                }
+            }
         }
         if (next < 0) next = await NextFallbackAsync(snapshot, cancellationToken).ConfigureAwait(false);
         if (next < 0) return false;

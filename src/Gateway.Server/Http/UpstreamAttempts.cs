@@ -85,10 +85,15 @@ internal static partial class UpstreamAttempts
                 catch (OperationCanceledException)
                 {
                     // The client left while queued: nothing was sent, nothing to answer.
+                    state.NotSent();
                     body.Dispose();
                     throw;
                 }
-                if (refusal != QueueRefusal.None) return Refused(QueueError(refusal, provider.Name), provider, body);
+                if (refusal != QueueRefusal.None)
+                {
+                    state.NotSent();
+                    return Refused(QueueError(refusal, provider.Name), provider, body);
+                }
                 // The minute's requests or tokens used up: wait for a later minute in the deployment's
                 // priority queue when the next one starts within the group's queue wait.
                 int tokens = route.Request.TotalTokens;

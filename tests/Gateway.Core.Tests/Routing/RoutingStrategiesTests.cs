@@ -184,15 +184,32 @@ public class RoutingStrategiesTests
     }
 
     [Fact]
-    public void Breaker_AProbeClaimedButNeverSent_ExpiresAfterTheCoolDown()
+    public void Breaker_AProbeClaimNobodySettles_ExpiresOnlyAfterAnyCallWouldHaveEnded()
     {
         var state = new DeploymentState();
         long now = Stopwatch.GetTimestamp();
         for (int i = 0; i < DeploymentState.FailuresToOpen; i++) { state.Started(); state.Finished(false, 0, now); }
         long ready = state.OpenUntil;
-        Assert.True(state.TryProbe(ready)); // picked, then the request ended before sending
-        Assert.False(state.TryProbe(ready + 1));
-        Assert.True(state.TryProbe(ready + (long)(DeploymentState.CoolDown.TotalSeconds * Stopwatch.Frequency) + 1));
+        Assert.True(state.TryProbe(ready));
+        // A probe still running after a minute is not joined by a second one.
+        Assert.False(state.TryProbe(ready + Stopwatch.Frequency * 60));
+        Assert.True(state.TryProbe(ready + (long)(DeploymentState.ProbeClaimExpiry.TotalSeconds * Stopwatch.Frequency) + 1));
+    }
+
+    [Fact]
+    public void Breaker_AProbePickedButNotSent_GivesItsClaimUpAtOnce()
+    {
+        var state = new DeploymentState();
+        long now = Stopwatch.GetTimestamp();
+        for (int i = 0; i < DeploymentState.FailuresToOpen; i++) { state.Started(); state.Finished(false, 0, now); }
+        long ready = state.OpenUntil;
+        Assert.True(state.TryProbe(ready));
+        state.NotSent(); // refused by the deployment's queue
+        Assert.True(state.TryProbe(ready + 1));
+        state.Started();
+        state.Abandoned(); // the client left
+        Assert.True(state.TryProbe(ready + 2));
+        Assert.Equal(0, state.InFlight);
     }
 
     [Fact]

@@ -434,4 +434,33 @@ public sealed class ResilienceTests : IAsyncLifetime
         using var held = await holding;
         Assert.Equal(HttpStatusCode.OK, held.StatusCode);
     }
+
+    [Fact]
+    public async Task Messages_AProbePickedForARequestAPolicyRefuses_IsFreeForTheNextRequest()
+    {
+        string dir = Directory.CreateTempSubdirectory("gw-probe-").FullName;
+        try
+        {
+            string guard = Path.Combine(dir, "guard.js");
+            await File.WriteAllTextAsync(guard, "export function onRequest(req) { return JSON.stringify(req).includes('refuse me') ? { reject: { status: 422, message: 'refused' } } : undefined; }");
+            await using var gateway = await StartAsync(_upstream, configJson: $$"""
+                { "providers": { "a": { "type": "openai-compatible", "baseUrl": "$UPSTREAM", "apiKey": "env:OPENAI_API_KEY" } },
+                  "models": { "g": { "breaker": { "failures": 1, "coolDownMs": 300 }, "deployments": [ { "provider": "a", "model": "m1" } ] } },
+                  "policies": [ { "file": {{JsonSerializer.Serialize(guard)}}, "limits": { "timeoutMs": 3000 } } ] }
+                """);
+            static string Message(string text) => $$"""{"model":"g","max_tokens":20,"messages":[{"role":"user","content":"{{text}}"}]}""";
+            using (var failed = await gateway.Client.SendAsync(Post("/v1/messages", Message($"{Tag()} fault:500"))))
+                Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+            await Task.Delay(400); // past the cool-down: the next pick is the probe
+            using (var refused = await gateway.Client.SendAsync(Post("/v1/messages", Message("refuse me"))))
+                Assert.Equal((HttpStatusCode)422, refused.StatusCode);
+            // The refused request never sent its probe; this one may.
+            using var served = await gateway.Client.SendAsync(Post("/v1/messages", Message("hello")));
+            Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
