@@ -130,7 +130,7 @@ public class DeploymentQueueTests
     [Fact]
     public async Task RateWindow_TokensDecideHowManyWaitersAWindowTakes()
     {
-        var state = new DeploymentState(TimeSpan.FromMilliseconds(300));
+        var state = new DeploymentState(TimeSpan.FromSeconds(1)); // long enough that the check below runs before the next turn
         Assert.Equal(WindowLimit.None, state.TryCountRequest(0, 1000, 1000, Stopwatch.GetTimestamp(), out _));
         var waiters = Enumerable.Range(0, 3).Select(_ => state.WaitForWindowAsync(0, 1000, 400, RequestPriority.Normal, 10, TimeSpan.FromSeconds(10), default)).ToArray();
         // The next window holds two of 400 tokens in 1000, the third waits one more turn.

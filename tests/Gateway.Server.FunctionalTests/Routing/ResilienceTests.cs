@@ -419,18 +419,19 @@ public sealed class ResilienceTests : IAsyncLifetime
     [Fact]
     public async Task TimeQueuedForASlot_DoesNotCountAgainstTheFirstByteLimit()
     {
-        await using var gateway = await Start("""{ "g": { "timeouts": { "firstByteMs": 1000 }, "deployments": [ { "provider": "a", "model": "m1", "maxConcurrency": 1 } ] } }""");
+        await using var gateway = await Start("""{ "g": { "timeouts": { "firstByteMs": 3000 }, "deployments": [ { "provider": "a", "model": "m1", "maxConcurrency": 1 } ] } }""");
         var state = gateway.Services.GetRequiredService<Gateway.Core.Routing.DeploymentStates>().Get("a", "m1");
-        // The first holds the only slot for 800 ms; the second waits for it, then takes 600 ms itself.
-        var holding = gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{Tag()} fault:slow-headers:800")));
+        // The first holds the only slot for 2 s; the second waits for it, then takes 1.5 s itself:
+        // 3.5 s in all, past the 3 s limit, but only 1.5 s of it at the provider.
+        var holding = gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{Tag()} fault:slow-headers:2000")));
         Assert.True(await Until(() => state.InFlight == 1), "the first request never took the slot");
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var queuedTask = gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{Tag()} fault:slow-headers:600")));
+        var queuedTask = gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{Tag()} fault:slow-headers:1500")));
         Assert.True(await Until(() => state.Queued == 1), "the second request never queued");
         using var queued = await queuedTask;
         Assert.Equal(HttpStatusCode.OK, queued.StatusCode);
         Assert.Equal("1", Header(queued, "x-gateway-attempts"));
-        Assert.True(clock.Elapsed > TimeSpan.FromMilliseconds(1100), $"answered after {clock.Elapsed}: it did not wait for the slot");
+        Assert.True(clock.Elapsed > TimeSpan.FromMilliseconds(2500), $"answered after {clock.Elapsed}: it did not wait for the slot");
         using var held = await holding;
         Assert.Equal(HttpStatusCode.OK, held.StatusCode);
     }
