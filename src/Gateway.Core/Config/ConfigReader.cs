@@ -239,14 +239,13 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
             config = config with { Models = models };
         }
 
-        if (TryGet(p, "connectTimeoutMs", out var ct) && Long(ct, $"{path}.connectTimeoutMs", 1, 600_000) is { } cms)
-            config = config with { ConnectTimeout = TimeSpan.FromMilliseconds(cms) };
-        if (TryGet(p, "firstByteTimeoutMs", out var fb) && Long(fb, $"{path}.firstByteTimeoutMs", 1, 3_600_000) is { } fms)
-            config = config with { FirstByteTimeout = TimeSpan.FromMilliseconds(fms) };
-        if (TryGet(p, "timeoutMs", out var to) && Long(to, $"{path}.timeoutMs", 1, 3_600_000) is { } tms)
-            config = config with { Timeout = TimeSpan.FromMilliseconds(tms) };
-        if (TryGet(p, "idleTimeoutMs", out var it) && Long(it, $"{path}.idleTimeoutMs", 0, 3_600_000) is { } ims)
-            config = config with { IdleTimeout = TimeSpan.FromMilliseconds(ims) };
+        config = config with
+        {
+            ConnectTimeout = Millis(p, "connectTimeoutMs", path, 1, 600_000) ?? config.ConnectTimeout,
+            FirstByteTimeout = Millis(p, "firstByteTimeoutMs", path, 1, 3_600_000) ?? config.FirstByteTimeout,
+            Timeout = Millis(p, "timeoutMs", path, 1, 3_600_000) ?? config.Timeout,
+            IdleTimeout = Millis(p, "idleTimeoutMs", path, 0, 3_600_000) ?? config.IdleTimeout,
+        };
 
         bool isMock = type == ProviderTypes.Mock;
         if (TryGet(p, "chunks", out var ch))
@@ -346,15 +345,14 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
                     CheckProperties(bv, $"{path}.breaker", ["failures", "coolDownMs", "failureRatio", "minimumCalls", "windowMs"]);
                     var breaker = BreakerConfig.Default;
                     if (TryGet(bv, "failures", out var fv) && Long(fv, $"{path}.breaker.failures", 1, 1000) is { } failures) breaker = breaker with { Failures = (int)failures };
-                    if (TryGet(bv, "coolDownMs", out var cv) && Long(cv, $"{path}.breaker.coolDownMs", 10, 3_600_000) is { } coolDown)
-                        breaker = breaker with { CoolDown = TimeSpan.FromMilliseconds(coolDown) };
+                    breaker = breaker with { CoolDown = Millis(bv, "coolDownMs", $"{path}.breaker", 10, 3_600_000) ?? breaker.CoolDown };
                     if (TryGet(bv, "failureRatio", out var ratioValue))
                     {
                         if (ratioValue.ValueKind == JsonValueKind.Number && ratioValue.TryGetDouble(out double ratio) && ratio > 0 && ratio <= 1) breaker = breaker with { FailureRatio = ratio };
                         else _errors.Add($"{path}.breaker.failureRatio: expected a number above 0 and at most 1 (0.5: half the calls in the window failed)");
                     }
                     if (TryGet(bv, "minimumCalls", out var mv2) && Long(mv2, $"{path}.breaker.minimumCalls", 1, 1_000_000) is { } minimum) breaker = breaker with { MinimumCalls = (int)minimum };
-                    if (TryGet(bv, "windowMs", out var wv2) && Long(wv2, $"{path}.breaker.windowMs", 100, 3_600_000) is { } window) breaker = breaker with { Window = TimeSpan.FromMilliseconds(window) };
+                    breaker = breaker with { Window = Millis(bv, "windowMs", $"{path}.breaker", 100, 3_600_000) ?? breaker.Window };
                     if (breaker.FailureRatio == 0 && (TryGet(bv, "minimumCalls", out _) || TryGet(bv, "windowMs", out _)))
                         _warnings.Add($"{path}.breaker: minimumCalls and windowMs only apply with failureRatio");
                     group = group with { Breaker = breaker };
@@ -363,19 +361,19 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
                 {
                     CheckProperties(qv, $"{path}.queue", ["maxLength", "maxWaitMs"]);
                     if (TryGet(qv, "maxLength", out var ql) && Long(ql, $"{path}.queue.maxLength", 0, 100_000) is { } length) group = group with { QueueLength = (int)length };
-                    if (TryGet(qv, "maxWaitMs", out var qw) && Long(qw, $"{path}.queue.maxWaitMs", 1, 600_000) is { } wait) group = group with { QueueWait = TimeSpan.FromMilliseconds(wait) };
+                    group = group with { QueueWait = Millis(qv, "maxWaitMs", $"{path}.queue", 1, 600_000) ?? group.QueueWait };
                 }
                 if (TryGet(prop.Value, "timeouts", out var tv) && Expect(tv, JsonValueKind.Object, $"{path}.timeouts"))
                 {
                     CheckProperties(tv, $"{path}.timeouts", ["connectMs", "firstByteMs", "idleMs", "totalMs"]);
-                    if (TryGet(tv, "connectMs", out var cn) && Long(cn, $"{path}.timeouts.connectMs", 1, 600_000) is { } connect)
-                        group = group with { ConnectTimeout = TimeSpan.FromMilliseconds(connect) };
-                    if (TryGet(tv, "idleMs", out var id) && Long(id, $"{path}.timeouts.idleMs", 1, 3_600_000) is { } idle)
-                        group = group with { IdleTimeout = TimeSpan.FromMilliseconds(idle) };
-                    if (TryGet(tv, "firstByteMs", out var fb) && Long(fb, $"{path}.timeouts.firstByteMs", 1, 3_600_000) is { } firstByte)
-                        group = group with { FirstByteTimeout = TimeSpan.FromMilliseconds(firstByte) };
-                    if (TryGet(tv, "totalMs", out var tt) && Long(tt, $"{path}.timeouts.totalMs", 1, 3_600_000) is { } total)
-                        group = group with { Timeout = TimeSpan.FromMilliseconds(total) };
+                    string at = $"{path}.timeouts";
+                    group = group with
+                    {
+                        ConnectTimeout = Millis(tv, "connectMs", at, 1, 600_000) ?? group.ConnectTimeout,
+                        FirstByteTimeout = Millis(tv, "firstByteMs", at, 1, 3_600_000) ?? group.FirstByteTimeout,
+                        IdleTimeout = Millis(tv, "idleMs", at, 1, 3_600_000) ?? group.IdleTimeout,
+                        Timeout = Millis(tv, "totalMs", at, 1, 3_600_000) ?? group.Timeout,
+                    };
                 }
             }
             models[prop.Name] = group;
@@ -603,6 +601,10 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
         _errors.Add($"{path}: expected a string, found {Describe(value.ValueKind)}");
         return null;
     }
+
+    /// <summary>The optional duration <c>obj.name</c> in milliseconds, checked against its range; null when absent or invalid (the error is recorded).</summary>
+    private TimeSpan? Millis(JsonElement obj, string name, string path, long min, long max) =>
+        TryGet(obj, name, out var value) && Long(value, $"{path}.{name}", min, max) is { } ms ? TimeSpan.FromMilliseconds(ms) : null;
 
     private long? Long(JsonElement value, string path, long min, long max)
     {

@@ -93,9 +93,6 @@ public sealed class UpstreamDeadline : IDisposable
                 if (!_disposed) _idleTimer = _time.CreateTimer(static state => ((UpstreamDeadline)state!).CheckIdle(), this, _idle, Timeout.InfiniteTimeSpan);
     }
 
-    /// <summary>Same as <see cref="DataReceived"/>: the answer's headers or first bytes are here.</summary>
-    public void FirstByteReceived() => DataReceived();
-
     private void CheckIdle()
     {
         var quiet = _time.GetElapsedTime(Volatile.Read(ref _lastData));

@@ -78,6 +78,21 @@ public sealed class DeploymentState
     private bool Over(int rpm, int tpm, int tokens) =>
         (rpm > 0 && _windowCount >= rpm) || (tpm > 0 && _windowTokens > 0 && _windowTokens + tokens > tpm);
 
+    /// <summary>Under the window lock: starts a new window when the current one is over, then counts the request if it fits.</summary>
+    private bool TryTake(int rpm, int tpm, int tokens, long now)
+    {
+        if (now - _windowStart >= _windowTicks)
+        {
+            _windowStart = now;
+            _windowCount = 0;
+            _windowTokens = 0;
+        }
+        if (Over(rpm, tpm, tokens)) return false;
+        _windowCount++;
+        _windowTokens += tokens;
+        return true;
+    }
+
     /// <summary>
     /// Counts a request of <paramref name="tokens"/> against <paramref name="rpm"/> and
     /// <paramref name="tpm"/> in the current one-minute window; when the minute is used up (or others
@@ -89,21 +104,10 @@ public sealed class DeploymentState
         if (rpm <= 0 && tpm <= 0) return WindowLimit.None;
         lock (_window)
         {
-            if (now - _windowStart >= _windowTicks)
-            {
-                _windowStart = now;
-                _windowCount = 0;
-                _windowTokens = 0;
-            }
             // Waiters go first: an arrival must not take the place of a request queued for this window.
-            if (_windowQueue.Count == 0 && !Over(rpm, tpm, tokens))
-            {
-                _windowCount++;
-                _windowTokens += tokens;
-                return WindowLimit.None;
-            }
+            if (_windowQueue.Count == 0 && TryTake(rpm, tpm, tokens, now)) return WindowLimit.None;
             untilNextWindow = Stopwatch.GetElapsedTime(now, _windowStart + _windowTicks);
-            return rpm > 0 && (_windowCount >= rpm || _windowQueue.Count > 0 && tpm <= 0) ? WindowLimit.Requests : WindowLimit.Tokens;
+            return (rpm > 0 && _windowCount >= rpm) || tpm <= 0 ? WindowLimit.Requests : WindowLimit.Tokens;
         }
     }
 
@@ -155,20 +159,7 @@ public sealed class DeploymentState
         int rpm = Volatile.Read(ref _waitRpm), tpm = Volatile.Read(ref _waitTpm);
         _windowQueue.HandOverWhile(tokens =>
         {
-            lock (_window)
-            {
-                long now = Stopwatch.GetTimestamp();
-                if (now - _windowStart >= _windowTicks)
-                {
-                    _windowStart = now;
-                    _windowCount = 0;
-                    _windowTokens = 0;
-                }
-                if (Over(rpm, tpm, tokens)) return false;
-                _windowCount++;
-                _windowTokens += tokens;
-                return true;
-            }
+            lock (_window) return TryTake(rpm, tpm, tokens, Stopwatch.GetTimestamp());
         });
         ArmWindowTimer(); // those left wait for the next turn (their own wait limit permitting)
     }

@@ -57,7 +57,7 @@ public static class PromptTokens
     }
 
     /// <summary>
-    /// The prompt tokens of an OpenAI- or Anthropic-shaped request body, and the output it asks room
+    /// The prompt tokens of a request body as clients send it (chat completions, embeddings, /v1/messages), and the output it asks room
     /// for (<c>max_tokens</c>, <c>max_completion_tokens</c>, <c>max_output_tokens</c>; 0 when none).
     /// A body that is not JSON counts at four bytes a token.
     /// </summary>

@@ -1,6 +1,7 @@
 using System.Buffers;
 using Gateway.Core.Errors;
 using Gateway.Core.Providers;
+using Gateway.Core.Threading;
 
 namespace Gateway.Providers.Http;
 
@@ -51,9 +52,9 @@ internal static class TranslatedAnswer
                     new ResponseOwner(request, response)) { RequestId = requestId });
             }
             var answer = await UpstreamHttp.ReadBoundedAsync(response.Content, MaxBody, truncate: false, cancellationToken).ConfigureAwait(false);
-            // The read may have completed inline on a socket's epoll thread (the binary runs completions
-            // inline): a large answer is translated on the thread pool rather than holding that thread.
-            if (answer.Length > LargeAnswer && !Thread.CurrentThread.IsThreadPoolThread) await Task.Yield();
+            // The read may have completed inline on a socket's epoll thread: a large answer is
+            // translated on the thread pool rather than holding that thread.
+            if (answer.Length > LargeAnswer) await IoThread.Leave();
             var output = new ArrayBufferWriter<byte>(answer.Length + 256);
             if (translation.Translate(answer, output) is { } error) return UpstreamResult.Fail(error);
             var bytes = output.WrittenMemory.ToArray();

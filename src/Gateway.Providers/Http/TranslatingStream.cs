@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.ExceptionServices;
 using Gateway.Core.Sse;
+using Gateway.Core.Threading;
 
 namespace Gateway.Providers.Http;
 
@@ -35,7 +36,7 @@ public sealed class TranslatingStream(Stream upstream, IStreamTranslator transla
             if (translator.Completed || _ended) return 0;
             var read = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             if (read == SseReadResult.FrameTooLarge) throw new IOException("a provider stream event exceeded the size limit");
-            if (offIoThread && !Thread.CurrentThread.IsThreadPoolThread) await Task.Yield();
+            if (offIoThread) await IoThread.Leave();
             try
             {
                 if (read == SseReadResult.End)

@@ -8,11 +8,11 @@ using Gateway.Core.Errors;
 using Gateway.Core.Json;
 using Gateway.Core.Providers;
 using Gateway.Core.Routing;
+using Gateway.Core.Threading;
 using Gateway.Core.Sse;
 using Gateway.Providers.Anthropic;
 using Gateway.Providers.Http;
 using Gateway.Policies;
-using Gateway.Server.Hosting;
 using Gateway.Server.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -144,16 +144,11 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
                             policyContext is null ? null : new RequestIntake.BoundPolicies(chain, policyContext), started).ConfigureAwait(false);
                         return;
                     }
-                    deadline.FirstByteReceived();
-                    var (answer, readError) = await UpstreamAnswer.ReadAllAsync(response, deadline, provider.Name).ConfigureAwait(false);
+                    var (answer, readError) = await UpstreamAnswer.ReadAllAsync(sent, response).ConfigureAwait(false);
                     upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
                     if (answer is null)
                     {
-                        if (readError is not null)
-                        {
-                            sent.Failed();
-                            await ErrorResponses.WriteAsync(context, readError, started, upstreamTicks, Dialect).ConfigureAwait(false);
-                        }
+                        if (readError is not null) await ErrorResponses.WriteAsync(context, readError, started, upstreamTicks, Dialect).ConfigureAwait(false);
                         return;
                     }
                     using (answer)
@@ -162,7 +157,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
                         PooledBody? answerChanged = null;
                         if (policyContext is not null)
                         {
-                            await SocketCompletions.LeaveIoThread();
+                            await IoThread.Leave();
                             var policy = RequestPolicies.RunOnResponse(chain, answerJson, policyContext, logger);
                             if (policy.Error is { } refused)
                             {
@@ -331,16 +326,11 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
                 await StreamEventsAsync(context, response, sent, new NativeEvents(), started).ConfigureAwait(false);
                 return;
             }
-            deadline.FirstByteReceived();
-            var (answer, readError) = await UpstreamAnswer.ReadAllAsync(response, deadline, provider.Name).ConfigureAwait(false);
+            var (answer, readError) = await UpstreamAnswer.ReadAllAsync(sent, response).ConfigureAwait(false);
             upstreamTicks = Stopwatch.GetTimestamp() - sent.UpstreamStarted;
             if (answer is null)
             {
-                if (readError is not null)
-                {
-                    sent.Failed();
-                    await ErrorResponses.WriteAsync(context, readError, started, upstreamTicks, Dialect).ConfigureAwait(false);
-                }
+                if (readError is not null) await ErrorResponses.WriteAsync(context, readError, started, upstreamTicks, Dialect).ConfigureAwait(false);
                 return;
             }
             using (answer)

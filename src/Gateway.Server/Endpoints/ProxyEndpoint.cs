@@ -4,10 +4,10 @@ using Gateway.Core.Errors;
 using Gateway.Core.Json;
 using Gateway.Core.Providers;
 using Gateway.Core.Routing;
+using Gateway.Core.Threading;
 using Gateway.Core.Sse;
 using Gateway.Policies;
 using Gateway.Providers.Http;
-using Gateway.Server.Hosting;
 using Gateway.Server.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -78,7 +78,6 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
                         await ErrorResponses.WriteAsync(context, firstTokenTimeout, started, upstreamTicks).ConfigureAwait(false);
                         return;
                     }
-                    deadline.FirstByteReceived();
                     await CopyAnswerAsync(context, response, sent, bound, started).ConfigureAwait(false);
                     return;
                 }
@@ -170,15 +169,11 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
 
     private async Task CopyAnswerAsync(HttpContext context, UpstreamResponse upstream, SentCall sent, RequestIntake.BoundPolicies? bound, long started)
     {
-        var (body, error) = await UpstreamAnswer.ReadAllAsync(upstream, sent.Deadline, sent.Provider.Name).ConfigureAwait(false);
+        var (body, error) = await UpstreamAnswer.ReadAllAsync(sent, upstream).ConfigureAwait(false);
         long upstreamTicks = Stopwatch.GetTimestamp() - sent.UpstreamStarted;
         if (body is null)
         {
-            if (error is not null)
-            {
-                sent.Failed();
-                await ErrorResponses.WriteAsync(context, error, started, upstreamTicks).ConfigureAwait(false);
-            }
+            if (error is not null) await ErrorResponses.WriteAsync(context, error, started, upstreamTicks).ConfigureAwait(false);
             return;
         }
         using (body)
@@ -188,7 +183,7 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
             // Response hooks see answers, not provider errors, which go to the client as they are.
             if (bound is not null && upstream.Status is >= 200 and < 300)
             {
-                await SocketCompletions.LeaveIoThread();
+                await IoThread.Leave();
                 var policy = RequestPolicies.RunOnResponse(bound.Chain, answer, bound.Context, logger);
                 if (policy.Error is { } refused)
                 {

@@ -17,7 +17,7 @@ internal sealed class AttemptPlan(ModelRoute first)
     /// <summary>The longest a request waits for an open breaker's probe when nothing else can serve.</summary>
     internal static readonly TimeSpan MaxWaitForProbe = TimeSpan.FromSeconds(30);
 
-    private readonly RoutingRequest request = first.Request;
+    private readonly RoutingRequest _request = first.Request;
     private readonly DeploymentGroup? _origin = first.Group;
     private DeploymentGroup? _group = first.Group;
     private ulong _tried;
@@ -57,7 +57,7 @@ internal sealed class AttemptPlan(ModelRoute first)
         int next = await WaitForProbeAsync(_group, cancellationToken).ConfigureAwait(false);
         if (next < 0) next = await NextFallbackAsync(snapshot, cancellationToken).ConfigureAwait(false);
         if (next < 0) return false;
-        Route = ModelRoute.ToDeployment(_group, next, request);
+        Route = ModelRoute.ToDeployment(_group, next, _request);
         return true;
     }
 
@@ -78,8 +78,8 @@ internal sealed class AttemptPlan(ModelRoute first)
         if (_retriesLeft > 0 && budget.TryWithdraw())
         {
             _retriesLeft--;
-            next = _group.Pick(_tried, request);
-            if (next < 0) next = _group.Pick(0, request); // every deployment tried: the same ones again
+            next = _group.Pick(_tried, _request);
+            if (next < 0) next = _group.Pick(0, _request); // every deployment tried: the same ones again
             if (next < 0) next = await WaitForProbeAsync(_group, cancellationToken).ConfigureAwait(false);
             if (next >= 0)
             {
@@ -96,7 +96,7 @@ internal sealed class AttemptPlan(ModelRoute first)
         }
         if (next < 0) next = await NextFallbackAsync(snapshot, cancellationToken).ConfigureAwait(false);
         if (next < 0) return false;
-        Route = ModelRoute.ToDeployment(_group, next, request);
+        Route = ModelRoute.ToDeployment(_group, next, _request);
         Attempts++;
         return true;
     }
@@ -112,7 +112,7 @@ internal sealed class AttemptPlan(ModelRoute first)
             _tried = 0;
             _retriesLeft = fallback.Config.Retries;
             Fallback = name;
-            int next = fallback.Pick(0, request);
+            int next = fallback.Pick(0, _request);
             if (next < 0) next = await WaitForProbeAsync(fallback, cancellationToken).ConfigureAwait(false);
             if (next >= 0) return next;
         }
@@ -128,7 +128,7 @@ internal sealed class AttemptPlan(ModelRoute first)
         if (wait > ProbeWaitLimit) return -1;
         // Timers round to the millisecond: a little margin so the probe is not a hair too early.
         if (wait > TimeSpan.Zero) await Task.Delay(wait + TimeSpan.FromMilliseconds(5), cancellationToken).ConfigureAwait(false);
-        return group.Pick(0, request);
+        return group.Pick(0, _request);
     }
 
     /// <summary>What happened, for the client: the deployment that answered, how many attempts, the fallback used.</summary>

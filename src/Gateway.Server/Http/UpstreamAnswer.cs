@@ -10,8 +10,20 @@ internal static class UpstreamAnswer
     /// <summary>A non-stream answer larger than this is a broken upstream, not an answer.</summary>
     public const int MaxBytes = 256 * 1024 * 1024;
 
+    /// <summary>
+    /// Reads the whole (non-stream) answer of a call that went out: its headers ended the wait for
+    /// a first byte, and a read that fails (broken, stalled, too large) counts against the deployment.
+    /// </summary>
     /// <returns>The body; or an error to answer with; or neither when the client went away.</returns>
-    public static async ValueTask<(PooledBody? Body, GatewayError? Error)> ReadAllAsync(UpstreamResponse upstream, UpstreamDeadline deadline, string provider)
+    public static async ValueTask<(PooledBody? Body, GatewayError? Error)> ReadAllAsync(SentCall sent, UpstreamResponse upstream)
+    {
+        sent.Deadline.DataReceived();
+        var read = await ReadAllAsync(upstream, sent.Deadline, sent.Provider.Name).ConfigureAwait(false);
+        if (read.Error is not null) sent.Failed();
+        return read;
+    }
+
+    private static async ValueTask<(PooledBody? Body, GatewayError? Error)> ReadAllAsync(UpstreamResponse upstream, UpstreamDeadline deadline, string provider)
     {
         // Reading it all first means a provider that breaks off halfway still gets an honest 502
         // instead of a truncated 200.

@@ -56,8 +56,9 @@ internal static partial class UpstreamAttempts
     public static async Task<SentCall> SendAsync<TSender>(HttpContext context, AttemptPlan plan, TSender sender, int bodyCapacity, ProviderOperation operation,
         bool stream, GatewaySnapshot snapshot, RetryBudget budget, ILogger logger) where TSender : IAttemptSender
     {
+        var asked = RequestedTimeout(context.Request);
         // Waiting for an open breaker's probe is bounded by the request's own limit as well.
-        var firstLimits = Timeouts(context.Request, plan.Route, plan.Route.Provider);
+        var firstLimits = Timeouts(asked, plan.Route, plan.Route.Provider);
         if (firstLimits.Total < plan.ProbeWaitLimit) plan.ProbeWaitLimit = firstLimits.Total;
         if (!await plan.EnsureDeploymentAsync(snapshot, context.RequestAborted).ConfigureAwait(false))
         {
@@ -122,7 +123,7 @@ internal static partial class UpstreamAttempts
                 }
             }
             // The limits start when the call goes out: time spent queued for a slot or a minute is not the provider's.
-            var limits = Timeouts(context.Request, route, provider);
+            var limits = Timeouts(asked, route, provider);
             var deadline = new UpstreamDeadline(limits.FirstByte, limits.Total, context.RequestAborted, idle: limits.Idle);
             long upstreamStarted = Stopwatch.GetTimestamp();
             var result = await sender.SendAsync(provider, new ProviderCall(operation, body.WrittenMemory, model, stream) { ConnectTimeout = limits.Connect }, deadline.Token).ConfigureAwait(false);
@@ -172,11 +173,18 @@ internal static partial class UpstreamAttempts
     /// <summary>The request's header for a shorter wait than the operator configured; never a longer one.</summary>
     public const string TimeoutHeader = "x-gateway-timeout-ms";
 
+    /// <summary>The shorter total the client asked for with <see cref="TimeoutHeader"/>, if any; read once per request.</summary>
+    private static TimeSpan? RequestedTimeout(HttpRequest request) =>
+        request.Headers.TryGetValue(TimeoutHeader, out var value)
+        && long.TryParse(value.ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long ms) && ms > 0
+            ? TimeSpan.FromMilliseconds(ms)
+            : null;
+
     /// <summary>
-    /// The group's timeouts, else the provider's; a client's <see cref="TimeoutHeader"/> may only
-    /// shorten them (every limit is capped at what it asks).
+    /// The group's timeouts, else the provider's; what the client <paramref name="asked"/> may only
+    /// shorten them (every limit is capped at it).
     /// </summary>
-    internal static AttemptTimeouts Timeouts(HttpRequest request, in ModelRoute route, IProvider provider)
+    internal static AttemptTimeouts Timeouts(TimeSpan? asked, in ModelRoute route, IProvider provider)
     {
         var group = route.Group?.Config;
         var config = provider.Config;
@@ -185,14 +193,12 @@ internal static partial class UpstreamAttempts
         var idle = group?.IdleTimeout ?? config.IdleTimeout;
         // Zero: the provider's own connect limit, set on its connection pool. A group's can only be shorter.
         var connect = group?.ConnectTimeout is { } groupConnect && groupConnect < config.ConnectTimeout ? groupConnect : TimeSpan.Zero;
-        if (request.Headers.TryGetValue(TimeoutHeader, out var value)
-            && long.TryParse(value.ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long ms) && ms > 0)
+        if (asked is { } cap)
         {
-            var asked = TimeSpan.FromMilliseconds(Math.Min(ms, (long)total.TotalMilliseconds));
-            total = asked;
-            if (firstByte > asked) firstByte = asked;
-            if (idle > asked) idle = asked;
-            if ((connect == TimeSpan.Zero ? config.ConnectTimeout : connect) > asked) connect = asked;
+            if (total > cap) total = cap;
+            if (firstByte > total) firstByte = total;
+            if (idle > total) idle = total;
+            if ((connect == TimeSpan.Zero ? config.ConnectTimeout : connect) > total) connect = total;
         }
         return new AttemptTimeouts(connect, firstByte, idle, total);
     }
