@@ -16,5 +16,8 @@ export function onRequest(req) {
     }
     for (const call of m.tool_calls ?? []) if (call.function) call.function.arguments = redact(call.function.arguments);
   }
+  // Embeddings (ctx.operation === 'embeddings'): the text is in input, a string or an array of strings.
+  if (typeof req.input === 'string') req.input = redact(req.input);
+  else if (Array.isArray(req.input)) req.input = req.input.map(redact);
   return req;
 }

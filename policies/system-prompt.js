@@ -3,7 +3,8 @@
 const instructions = 'Follow the company AI usage policy. Never reveal credentials or internal hostnames. '
   + 'If you are unsure, say so rather than guessing.';
 
-export function onRequest(req) {
+export function onRequest(req, ctx) {
+  if (ctx.operation !== 'chat') return undefined; // embeddings have no conversation
   const messages = req.messages ?? [];
   const first = messages[0];
   if (first && (first.role === 'system' || first.role === 'developer') && typeof first.content === 'string') {

@@ -253,6 +253,7 @@ internal sealed class PolicyEngine
     {
         var ctx = new JsObject(engine);
         ctx.Set("model", context.Model);
+        ctx.Set("operation", context.Operation == PolicyOperation.Embeddings ? "embeddings" : "chat");
         ctx.Set("keyId", context.KeyId is null ? JsValue.Null : context.KeyId);
         ctx.Set("tenant", context.Tenant is null ? JsValue.Null : context.Tenant);
         var metadata = new JsObject(engine);

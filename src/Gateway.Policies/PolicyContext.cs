@@ -3,6 +3,9 @@ namespace Gateway.Policies;
 /// <summary>What a hook's <c>ctx</c> holds about the request: who sent it, for what, and what the operator chose to show.</summary>
 public sealed record PolicyContext(string Model, string? KeyId = null, string? Tenant = null)
 {
+    /// <summary>What the request asks for: a chat completion (also on <c>/v1/messages</c>) or embeddings.</summary>
+    public PolicyOperation Operation { get; init; } = PolicyOperation.Chat;
+
     /// <summary>Request metadata and the headers the operator allowed, by name.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = EmptyMetadata;
 
@@ -20,6 +23,16 @@ public sealed record PolicyContext(string Model, string? KeyId = null, string? T
 
     /// <summary>Whether any placeholder was handed out, i.e. whether the answer needs restoring.</summary>
     public bool HasPlaceholders => _vault is { Count: > 0 };
+}
+
+/// <summary>What a request asks for, as <c>ctx.operation</c> names it.</summary>
+public enum PolicyOperation
+{
+    /// <summary><c>'chat'</c>: <c>/v1/chat/completions</c> and <c>/v1/messages</c>; <c>req.messages</c> holds the conversation.</summary>
+    Chat,
+
+    /// <summary><c>'embeddings'</c>: <c>/v1/embeddings</c>; <c>req.input</c> holds the text (a string or an array).</summary>
+    Embeddings,
 }
 
 /// <summary>A deployment a request could be routed to, with what the gateway knows of it.</summary>

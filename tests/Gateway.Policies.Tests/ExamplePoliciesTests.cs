@@ -111,6 +111,27 @@ public class ExamplePoliciesTests
         Assert.Equal(system, again.GetProperty("messages")[0].GetProperty("content").GetString());
     }
 
+    [Fact]
+    public void SystemPrompt_LeavesEmbeddingsAlone()
+    {
+        var (outcome, _) = Run(Load("system-prompt.js").OnRequest, """{"model":"m","input":"hi"}""",
+            new PolicyContext("m", "k") { Operation = PolicyOperation.Embeddings });
+        Assert.Equal(PolicyOutcomeKind.Unchanged, outcome.Kind);
+    }
+
+    [Fact]
+    public void PiiRedaction_EmbeddingsInput_StringAndArray()
+    {
+        var policy = Load("pii-redaction.js");
+        var context = new PolicyContext("m", "k") { Operation = PolicyOperation.Embeddings };
+        var (_, single) = Run(policy.OnRequest, """{"model":"m","input":"mail ann@example.org"}""", context);
+        Assert.Equal("mail [EMAIL_1]", single.GetProperty("input").GetString());
+        var (_, many) = Run(policy.OnRequest, """{"model":"m","input":["a bob@example.org", "no pii", [1, 2]]}""", context);
+        Assert.Equal("a [EMAIL_2]", many.GetProperty("input")[0].GetString());
+        Assert.Equal("no pii", many.GetProperty("input")[1].GetString());
+        Assert.Equal(2, many.GetProperty("input")[2].GetArrayLength());
+    }
+
     [Theory]
     [InlineData("team-support", "openai/gpt-4o-mini", true)]
     [InlineData("team-support", "openai/gpt-4o", false)]

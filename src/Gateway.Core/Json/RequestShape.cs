@@ -28,4 +28,16 @@ public readonly struct RequestShape
 
     /// <summary>The model's raw bytes between the quotes (still escaped when <see cref="ModelEscaped"/>).</summary>
     public ReadOnlySpan<byte> RawModel(ReadOnlySpan<byte> body) => body[(ModelStart + 1)..(ModelEnd - 1)];
+
+    /// <summary>
+    /// The model's value, JSON escapes decoded: what routing, key checks and policy bindings all read,
+    /// so <c>"openai\/gpt-4o"</c> is the same model to each of them as <c>"openai/gpt-4o"</c>.
+    /// </summary>
+    public string Model(ReadOnlySpan<byte> body)
+    {
+        if (!ModelEscaped) return System.Text.Encoding.UTF8.GetString(RawModel(body));
+        var reader = new System.Text.Json.Utf8JsonReader(body[ModelStart..ModelEnd]);
+        reader.Read();
+        return reader.GetString() ?? "";
+    }
 }

@@ -18,32 +18,51 @@ public static class ModelRouter
     {
         route = default;
         var raw = shape.RawModel(body);
+        // An escape is at most six bytes for one char, so this bounds the decoded length before decoding.
+        if (raw.Length > MaxModelChars * 6 || (!shape.ModelEscaped && raw.Length > MaxModelChars))
+            return TooLong();
+        Span<char> chars = stackalloc char[raw.Length];
+        int length;
         if (shape.ModelEscaped)
-            return ResolveEscaped(snapshot, body, body[shape.ModelStart..shape.ModelEnd], key, out route);
-        if (raw.Length > MaxModelChars)
-            return GatewayError.BadRequest($"'model' is longer than {MaxModelChars} bytes.", "invalid_model");
-
-        Span<char> chars = stackalloc char[MaxModelChars];
-        int length = Encoding.UTF8.GetChars(raw, chars);
+        {
+            // The decoded value is the one name routing, the key check and policy bindings all read.
+            var reader = new Utf8JsonReader(body[shape.ModelStart..shape.ModelEnd]);
+            reader.Read();
+            length = reader.CopyString(chars);
+        }
+        else
+        {
+            length = Encoding.UTF8.GetChars(raw, chars);
+        }
+        if (length > MaxModelChars) return TooLong();
         var model = chars[..length];
 
-        if (!key.MayUse(model))
-            return GatewayError.Forbidden($"This key may not use the model '{model}'.", "model_not_allowed");
+        if (!key.MayUse(model)) return NotAllowed(model.ToString());
 
         if (snapshot.GroupsBySpan.TryGetValue(model, out var group))
             return Pick(group, body, out route);
 
+        if (ModelName.Validate(model) is { } invalid) return invalid;
         int slash = model.IndexOf('/');
-        if (slash <= 0 || slash == model.Length - 1)
+        if (slash <= 0)
             return GatewayError.ModelNotFound(model.ToString());
         if (!snapshot.ProvidersBySpan.TryGetValue(model[..slash], out var provider))
             return new GatewayError(404, "invalid_request_error", "model_not_found",
                 $"The model '{model}' names no configured provider ('{model[..slash]}'). GET /v1/models lists what is served.", ErrorSource.Client);
 
-        // '/' is ASCII, so its first byte index equals its first char index.
-        route = new ModelRoute(provider, null, raw.IndexOf((byte)'/') + 1);
+        // The client's own bytes are used in place when they are the value; '/' is ASCII, so its first
+        // byte index equals its first char index. Escaped ones go out as the decoded name.
+        route = shape.ModelEscaped
+            ? new ModelRoute(provider, new RouteTarget(provider, model[(slash + 1)..].ToString()), 0)
+            : new ModelRoute(provider, null, raw.IndexOf((byte)'/') + 1);
         return null;
     }
+
+    /// <summary>The refusal of a model the key's model patterns do not cover.</summary>
+    public static GatewayError NotAllowed(string model) =>
+        GatewayError.Forbidden($"This key may not use the model '{model}'.", "model_not_allowed");
+
+    private static GatewayError TooLong() => GatewayError.BadRequest($"'model' is longer than {MaxModelChars} characters.", "invalid_model");
 
     /// <summary>The group's first deployment for this request: the strategy's pick among those whose breaker is closed.</summary>
     private static GatewayError? Pick(DeploymentGroup group, ReadOnlySpan<byte> body, out ModelRoute route)
@@ -70,24 +89,5 @@ public static class ModelRouter
         if ((request.Needs & Config.ModelCapabilities.JsonSchema) != 0) needs.Add("JSON schema output");
         needs.Add($"a context of about {request.TotalTokens} tokens ({request.EstimatedPromptTokens} in the prompt, {request.ExpectedOutputTokens} for the answer)");
         return string.Join(", ", needs);
-    }
-
-    private static GatewayError? ResolveEscaped(GatewaySnapshot snapshot, ReadOnlySpan<byte> body, ReadOnlySpan<byte> token, GatewayKey key, out ModelRoute route)
-    {
-        route = default;
-        var reader = new Utf8JsonReader(token);
-        reader.Read();
-        string model = reader.GetString() ?? "";
-        if (model.Length > MaxModelChars)
-            return GatewayError.BadRequest($"'model' is longer than {MaxModelChars} characters.", "invalid_model");
-        if (!key.MayUse(model))
-            return GatewayError.Forbidden($"This key may not use the model '{model}'.", "model_not_allowed");
-        if (snapshot.Groups.TryGetValue(model, out var group))
-            return Pick(group, body, out route);
-        int slash = model.IndexOf('/');
-        if (slash <= 0 || slash == model.Length - 1 || !snapshot.Providers.TryGetValue(model[..slash], out var provider))
-            return GatewayError.ModelNotFound(model);
-        route = new ModelRoute(provider, new RouteTarget(provider, model[(slash + 1)..]), 0);
-        return null;
     }
 }

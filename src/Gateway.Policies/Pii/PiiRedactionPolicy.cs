@@ -35,6 +35,9 @@ public static class PiiRedactionPolicy
                 else m.content = redact(m.content);
                 for (const c of m.tool_calls ?? []) if (c.function) c.function.arguments = redact(c.function.arguments);
               }
+              // Embeddings: a string or an array of strings (token arrays carry no text to redact).
+              if (typeof req.input === 'string') req.input = redact(req.input);
+              else if (Array.isArray(req.input)) req.input = req.input.map(redact);
               return req;
             }
             """;

@@ -33,7 +33,7 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
         {
             using (intake.Body)
             using (answer)
-                await AnswerFromPolicyAsync(context, answer, RequestIntake.ClientModel(intake.Body!, intake.Shape), intake.Shape, started).ConfigureAwait(false);
+                await AnswerFromPolicyAsync(context, answer, RequestIntake.ClientModel(intake.Body!, intake.Shape), intake.Shape, kind, started).ConfigureAwait(false);
             return;
         }
         var (body, shape, route, error, key, _, bound) = intake;
@@ -99,8 +99,14 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
     }
 
     /// <summary>A policy answered in the provider's place: its completion as JSON, or as a stream when the client asked for one.</summary>
-    private static async Task AnswerFromPolicyAsync(HttpContext context, PooledBody answer, string model, RequestShape shape, long started)
+    private static async Task AnswerFromPolicyAsync(HttpContext context, PooledBody answer, string model, RequestShape shape, RequestKind kind, long started)
     {
+        // An embeddings answer has no canonical form to complete: the policy's object is the answer.
+        if (kind == RequestKind.Embeddings)
+        {
+            await UpstreamAnswer.WriteAsync(context, 200, "application/json", answer.Memory, null, started, 0).ConfigureAwait(false);
+            return;
+        }
         var completion = PolicyAnswer.Read(answer.Span, model, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
         if (completion is null)
         {
@@ -181,7 +187,8 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
             var answer = body.Memory;
             PooledBody? changed = null;
             // Response hooks see answers, not provider errors, which go to the client as they are.
-            if (bound is not null && upstream.Status is >= 200 and < 300)
+            // Embeddings answers are vectors: policies see the request's input, not the answer.
+            if (bound is not null && bound.Context.Operation == PolicyOperation.Chat && upstream.Status is >= 200 and < 300)
             {
                 await IoThread.Leave();
                 var policy = RequestPolicies.RunOnResponse(bound.Chain, answer, bound.Context, logger);

@@ -32,13 +32,17 @@ internal static class RequestIntake
         BoundPolicies? bound = null;
         var error = RequestInspector.Inspect(body.Span, kind, out var shape);
         // A request no policy binds to pays one emptiness check here.
-        if (error is null && policies is { IsEmpty: false } && kind == RequestKind.ChatCompletions)
+        if (error is null && policies is { IsEmpty: false })
         {
+            // One decoded name binds the policies, fills ctx.model and meets the key's restriction, which
+            // comes first: a model the key may not use is a 403, whatever a policy would have said.
             string model = ClientModel(body, shape);
-            var chain = policies.Select(model, key.Id);
+            var chain = PolicyChain.Empty;
+            if (!key.MayUse(model)) error = ModelRouter.NotAllowed(model);
+            else chain = policies.Select(model, key.Id);
             if (!chain.IsEmpty)
             {
-                bound = new BoundPolicies(chain, RequestPolicies.Context(model, key, chain, context.Request, snapshot));
+                bound = new BoundPolicies(chain, RequestPolicies.Context(model, key, chain, context.Request, snapshot, kind));
                 var result = RequestPolicies.Run(chain, body.Memory, bound.Context, logger!);
                 // The body stays with the answer: the endpoint reads the client's model and stream flag from it.
                 if (result.Answer is { } answer) return new(body, shape, default, null, key, answer, bound);
@@ -62,8 +66,8 @@ internal static class RequestIntake
     /// <summary>The policies bound to one request, fixed at its start, and the context their hooks share (its PII vault).</summary>
     public sealed record BoundPolicies(PolicyChain Chain, PolicyContext Context);
 
-    /// <summary>The model as the client named it (an alias or <c>provider/model</c>), for policy bindings.</summary>
-    public static string ClientModel(PooledBody body, in RequestShape shape) => System.Text.Encoding.UTF8.GetString(shape.RawModel(body.Span));
+    /// <summary>The model as the client named it (an alias or <c>provider/model</c>), JSON escapes decoded: what policies bind to and see.</summary>
+    public static string ClientModel(PooledBody body, in RequestShape shape) => shape.Model(body.Span);
 
     /// <summary>
     /// The provider's model id (UTF-8, unescaped) and its JSON string form: an alias's pre-encoded

@@ -1,6 +1,7 @@
 using Gateway.Core;
 using Gateway.Core.Auth;
 using Gateway.Core.Errors;
+using Gateway.Core.Json;
 using Gateway.Policies;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -17,13 +18,15 @@ internal static partial class RequestPolicies
     public readonly record struct Result(PooledBody? NewBody, PooledBody? Answer, GatewayError? Error, string? Policy = null);
 
     /// <summary>What the hooks of this request see in <c>ctx</c>: the headers some bound policy may read, and where the model can go.</summary>
-    public static PolicyContext Context(string model, GatewayKey key, PolicyChain chain, HttpRequest request, GatewaySnapshot snapshot)
+    public static PolicyContext Context(string model, GatewayKey key, PolicyChain chain, HttpRequest request, GatewaySnapshot snapshot,
+        RequestKind kind = RequestKind.ChatCompletions)
     {
         Dictionary<string, string>? headers = null;
         foreach (var name in chain.AllowedHeaders())
             if (request.Headers.TryGetValue(name, out var value) && value.Count > 0) (headers ??= new(StringComparer.Ordinal))[name] = value.ToString();
         return new PolicyContext(model, key.Id)
         {
+            Operation = kind == RequestKind.Embeddings ? PolicyOperation.Embeddings : PolicyOperation.Chat,
             Headers = headers ?? (IReadOnlyDictionary<string, string>)new Dictionary<string, string>(),
             Candidates = Candidates(model, snapshot),
         };

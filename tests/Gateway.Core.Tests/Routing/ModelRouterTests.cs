@@ -51,19 +51,46 @@ public class ModelRouterTests
     [Fact]
     public void Resolve_EscapedModel_IsUnescaped()
     {
-        var (error, route, _, _) = Resolve("local\\/m\\u00e9");
+        var (error, route, _, _) = Resolve("local\\/m\\u0065\\u002D1");
         Assert.Null(error);
-        Assert.Equal("mé", route.Target!.Model);
+        Assert.Equal("me-1", route.Target!.Model);
     }
 
     [Theory]
     [InlineData("nosuch/model")]
     [InlineData("no-slash")]
-    [InlineData("local/")]
     public void Resolve_Unknown_Is404ModelNotFound(string model)
     {
         var (error, _, _, _) = Resolve(model);
         Assert.Equal((404, "model_not_found"), (error!.Status, error.Code));
+    }
+
+    [Theory]
+    [InlineData("local/")]
+    [InlineData("local/..")]
+    [InlineData("local/a/../b")]
+    [InlineData("local/./b")]
+    [InlineData("local//b")]
+    [InlineData("/local/b")]
+    [InlineData("local\\/\\u002e\\u002E")]
+    [InlineData("local/m\\u0000")]
+    [InlineData("local/m\\u007f")]
+    [InlineData("local/m\\t")]
+    [InlineData("local/m\\ud83d\\ude80")]
+    [InlineData("local/m\u00e9")]
+    [InlineData("local/a b")]
+    public void Resolve_NameAProviderCouldNotSafelyUse_Is400InvalidModel(string model)
+    {
+        var (error, _, _, _) = Resolve(model);
+        Assert.Equal((400, "invalid_model"), (error!.Status, error.Code));
+    }
+
+    [Fact]
+    public void Resolve_TooLongEvenWhenEscaped_Is400()
+    {
+        Assert.Equal("invalid_model", Resolve("local/" + new string('a', 600)).Error!.Code);
+        Assert.Equal("invalid_model", Resolve("local/" + string.Concat(Enumerable.Repeat("\\u0061", 600))).Error!.Code);
+        Assert.Null(Resolve("local/" + string.Concat(Enumerable.Repeat("\\u0061", 400))).Error);
     }
 
     [Fact]

@@ -173,6 +173,17 @@ public class ChatCompletionsTests(SharedGateway shared) : IClassFixture<SharedGa
     [InlineData("{\"model\":\"openai/gpt-test\"}", 400, "missing_messages")]
     [InlineData("{\"model\":\"nosuch/model\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", 404, "model_not_found")]
     [InlineData("{\"model\":\"just-a-name\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", 404, "model_not_found")]
+    // Names a provider would put in a URL path, where '.' and '..' segments are resolved away.
+    [InlineData("{\"model\":\"az/..\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", 400, "invalid_model")]
+    [InlineData("{\"model\":\"az/chat-deployment/../../x\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", 400, "invalid_model")]
+    [InlineData("{\"model\":\"openai/.\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", 400, "invalid_model")]
+    [InlineData("{\"model\":\"openai//gpt-test\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", 400, "invalid_model")]
+    [InlineData("{\"model\":\"openai/gpt-test/\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", 400, "invalid_model")]
+    [InlineData("{\"model\":\"az\\/\\u002e\\u002e\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", 400, "invalid_model")]
+    [InlineData("{\"model\":\"openai/gpt\\u0000test\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", 400, "invalid_model")]
+    [InlineData("{\"model\":\"openai/gpt\\r\\nx: y\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", 400, "invalid_model")]
+    [InlineData("{\"model\":\"openai/gpt-t\u00e9st\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", 400, "invalid_model")]
+    [InlineData("{\"model\":\"openai/gpt test\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", 400, "invalid_model")]
     public async Task BadRequests_AnswerWithStatusAndCode(string body, int status, string code)
     {
         using var response = await Client.SendAsync(Post("/v1/chat/completions", body));
