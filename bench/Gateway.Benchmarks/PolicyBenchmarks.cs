@@ -26,7 +26,7 @@ public class PolicyBenchmarks
         _empty = Compile("empty", "export function onRequest(req, ctx) { }");
         _passThrough = Compile("return-req", "export function onRequest(req, ctx) { return req; }");
         _redactor = Compile("pii-redaction", File.ReadAllText(Path.Combine(FindRoot(), "policies", "pii-redaction.js")));
-        _unbound = new PolicySet([]);
+        _unbound = PolicySet.Empty;
     }
 
     private static CompiledPolicy Compile(string name, string code) =>

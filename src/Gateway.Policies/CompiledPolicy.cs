@@ -7,6 +7,7 @@ using Jint.Native.Function;
 using Jint.Native.Json;
 using Jint.Native.Object;
 using Jint.Runtime;
+using Gateway.Policies.Sandbox;
 
 namespace Gateway.Policies;
 
@@ -19,7 +20,10 @@ public sealed class CompiledPolicy
 {
     private const string Specifier = "policy";
     private readonly Prepared<Acornima.Ast.Module> _module;
-    private readonly ConcurrentQueue<PolicyEngine> _pool = new();
+    // Engines that served a call, each kept for the key it served: an engine never serves two keys,
+    // so nothing a call leaves behind in it (beyond what the lockdown freezes) can reach another key.
+    private readonly Lock _poolGate = new();
+    private readonly List<PolicyEngine> _pool = [];
     private readonly int _maxPooled = Math.Max(2, Environment.ProcessorCount * 2);
 
     private CompiledPolicy(string name, long version, PolicyMode mode, PolicyLimits limits, Prepared<Acornima.Ast.Module> module)
@@ -53,6 +57,15 @@ public sealed class CompiledPolicy
         try
         {
             module = Engine.PrepareModule(code, source);
+            var names = new List<string>();
+            if (PolicySandbox.Check(module.Program!, source, names) is { } refused)
+            {
+                error = refused;
+                return null;
+            }
+            // The footer freezes the module's own top-level values once it has run (appended, so every
+            // line and column the policy's errors name stays where it was).
+            if (names.Count > 0) module = Engine.PrepareModule(code + PolicySandbox.Footer(names), source);
         }
         catch (Exception ex) when (ex is ScriptPreparationException or Acornima.ParseErrorException or JavaScriptException)
         {
@@ -64,7 +77,7 @@ public sealed class CompiledPolicy
         var policy = new CompiledPolicy(name, version, mode, limits, module) { AllowedHeaders = allowedHeaders ?? [] };
         try
         {
-            var engine = policy.CreateEngine();
+            var engine = policy.CreateEngine(null);
             policy.Hooks = engine.Hooks;
             policy.Return(engine);
         }
@@ -83,18 +96,18 @@ public sealed class CompiledPolicy
 
     /// <summary>Runs <c>onRequest(req, ctx)</c> on the request's JSON; a changed request or a respond body is written to <paramref name="output"/>.</summary>
     public PolicyOutcome OnRequest(ReadOnlySpan<byte> requestJson, PolicyContext context, IBufferWriter<byte> output) =>
-        CallObjectHook(PolicyHooks.OnRequest, requestJson, context, output);
+        Call(PolicyHooks.OnRequest, requestJson, context, output);
 
     /// <summary>Runs <c>onResponse(res, ctx)</c> on a whole answer's JSON; a changed answer is written to <paramref name="output"/>.</summary>
     public PolicyOutcome OnResponse(ReadOnlySpan<byte> responseJson, PolicyContext context, IBufferWriter<byte> output) =>
-        CallObjectHook(PolicyHooks.OnResponse, responseJson, context, output);
+        Call(PolicyHooks.OnResponse, responseJson, context, output);
 
     /// <summary>
     /// Runs <c>route(req, ctx)</c>. A returned string names the model (an alias or
     /// <c>provider/model</c>) to send to: the request with that model is written to <paramref name="output"/>.
     /// </summary>
     public PolicyOutcome Route(ReadOnlySpan<byte> requestJson, PolicyContext context, IBufferWriter<byte> output) =>
-        CallObjectHook(PolicyHooks.Route, requestJson, context, output);
+        Call(PolicyHooks.Route, requestJson, context, output);
 
     /// <summary>
     /// Runs <c>onChunk(chunk, ctx)</c> on one streamed <c>chat.completion.chunk</c>. It returns the
@@ -102,40 +115,86 @@ public sealed class CompiledPolicy
     /// the content back until the next chunk (a secret split over two chunks is seen whole).
     /// </summary>
     public PolicyOutcome OnChunk(ReadOnlySpan<byte> chunkJson, PolicyContext context, IBufferWriter<byte> output) =>
-        CallObjectHook(PolicyHooks.OnChunk, chunkJson, context, output);
+        Call(PolicyHooks.OnChunk, chunkJson, context, output);
 
-    private PolicyOutcome CallObjectHook(PolicyHooks hook, ReadOnlySpan<byte> json, PolicyContext context, IBufferWriter<byte> output)
+    /// <summary>
+    /// Runs one hook on the calling thread. The gateway calls it through <see cref="PolicyRunner"/>,
+    /// which gives it a thread with a known stack and gives up on it at its deadline; <paramref name="site"/>
+    /// is that runner's view of the call.
+    /// </summary>
+    internal PolicyOutcome Call(PolicyHooks hook, ReadOnlySpan<byte> json, PolicyContext context, IBufferWriter<byte> output, IPolicyCallSite? site = null)
     {
         if ((Hooks & hook) == 0) return PolicyOutcome.Unchanged;
-        var engine = Rent();
-        var outcome = engine.CallObjectHook(engine.Function(hook)!, json, context, output, hook);
-        // An engine that hit a limit may hold a half-built heap; it is dropped, not reused.
-        if (!outcome.LimitHit) Return(engine);
+        var engine = Rent(context.KeyId);
+        site?.Started(engine.Budget);
+        var outcome = engine.CallObjectHook(engine.Function(hook)!, json, context, output, hook, site);
+        // An engine that hit a limit may hold a half-built heap, and one given up on may still be
+        // running: either is dropped, not reused.
+        if (!outcome.LimitHit && !engine.Budget.Abandoned && outcome.Kind != PolicyOutcomeKind.Unreadable) Return(engine);
         return outcome;
     }
 
-    private PolicyEngine Rent() => _pool.TryDequeue(out var engine) ? engine : CreateEngine();
+    private PolicyEngine Rent(string? keyId)
+    {
+        lock (_poolGate)
+        {
+            for (int i = _pool.Count - 1; i >= 0; i--)
+            {
+                if (!string.Equals(_pool[i].KeyId, keyId, StringComparison.Ordinal)) continue;
+                var engine = _pool[i];
+                _pool.RemoveAt(i);
+                return engine;
+            }
+        }
+        return CreateEngine(keyId);
+    }
 
     private void Return(PolicyEngine engine)
     {
-        if (_pool.Count < _maxPooled) _pool.Enqueue(engine);
+        lock (_poolGate)
+        {
+            // Full: the engine idle longest (first in the list) makes room.
+            if (_pool.Count >= _maxPooled) _pool.RemoveAt(0);
+            _pool.Add(engine);
+        }
     }
 
-    private PolicyEngine CreateEngine()
+    /// <summary>Engines pooled now (for tests of the pool's bounds).</summary>
+    internal int PooledEngines
     {
-        var engine = new Engine(options => options
-            .Strict()
-            .DisableStringCompilation() // no eval, no Function constructor
-            .LimitRecursion(Limits.MaxRecursionDepth)
-            .MaxStatements(Limits.MaxStatements)
-            .LimitMemory(Limits.MaxMemoryBytes)
-            .TimeoutInterval(Limits.Timeout)
-            .RegexTimeoutInterval(Limits.RegexTimeout));
-        var host = new PolicyEngine(engine, Name, AllowedHeaders);
+        get { lock (_poolGate) return _pool.Count; }
+    }
+
+    private PolicyEngine CreateEngine(string? keyId)
+    {
+        var budget = new CallBudget(Limits.MaxMemoryBytes, Limits.Timeout) { Setup = true };
+        var engine = new Engine(options =>
+        {
+            options
+                .Strict()
+                .DisableStringCompilation() // no eval, no Function constructor
+                .LimitRecursion(Limits.MaxRecursionDepth)
+                .MaxStatements(Limits.MaxStatements)
+                .LimitMemory(Limits.MaxMemoryBytes)
+                .RegexTimeoutInterval(Limits.RegexTimeout)
+                // No array longer than the memory limit could hold at 8 bytes an element.
+                .MaxArraySize((uint)Math.Clamp(Limits.MaxMemoryBytes / 8, 1024, uint.MaxValue - 1))
+                // The gateway accepts JSON nested this deep; a policy must be able to read what it accepts.
+                .MaxJsonParseDepth(Limits.MaxJsonDepth)
+                .Constraint(budget);
+            // Native recursion (JSON.stringify, join, flat, proxies, prototype chains) checks the
+            // remaining stack and throws a RangeError, instead of overflowing it and ending the process.
+            options.Constraints.StackOverflowGuard = true;
+        });
+        var host = new PolicyEngine(engine, Name, AllowedHeaders, budget, keyId);
+        var harden = PolicySandbox.Apply(engine, budget);
         var module = _module;
         engine.Modules.Add(Specifier, builder => builder.AddModule(in module));
-        engine.Constraints.Reset();
-        host.Bind(engine.Modules.Import(Specifier));
+        var exports = engine.Modules.Import(Specifier);
+        foreach (var key in exports.GetOwnPropertyKeys())
+            engine.Call(harden, JsValue.Undefined, [exports.Get(key)]);
+        budget.Setup = false;
+        host.Bind(exports);
         return host;
     }
 }
@@ -151,13 +210,21 @@ internal sealed class PolicyEngine
     /// <summary>The request the current call is for: what the host helpers (its PII vault) act on.</summary>
     private PolicyContext? _context;
 
-    public PolicyEngine(Engine engine, string policyName, IReadOnlyList<string> allowedHeaders)
+    public PolicyEngine(Engine engine, string policyName, IReadOnlyList<string> allowedHeaders, CallBudget budget, string? keyId)
     {
         this.engine = engine;
         this.policyName = policyName;
         this.allowedHeaders = allowedHeaders;
-        PolicyHelpers.Install(engine, () => _context);
+        Budget = budget;
+        KeyId = keyId;
+        // A call the gateway gave up on no longer reaches its request's vault.
+        PolicyHelpers.Install(engine, () => budget.Abandoned ? null : _context);
     }
+
+    public CallBudget Budget { get; }
+
+    /// <summary>The only key whose calls this engine serves (null: calls without a key, and compiling).</summary>
+    public string? KeyId { get; }
 
     public void Bind(Jint.Native.Object.ObjectInstance exports)
     {
@@ -181,13 +248,28 @@ internal sealed class PolicyEngine
     };
 
     /// <param name="kind">Route returns a model name (or nothing), not an object; OnChunk may wrap the chunk with a hold.</param>
-    public PolicyOutcome CallObjectHook(Function hook, ReadOnlySpan<byte> json, PolicyContext context, IBufferWriter<byte> output, PolicyHooks kind)
+    public PolicyOutcome CallObjectHook(Function hook, ReadOnlySpan<byte> json, PolicyContext context, IBufferWriter<byte> output, PolicyHooks kind,
+        IPolicyCallSite? site)
     {
         _context = context;
         try
         {
             engine.Constraints.Reset();
-            var value = new JsonParser(engine).Parse(json);
+            JsValue value;
+            try
+            {
+                value = new JsonParser(engine).Parse(json);
+            }
+            catch (Exception ex) when (IsScriptFailure(ex))
+            {
+                // Not the policy's doing: what it was handed could not be made into a JS value (nested
+                // deeper than the gateway accepts, or larger than the policy's memory).
+                return PolicyOutcome.Unreadable($"policy '{policyName}' could not be shown the {Subject(kind)}: {Describe(ex)}");
+            }
+            finally
+            {
+                site?.InputRead();
+            }
             var result = engine.Invoke(hook, value, Context(context));
             if (kind == PolicyHooks.OnChunk && result.IsObject() && result.AsObject().Get("chunk") is ObjectInstance wrapped)
             {
@@ -286,13 +368,22 @@ internal sealed class PolicyEngine
         return ctx;
     }
 
+    private static string Subject(PolicyHooks kind) => kind switch
+    {
+        PolicyHooks.OnResponse => "answer",
+        PolicyHooks.OnChunk => "stream chunk",
+        _ => "request",
+    };
+
     public static bool IsScriptFailure(Exception ex) =>
         ex is JavaScriptException or StatementsCountOverflowException or MemoryLimitExceededException or RecursionDepthOverflowException
-            or TimeoutException or RegexMatchTimeoutException or ExecutionCanceledException or JintException;
+            or TimeoutException or RegexMatchTimeoutException or ExecutionCanceledException or JintException or InsufficientExecutionStackException;
 
     private static bool IsLimit(Exception ex) =>
         ex is StatementsCountOverflowException or MemoryLimitExceededException or RecursionDepthOverflowException or TimeoutException
-            or RegexMatchTimeoutException or ExecutionCanceledException;
+            or RegexMatchTimeoutException or ExecutionCanceledException or InsufficientExecutionStackException
+            || (ex is JavaScriptException js && js.Error.IsObject() && js.Error.AsObject().Get("message") is var m && m.IsString()
+                && m.AsString() == "Maximum call stack size exceeded");
 
     public static string Describe(Exception ex) => ex switch
     {
@@ -300,6 +391,8 @@ internal sealed class PolicyEngine
         MemoryLimitExceededException => "memory limit reached",
         RecursionDepthOverflowException => "recursion limit reached",
         RegexMatchTimeoutException => "regular expression time limit reached",
+        ExecutionCanceledException => "given up on at its time limit",
+        InsufficientExecutionStackException => "stack limit reached",
         TimeoutException => "time limit reached",
         JavaScriptException js => $"threw {js.Message} at line {js.Location.Start.Line}, column {js.Location.Start.Column}",
         _ => ex.Message,

@@ -13,6 +13,9 @@ public sealed record PolicyLimits
 
     public int MaxRecursionDepth { get; init; } = 256;
 
+    /// <summary>How deep the JSON a hook is handed (and <c>JSON.parse</c>) may nest: the depth the gateway accepts from clients.</summary>
+    public int MaxJsonDepth { get; init; } = Gateway.Core.Json.RequestInspector.MaxDepth;
+
     /// <summary>Per regular-expression match: a catastrophic pattern stops here.</summary>
     public TimeSpan RegexTimeout { get; init; } = TimeSpan.FromMilliseconds(50);
 

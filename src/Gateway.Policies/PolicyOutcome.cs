@@ -16,6 +16,16 @@ public enum PolicyOutcomeKind
 
     /// <summary>The hook threw, hit a limit or returned something unusable; the policy's mode decides.</summary>
     Failed,
+
+    /// <summary>
+    /// What the hook was to be handed could not be presented to it (nested too deep, too large for its
+    /// memory). Never skipped, whatever the mode: a policy that cannot see a request must not let it
+    /// through unpoliced. The request's fault (400) for a request; the provider's (502) for an answer.
+    /// </summary>
+    Unreadable,
+
+    /// <summary>Every policy worker stayed busy past the queue limit: the gateway is overloaded (503), whatever the mode.</summary>
+    Busy,
 }
 
 /// <summary>The result of one hook call. For Changed and Respond, the JSON is in the caller's output.</summary>
@@ -29,4 +39,8 @@ public readonly record struct PolicyOutcome(PolicyOutcomeKind Kind, int Status =
     public static PolicyOutcome Reject(int status, string message) => new(PolicyOutcomeKind.Reject, status, message);
 
     public static PolicyOutcome Failed(string reason, bool limitHit) => new(PolicyOutcomeKind.Failed, 0, reason, limitHit);
+
+    public static PolicyOutcome Unreadable(string reason) => new(PolicyOutcomeKind.Unreadable, 0, reason);
+
+    public static PolicyOutcome Busy(string reason) => new(PolicyOutcomeKind.Busy, 503, reason);
 }

@@ -19,15 +19,33 @@ public sealed partial class PolicyRegistry(ILogger<PolicyRegistry> logger) : IDi
     private long _version;
     private bool _disposed;
 
+    private PolicyRunner? _runner;
+
     public PolicySet Current => Volatile.Read(ref _current);
+
+    /// <summary>The threads every policy call runs on, started with the first policy.</summary>
+    public PolicyRunner Runner
+    {
+        get
+        {
+            lock (_gate)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                return _runner ??= new PolicyRunner(logger);
+            }
+        }
+    }
 
     /// <summary>
     /// Compiles the configured policies; a slot whose file and settings did not change keeps its
     /// compiled version (and meter). Null, with the reasons in <paramref name="errors"/>, if any fails.
     /// </summary>
-    public PolicySet? Build(IReadOnlyList<PolicyConfig> configs, List<string> errors)
+    /// <param name="server">Where the policy workers' settings come from (defaults when null).</param>
+    public PolicySet? Build(IReadOnlyList<PolicyConfig> configs, List<string> errors, ServerConfig? server = null)
     {
         if (configs.Count == 0) return PolicySet.Empty;
+        var runner = Runner;
+        runner.Configure(server?.PolicyWorkers ?? 0, server?.PolicyQueue ?? PolicyRunner.DefaultQueueTimeout);
         var previous = Current.Slots.ToDictionary(s => s.Name, StringComparer.Ordinal);
         var slots = new List<PolicySlot>(configs.Count);
         foreach (var config in configs)
@@ -40,7 +58,7 @@ public sealed partial class PolicyRegistry(ILogger<PolicyRegistry> logger) : IDi
             if (Compile(config, out var error) is { } policy) slots.Add(new PolicySlot(config, policy));
             else errors.Add(error!);
         }
-        return errors.Count > 0 ? null : new PolicySet(slots);
+        return errors.Count > 0 ? null : new PolicySet(slots, runner);
     }
 
     /// <summary>Puts a built set in force and watches its files.</summary>
@@ -135,6 +153,7 @@ public sealed partial class PolicyRegistry(ILogger<PolicyRegistry> logger) : IDi
             _watchers = [];
             foreach (var timer in _pending.Values) timer.Dispose();
             _pending.Clear();
+            _runner?.Dispose();
         }
     }
 

@@ -4,20 +4,22 @@ using System.Diagnostics;
 namespace Gateway.Policies;
 
 /// <summary>The configured policies in declared order. Immutable; a config reload makes a new set.</summary>
-public sealed class PolicySet(IReadOnlyList<PolicySlot> slots)
+/// <param name="runner">Where the hooks run; none for an empty set.</param>
+public sealed class PolicySet(IReadOnlyList<PolicySlot> slots, PolicyRunner? runner)
 {
-    public static PolicySet Empty { get; } = new([]);
+    public static PolicySet Empty { get; } = new([], null);
 
     public IReadOnlyList<PolicySlot> Slots { get; } = slots;
     public bool IsEmpty => Slots.Count == 0;
 
     /// <summary>The policies bound to this request, each at the version serving now.</summary>
+    /// <param name="model">The model as the client named it, JSON escapes decoded.</param>
     public PolicyChain Select(string model, string? keyId)
     {
         List<(PolicySlot, CompiledPolicy)>? bound = null;
         foreach (var slot in Slots)
             if (slot.Binds(model, keyId)) (bound ??= []).Add((slot, slot.Current));
-        return bound is null ? PolicyChain.Empty : new PolicyChain([.. bound]);
+        return bound is null ? PolicyChain.Empty : new PolicyChain([.. bound], runner!);
     }
 }
 
@@ -25,10 +27,18 @@ public sealed class PolicySet(IReadOnlyList<PolicySlot> slots)
 public sealed class PolicyChain
 {
     private readonly (PolicySlot Slot, CompiledPolicy Policy)[] _policies;
+    private readonly PolicyRunner? _runner;
 
-    internal PolicyChain((PolicySlot, CompiledPolicy)[] policies) => _policies = policies;
+    internal PolicyChain((PolicySlot, CompiledPolicy)[] policies, PolicyRunner? runner)
+    {
+        _policies = policies;
+        _runner = runner;
+    }
 
-    public static PolicyChain Empty { get; } = new([]);
+    public static PolicyChain Empty { get; } = new([], null);
+
+    /// <summary>Where this chain's hooks run (null only for the empty chain).</summary>
+    public PolicyRunner? Runner => _runner;
 
     public bool IsEmpty => _policies.Length == 0;
 
@@ -55,21 +65,22 @@ public sealed class PolicyChain
     /// holds the final request (or, for <see cref="PolicyOutcomeKind.Respond"/>, the answer).
     /// </summary>
     /// <param name="onFailOpen">Told about a fail-open policy that failed and was skipped.</param>
-    public ChainResult<TBuffer> OnRequest<TBuffer>(ReadOnlyMemory<byte> request, PolicyContext context, Func<int, TBuffer> rent, Action<string, string> onFailOpen)
+    public ValueTask<ChainResult<TBuffer>> OnRequestAsync<TBuffer>(ReadOnlyMemory<byte> request, PolicyContext context, Func<int, TBuffer> rent, Action<string, string> onFailOpen)
         where TBuffer : class, IBufferWriter<byte>, IWrittenMemory, IDisposable =>
-        Run(PolicyHooks.OnRequest, request, context, rent, onFailOpen);
+        RunAsync(PolicyHooks.OnRequest, request, context, rent, onFailOpen);
 
     /// <summary>Runs <c>route</c> of each policy in declared order; each named model replaces the last, so the last policy to name one decides.</summary>
-    public ChainResult<TBuffer> Route<TBuffer>(ReadOnlyMemory<byte> request, PolicyContext context, Func<int, TBuffer> rent, Action<string, string> onFailOpen)
+    public ValueTask<ChainResult<TBuffer>> RouteAsync<TBuffer>(ReadOnlyMemory<byte> request, PolicyContext context, Func<int, TBuffer> rent, Action<string, string> onFailOpen)
         where TBuffer : class, IBufferWriter<byte>, IWrittenMemory, IDisposable =>
-        Run(PolicyHooks.Route, request, context, rent, onFailOpen);
+        RunAsync(PolicyHooks.Route, request, context, rent, onFailOpen);
 
     /// <summary>Runs <c>onResponse</c> of each policy in reverse declared order (the first policy sees the answer last), on a whole answer.</summary>
-    public ChainResult<TBuffer> OnResponse<TBuffer>(ReadOnlyMemory<byte> response, PolicyContext context, Func<int, TBuffer> rent, Action<string, string> onFailOpen)
+    public ValueTask<ChainResult<TBuffer>> OnResponseAsync<TBuffer>(ReadOnlyMemory<byte> response, PolicyContext context, Func<int, TBuffer> rent, Action<string, string> onFailOpen)
         where TBuffer : class, IBufferWriter<byte>, IWrittenMemory, IDisposable =>
-        Run(PolicyHooks.OnResponse, response, context, rent, onFailOpen);
+        RunAsync(PolicyHooks.OnResponse, response, context, rent, onFailOpen);
 
-    private ChainResult<TBuffer> Run<TBuffer>(PolicyHooks hook, ReadOnlyMemory<byte> input, PolicyContext context, Func<int, TBuffer> rent, Action<string, string> onFailOpen)
+    private async ValueTask<ChainResult<TBuffer>> RunAsync<TBuffer>(PolicyHooks hook, ReadOnlyMemory<byte> input, PolicyContext context, Func<int, TBuffer> rent,
+        Action<string, string> onFailOpen)
         where TBuffer : class, IBufferWriter<byte>, IWrittenMemory, IDisposable
     {
         TBuffer? current = null;
@@ -80,14 +91,8 @@ public sealed class PolicyChain
         {
             var (slot, policy) = _policies[reverse ? _policies.Length - 1 - i : i];
             if ((policy.Hooks & hook) == 0) continue;
-            var output = rent(json.Length + 256);
             long started = Stopwatch.GetTimestamp();
-            var outcome = hook switch
-            {
-                PolicyHooks.OnRequest => policy.OnRequest(json.Span, context, output),
-                PolicyHooks.Route => policy.Route(json.Span, context, output),
-                _ => policy.OnResponse(json.Span, context, output),
-            };
+            var (outcome, output) = await _runner!.CallAsync(policy, hook, json, context, rent).ConfigureAwait(false);
             slot.Meter.Record(Stopwatch.GetTimestamp() - started, outcome);
             if (outcome.Kind == PolicyOutcomeKind.Respond && hook != PolicyHooks.OnRequest)
                 outcome = PolicyOutcome.Failed($"policy '{slot.Name}': respond is for onRequest; onResponse returns the answer", false);
@@ -95,22 +100,22 @@ public sealed class PolicyChain
             {
                 case PolicyOutcomeKind.Changed:
                     current?.Dispose();
-                    current = output;
+                    current = output!;
                     changedBy = slot.Name;
-                    json = output.WrittenMemory;
+                    json = current.WrittenMemory;
                     continue;
                 case PolicyOutcomeKind.Respond:
                     current?.Dispose();
                     return new ChainResult<TBuffer>(outcome, slot.Name, output);
                 case PolicyOutcomeKind.Failed when policy.Mode == PolicyMode.FailOpen:
-                    output.Dispose();
+                    output?.Dispose();
                     onFailOpen(slot.Name, outcome.Message ?? "failed");
                     continue;
                 case PolicyOutcomeKind.Unchanged:
-                    output.Dispose();
+                    output?.Dispose();
                     continue;
-                default: // Reject, or a fail-closed failure
-                    output.Dispose();
+                default: // Reject, a fail-closed failure, an input the policy could not be shown, or overload: never skipped
+                    output?.Dispose();
                     current?.Dispose();
                     return new ChainResult<TBuffer>(outcome, slot.Name, null);
             }

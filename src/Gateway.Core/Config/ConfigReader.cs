@@ -54,7 +54,7 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
         var server = new ServerConfig();
         if (TryGet(root, "server", out var s) && Expect(s, JsonValueKind.Object, "server"))
         {
-            CheckProperties(s, "server", ["urls", "maxBodyBytes", "logRequests"]);
+            CheckProperties(s, "server", ["urls", "maxBodyBytes", "logRequests", "policyWorkers", "policyQueueMs"]);
             if (TryGet(s, "urls", out var urls) && String(urls, "server.urls") is { } u)
             {
                 foreach (var url in u.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -65,6 +65,10 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
                 server = server with { MaxBodyBytes = m };
             if (TryGet(s, "logRequests", out var lr) && Bool(lr, "server.logRequests") is { } b)
                 server = server with { LogRequests = b };
+            if (TryGet(s, "policyWorkers", out var pw) && Long(pw, "server.policyWorkers", 1, 256) is { } workers)
+                server = server with { PolicyWorkers = (int)workers };
+            if (Millis(s, "policyQueueMs", "server", 1, 60_000) is { } queue)
+                server = server with { PolicyQueue = queue };
         }
         if (environment.TryGetValue("GATEWAY_MAX_BODY_BYTES", out var envMax) && envMax.Length > 0)
         {

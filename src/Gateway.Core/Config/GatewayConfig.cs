@@ -21,6 +21,10 @@ public sealed record ServerConfig
     public long MaxBodyBytes { get; init; } = DefaultMaxBodyBytes;
     /// <summary>One log line per request at Information level: method, path, status, time (off by default: console logging costs throughput).</summary>
     public bool LogRequests { get; init; }
+    /// <summary>Policy calls that may run at once, each on its own thread (0: one fewer than the cores, at least one).</summary>
+    public int PolicyWorkers { get; init; }
+    /// <summary>The longest a policy call waits for a worker before its request is refused as overloaded (503).</summary>
+    public TimeSpan PolicyQueue { get; init; } = TimeSpan.FromSeconds(1);
 }
 
 public sealed record StorageConfig

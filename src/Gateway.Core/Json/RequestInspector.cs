@@ -11,8 +11,12 @@ namespace Gateway.Core.Json;
 /// </summary>
 public static class RequestInspector
 {
-    // Deeply nested JSON schemas (tools, response_format) exceed the reader's default of 64.
-    private const int MaxDepth = 256;
+    /// <summary>
+    /// How deep a request's JSON may nest: deeply nested JSON schemas (tools, response_format) exceed
+    /// the reader's default of 64. Policies read requests with the same limit, so whatever the gateway
+    /// accepts a policy can see.
+    /// </summary>
+    public const int MaxDepth = 256;
 
     public static GatewayError? Inspect(ReadOnlySpan<byte> body, RequestKind kind, out RequestShape shape)
     {

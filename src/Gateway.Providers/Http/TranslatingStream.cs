@@ -25,6 +25,10 @@ public sealed class TranslatingStream(Stream upstream, IStreamTranslator transla
     // A failure that comes after frames already translated: they are handed out first, then it is thrown.
     private ExceptionDispatchInfo? _failure;
     private bool _ended;
+    // For an asynchronous translator: the frames of one read, copied out of the reader's buffer, which
+    // the next read reuses.
+    private readonly ArrayBufferWriter<byte>? _frames = translator is IAsyncStreamTranslator ? new(4096) : null;
+    private readonly List<(int Start, int Length)>? _bounds = translator is IAsyncStreamTranslator ? [] : null;
 
     public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
     {
@@ -39,16 +43,30 @@ public sealed class TranslatingStream(Stream upstream, IStreamTranslator transla
             if (offIoThread) await IoThread.Leave();
             try
             {
+                if (translator is IAsyncStreamTranslator asynchronous)
+                {
+                    _frames!.ResetWrittenCount();
+                    _bounds!.Clear();
+                    if (read == SseReadResult.End)
+                    {
+                        if (!_reader.Pending.Trim("\r\n "u8).IsEmpty) Copy(_reader.Pending);
+                    }
+                    else
+                    {
+                        while (_reader.TryReadFrame(out var frame)) Copy(frame);
+                    }
+                    foreach (var (start, length) in _bounds) await TranslateAsync(asynchronous, _frames.WrittenMemory.Slice(start, length)).ConfigureAwait(false);
+                }
                 if (read == SseReadResult.End)
                 {
                     _ended = true;
                     // A last event without its blank line still counts.
-                    if (!_reader.Pending.Trim("\r\n "u8).IsEmpty) Translate(_reader.Pending);
+                    if (_frames is null && !_reader.Pending.Trim("\r\n "u8).IsEmpty) Translate(_reader.Pending);
                     translator.OnEnd(_pending); // without [DONE] the relay reports a truncated stream
                 }
                 else
                 {
-                    while (_reader.TryReadFrame(out var frame)) Translate(frame);
+                    if (_frames is null) while (_reader.TryReadFrame(out var frame)) Translate(frame);
                     if (translator.Error is { } error) throw new IOException($"the provider reported an error mid-stream: {error}");
                 }
                 _end = _pending.WrittenCount;
@@ -72,6 +90,25 @@ public sealed class TranslatingStream(Stream upstream, IStreamTranslator transla
         try
         {
             translator.OnFrame(frame, _pending);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new IOException($"the provider sent a malformed stream event: {ex.Message}", ex);
+        }
+        _good = _pending.WrittenCount;
+    }
+
+    private void Copy(ReadOnlySpan<byte> frame)
+    {
+        _bounds!.Add((_frames!.WrittenCount, frame.Length));
+        _frames.Write(frame);
+    }
+
+    private async ValueTask TranslateAsync(IAsyncStreamTranslator asynchronous, ReadOnlyMemory<byte> frame)
+    {
+        try
+        {
+            await asynchronous.OnFrameAsync(frame, _pending).ConfigureAwait(false);
         }
         catch (System.Text.Json.JsonException ex)
         {

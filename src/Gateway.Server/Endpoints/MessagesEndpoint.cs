@@ -89,7 +89,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
                 string? changedBy = null;
                 if (!chain.IsEmpty)
                 {
-                    var policy = RequestPolicies.Run(chain, requestJson, policyContext!, logger);
+                    var policy = await RequestPolicies.RunAsync(chain, requestJson, policyContext!, logger).ConfigureAwait(false);
                     if (policy.Answer is { } answer)
                     {
                         using (answer) await AnswerFromPolicyAsync(context, answer, clientModel, shape.Stream, started).ConfigureAwait(false);
@@ -158,7 +158,7 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
                         if (policyContext is not null)
                         {
                             await IoThread.Leave();
-                            var policy = RequestPolicies.RunOnResponse(chain, answerJson, policyContext, logger);
+                            var policy = await RequestPolicies.RunOnResponseAsync(chain, answerJson, policyContext, logger).ConfigureAwait(false);
                             if (policy.Error is { } refused)
                             {
                                 await ErrorResponses.WriteAsync(context, refused, started, upstreamTicks, Dialect).ConfigureAwait(false);

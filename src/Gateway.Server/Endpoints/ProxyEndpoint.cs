@@ -191,7 +191,7 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
             if (bound is not null && bound.Context.Operation == PolicyOperation.Chat && upstream.Status is >= 200 and < 300)
             {
                 await IoThread.Leave();
-                var policy = RequestPolicies.RunOnResponse(bound.Chain, answer, bound.Context, logger);
+                var policy = await RequestPolicies.RunOnResponseAsync(bound.Chain, answer, bound.Context, logger).ConfigureAwait(false);
                 if (policy.Error is { } refused)
                 {
                     await ErrorResponses.WriteAsync(context, refused, started, upstreamTicks).ConfigureAwait(false);

@@ -55,7 +55,7 @@ internal sealed partial class ConfigWatcher(
                 return;
             }
             var policyErrors = new List<string>();
-            if (policies.Build(result.Config!.Policies, policyErrors) is not { } policySet)
+            if (policies.Build(result.Config!.Policies, policyErrors, result.Config!.Server) is not { } policySet)
             {
                 foreach (var error in policyErrors) Log.ReloadRejected(logger, error);
                 Log.KeptSnapshot(logger, holder.Current.Version);

@@ -80,7 +80,7 @@ public static partial class GatewayHost
         // A configured policy that does not compile stops the start: running without it would skip the operator's rules.
         var policies = app.Services.GetRequiredService<PolicyRegistry>();
         var policyErrors = new List<string>();
-        if (policies.Build(config.Policies, policyErrors) is not { } policySet) return (null, policyErrors);
+        if (policies.Build(config.Policies, policyErrors, config.Server) is not { } policySet) return (null, policyErrors);
         policies.Activate(policySet);
         var snapshot = app.Services.GetRequiredService<SnapshotHolder>().Current;
         if (PromptTokens.LoadError is { } tokenizerError) Log.TokenizerUnavailable(logger, tokenizerError);

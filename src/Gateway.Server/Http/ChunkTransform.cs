@@ -12,6 +12,33 @@ namespace Gateway.Server.Http;
 /// </summary>
 internal abstract class ChunkTransform : IStreamTranslator
 {
+    /// <summary>For a transform that must wait for its work (a policy worker): the same steps, awaited.</summary>
+    internal abstract class Asynchronous : ChunkTransform, IAsyncStreamTranslator
+    {
+        public async ValueTask OnFrameAsync(ReadOnlyMemory<byte> frame, IBufferWriter<byte> output)
+        {
+            if (Pass(frame.Span, output, out var chunk)) return;
+            if (chunk is null)
+            {
+                await OnDoneAsync(output).ConfigureAwait(false);
+                output.Write("data: [DONE]\n\n"u8);
+                Completed = true;
+                return;
+            }
+            await OnChunkAsync(chunk, output).ConfigureAwait(false);
+        }
+
+        protected abstract ValueTask OnChunkAsync(ChatCompletionChunk chunk, IBufferWriter<byte> output);
+
+        protected abstract ValueTask OnDoneAsync(IBufferWriter<byte> output);
+
+        protected sealed override void OnChunk(ChatCompletionChunk chunk, IBufferWriter<byte> output) =>
+            throw new NotSupportedException("an asynchronous chunk transform is read through OnFrameAsync");
+
+        protected sealed override void OnDone(IBufferWriter<byte> output) =>
+            throw new NotSupportedException("an asynchronous chunk transform is read through OnFrameAsync");
+    }
+
     public bool Completed { get; private set; }
     public string? Error => null;
 
@@ -20,22 +47,31 @@ internal abstract class ChunkTransform : IStreamTranslator
 
     public void OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> output)
     {
-        if (!frame.StartsWith("data:"u8))
-        {
-            output.Write(frame);
-            return;
-        }
-        var payload = frame[5..].Trim(" \r\n"u8);
-        if (payload.SequenceEqual("[DONE]"u8))
+        if (Pass(frame, output, out var chunk)) return;
+        if (chunk is null)
         {
             OnDone(output);
             output.Write("data: [DONE]\n\n"u8);
             Completed = true;
             return;
         }
-        var chunk = JsonSerializer.Deserialize(payload, ProtocolJson.Default.ChatCompletionChunk) ?? throw new JsonException("a stream chunk must be a JSON object");
-        Last = chunk;
         OnChunk(chunk, output);
+    }
+
+    /// <returns>True when the frame went out as it is (a comment); else the chunk it holds, or null for <c>[DONE]</c>.</returns>
+    private bool Pass(ReadOnlySpan<byte> frame, IBufferWriter<byte> output, out ChatCompletionChunk? chunk)
+    {
+        chunk = null;
+        if (!frame.StartsWith("data:"u8))
+        {
+            output.Write(frame);
+            return true;
+        }
+        var payload = frame[5..].Trim(" \r\n"u8);
+        if (payload.SequenceEqual("[DONE]"u8)) return false;
+        chunk = JsonSerializer.Deserialize(payload, ProtocolJson.Default.ChatCompletionChunk) ?? throw new JsonException("a stream chunk must be a JSON object");
+        Last = chunk;
+        return false;
     }
 
     /// <summary>No <c>[DONE]</c>: the relay reports a cut-off stream; what was held back is not sent.</summary>

@@ -14,22 +14,19 @@ namespace Gateway.Server.Http;
 /// hold back is put in front of the next chunk's content, so a secret split over two chunks reaches
 /// the policy whole; at the finish nothing is held. Streams no <c>onChunk</c> binds to never get here.
 /// </summary>
-internal sealed class PolicyChunkStage(PolicySlot slot, CompiledPolicy policy, PolicyContext context, ILogger logger) : ChunkTransform
+internal sealed class PolicyChunkStage(PolicySlot slot, CompiledPolicy policy, PolicyContext context, PolicyRunner runner, ILogger logger) : ChunkTransform.Asynchronous
 {
     private readonly ArrayBufferWriter<byte> _json = new(1024);
-    private readonly ArrayBufferWriter<byte> _changed = new(1024);
     private string _pending = "";
 
-    protected override void OnChunk(ChatCompletionChunk chunk, IBufferWriter<byte> output) =>
-        Process(chunk, final: chunk.Choices.Count > 0 && chunk.Choices[0].FinishReason is not null, output);
+    protected override ValueTask OnChunkAsync(ChatCompletionChunk chunk, IBufferWriter<byte> output) =>
+        ProcessAsync(chunk, final: chunk.Choices.Count > 0 && chunk.Choices[0].FinishReason is not null, output);
 
     /// <summary>What a policy held back goes through it once more, as the last content, with nothing held.</summary>
-    protected override void OnDone(IBufferWriter<byte> output)
-    {
-        if (_pending.Length > 0 && Last is not null) Process(ContentChunk(""), final: true, output);
-    }
+    protected override ValueTask OnDoneAsync(IBufferWriter<byte> output) =>
+        _pending.Length > 0 && Last is not null ? ProcessAsync(ContentChunk(""), final: true, output) : default;
 
-    private void Process(ChatCompletionChunk chunk, bool final, IBufferWriter<byte> output)
+    private async ValueTask ProcessAsync(ChatCompletionChunk chunk, bool final, IBufferWriter<byte> output)
     {
         var delta = chunk.Choices.Count > 0 ? chunk.Choices[0].Delta : null;
         if (delta is not null && (_pending.Length > 0 || delta.Content is not null))
@@ -40,39 +37,46 @@ internal sealed class PolicyChunkStage(PolicySlot slot, CompiledPolicy policy, P
         _json.ResetWrittenCount();
         using (var w = new Utf8JsonWriter(_json)) JsonSerializer.Serialize(w, chunk, ProtocolJson.Default.ChatCompletionChunk);
 
-        _changed.ResetWrittenCount();
         long started = Stopwatch.GetTimestamp();
-        var outcome = policy.OnChunk(_json.WrittenSpan, context, _changed);
+        // The chunk's JSON is read before the call can be given up on, so _json is ours again once this returns.
+        var (outcome, changed) = await runner.CallAsync(policy, PolicyHooks.OnChunk, _json.WrittenMemory, context, Rent).ConfigureAwait(false);
         slot.Meter.Record(Stopwatch.GetTimestamp() - started, outcome);
-        switch (outcome.Kind)
+        using (changed)
         {
-            case PolicyOutcomeKind.Unchanged:
-                break;
-            case PolicyOutcomeKind.Changed:
-                chunk = JsonSerializer.Deserialize(_changed.WrittenSpan, ProtocolJson.Default.ChatCompletionChunk)
-                    ?? throw new PolicyStreamException(RequestPolicies.Failed(slot.Name, "onChunk returned something that is not a chunk"));
-                delta = chunk.Choices.Count > 0 ? chunk.Choices[0].Delta : null;
-                if (!final && outcome.Hold > 0 && delta?.Content is { Length: > 0 } content)
-                {
-                    int hold = Math.Min(outcome.Hold, content.Length);
-                    _pending = content[^hold..];
-                    delta.Content = content[..^hold];
-                }
-                break;
-            case PolicyOutcomeKind.Reject:
-                throw new PolicyStreamException(new GatewayError(outcome.Status, outcome.Status >= 500 ? "server_error" : "invalid_request_error", "policy_rejected",
-                    outcome.Message!, outcome.Status >= 500 ? ErrorSource.Gateway : ErrorSource.Client));
-            default:
-                string reason = outcome.Kind == PolicyOutcomeKind.Respond ? "respond is for onRequest" : outcome.Message ?? "failed";
-                if (policy.Mode == PolicyMode.FailOpen)
-                {
-                    RequestPolicies.LogFailedOpen(logger, slot.Name, reason);
+            switch (outcome.Kind)
+            {
+                case PolicyOutcomeKind.Unchanged:
                     break;
-                }
-                throw new PolicyStreamException(RequestPolicies.Failed(slot.Name, reason));
+                case PolicyOutcomeKind.Changed:
+                    chunk = JsonSerializer.Deserialize(changed!.Span, ProtocolJson.Default.ChatCompletionChunk)
+                        ?? throw new PolicyStreamException(RequestPolicies.Failed(slot.Name, "onChunk returned something that is not a chunk"));
+                    delta = chunk.Choices.Count > 0 ? chunk.Choices[0].Delta : null;
+                    if (!final && outcome.Hold > 0 && delta?.Content is { Length: > 0 } content)
+                    {
+                        int hold = Math.Min(outcome.Hold, content.Length);
+                        _pending = content[^hold..];
+                        delta.Content = content[..^hold];
+                    }
+                    break;
+                case PolicyOutcomeKind.Reject:
+                    throw new PolicyStreamException(new GatewayError(outcome.Status, outcome.Status >= 500 ? "server_error" : "invalid_request_error", "policy_rejected",
+                        outcome.Message!, outcome.Status >= 500 ? ErrorSource.Gateway : ErrorSource.Client));
+                case PolicyOutcomeKind.Unreadable or PolicyOutcomeKind.Busy:
+                    throw new PolicyStreamException(RequestPolicies.Refused(outcome, RequestPolicies.Subject.Answer));
+                default:
+                    string reason = outcome.Kind == PolicyOutcomeKind.Respond ? "respond is for onRequest" : outcome.Message ?? "failed";
+                    if (policy.Mode == PolicyMode.FailOpen)
+                    {
+                        RequestPolicies.LogFailedOpen(logger, slot.Name, reason);
+                        break;
+                    }
+                    throw new PolicyStreamException(RequestPolicies.Failed(slot.Name, reason));
+            }
         }
         Write(chunk, output);
     }
+
+    private static readonly Func<int, PooledBody> Rent = size => new PooledBody(size);
 }
 
 /// <summary>A policy stopped a stream: the client gets this error (as an error event once the stream has started).</summary>
@@ -90,7 +94,7 @@ internal static class PolicyStreams
         if (bound is null) return null;
         Stream? current = null;
         foreach (var (slot, policy) in bound.Chain.WithHook(PolicyHooks.OnChunk).Reverse())
-            current = new TranslatingStream(current ?? upstream, new PolicyChunkStage(slot, policy, bound.Context, logger), offIoThread: true);
+            current = new TranslatingStream(current ?? upstream, new PolicyChunkStage(slot, policy, bound.Context, bound.Chain.Runner!, logger));
         if (bound.Context.HasPlaceholders)
             current = new TranslatingStream(current ?? upstream, new PlaceholderRestorer(bound.Context.Vault));
         return current;

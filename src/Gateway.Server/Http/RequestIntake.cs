@@ -43,7 +43,7 @@ internal static class RequestIntake
             if (!chain.IsEmpty)
             {
                 bound = new BoundPolicies(chain, RequestPolicies.Context(model, key, chain, context.Request, snapshot, kind));
-                var result = RequestPolicies.Run(chain, body.Memory, bound.Context, logger!);
+                var result = await RequestPolicies.RunAsync(chain, body.Memory, bound.Context, logger!).ConfigureAwait(false);
                 // The body stays with the answer: the endpoint reads the client's model and stream flag from it.
                 if (result.Answer is { } answer) return new(body, shape, default, null, key, answer, bound);
                 if (result.NewBody is { } changed)

@@ -42,24 +42,32 @@ internal static partial class RequestPolicies
     }
 
     /// <summary>The <c>onRequest</c> hooks, then the <c>route</c> hooks on what they made of the request.</summary>
-    public static Result Run(PolicyChain chain, ReadOnlyMemory<byte> json, PolicyContext context, ILogger logger)
+    public static async ValueTask<Result> RunAsync(PolicyChain chain, ReadOnlyMemory<byte> json, PolicyContext context, ILogger logger)
     {
-        var result = Interpret(chain.OnRequest(json, context, size => new PooledBody(size), (policy, reason) => Log.FailedOpen(logger, policy, reason)), logger);
+        var result = Interpret(await chain.OnRequestAsync(json, context, Rent, (policy, reason) => Log.FailedOpen(logger, policy, reason)).ConfigureAwait(false),
+            logger, Subject.Request);
         if (result.Error is not null || result.Answer is not null || !chain.Has(PolicyHooks.Route)) return result;
-        var routed = Interpret(chain.Route(result.NewBody?.Memory ?? json, context, size => new PooledBody(size), (policy, reason) => Log.FailedOpen(logger, policy, reason)), logger);
+        var routed = Interpret(await chain.RouteAsync(result.NewBody?.Memory ?? json, context, Rent, (policy, reason) => Log.FailedOpen(logger, policy, reason)).ConfigureAwait(false),
+            logger, Subject.Request);
         if (routed.NewBody is null && routed.Error is null) return result;
         result.NewBody?.Dispose();
         return routed;
     }
 
+    private static readonly Func<int, PooledBody> Rent = size => new PooledBody(size);
+
+    /// <summary>Whose bytes a hook was handed: a request that cannot be shown to a policy is the client's fault, an answer the provider's.</summary>
+    public enum Subject { Request, Answer }
+
     /// <summary>
     /// The <c>onResponse</c> hooks on a whole answer, then the request's PII placeholders put back
     /// (their values are plain ASCII without JSON escapes, so the bytes stay valid JSON).
     /// </summary>
-    public static Result RunOnResponse(PolicyChain chain, ReadOnlyMemory<byte> json, PolicyContext context, ILogger logger)
+    public static async ValueTask<Result> RunOnResponseAsync(PolicyChain chain, ReadOnlyMemory<byte> json, PolicyContext context, ILogger logger)
     {
         var result = chain.Has(PolicyHooks.OnResponse)
-            ? Interpret(chain.OnResponse(json, context, size => new PooledBody(size), (policy, reason) => Log.FailedOpen(logger, policy, reason)), logger)
+            ? Interpret(await chain.OnResponseAsync(json, context, Rent, (policy, reason) => Log.FailedOpen(logger, policy, reason)).ConfigureAwait(false),
+                logger, Subject.Answer)
             : default;
         if (result.Error is not null || !context.HasPlaceholders) return result;
         string text = System.Text.Encoding.UTF8.GetString((result.NewBody?.Memory ?? json).Span);
@@ -72,11 +80,14 @@ internal static partial class RequestPolicies
         return new Result(body, null, null, result.Policy);
     }
 
-    private static Result Interpret(ChainResult<PooledBody> result, ILogger logger)
+    private static Result Interpret(ChainResult<PooledBody> result, ILogger logger, Subject subject)
     {
         var outcome = result.Outcome;
         switch (outcome.Kind)
         {
+            case PolicyOutcomeKind.Unreadable:
+            case PolicyOutcomeKind.Busy:
+                return new Result(null, null, Refused(outcome, subject), result.Policy);
             case PolicyOutcomeKind.Unchanged:
                 return default;
             case PolicyOutcomeKind.Changed:
@@ -98,6 +109,20 @@ internal static partial class RequestPolicies
                 return new Result(null, null, Failed(result.Policy!, outcome.Message ?? "failed"));
         }
     }
+
+    /// <summary>
+    /// What is never skipped, whatever the policy's mode: a request or answer a policy could not be
+    /// shown (a request's fault: 400; a provider's: 502), or policies too busy to run at all (503).
+    /// </summary>
+    public static GatewayError Refused(in PolicyOutcome outcome, Subject subject) => outcome.Kind switch
+    {
+        PolicyOutcomeKind.Busy => new GatewayError(503, "server_error", "policies_busy", outcome.Message ?? "The gateway's policy workers are busy; retry shortly.",
+            ErrorSource.Gateway) { Headers = [new("retry-after", "1")] },
+        _ when subject == Subject.Request => GatewayError.BadRequest(
+            $"The request could not be checked by the gateway's policies, so it was not sent: {outcome.Message}", "request_not_inspectable"),
+        _ => new GatewayError(502, "upstream_error", "answer_not_inspectable",
+            $"The provider's answer could not be checked by the gateway's policies, so it was withheld: {outcome.Message}", ErrorSource.Upstream),
+    };
 
     /// <summary>A fail-closed policy that could not decide: the request is not sent, and the client is told which policy.</summary>
     public static GatewayError Failed(string policy, string reason) =>

@@ -8,8 +8,12 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Gateway.Server.FunctionalTests.Http;
 
-public class PolicyChunkStageTests
+public sealed class PolicyChunkStageTests : IDisposable
 {
+    private readonly PolicyRunner _runner = new(NullLogger.Instance, workers: 2);
+
+    public void Dispose() => _runner.Dispose();
+
     private static readonly string Filter = File.ReadAllText(Path.Combine(Root(), "policies", "response-filter.js"));
 
     private static string Root()
@@ -19,12 +23,12 @@ public class PolicyChunkStageTests
         throw new InvalidOperationException("Gateway.sln not found");
     }
 
-    private static PolicyChunkStage Stage(string code)
+    private PolicyChunkStage Stage(string code)
     {
         var limits = PolicyLimits.Default with { Timeout = TimeSpan.FromSeconds(3) };
         var policy = CompiledPolicy.Compile("filter", code, 1, PolicyMode.FailClosed, limits, out var error) ?? throw new InvalidOperationException(error);
         var slot = new PolicySlot(new PolicyConfig("filter", "filter.js", false, ["*"], ["*"], new PolicyLimitsConfig()), policy);
-        return new PolicyChunkStage(slot, policy, new PolicyContext("m"), NullLogger.Instance);
+        return new PolicyChunkStage(slot, policy, new PolicyContext("m"), _runner, NullLogger.Instance);
     }
 
     private static byte[] Frame(string content, bool finish = false) => Encoding.UTF8.GetBytes(
@@ -36,14 +40,14 @@ public class PolicyChunkStageTests
         .Select(d => d.TryGetProperty("content", out var c) ? c.GetString()! : "").ToList();
 
     [Fact]
-    public void TermSplitOverChunks_IsMasked_OnlyItsPossibleStartHeldBack()
+    public async Task TermSplitOverChunks_IsMasked_OnlyItsPossibleStartHeldBack()
     {
         var stage = Stage(Filter);
         var output = new ArrayBufferWriter<byte>();
         foreach (var piece in new[] { "The code name is Project Night", "ingale, on db1.corp", ".internal. Done" })
-            stage.OnFrame(Frame(piece), output);
-        stage.OnFrame(Frame("", finish: true), output);
-        stage.OnFrame("data: [DONE]\n\n"u8, output);
+            await stage.OnFrameAsync(Frame(piece), output);
+        await stage.OnFrameAsync(Frame("", finish: true), output);
+        await stage.OnFrameAsync("data: [DONE]\n\n"u8.ToArray(), output);
 
         var contents = Contents(output);
         Assert.Equal("The code name is [filtered], on [filtered]. Done", string.Concat(contents));
@@ -53,29 +57,29 @@ public class PolicyChunkStageTests
     }
 
     [Fact]
-    public void HeldTailThatNeverBecomesATerm_GoesOutBeforeDone()
+    public async Task HeldTailThatNeverBecomesATerm_GoesOutBeforeDone()
     {
         var stage = Stage(Filter);
         var output = new ArrayBufferWriter<byte>();
-        stage.OnFrame(Frame("see the project"), output);
-        stage.OnFrame("data: [DONE]\n\n"u8, output);
+        await stage.OnFrameAsync(Frame("see the project"), output);
+        await stage.OnFrameAsync("data: [DONE]\n\n"u8.ToArray(), output);
         Assert.Equal("see the project", string.Concat(Contents(output)));
         Assert.EndsWith("data: [DONE]\n\n", Encoding.UTF8.GetString(output.WrittenSpan), StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Reject_EndsTheStreamWithThePolicysError()
+    public async Task Reject_EndsTheStreamWithThePolicysError()
     {
         var stage = Stage("export function onChunk(chunk) { return { reject: { status: 451, message: 'not here' } }; }");
-        var error = Assert.Throws<PolicyStreamException>(() => stage.OnFrame(Frame("x"), new ArrayBufferWriter<byte>()));
+        var error = await Assert.ThrowsAsync<PolicyStreamException>(async () => await stage.OnFrameAsync(Frame("x"), new ArrayBufferWriter<byte>()));
         Assert.Equal((451, "policy_rejected", "not here"), (error.Error.Status, error.Error.Code, error.Error.Message));
     }
 
     [Fact]
-    public void Throwing_FailClosed_NamesThePolicy()
+    public async Task Throwing_FailClosed_NamesThePolicy()
     {
         var stage = Stage("export function onChunk(chunk) { throw new Error('bad chunk'); }");
-        var error = Assert.Throws<PolicyStreamException>(() => stage.OnFrame(Frame("x"), new ArrayBufferWriter<byte>()));
+        var error = await Assert.ThrowsAsync<PolicyStreamException>(async () => await stage.OnFrameAsync(Frame("x"), new ArrayBufferWriter<byte>()));
         Assert.Equal("policy_failed", error.Error.Code);
         Assert.Contains("'filter'", error.Error.Message, StringComparison.Ordinal);
     }
