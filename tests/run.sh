@@ -134,6 +134,8 @@ if [ -x "$BIN" ]; then
 export function onRequest(req, ctx) {
   for (const m of req.messages) if (typeof m.content === 'string') m.content = m.content.replace(/[\w.+-]+@[\w-]+\.[\w.]+/g, '[email]');
   if (req.messages[0].content.includes('loop please')) { for (;;) {} }
+  if (req.messages[0].content.includes('deep please')) { let a = []; for (let i = 0; i < 30000; i++) a = [a]; JSON.stringify(a); }
+  if (req.messages[0].content.includes('big please')) { req.big = 'x'.repeat(2 ** 28); }
   return req;
 }
 JS
@@ -147,6 +149,20 @@ JS
   if grep -q '"content":"mail \[email\]"' <<<"$r"; then pass "smoke: a policy redacts in the native binary"; else fail "smoke: policy redaction: $r"; tail -5 "$PSMOKE/gateway.log"; fi
   code=$(curl -s -o "$PSMOKE/loop" -m 10 -w '%{http_code}' -H "Authorization: Bearer smoke-key" -H 'content-type: application/json' -d '{"model":"mock/echo","messages":[{"role":"user","content":"loop please"}]}' "$U")
   if [ "$code" = 500 ] && grep -q policy_failed "$PSMOKE/loop"; then pass "smoke: a looping policy fails closed (500 policy_failed)"; else fail "smoke: looping policy -> $code $(cat "$PSMOKE/loop")"; fi
+  # A structure 30,000 levels deep through JSON.stringify overflowed the native stack (SIGSEGV) before the stack guard.
+  code=$(curl -s -o "$PSMOKE/deep" -m 20 -w '%{http_code}' -H "Authorization: Bearer smoke-key" -H 'content-type: application/json' -d '{"model":"mock/echo","messages":[{"role":"user","content":"deep please"}]}' "$U")
+  if [ "$code" = 500 ] && grep -q policy_failed "$PSMOKE/deep" && curl -sf "http://127.0.0.1:$PORT/health" >/dev/null; then
+    pass "smoke: a policy recursing natively fails closed and the binary keeps serving"
+  else fail "smoke: deep native recursion -> $code $(head -c 300 "$PSMOKE/deep"); alive: $(kill -0 "$PGW" 2>/dev/null && echo yes || echo no)"; fi
+  # Eight 'x'.repeat(2**28) at once took RSS to 3.1 GB before the size check; now nothing is allocated.
+  rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$PGW/status" 2>/dev/null || echo 0)
+  for _ in $(seq 1 8); do
+    curl -s -o /dev/null -m 20 -H "Authorization: Bearer smoke-key" -H 'content-type: application/json' -d '{"model":"mock/echo","messages":[{"role":"user","content":"big please"}]}' "$U" &
+  done
+  wait
+  rss_after=$(awk '/VmRSS/ {print $2}' "/proc/$PGW/status" 2>/dev/null || echo 0)
+  if [ "$rss_after" -gt 0 ] && [ $((rss_after - rss_before)) -lt 262144 ]; then pass "smoke: eight huge allocations at once stay bounded (RSS ${rss_before} -> ${rss_after} kB)"
+  else fail "smoke: huge allocations: RSS ${rss_before} -> ${rss_after} kB"; fi
   kill -TERM "$PGW" 2>/dev/null
 fi
 

@@ -383,7 +383,7 @@ internal sealed class PolicyEngine
         ex is StatementsCountOverflowException or MemoryLimitExceededException or RecursionDepthOverflowException or TimeoutException
             or RegexMatchTimeoutException or ExecutionCanceledException or InsufficientExecutionStackException
             || (ex is JavaScriptException js && js.Error.IsObject() && js.Error.AsObject().Get("message") is var m && m.IsString()
-                && m.AsString() == "Maximum call stack size exceeded");
+                && m.AsString().StartsWith("Maximum call stack size exceeded", StringComparison.Ordinal));
 
     public static string Describe(Exception ex) => ex switch
     {

@@ -182,13 +182,13 @@ public sealed partial class PolicyRunner : IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4201, Level = LogLevel.Error, Message = "Policy {Policy}: a call ran past {LimitMs} ms without stopping and was given up (its engine is discarded; {Stuck} worker(s) still stuck in such calls)")]
+        [LoggerMessage(EventId = 4301, Level = LogLevel.Error, Message = "Policy {Policy}: a call ran past {LimitMs} ms without stopping and was given up (its engine is discarded; {Stuck} worker(s) still stuck in such calls)")]
         public static partial void Abandoned(ILogger logger, string policy, long limitMs, int stuck);
 
-        [LoggerMessage(EventId = 4202, Level = LogLevel.Critical, Message = "{Stuck} policy workers are stuck in calls that were given up; no more replacements are started ({Live} serve)")]
+        [LoggerMessage(EventId = 4302, Level = LogLevel.Critical, Message = "{Stuck} policy workers are stuck in calls that were given up; no more replacements are started ({Live} serve)")]
         public static partial void TooManyStuck(ILogger logger, int stuck, int live);
 
-        [LoggerMessage(EventId = 4203, Level = LogLevel.Warning, Message = "Policy {Policy}: no worker was free within the queue limit; the request was refused as overloaded")]
+        [LoggerMessage(EventId = 4303, Level = LogLevel.Warning, Message = "Policy {Policy}: no worker was free within the queue limit; the request was refused as overloaded")]
         public static partial void Expired(ILogger logger, string policy);
     }
 }

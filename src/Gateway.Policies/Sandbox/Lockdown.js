@@ -126,14 +126,31 @@
   // JSON.stringify builds its text natively: each value it writes is counted as it goes (through the
   // replacer it is given, or one of ours), and the call is stopped once the text would not fit.
   const stringify = JSON.stringify;
+  const maxDepth = 1024;
   method(JSON, 'stringify', () => function (value, replacer, space) {
-    if (replacer !== undefined && replacer !== null && typeof replacer !== 'function') return apply(stringify, JSON, [value, replacer, space]);
+    if (replacer !== undefined && replacer !== null && typeof replacer !== 'function') {
+      // A list of keys to keep: JSON.stringify orders the output by it, which a replacer function
+      // cannot; only the depth is checked first (the size is left to the memory limit).
+      const seen = new Set();
+      const stack = [[value, 1]];
+      while (stack.length > 0) {
+        const [o, depth] = stack.pop();
+        if (o === null || typeof o !== 'object' || seen.has(o)) continue;
+        if (depth > maxDepth) throw new RangeError(`Maximum call stack size exceeded: JSON.stringify nested deeper than ${maxDepth} levels`);
+        seen.add(o);
+        for (const key of Object.keys(o)) stack.push([o[key], depth + 1]);
+      }
+      return apply(stringify, JSON, [value, replacer, space]);
+    }
     const gap = typeof space === 'number' ? Math.min(10, Math.max(0, int(space))) : typeof space === 'string' ? Math.min(10, space.length) : 0;
     const depths = new Map();
     let total = 0;
     const counting = function (key, v) {
       if (replacer) v = apply(replacer, this, [key, v]);
       const depth = (depths.get(this) ?? 0) + 1;
+      // Jint's cycle check makes each level cost the depth so far: 30,000 levels took seconds in one
+      // native call. Nothing a policy sends on is nested past the gateway's own limit anyway.
+      if (depth > maxDepth) throw new RangeError(`Maximum call stack size exceeded: JSON.stringify nested deeper than ${maxDepth} levels`);
       if (v !== null && typeof v === 'object') depths.set(v, depth);
       total += String(key).length + 4 + gap * depth + (typeof v === 'string' ? v.length + 2 : v !== null && typeof v === 'object' ? 2 : scalarLength);
       require(total * 2, 'JSON.stringify');

@@ -49,6 +49,8 @@ public sealed class PolicySandboxTests : IDisposable
     [InlineData("const p = new Proxy({}, { get(t, k, r) { return r[k]; } }); p.x;")]
     [InlineData("let p = {}; for (let i = 0; i < 200000; i++) p = new Proxy(p, {}); p.x;")]
     [InlineData("let a = []; for (let i = 0; i < 200000; i++) a = [a]; JSON.stringify(a);")]
+    [InlineData("let a = []; for (let i = 0; i < 200000; i++) a = [a]; JSON.stringify(a, ['x']);")]
+    [InlineData("let a = {}; for (let i = 0; i < 200000; i++) a = { a }; JSON.stringify(a, null, 2);")]
     [InlineData("let a = []; for (let i = 0; i < 200000; i++) a = [a]; String(a);")]
     [InlineData("let a = []; for (let i = 0; i < 200000; i++) a = [a]; a.join(',');")]
     [InlineData("let a = []; for (let i = 0; i < 200000; i++) a = [a]; a.flat(Infinity);")]
@@ -152,6 +154,28 @@ public sealed class PolicySandboxTests : IDisposable
         Assert.Equal(PolicyOutcomeKind.Failed, outcome.Kind);
         Assert.True(outcome.LimitHit, outcome.Message);
         Assert.True(allocated < 3 * MemoryLimit, $"allocated {allocated >> 20} MB for a {MemoryLimit >> 20} MB limit: {outcome.Message}");
+    }
+
+    [Fact]
+    public async Task JsonStringify_KeepsItsMeaning_UnderTheGuard()
+    {
+        var policy = Compile("""
+            export function onRequest(req) {
+              const v = { b: 1, a: [1, 'x', { c: null, d: undefined }], t: { toJSON() { return 'T'; } } };
+              req.out = [JSON.stringify(v), JSON.stringify(v, ['a', 'b']), JSON.stringify(v, (k, x) => (k === 'b' ? 2 : x)), JSON.stringify(v, null, 1),
+                JSON.stringify('s'), JSON.stringify(undefined) === undefined];
+              return req;
+            }
+            """);
+        var (outcome, output) = await Run(policy);
+        Assert.Equal(PolicyOutcomeKind.Changed, outcome.Kind);
+        var result = JsonDocument.Parse(output).RootElement.GetProperty("out");
+        Assert.Equal("""{"b":1,"a":[1,"x",{"c":null}],"t":"T"}""", result[0].GetString());
+        Assert.Equal("""{"a":[1,"x",{}],"b":1}""", result[1].GetString());
+        Assert.Equal("""{"b":2,"a":[1,"x",{"c":null}],"t":"T"}""", result[2].GetString());
+        Assert.Equal("{\n \"b\": 1,\n \"a\": [\n  1,\n  \"x\",\n  {\n   \"c\": null\n  }\n ],\n \"t\": \"T\"\n}", result[3].GetString());
+        Assert.Equal("\"s\"", result[4].GetString());
+        Assert.True(result[5].GetBoolean());
     }
 
     [Fact]

@@ -68,7 +68,7 @@ public sealed class TestUpstream : IAsyncDisposable
         var record = new RecordedRequest(ctx.Request.Path + ctx.Request.QueryString, ctx.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString()), body);
         ctx.RequestAborted.Register(() => record.Aborted.TrySetResult());
         Requests.Enqueue(record);
-        return (record, JsonDocument.Parse(body).RootElement.Clone());
+        return (record, JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 1024 }).RootElement.Clone());
     }
 
     private async Task ChatAsync(HttpContext ctx)
@@ -114,7 +114,9 @@ public sealed class TestUpstream : IAsyncDisposable
 
         if (!stream)
         {
-            string json = $$$"""{"id":"chatcmpl-up","object":"chat.completion","created":1,"model":"{{{model}}}","choices":[{"index":0,"message":{"role":"assistant","content":{{{JsonSerializer.Serialize(reply, TestJson.Default.String)}}}},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}}""";
+            // "fault:deep-answer": an answer nested deeper than the gateway accepts from clients.
+            string deep = text.Contains("fault:deep-answer", StringComparison.Ordinal) ? ",\"deep\":" + new string('[', 400) + new string(']', 400) : "";
+            string json = $$$"""{"id":"chatcmpl-up","object":"chat.completion","created":1,"model":"{{{model}}}","choices":[{"index":0,"message":{"role":"assistant","content":{{{JsonSerializer.Serialize(reply, TestJson.Default.String)}}}},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}{{{deep}}}}""";
             ctx.Response.ContentType = "application/json";
             ctx.Response.Headers["x-request-id"] = "req-upstream-1";
             var bytes = Encoding.UTF8.GetBytes(json);

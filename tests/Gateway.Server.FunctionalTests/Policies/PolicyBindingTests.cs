@@ -131,6 +131,41 @@ public sealed class PolicyBindingTests : IAsyncLifetime
         Assert.Contains(sent, r => r.Body.Contains("[CARD", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task DeeplyNestedRequest_TheGatewayAccepts_IsStillRedactedByAFailOpenPolicy()
+    {
+        // Policies used to read JSON only 64 deep: a tool schema nested deeper made every policy fail,
+        // and a fail-open redaction was skipped, sending the email out.
+        await using var gateway = await StartAsync(_upstream, configJson: """
+            { "policies": [ { "builtin": "pii-redaction", "mode": "fail-open", "limits": { "timeoutMs": 3000 } } ] }
+            """);
+        string tag = "t" + Guid.NewGuid().ToString("N")[..10];
+        string schema = string.Concat(Enumerable.Repeat("{\"type\":\"object\",\"properties\":{\"a\":", 120)) + "{\"type\":\"string\"}" + new string('}', 240);
+        string body = "{\"model\":\"openai/gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"" + tag + " ann@example.org\"}],"
+            + "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":" + schema + "}}]}";
+        using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", body));
+        Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        var sent = Assert.Single(_upstream.Matching(tag));
+        Assert.DoesNotContain("ann@example.org", sent.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnswerAPolicyCannotBeShown_IsWithheld_EvenByAFailOpenPolicy()
+    {
+        string file = Path.Combine(_dir, "filter.js");
+        File.WriteAllText(file, "export function onResponse(res) { res.filtered = true; return res; }");
+        await using var gateway = await StartAsync(_upstream, configJson: $$"""
+            { "policies": [ { "file": "{{file}}", "mode": "fail-open", "limits": { "timeoutMs": 3000 } } ] }
+            """);
+        using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-4o-mini", "fault:deep-answer")));
+        string text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadGateway, text);
+        Assert.Equal("answer_not_inspectable", JsonDocument.Parse(text).RootElement.GetProperty("error").GetProperty("code").GetString());
+        // Without a policy bound, the gateway relays the same answer as it is.
+        using var plain = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("mock/echo", "x")));
+        Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
+    }
+
     /// <summary>The model as a JSON string's contents, written each way JSON allows.</summary>
     private static IEnumerable<(string Form, string Literal)> EscapeForms(string model)
     {
