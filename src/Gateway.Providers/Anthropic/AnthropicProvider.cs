@@ -140,10 +140,7 @@ internal sealed partial class AnthropicProvider : IProvider, IMessagesProvider
         }
     }
 
-    private byte[] Scrub(byte[] body) =>
-        string.IsNullOrEmpty(Config.ApiKey) || body.AsSpan().IndexOf(Encoding.UTF8.GetBytes(Config.ApiKey)) < 0
-            ? body
-            : Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(body).Replace(Config.ApiKey, "[redacted]", StringComparison.Ordinal));
+    private byte[] Scrub(byte[] body) => SecretScrubber.Scrub(body, Config.ApiKey);
 
     private static byte[] JsonModel(string model) =>
         System.Text.Json.JsonEncodedText.Encode(model, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping).EncodedUtf8Bytes.ToArray();

@@ -9,9 +9,7 @@ internal static class AnthropicUpstreamErrors
 {
     public static GatewayError FromResponse(string provider, int status, ReadOnlySpan<byte> body, string? apiKey, string? retryAfter)
     {
-        string text = Encoding.UTF8.GetString(body);
-        if (!string.IsNullOrEmpty(apiKey) && text.Contains(apiKey, StringComparison.Ordinal))
-            text = text.Replace(apiKey, "[redacted]", StringComparison.Ordinal);
+        string text = Http.SecretScrubber.Scrub(Encoding.UTF8.GetString(body), apiKey);
         string? message = null, type = null;
         try
         {

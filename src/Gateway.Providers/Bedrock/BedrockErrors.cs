@@ -7,9 +7,10 @@ namespace Gateway.Providers.Bedrock;
 /// <summary>A Bedrock error (<c>{"message": ...}</c> with the type in <c>x-amzn-errortype</c>) as a <see cref="GatewayError"/>.</summary>
 internal static class BedrockErrors
 {
-    public static GatewayError FromResponse(string provider, int status, ReadOnlySpan<byte> body, string? errorType)
+    /// <param name="secretKey">The signing secret and the session token: AWS signs rather than sends them, but none may leave the gateway if echoed.</param>
+    public static GatewayError FromResponse(string provider, int status, ReadOnlySpan<byte> body, string? errorType, string? secretKey = null, string? sessionToken = null)
     {
-        string text = Encoding.UTF8.GetString(body);
+        string text = Http.SecretScrubber.Scrub(Encoding.UTF8.GetString(body), secretKey, sessionToken);
         string? message = null;
         try
         {

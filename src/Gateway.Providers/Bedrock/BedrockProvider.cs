@@ -71,7 +71,7 @@ internal sealed partial class BedrockProvider : IProvider
     private sealed class Translation(BedrockProvider provider, string model, long created, ProviderCall call, bool includeUsage) : IAnswerTranslation
     {
         public GatewayError Error(int status, byte[] body, HttpResponseMessage response) =>
-            BedrockErrors.FromResponse(provider.Name, status, body, UpstreamHttp.Header(response, "x-amzn-errortype"));
+            BedrockErrors.FromResponse(provider.Name, status, body, UpstreamHttp.Header(response, "x-amzn-errortype"), provider.Config.SecretAccessKey, provider.Config.SessionToken);
 
         public bool IsStream(HttpResponseMessage response) => call.Stream;
 
@@ -120,7 +120,8 @@ internal sealed partial class BedrockProvider : IProvider
                 {
                     var answer = await UpstreamHttp.ReadBoundedAsync(response.Content, MaxBody, truncate: false, cancellationToken).ConfigureAwait(false);
                     if (!response.IsSuccessStatusCode)
-                        return UpstreamResult.Fail(BedrockErrors.FromResponse(Name, (int)response.StatusCode, answer, UpstreamHttp.Header(response, "x-amzn-errortype")));
+                        return UpstreamResult.Fail(BedrockErrors.FromResponse(Name, (int)response.StatusCode, answer, UpstreamHttp.Header(response, "x-amzn-errortype"),
+                            Config.SecretAccessKey, Config.SessionToken));
                     var (got, count) = BedrockEmbeddings.ReadVectors(answer);
                     vectors.AddRange(got);
                     tokens += count;

@@ -11,10 +11,8 @@ internal static class OpenAIErrors
 
     public static GatewayError FromResponse(string provider, int status, ReadOnlySpan<byte> body, string? apiKey, string? retryAfter)
     {
-        string text = Encoding.UTF8.GetString(body);
-        // Some providers echo (parts of) the credential in auth errors; none of it may leave the gateway.
-        if (!string.IsNullOrEmpty(apiKey) && text.Contains(apiKey, StringComparison.Ordinal))
-            text = text.Replace(apiKey, "[redacted]", StringComparison.Ordinal);
+        // Some providers echo (parts of) the credential in auth errors; none of it may leave the gateway, escaped or not.
+        string text = Http.SecretScrubber.Scrub(Encoding.UTF8.GetString(body), apiKey);
 
         var headers = retryAfter is null ? [] : new[] { KeyValuePair.Create("retry-after", retryAfter) };
         string? message = null, type = null, code = null;
