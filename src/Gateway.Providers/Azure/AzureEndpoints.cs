@@ -14,16 +14,32 @@ namespace Gateway.Providers.Azure;
 internal sealed class AzureEndpoints(string endpoint, string apiVersion, string? apiKey) : IOpenAIEndpoints
 {
     public const string DefaultApiVersion = "2024-10-21";
+
+    /// <summary>
+    /// Deployments are few and fixed, so each gets one Uri, built once. But the name comes from the
+    /// client (<c>azure/anything</c>): past this many, a name's Uri is built for its request and not
+    /// kept, so invented names cannot grow the cache (50,000 of them once took 250 MB).
+    /// </summary>
+    public const int MaxCachedUris = 1024;
+
     private readonly string _endpoint = endpoint.TrimEnd('/');
-    // Deployments are few and fixed; one Uri each, built once.
     private readonly ConcurrentDictionary<(string, ProviderOperation), Uri> _uris = new();
+
+    /// <summary>Uris kept now (for tests of the bound).</summary>
+    internal int CachedUris => _uris.Count;
 
     public Uri For(ProviderOperation operation, ReadOnlySpan<byte> model)
     {
         string deployment = Encoding.UTF8.GetString(model);
-        return _uris.GetOrAdd((deployment, operation), static (key, self) =>
-            new Uri($"{self._endpoint}/openai/deployments/{Uri.EscapeDataString(key.Item1)}/{(key.Item2 == ProviderOperation.Embeddings ? "embeddings" : "chat/completions")}?api-version={Uri.EscapeDataString(self.ApiVersion)}"), this);
+        if (_uris.TryGetValue((deployment, operation), out var uri)) return uri;
+        uri = Build(deployment, operation);
+        // The count is read without a lock: a race can add a few past the bound, never without limit.
+        if (_uris.Count < MaxCachedUris) _uris.TryAdd((deployment, operation), uri);
+        return uri;
     }
+
+    private Uri Build(string deployment, ProviderOperation operation) =>
+        new($"{_endpoint}/openai/deployments/{Uri.EscapeDataString(deployment)}/{(operation == ProviderOperation.Embeddings ? "embeddings" : "chat/completions")}?api-version={Uri.EscapeDataString(ApiVersion)}");
 
     public string ApiVersion { get; } = apiVersion;
 
