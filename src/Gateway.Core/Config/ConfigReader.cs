@@ -149,6 +149,7 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
         string? key = Env(keyVariable), baseUrl = Env(urlVariable);
         if (providers.ContainsKey(name) || (key is null && baseUrl is null)) return;
         if (baseUrl is not null) CheckUrl(baseUrl, $"environment {urlVariable}", allowWildcardHost: false);
+        if (key is not null && HeaderValues.Problem(key) is { } problem) _errors.Add($"environment {keyVariable}: {problem} (the value is not shown)");
         providers[name] = new ProviderConfig { Name = name, Type = type, ApiKey = key, BaseUrl = baseUrl, Origin = "environment" };
     }
 
@@ -205,7 +206,11 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
         }
 
         if (TryGet(p, "apiKey", out var k) && String(k, $"{path}.apiKey") is { } key)
+        {
             config = config with { ApiKey = ResolveSecret(key, $"{path}.apiKey") };
+            // The key travels in a header: a stray newline or curly quote would fail every request at send time.
+            if (config.ApiKey is { } apiKey && HeaderValues.Problem(apiKey) is { } problem) _errors.Add($"{path}.apiKey: {problem} (the value is not shown)");
+        }
         else if (type is ProviderTypes.OpenAI or ProviderTypes.Anthropic or ProviderTypes.Gemini or ProviderTypes.Azure)
             _errors.Add($"{path}.apiKey: required for type \"{type}\" (a literal or \"env:{type.ToUpperInvariant()}_API_KEY\")");
 
@@ -224,7 +229,7 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
                 }
                 if (String(header.Value, hp) is { } value && ResolveSecret(value, hp) is { } resolved)
                 {
-                    if (resolved.AsSpan().IndexOfAny('\r', '\n') >= 0) _errors.Add($"{hp}: must not contain line breaks");
+                    if (HeaderValues.Problem(resolved) is { } problem) _errors.Add($"{hp}: {problem}");
                     else headers[header.Name] = resolved;
                 }
             }

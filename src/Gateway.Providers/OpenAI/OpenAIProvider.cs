@@ -63,7 +63,8 @@ internal sealed partial class OpenAIProvider : IProvider
         try
         {
             int status = (int)response.StatusCode;
-            if (status >= 400 || status < 200)
+            // A redirect is not followed (the provider key would go with it) and not relayed: a 3xx is a 502.
+            if (status is < 200 or >= 300)
             {
                 var body = await UpstreamHttp.ReadBoundedAsync(response.Content, MaxErrorBody, truncate: true, cancellationToken).ConfigureAwait(false);
                 var error = OpenAIErrors.FromResponse(Name, status, body, Config.ApiKey, UpstreamHttp.Header(response, "retry-after"));

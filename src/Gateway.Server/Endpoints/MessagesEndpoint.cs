@@ -38,6 +38,16 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
             return;
         }
 
+        // Headers passed on to the provider are checked here, not left to fail at send time.
+        foreach (var name in PassedHeaders)
+        {
+            if (context.Request.Headers[name] is { Count: > 0 } passed && HeaderValues.Problem(passed.ToString()) is { } problem)
+            {
+                await ErrorResponses.WriteAsync(context, GatewayError.BadRequest($"The {name} header {problem}.", "invalid_header"), started, dialect: Dialect).ConfigureAwait(false);
+                return;
+            }
+        }
+
         // Policies see the canonical (OpenAI) shape, so they run below, after translation.
         var (body, shape, route, error, key, _, _) = await RequestIntake.ReadAsync(context, snapshots.Current, RequestKind.ChatCompletions).ConfigureAwait(false);
         if (body is null)

@@ -35,10 +35,13 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
             return ErrorResponses.WriteAsync(context, new GatewayError(404, "invalid_request_error", "not_found",
                 $"No route {context.Request.Method} {context.Request.Path}. The gateway serves /v1/chat/completions, /v1/messages, /v1/embeddings and /v1/models.",
                 ErrorSource.Client));
-        if (!string.Equals(context.Request.Method, route.Method, StringComparison.OrdinalIgnoreCase))
+        // HEAD is GET without the body (Kestrel drops what the handler writes): load balancers probe /health with it.
+        if (!string.Equals(context.Request.Method, route.Method, StringComparison.OrdinalIgnoreCase)
+            && !(route.Method == "GET" && HttpMethods.IsHead(context.Request.Method)))
         {
+            string allow = route.Method == "GET" ? "GET, HEAD" : route.Method;
             return ErrorResponses.WriteAsync(context, new GatewayError(405, "invalid_request_error", "method_not_allowed",
-                $"{context.Request.Path} takes {route.Method}, not {context.Request.Method}.", ErrorSource.Client) { Headers = [new("Allow", route.Method)] });
+                $"{context.Request.Path} takes {allow}, not {context.Request.Method}.", ErrorSource.Client) { Headers = [new("Allow", allow)] });
         }
 
         long started = snapshots.Current.Config.Server.LogRequests ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;

@@ -6,6 +6,29 @@ public class ConfigLoaderTests
 {
     private static readonly Dictionary<string, string> NoEnv = [];
 
+    [Theory]
+    [InlineData("\"headers\": { \"x-team\": \"caf\u00e9\" }", "providers.p.headers.x-team: may hold only visible ASCII")]
+    [InlineData("\"headers\": { \"x-team\": \"a\\u0000b\" }", "providers.p.headers.x-team: may hold only visible ASCII")]
+    [InlineData("\"headers\": { \"x-team\": \"a\\nb\" }", "providers.p.headers.x-team: must not contain line breaks")]
+    [InlineData("\"apiKey\": \"sk-\u201ckey\u201d\"", "providers.p.apiKey: may hold only visible ASCII")]
+    [InlineData("\"apiKey\": \"sk-key\\n\"", "providers.p.apiKey: must not contain line breaks")]
+    public void Load_HeaderValuesAProviderCannotBeSent_AreConfigErrors(string setting, string error)
+    {
+        var result = ConfigLoader.LoadText($$"""{ "providers": { "p": { "type": "openai-compatible", "baseUrl": "http://127.0.0.1:1/v1", "apiKey": "k", {{setting}} } } }""".Replace("\"apiKey\": \"k\", \"apiKey\"", "\"apiKey\"", StringComparison.Ordinal),
+            "gw.json", new Dictionary<string, string>());
+        Assert.False(result.IsValid);
+        Assert.Contains(result.Errors, e => e.StartsWith(error, StringComparison.Ordinal));
+        Assert.DoesNotContain(result.Errors, e => e.Contains("sk-", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Load_EnvironmentKeyWithATrailingNewline_IsAConfigError()
+    {
+        var result = ConfigLoader.LoadText(null, "env", new Dictionary<string, string> { ["OPENAI_API_KEY"] = "sk-abc\n" });
+        Assert.False(result.IsValid);
+        Assert.Contains(result.Errors, e => e.StartsWith("environment OPENAI_API_KEY: must not contain line breaks", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Load_NoFile_GivesDefaultsWithMock()
     {

@@ -243,6 +243,28 @@ public class ChatCompletionsTests(SharedGateway shared) : IClassFixture<SharedGa
         Assert.Equal("rate_limit_exceeded", (await ErrorOf(response)).GetProperty("code").GetString());
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Upstream3xx_Becomes502_NeitherFollowedNorRelayed(bool stream)
+    {
+        using var response = await Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-test", "fault:redirect " + Tag(), stream)));
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Null(response.Headers.Location);
+        Assert.Contains("302", (await ErrorOf(response)).GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Head_Health_Answers()
+    {
+        using var head = await Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/health"));
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+        using var post = await Client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/health"));
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
+        Assert.Equal("GET, HEAD", string.Join(", ", post.Content.Headers.Allow));
+    }
+
     [Fact]
     public async Task Upstream401_Becomes502AboutProviderCredentials()
     {

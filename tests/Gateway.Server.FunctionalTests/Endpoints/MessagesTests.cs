@@ -29,6 +29,27 @@ public class MessagesTests(SharedGateway shared) : IClassFixture<SharedGateway>
         return root.GetProperty("error");
     }
 
+    [Theory]
+    [InlineData(new byte[] { 0x74, 0xc3, 0xa9, 0x73, 0x74 })] // "tést" in UTF-8
+    [InlineData(new byte[] { 0x61, 0x01, 0x62 })]             // a control character
+    public async Task PassedOnHeader_ThatHttpCannotCarry_Is400BeforeTheUpstreamCall(byte[] value)
+    {
+        // HttpClient will not send such a header; a raw request will.
+        string tag = Tag();
+        byte[] body = System.Text.Encoding.UTF8.GetBytes(Message("claude/claude-test", tag));
+        var uri = new Uri(shared.Gateway.Url);
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(uri.Host, uri.Port);
+        using var stream = tcp.GetStream();
+        var head = System.Text.Encoding.ASCII.GetBytes($"POST /v1/messages HTTP/1.1\r\nHost: {uri.Authority}\r\nx-api-key: {MasterKey}\r\n"
+            + $"content-type: application/json\r\ncontent-length: {body.Length}\r\nconnection: close\r\nanthropic-beta: ");
+        await stream.WriteAsync(head.Concat(value).Concat("\r\n\r\n"u8.ToArray()).Concat(body).ToArray());
+        string answer = await new StreamReader(stream).ReadToEndAsync();
+        Assert.StartsWith("HTTP/1.1 400", answer, StringComparison.Ordinal);
+        Assert.DoesNotContain(" 500 ", answer.Split('\n')[0], StringComparison.Ordinal);
+        Assert.Empty(shared.Upstream.Matching(tag));
+    }
+
     [Fact]
     public async Task NonStream_TranslatedBothWays()
     {

@@ -110,6 +110,12 @@ public sealed class TestUpstream : IAsyncDisposable
             await ErrorAsync(ctx, 429, "Rate limit reached for requests", "requests", "rate_limit_exceeded");
             return;
         }
+        if (text.Contains("fault:redirect", StringComparison.Ordinal))
+        {
+            ctx.Response.StatusCode = 302;
+            ctx.Response.Headers.Location = "http://127.0.0.1:1/elsewhere";
+            return;
+        }
         if (Fault(text, "fault:slow-headers:") is { } headersDelay) await Task.Delay(headersDelay, ctx.RequestAborted);
 
         if (!stream)
