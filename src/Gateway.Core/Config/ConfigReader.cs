@@ -300,6 +300,7 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
                         int weight = TryGet(item, "weight", out var wv) && Long(wv, $"{dp}.weight", 1, 1_000_000) is { } w ? (int)w : 1;
                         if (provider is null) { _errors.Add($"{dp}.provider: required"); continue; }
                         if (string.IsNullOrEmpty(model)) { _errors.Add($"{dp}.model: required"); continue; }
+                        if (Routing.ModelName.Problem(model) is { } bad) { _errors.Add($"{dp}.model: {bad}"); continue; }
                         if (!providers.ContainsKey(provider)) { _errors.Add($"{dp}.provider: no provider named '{provider}' (declared: {string.Join(", ", providers.Keys.Order())})"); continue; }
                         deployments.Add(new DeploymentConfig(provider, model, weight)
                         {
@@ -434,6 +435,11 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
         if (!providers.ContainsKey(provider))
         {
             _errors.Add($"{path}: no provider named '{provider}' (declared: {string.Join(", ", providers.Keys.Order())})");
+            return null;
+        }
+        if (Routing.ModelName.Problem(target[(slash + 1)..]) is { } bad)
+        {
+            _errors.Add($"{path}: {bad}");
             return null;
         }
         return new DeploymentConfig(provider, target[(slash + 1)..], 1);

@@ -21,6 +21,20 @@ public class ConfigLoaderTests
         Assert.DoesNotContain(result.Errors, e => e.Contains("sk-", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("\"fast\": \"local/..\"")]
+    [InlineData("\"fast\": \"local/a/../b\"")]
+    [InlineData("\"fast\": { \"deployments\": [ { \"provider\": \"local\", \"model\": \".\" } ] }")]
+    [InlineData("\"fast\": { \"deployments\": [ { \"provider\": \"local\", \"model\": \"a//b\" } ] }")]
+    [InlineData("\"fast\": { \"deployments\": [ { \"provider\": \"local\", \"model\": \"gpt\\u0000\" } ] }")]
+    public void Load_DeploymentNamesAProviderCouldNotSafelyUse_AreConfigErrors(string model)
+    {
+        var result = ConfigLoader.LoadText($$"""{ "providers": { "local": { "type": "openai-compatible", "baseUrl": "http://127.0.0.1:1/v1" } }, "models": { {{model}} } }""",
+            "gw.json", NoEnv);
+        Assert.False(result.IsValid);
+        Assert.Contains(result.Errors, e => e.StartsWith("models.fast", StringComparison.Ordinal) && e.Contains("'model'", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Load_EnvironmentKeyWithATrailingNewline_IsAConfigError()
     {
