@@ -34,6 +34,19 @@ public static class AnthropicRequestTranslator
     /// <param name="request">The canonical request.</param>
     public static GatewayError? ToCanonical(ReadOnlyMemory<byte> body, string upstreamModel, bool maxCompletionTokens, List<string> dropped, out ChatRequest request)
     {
+        try
+        {
+            return ToCanonicalUnguarded(body, upstreamModel, maxCompletionTokens, dropped, out request);
+        }
+        catch (Exception ex) when (Http.JsonShape.IsMismatch(ex))
+        {
+            request = null!;
+            return Http.JsonShape.InvalidRequest(ex);
+        }
+    }
+
+    private static GatewayError? ToCanonicalUnguarded(ReadOnlyMemory<byte> body, string upstreamModel, bool maxCompletionTokens, List<string> dropped, out ChatRequest request)
+    {
         request = new ChatRequest { Model = upstreamModel };
         JsonDocument document;
         try

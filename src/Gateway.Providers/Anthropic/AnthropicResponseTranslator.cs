@@ -10,6 +10,18 @@ public static class AnthropicResponseTranslator
 {
     public static GatewayError? Translate(ReadOnlyMemory<byte> openAiBody, string model, IBufferWriter<byte> output)
     {
+        try
+        {
+            return TranslateUnguarded(openAiBody, model, output);
+        }
+        catch (Exception ex) when (Http.JsonShape.IsMismatch(ex))
+        {
+            return Http.JsonShape.InvalidAnswer(ex);
+        }
+    }
+
+    private static GatewayError? TranslateUnguarded(ReadOnlyMemory<byte> openAiBody, string model, IBufferWriter<byte> output)
+    {
         var completion = ProtocolReader.ReadCompletion(openAiBody.Span);
         if (completion is null)
             return new GatewayError(502, "upstream_error", "upstream_invalid_response", "The provider's answer is not a chat completion.", ErrorSource.Upstream);

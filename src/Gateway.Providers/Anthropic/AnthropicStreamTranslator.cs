@@ -29,6 +29,18 @@ public sealed class AnthropicStreamTranslator(string model)
     /// <summary>Translates one upstream frame; returns whether anything was written.</summary>
     public bool OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> output)
     {
+        try
+        {
+            return OnFrameUnguarded(frame, output);
+        }
+        catch (Exception ex) when (ex is not System.Text.Json.JsonException && Http.JsonShape.IsMismatch(ex))
+        {
+            throw Http.JsonShape.MalformedEvent(ex);
+        }
+    }
+
+    private bool OnFrameUnguarded(ReadOnlySpan<byte> frame, IBufferWriter<byte> output)
+    {
         if (!frame.StartsWith("data:"u8)) return false; // comments, keep-alives
         var payload = frame[5..].Trim(" \r\n"u8);
         if (payload.SequenceEqual("[DONE]"u8))

@@ -20,7 +20,7 @@ internal static class AnthropicUpstreamErrors
                 if (error.TryGetProperty("type", out var t)) type = t.GetString();
             }
         }
-        catch (JsonException)
+        catch (Exception ex) when (Http.JsonShape.IsMismatch(ex))
         {
         }
         message ??= $"Provider '{provider}' answered {status}: {(text.Length > 1000 ? text[..1000] : text)}";

@@ -20,6 +20,18 @@ public static class AnthropicUpstreamResponse
 
     public static GatewayError? Translate(ReadOnlySpan<byte> anthropicBody, string model, long created, IBufferWriter<byte> output)
     {
+        try
+        {
+            return TranslateUnguarded(anthropicBody, model, created, output);
+        }
+        catch (Exception ex) when (Http.JsonShape.IsMismatch(ex))
+        {
+            return Http.JsonShape.InvalidAnswer(ex);
+        }
+    }
+
+    private static GatewayError? TranslateUnguarded(ReadOnlySpan<byte> anthropicBody, string model, long created, IBufferWriter<byte> output)
+    {
         JsonDocument document;
         try
         {

@@ -28,6 +28,18 @@ public sealed class AnthropicUpstreamStream(string model, long created, bool inc
 
     public void OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> output)
     {
+        try
+        {
+            OnFrameUnguarded(frame, output);
+        }
+        catch (Exception ex) when (ex is not System.Text.Json.JsonException && Http.JsonShape.IsMismatch(ex))
+        {
+            throw Http.JsonShape.MalformedEvent(ex);
+        }
+    }
+
+    private void OnFrameUnguarded(ReadOnlySpan<byte> frame, IBufferWriter<byte> output)
+    {
         var data = DataOf(frame);
         if (data.IsEmpty) return;
         if (TryTextDelta(data, out string? text))

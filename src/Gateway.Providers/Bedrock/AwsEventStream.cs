@@ -33,7 +33,7 @@ public sealed class AwsEventStreamDecoder
         var data = _buffer.AsSpan(0, _length);
         int total = (int)BinaryPrimitives.ReadUInt32BigEndian(data);
         int headersLength = (int)BinaryPrimitives.ReadUInt32BigEndian(data[4..]);
-        if (total < 16 || total > MaxMessage || headersLength > total - 16)
+        if (total < 16 || total > MaxMessage || headersLength < 0 || headersLength > total - 16)
             throw new InvalidDataException($"event stream: impossible lengths (total {total}, headers {headersLength})");
         if (Crc32.HashToUInt32(data[..8]) != BinaryPrimitives.ReadUInt32BigEndian(data[8..]))
             throw new InvalidDataException("event stream: prelude checksum mismatch");
@@ -43,12 +43,16 @@ public sealed class AwsEventStreamDecoder
 
         string? messageType = null, eventType = null, exceptionType = null;
         var headers = data.Slice(12, headersLength);
+        // The checksums guard against corruption, not against a sender that frames nonsense correctly:
+        // every length inside the headers is checked against what is left of them.
         while (!headers.IsEmpty)
         {
+            if (headers.Length < 2 || headers[0] + 2 > headers.Length) throw Truncated();
             int nameLength = headers[0];
             string name = Encoding.UTF8.GetString(headers.Slice(1, nameLength));
             byte type = headers[1 + nameLength];
             headers = headers[(2 + nameLength)..];
+            if (type is 6 or 7 && headers.Length < 2) throw Truncated();
             int valueLength = type switch
             {
                 0 or 1 => 0,                                           // bool true / false
@@ -57,6 +61,7 @@ public sealed class AwsEventStreamDecoder
                 8 => 8, 9 => 16,                                       // timestamp, uuid
                 _ => throw new InvalidDataException($"event stream: unknown header type {type}"),
             };
+            if (valueLength > headers.Length) throw Truncated();
             if (type == 7)
             {
                 string value = Encoding.UTF8.GetString(headers.Slice(2, valueLength - 2));
@@ -75,6 +80,8 @@ public sealed class AwsEventStreamDecoder
     }
 
     /// <summary>Encodes a message (string headers only): what tests and the mock upstream need.</summary>
+    private static InvalidDataException Truncated() => new("event stream: a header runs past the headers' length");
+
     public static byte[] Encode(IReadOnlyList<KeyValuePair<string, string>> headers, ReadOnlySpan<byte> payload)
     {
         using var headerBytes = new MemoryStream();

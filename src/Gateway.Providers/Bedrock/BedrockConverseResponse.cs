@@ -20,6 +20,18 @@ public static class BedrockConverseResponse
 
     public static GatewayError? Translate(ReadOnlySpan<byte> body, string model, long created, IBufferWriter<byte> output)
     {
+        try
+        {
+            return TranslateUnguarded(body, model, created, output);
+        }
+        catch (Exception ex) when (Http.JsonShape.IsMismatch(ex))
+        {
+            return Http.JsonShape.InvalidAnswer(ex);
+        }
+    }
+
+    private static GatewayError? TranslateUnguarded(ReadOnlySpan<byte> body, string model, long created, IBufferWriter<byte> output)
+    {
         var reader = new Utf8JsonReader(body);
         using var document = JsonDocument.ParseValue(ref reader);
         var root = document.RootElement;

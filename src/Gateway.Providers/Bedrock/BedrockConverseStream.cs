@@ -20,6 +20,18 @@ public sealed class BedrockConverseStream(string model, long created, bool inclu
 
     public void OnEvent(AwsEvent message, IBufferWriter<byte> output)
     {
+        try
+        {
+            OnEventUnguarded(message, output);
+        }
+        catch (Exception ex) when (ex is not System.Text.Json.JsonException && Http.JsonShape.IsMismatch(ex))
+        {
+            throw Http.JsonShape.MalformedEvent(ex);
+        }
+    }
+
+    private void OnEventUnguarded(AwsEvent message, IBufferWriter<byte> output)
+    {
         if (message.MessageType == "exception")
         {
             Error = $"{message.ExceptionType}: {System.Text.Encoding.UTF8.GetString(message.Payload.Span)}";

@@ -21,6 +21,19 @@ public static class BedrockEmbeddings
     /// <summary>The input texts, the requested dimensions and encoding, or a 400.</summary>
     public static GatewayError? ReadRequest(ReadOnlyMemory<byte> openAiBody, out List<string> texts, out int? dimensions, out bool base64)
     {
+        try
+        {
+            return ReadRequestUnguarded(openAiBody, out texts, out dimensions, out base64);
+        }
+        catch (Exception ex) when (Http.JsonShape.IsMismatch(ex))
+        {
+            (texts, dimensions, base64) = ([], null, false);
+            return Http.JsonShape.InvalidRequest(ex);
+        }
+    }
+
+    private static GatewayError? ReadRequestUnguarded(ReadOnlyMemory<byte> openAiBody, out List<string> texts, out int? dimensions, out bool base64)
+    {
         using var document = JsonDocument.Parse(openAiBody);
         var root = document.RootElement;
         texts = [];

@@ -17,7 +17,7 @@ internal static class BedrockErrors
             using var doc = JsonDocument.Parse(text);
             if (doc.RootElement.TryGetProperty("message", out var m) || doc.RootElement.TryGetProperty("Message", out m)) message = m.GetString();
         }
-        catch (JsonException)
+        catch (Exception ex) when (Http.JsonShape.IsMismatch(ex))
         {
         }
         message ??= $"Provider '{provider}' answered {status}: {(text.Length > 1000 ? text[..1000] : text)}";

@@ -11,6 +11,19 @@ public static class GeminiEmbeddings
     /// <returns>null on success; <paramref name="base64"/> says how the client wants the vectors.</returns>
     public static GatewayError? TranslateRequest(ReadOnlyMemory<byte> openAiBody, string model, IBufferWriter<byte> output, out bool base64)
     {
+        try
+        {
+            return TranslateRequestUnguarded(openAiBody, model, output, out base64);
+        }
+        catch (Exception ex) when (Http.JsonShape.IsMismatch(ex))
+        {
+            base64 = false;
+            return Http.JsonShape.InvalidRequest(ex);
+        }
+    }
+
+    private static GatewayError? TranslateRequestUnguarded(ReadOnlyMemory<byte> openAiBody, string model, IBufferWriter<byte> output, out bool base64)
+    {
         using var document = JsonDocument.Parse(openAiBody);
         var root = document.RootElement;
         base64 = root.TryGetProperty("encoding_format", out var format) && format.ValueEquals("base64"u8);
@@ -51,6 +64,18 @@ public static class GeminiEmbeddings
     }
 
     public static GatewayError? TranslateResponse(ReadOnlySpan<byte> geminiBody, string model, bool base64, IBufferWriter<byte> output)
+    {
+        try
+        {
+            return TranslateResponseUnguarded(geminiBody, model, base64, output);
+        }
+        catch (Exception ex) when (Http.JsonShape.IsMismatch(ex))
+        {
+            return Http.JsonShape.InvalidAnswer(ex);
+        }
+    }
+
+    private static GatewayError? TranslateResponseUnguarded(ReadOnlySpan<byte> geminiBody, string model, bool base64, IBufferWriter<byte> output)
     {
         var reader = new Utf8JsonReader(geminiBody);
         using var document = JsonDocument.ParseValue(ref reader);

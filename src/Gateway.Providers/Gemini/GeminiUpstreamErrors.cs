@@ -30,7 +30,7 @@ internal static class GeminiUpstreamErrors
                     }
             }
         }
-        catch (JsonException)
+        catch (Exception ex) when (Http.JsonShape.IsMismatch(ex))
         {
         }
         message ??= $"Provider '{provider}' answered {status}: {(text.Length > 1000 ? text[..1000] : text)}";

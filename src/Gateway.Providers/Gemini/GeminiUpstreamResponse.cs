@@ -25,6 +25,18 @@ public static class GeminiUpstreamResponse
 
     public static GatewayError? Translate(ReadOnlySpan<byte> geminiBody, string model, long created, string provider, IBufferWriter<byte> output)
     {
+        try
+        {
+            return TranslateUnguarded(geminiBody, model, created, provider, output);
+        }
+        catch (Exception ex) when (Http.JsonShape.IsMismatch(ex))
+        {
+            return Http.JsonShape.InvalidAnswer(ex);
+        }
+    }
+
+    private static GatewayError? TranslateUnguarded(ReadOnlySpan<byte> geminiBody, string model, long created, string provider, IBufferWriter<byte> output)
+    {
         JsonDocument document;
         try
         {

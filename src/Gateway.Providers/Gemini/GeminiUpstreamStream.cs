@@ -24,6 +24,18 @@ public sealed class GeminiUpstreamStream(string model, long created, bool includ
 
     public void OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> output)
     {
+        try
+        {
+            OnFrameUnguarded(frame, output);
+        }
+        catch (Exception ex) when (ex is not System.Text.Json.JsonException && Http.JsonShape.IsMismatch(ex))
+        {
+            throw Http.JsonShape.MalformedEvent(ex);
+        }
+    }
+
+    private void OnFrameUnguarded(ReadOnlySpan<byte> frame, IBufferWriter<byte> output)
+    {
         if (!frame.StartsWith("data:"u8)) return;
         var payload = frame[5..].Trim(" \r\n"u8);
         if (payload.IsEmpty) return;
@@ -42,7 +54,7 @@ public sealed class GeminiUpstreamStream(string model, long created, bool includ
             _chunks.Role(output);
         }
         // Cumulative on every chunk: only the last one counts.
-        if (root.TryGetProperty("usageMetadata", out var usage)) _usage = usage.Clone();
+        if (root.TryGetProperty("usageMetadata", out var usage) && usage.ValueKind == JsonValueKind.Object) _usage = usage.Clone();
         if (!root.TryGetProperty("candidates", out var candidates) || candidates.ValueKind != JsonValueKind.Array || candidates.GetArrayLength() == 0) return;
         var candidate = candidates[0];
         if (candidate.TryGetProperty("content", out var content) && content.TryGetProperty("parts", out var parts))

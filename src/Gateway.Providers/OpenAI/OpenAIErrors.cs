@@ -82,7 +82,7 @@ internal static class OpenAIErrors
             };
             return true;
         }
-        catch (JsonException)
+        catch (Exception ex) when (Http.JsonShape.IsMismatch(ex))
         {
             return false;
         }

@@ -101,7 +101,7 @@ public class ModelRouterTests
         Assert.Null(Resolve("fast", new GatewayKey("k", false, ["fast"])).Error);
     }
 
-    private sealed class StubProvider(ProviderConfig config) : IProvider
+    internal sealed class StubProvider(ProviderConfig config) : IProvider
     {
         public string Name => Config.Name;
         public ProviderConfig Config { get; } = config;
