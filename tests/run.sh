@@ -156,10 +156,12 @@ JS
   else fail "smoke: deep native recursion -> $code $(head -c 300 "$PSMOKE/deep"); alive: $(kill -0 "$PGW" 2>/dev/null && echo yes || echo no)"; fi
   # Eight 'x'.repeat(2**28) at once took RSS to 3.1 GB before the size check; now nothing is allocated.
   rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$PGW/status" 2>/dev/null || echo 0)
+  CURLS=()
   for _ in $(seq 1 8); do
     curl -s -o /dev/null -m 20 -H "Authorization: Bearer smoke-key" -H 'content-type: application/json' -d '{"model":"mock/echo","messages":[{"role":"user","content":"big please"}]}' "$U" &
+    CURLS+=($!)
   done
-  wait
+  wait "${CURLS[@]}" # only these: the gateways started above run in the background too
   rss_after=$(awk '/VmRSS/ {print $2}' "/proc/$PGW/status" 2>/dev/null || echo 0)
   if [ "$rss_after" -gt 0 ] && [ $((rss_after - rss_before)) -lt 262144 ]; then pass "smoke: eight huge allocations at once stay bounded (RSS ${rss_before} -> ${rss_after} kB)"
   else fail "smoke: huge allocations: RSS ${rss_before} -> ${rss_after} kB"; fi

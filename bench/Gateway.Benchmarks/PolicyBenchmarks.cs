@@ -18,6 +18,21 @@ public class PolicyBenchmarks
     private CompiledPolicy _passThrough = null!;
     private CompiledPolicy _redactor = null!;
     private PolicySet _unbound = null!;
+    private readonly PolicyRunner _runner = new(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, workers: 1);
+    private readonly Func<int, BenchBuffer> _rent = size => new BenchBuffer(size);
+
+    [GlobalCleanup]
+    public void Cleanup() => _runner.Dispose();
+
+    private sealed class BenchBuffer(int size) : IBufferWriter<byte>, IWrittenMemory, IDisposable
+    {
+        private readonly ArrayBufferWriter<byte> _inner = new(size);
+        public ReadOnlyMemory<byte> WrittenMemory => _inner.WrittenMemory;
+        public void Advance(int count) => _inner.Advance(count);
+        public Memory<byte> GetMemory(int sizeHint = 0) => _inner.GetMemory(sizeHint);
+        public Span<byte> GetSpan(int sizeHint = 0) => _inner.GetSpan(sizeHint);
+        public void Dispose() { }
+    }
 
     [GlobalSetup]
     public void Setup()
@@ -55,6 +70,18 @@ public class PolicyBenchmarks
     {
         _output.ResetWrittenCount();
         return _passThrough.OnRequest(_request, _context, _output).Kind;
+    }
+
+    /// <summary>
+    /// The same hook as the gateway runs it: handed to a policy worker (a thread with a known stack
+    /// and an outer deadline) and awaited; the difference to <see cref="EmptyHook"/> is the hop.
+    /// </summary>
+    [Benchmark]
+    public async Task<PolicyOutcomeKind> EmptyHookOnWorker()
+    {
+        var (outcome, output) = await _runner.CallAsync(_empty, PolicyHooks.OnRequest, _request, _context, _rent).ConfigureAwait(false);
+        output?.Dispose();
+        return outcome.Kind;
     }
 
     [Benchmark]
