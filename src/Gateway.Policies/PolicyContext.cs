@@ -19,7 +19,7 @@ public sealed record PolicyContext(string Model, string? KeyId = null, string? T
     private Pii.PiiVault? _vault;
 
     /// <summary>This request's placeholders (PII redaction in placeholder mode), restored in its answer.</summary>
-    public Pii.PiiVault Vault => _vault ??= new Pii.PiiVault();
+    public Pii.PiiVault Vault => LazyInitializer.EnsureInitialized(ref _vault);
 
     /// <summary>Whether any placeholder was handed out, i.e. whether the answer needs restoring.</summary>
     public bool HasPlaceholders => _vault is { Count: > 0 };

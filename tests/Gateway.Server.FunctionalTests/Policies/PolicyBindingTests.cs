@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Gateway.Server.FunctionalTests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using static Gateway.Server.FunctionalTests.Infrastructure.GatewayUnderTest;
 
 namespace Gateway.Server.FunctionalTests.Policies;
@@ -164,6 +165,40 @@ public sealed class PolicyBindingTests : IAsyncLifetime
         // Without a policy bound, the gateway relays the same answer as it is.
         using var plain = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("mock/echo", "x")));
         Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
+    }
+
+    [Fact]
+    public async Task BusyPolicies_AreCapped_AndNeverHoldUpRequestsTheyDoNotBind()
+    {
+        string file = Path.Combine(_dir, "slow.js");
+        // CPU-bound for two seconds a call: more of these than workers must wait, never take the request path's threads.
+        File.WriteAllText(file, "export function onRequest(req) { const end = Date.now() + 2000; while (Date.now() < end) {} }");
+        await using var gateway = await StartAsync(_upstream, configJson: $$"""
+            {
+              "server": { "policyWorkers": 1, "policyQueueMs": 3000 },
+              "policies": [ { "file": "{{file}}", "models": ["openai/*"], "limits": { "timeoutMs": 10000, "maxStatements": 2000000000, "maxMemoryBytes": 100000000000 } } ]
+            }
+            """);
+        var runner = gateway.Services.GetRequiredService<Gateway.Policies.PolicyRegistry>().Runner;
+        Assert.Equal(1, runner.Workers);
+        var slow = Enumerable.Range(0, 8).Select(_ => gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-4o-mini", "slow")))).ToArray();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (runner.Queued == 0 && DateTime.UtcNow < deadline) await Task.Delay(5);
+        Assert.True(runner.Queued > 0, "the slow calls never queued");
+
+        // A request no policy binds to is answered while the policy calls still wait for the one worker.
+        using (var unbound = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("mock/echo", "quick"))))
+            Assert.Equal(HttpStatusCode.OK, unbound.StatusCode);
+        Assert.Contains(slow, t => !t.IsCompleted);
+
+        var answers = await Task.WhenAll(slow);
+        // One worker, two seconds each, 3 s of queue: the first two run, the rest are refused as overloaded.
+        Assert.Contains(answers, r => r.StatusCode == HttpStatusCode.OK);
+        var busy = answers.Where(r => r.StatusCode == HttpStatusCode.ServiceUnavailable).ToArray();
+        Assert.NotEmpty(busy);
+        Assert.Equal("policies_busy", JsonDocument.Parse(await busy[0].Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal("1", busy[0].Headers.RetryAfter?.ToString());
+        foreach (var r in answers) r.Dispose();
     }
 
     /// <summary>The model as a JSON string's contents, written each way JSON allows.</summary>
