@@ -128,9 +128,12 @@ public sealed class CompiledPolicy
         var engine = Rent(context.KeyId);
         site?.Started(engine.Budget);
         var outcome = engine.CallObjectHook(engine.Function(hook)!, json, context, output, hook, site);
+        // Settled first: from here the call can no longer be given up on, so an engine that goes back
+        // to the pool is never one the runner has just told to stop.
+        bool delivered = site?.Finish() ?? true;
         // An engine that hit a limit may hold a half-built heap, and one given up on may still be
         // running: either is dropped, not reused.
-        if (!outcome.LimitHit && !engine.Budget.Abandoned && outcome.Kind != PolicyOutcomeKind.Unreadable) Return(engine);
+        if (delivered && !outcome.LimitHit && outcome.Kind != PolicyOutcomeKind.Unreadable) Return(engine);
         return outcome;
     }
 

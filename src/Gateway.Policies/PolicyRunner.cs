@@ -201,6 +201,9 @@ internal interface IPolicyCallSite
 
     /// <summary>The call no longer reads its input: from now on it may be given up on (the caller may free the input).</summary>
     void InputRead();
+
+    /// <summary>The call returned: true when its caller still waits for the result (it was not given up on, and now cannot be).</summary>
+    bool Finish();
 }
 
 /// <summary>One call on its way through the runner: queued, reading its input, running, then done, given up on or expired.</summary>
@@ -241,11 +244,17 @@ internal abstract class PolicyJob : IPolicyCallSite
 
     public void InputRead() => Interlocked.CompareExchange(ref _state, Running, Reading);
 
-    /// <summary>On the worker, when the call returns: the caller gets the result unless it was given up on.</summary>
-    protected bool TryFinish()
+    private int _finished = -1;
+
+    /// <summary>On the worker, when the call returns: the caller gets the result unless it was given up on. Idempotent.</summary>
+    public bool Finish()
     {
-        InputRead();
-        return Interlocked.CompareExchange(ref _state, Done, Running) == Running;
+        if (_finished < 0)
+        {
+            InputRead();
+            _finished = Interlocked.CompareExchange(ref _state, Done, Running) == Running ? 1 : 0;
+        }
+        return _finished == 1;
     }
 
     /// <summary>The watchdog's: gives up on a call past its deadline (never one still reading its input).</summary>
@@ -306,7 +315,7 @@ internal sealed class PolicyJob<TBuffer> : PolicyJob, IValueTaskSource<(PolicyOu
             // the worker lives on.
             outcome = PolicyOutcome.Failed($"policy '{PolicyName}': {ex.GetType().Name}: {ex.Message}", true);
         }
-        if (TryFinish()) _core.SetResult((outcome, output));
+        if (Finish()) _core.SetResult((outcome, output));
         else output.Dispose(); // given up on: the caller has moved on without it
     }
 

@@ -20,7 +20,7 @@ public sealed class PolicyRunnerTests
             InputRead();
             Entered.Set();
             Release.Wait();
-            if (TryFinish()) Result.TrySetResult(PolicyOutcome.Unchanged);
+            if (Finish()) Result.TrySetResult(PolicyOutcome.Unchanged);
         }
 
         protected override void Complete(PolicyOutcome outcome) => Result.TrySetResult(outcome);
