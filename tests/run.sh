@@ -120,6 +120,12 @@ if [ -x "$BIN" ]; then
   if grep -q '"content":"smoke test one"' <<<"$r"; then pass "smoke: mock/echo non-stream"; else fail "smoke: mock/echo non-stream: $r"; fi
   s=$(curl -sN -H "Authorization: Bearer $KEY" -H 'content-type: application/json' -d '{"model":"mock/echo","stream":true,"messages":[{"role":"user","content":"smoke test two"}]}' "$U")
   if [ "$(grep -c '^data: {' <<<"$s")" -ge 3 ] && [ "$(grep -c '^data: \[DONE\]' <<<"$s")" = 1 ]; then pass "smoke: mock/echo stream"; else fail "smoke: mock/echo stream: $s"; fi
+  # A second gateway on the same port: one line naming it and exit 1, not an abort with a stack trace.
+  (cd "$SMOKE" && exec env GATEWAY_MASTER_KEY=smoke-key GATEWAY_DATA_DIR="$SMOKE/data-twice" "$BIN" serve --urls "http://127.0.0.1:$PORT" >"$SMOKE/twice.log" 2>&1)
+  rc=$?
+  if [ "$rc" = 1 ] && [ "$(grep -c . "$SMOKE/twice.log")" -le 5 ] && grep -q "$PORT" "$SMOKE/twice.log" && ! grep -q "   at " "$SMOKE/twice.log"; then
+    pass "smoke: a port in use is one line and exit 1"
+  else fail "smoke: port in use -> exit $rc, $(grep -c . "$SMOKE/twice.log") lines: $(head -c 300 "$SMOKE/twice.log")"; fi
   kill -TERM "$GW" 2>/dev/null
   stopped=0
   for _ in $(seq 1 100); do kill -0 "$GW" 2>/dev/null || { stopped=1; break; }; sleep 0.1; done

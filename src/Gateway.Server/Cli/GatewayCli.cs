@@ -98,8 +98,31 @@ public static class GatewayCli
             foreach (var error in errors) stderr.WriteLine($"  {error}");
             return 2;
         }
-        await app.RunAsync().ConfigureAwait(false);
+        try
+        {
+            await app.StartAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            // One line an operator can act on, not a stack trace: the address in use (or not allowed).
+            stderr.WriteLine($"gateway: cannot start: {StartFailure(ex)}");
+            await app.DisposeAsync().ConfigureAwait(false);
+            return 1;
+        }
+        await app.WaitForShutdownAsync().ConfigureAwait(false);
+        await app.DisposeAsync().ConfigureAwait(false);
         return 0;
+    }
+
+    /// <summary>The failure's own words, without the runtime's exception chain (Kestrel names the address).</summary>
+    private static string StartFailure(Exception ex)
+    {
+        string message = ex.Message.Split('\n')[0].Trim();
+        if (ex is IOException { InnerException: Microsoft.AspNetCore.Connections.AddressInUseException })
+            return message + " Another process listens there; choose another with --urls or server.urls.";
+        if (ex.GetBaseException() is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AccessDenied })
+            return message + " Binding this port needs privileges; choose one above 1023.";
+        return message;
     }
 
     private static int CheckConfig(string path, IReadOnlyDictionary<string, string> env, TextWriter stdout, TextWriter stderr)

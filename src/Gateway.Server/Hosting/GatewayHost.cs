@@ -47,6 +47,10 @@ public static partial class GatewayHost
         builder.Logging.SetMinimumLevel(level);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+        // The host logs a failed start (a port in use) with the whole exception, then throws it; the
+        // CLI says it in one line instead (GatewayCli.ServeAsync). The gateway's own hosted services
+        // catch and log their failures themselves.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         // With this category enabled at any level, ASP.NET Core starts an Activity and a log scope
         // per request (4.5% of a proxied request's CPU in the profile); it only ever logs request
         // start/finish, which the gateway's own request log covers.

@@ -24,6 +24,7 @@ internal static class ErrorResponses
             if (header.Key.StartsWith("x-gateway-", StringComparison.OrdinalIgnoreCase)) (kept ??= []).Add(header);
         response.Headers.Clear();
         foreach (var (name, value) in kept ?? []) response.Headers[name] = value;
+        response.Headers[GatewayHeaders.RequestId] = context.TraceIdentifier;
         response.StatusCode = error.Status;
         response.ContentType = "application/json";
         foreach (var (name, value) in error.Headers) response.Headers[name] = value;

@@ -8,6 +8,9 @@ internal static class GatewayHeaders
     public const string Overhead = "x-gateway-overhead-ms";
     public const string UpstreamRequestId = "x-upstream-request-id";
 
+    /// <summary>The request's own id, on every answer: the client's when it sent one, else the gateway's.</summary>
+    public const string RequestId = "x-request-id";
+
     /// <summary>Milliseconds spent in the gateway: the whole request minus the time spent waiting on the provider.</summary>
     public static string FormatOverhead(long startedTimestamp, long upstreamTicks)
     {

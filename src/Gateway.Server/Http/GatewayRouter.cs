@@ -20,6 +20,15 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
     private readonly Dictionary<string, (string Method, RequestDelegate Handler)> _building = new(StringComparer.Ordinal);
     private FrozenDictionary<string, (string Method, RequestDelegate Handler)>? _routes;
 
+    /// <summary>A client's id is echoed when it is 1 to 128 visible ASCII characters (it goes into logs and headers as it is).</summary>
+    internal static bool IsUsableRequestId(string? id)
+    {
+        if (string.IsNullOrEmpty(id) || id.Length > 128) return false;
+        foreach (char c in id)
+            if (c is < '!' or > '~') return false;
+        return true;
+    }
+
     public GatewayRouter Add(string method, string path, RequestDelegate handler)
     {
         _building[path] = (method, handler);
@@ -29,6 +38,11 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
     public Task DispatchAsync(HttpContext context)
     {
         _routes ??= _building.ToFrozenDictionary(StringComparer.Ordinal);
+        // Every answer, errors included, carries the request's id: the client's own when it sent a
+        // usable one, else Kestrel's (unique per request, made only when read).
+        var requestId = context.Request.Headers[GatewayHeaders.RequestId];
+        if (requestId.Count == 1 && IsUsableRequestId(requestId[0])) context.TraceIdentifier = requestId[0]!;
+        context.Response.Headers[GatewayHeaders.RequestId] = context.TraceIdentifier;
         string path = context.Request.Path.Value ?? "/";
         if (path.Length > 1 && path[^1] == '/') path = path[..^1];
         if (!_routes.TryGetValue(path, out var route))

@@ -140,7 +140,13 @@ internal static partial class UpstreamAttempts
                 ? GatewayError.UpstreamTimeout(provider.Name, deadline.ExpiredBeforeFirstByte ? "send a first byte" : "answer", limit) : null);
             if (failure is null || !plan.CanContinueAfter(failure)
                 || !await plan.NextAsync(snapshot, failure, budget, context.RequestAborted).ConfigureAwait(false))
+            {
+                // The provider's trouble (refused key, unreachable, timeout, 5xx, rate limit), not a client's request it rejected.
+                if (failure is { Source: ErrorSource.Upstream or ErrorSource.Timeout, Status: >= 500 or 429 } && FailureLog.ShouldLog(provider, out int suppressed))
+                    Log.ProviderFailed(logger, provider.Name, System.Text.Encoding.UTF8.GetString(model.Span), failure.Status, failure.Code,
+                        context.TraceIdentifier, failure.Message, suppressed);
                 return new SentCall(result, deadline, provider, upstreamStarted, upstreamTicks, body, null);
+            }
             Log.Retrying(logger, provider.Name, failure.Status, plan.Attempts, plan.Route.Provider.Name);
             deadline.Dispose();
             body.Dispose();
@@ -203,8 +209,14 @@ internal static partial class UpstreamAttempts
         return new AttemptTimeouts(connect, firstByte, idle, total);
     }
 
+    private static readonly ProviderFailureLog FailureLog = new();
+
     private static partial class Log
     {
+        [LoggerMessage(EventId = 1005, Level = LogLevel.Warning,
+            Message = "Provider {Provider} failed for model {Model}: {Status} {Code}, request {RequestId}: {Reason} ({Suppressed} more from this provider not logged since the last line)")]
+        public static partial void ProviderFailed(ILogger logger, string provider, string model, int status, string code, string requestId, string reason, int suppressed);
+
         [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "Provider {Provider} failed with {Status}; attempt {Attempt} goes to {Next}")]
         public static partial void Retrying(ILogger logger, string provider, int status, int attempt, string next);
     }

@@ -255,6 +255,37 @@ public class ChatCompletionsTests(SharedGateway shared) : IClassFixture<SharedGa
     }
 
     [Fact]
+    public async Task EveryAnswer_CarriesARequestId_TheClientsEchoed()
+    {
+        static string? Id(HttpResponseMessage r) => r.Headers.TryGetValues("x-request-id", out var v) ? v.Single() : null;
+        var answers = new List<HttpResponseMessage>
+        {
+            await Client.SendAsync(Post("/v1/chat/completions", Chat("mock/echo", "x"))),
+            await Client.SendAsync(Post("/v1/chat/completions", Chat("mock/echo", "x", stream: true))),
+            await Client.SendAsync(Post("/v1/chat/completions", Chat("mock/echo", "x"), key: null)),
+            await Client.SendAsync(Post("/v1/chat/completions", "{\"model\":")),
+            await Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-test", "fault:500 " + Tag()))),
+            await Client.SendAsync(Post("/v1/nothing-here", "{}")),
+        };
+        var ids = answers.Select(Id).ToList();
+        Assert.All(ids, id => Assert.False(string.IsNullOrEmpty(id)));
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        foreach (var r in answers) r.Dispose();
+
+        foreach (bool stream in new[] { false, true })
+        {
+            var request = Post("/v1/chat/completions", Chat("mock/echo", "x", stream));
+            request.Headers.Add("x-request-id", "client-Req.7_z");
+            using var echoed = await Client.SendAsync(request);
+            Assert.Equal("client-Req.7_z", Id(echoed));
+        }
+        var unusable = Post("/v1/chat/completions", Chat("mock/echo", "x"));
+        unusable.Headers.TryAddWithoutValidation("x-request-id", new string('a', 200));
+        using var replaced = await Client.SendAsync(unusable);
+        Assert.NotEqual(new string('a', 200), Id(replaced));
+    }
+
+    [Fact]
     public async Task Head_Health_Answers()
     {
         using var head = await Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/health"));
