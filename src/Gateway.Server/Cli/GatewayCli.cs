@@ -24,14 +24,15 @@ public static class GatewayCli
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, TextReader stdin)
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        // --help anywhere (gateway serve --help, gateway config check --help) answers with the usage.
+        if (args.Length == 0 || args[0] is "help" || args.Any(a => a is "-h" or "--help"))
         {
             (args.Length == 0 ? stderr : stdout).WriteLine(Usage);
             return args.Length == 0 ? 2 : 0;
         }
         if (args[0] is "--version" or "version")
         {
-            stdout.WriteLine(typeof(GatewayCli).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
+            stdout.WriteLine($"gateway {Version}");
             return 0;
         }
 
@@ -65,6 +66,13 @@ public static class GatewayCli
         }
     }
 
+    /// <summary>The version and, after a '+', the commit it was built from (the SDK stamps it from git).</summary>
+    internal static string Version =>
+        typeof(GatewayCli).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            is [System.Reflection.AssemblyInformationalVersionAttribute { InformationalVersion: { Length: > 0 } informational }, ..]
+            ? informational
+            : typeof(GatewayCli).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
     private static async Task<int> ServeAsync(string[] args, IReadOnlyDictionary<string, string> env, TextWriter stdout, TextWriter stderr)
     {
         string? config = null, urls = null;
@@ -72,8 +80,13 @@ public static class GatewayCli
         {
             string arg = args[i];
             string? value = i + 1 < args.Length ? args[i + 1] : null;
-            if (arg is "--config" or "-c" && value is not null) { config = value; i++; }
-            else if (arg is "--urls" && value is not null) { urls = value; i++; }
+            if (arg is "--config" or "-c" or "--urls" && (value is null || value.StartsWith('-')))
+            {
+                stderr.WriteLine($"serve: {arg} needs a value ({(arg == "--urls" ? "for example --urls http://127.0.0.1:8080" : "the path of a gateway.json")})");
+                return 2;
+            }
+            if (arg is "--config" or "-c") { config = value; i++; }
+            else if (arg is "--urls") { urls = value; i++; }
             else if (arg.StartsWith("--config=", StringComparison.Ordinal)) config = arg["--config=".Length..];
             else if (arg.StartsWith("--urls=", StringComparison.Ordinal)) urls = arg["--urls=".Length..];
             else

@@ -107,6 +107,40 @@ public class GatewayCliTests
         Assert.Contains("usage:", errors);
     }
 
+    [Theory]
+    [InlineData("serve", "--config")]
+    [InlineData("serve", "--urls")]
+    [InlineData("serve", "--config", "--urls")]
+    public async Task Serve_OptionWithoutItsValue_IsAClearError(params string[] args)
+    {
+        var (code, _, errors) = await Run(args);
+        Assert.Equal(2, code);
+        Assert.Contains("needs a value", errors);
+    }
+
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("serve", "--help")]
+    [InlineData("config", "check", "--help")]
+    [InlineData("policy", "test", "-h")]
+    [InlineData("keys", "hash", "--help")]
+    public async Task EveryCommand_AnswersHelp(params string[] args)
+    {
+        var (code, output, _) = await Run(args);
+        Assert.Equal(0, code);
+        Assert.Contains("usage:", output);
+    }
+
+    [Fact]
+    public async Task Version_NamesTheCommitItWasBuiltFrom()
+    {
+        var (code, output, _) = await Run("--version");
+        Assert.Equal(0, code);
+        Assert.StartsWith("gateway ", output, StringComparison.Ordinal);
+        // The SDK stamps the git commit after a '+' when the build ran in a git checkout (CI and here).
+        Assert.Matches(@"\+[0-9a-f]{7,40}", output);
+    }
+
     [Fact]
     public async Task Serve_MissingConfigFile_ExitsTwo()
     {
