@@ -91,6 +91,8 @@ public static partial class GatewayHost
         Log.Started(logger, options.ConfigPath ?? "(none: defaults and environment)",
             string.Join(", ", config.Providers.Values.OrderBy(p => p.Name, StringComparer.Ordinal).Select(p => $"{p.Name} ({p.Type}, {p.Origin})")),
             config.Models.Count, snapshot.Keys.Count);
+        if (bootstrapHash is not null && SnapshotFactory.HasAdminKey(config))
+            Log.BootstrapKeySuperseded(logger, Path.Combine(config.Storage.DataDir, AdminKeyBootstrap.FileName));
 
         var proxy = app.Services.GetRequiredService<ProxyEndpoint>();
         var models = app.Services.GetRequiredService<ModelsEndpoint>();
@@ -120,6 +122,9 @@ public static partial class GatewayHost
     {
         [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Gateway configured from {Config}: providers {Providers}; {Aliases} model aliases; {Keys} keys")]
         public static partial void Started(ILogger logger, string config, string providers, int aliases, int keys);
+
+        [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "The first-start admin key ({File}) no longer works: an admin key is configured (GATEWAY_MASTER_KEY or a key with \"admin\": true). Delete the file to be rid of it.")]
+        public static partial void BootstrapKeySuperseded(ILogger logger, string file);
 
         [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "The tokenizer's vocabulary did not load ({Error}): groups that weigh tokens route by estimates (four characters a token)")]
         public static partial void TokenizerUnavailable(ILogger logger, string error);

@@ -18,7 +18,8 @@ internal sealed class SnapshotFactory(ProviderFactory providers, byte[]? bootstr
         foreach (var (name, provider) in config.Providers) instances[name] = providers.Create(provider);
 
         var ring = new KeyRing();
-        if (bootstrapAdminHash is not null) ring.Add(bootstrapAdminHash, new GatewayKey("admin", admin: true, [], priority: 2));
+        // The first-start key is a way in until the operator sets up their own admin key: then it stops working.
+        if (bootstrapAdminHash is not null && !HasAdminKey(config)) ring.Add(bootstrapAdminHash, new GatewayKey("admin", admin: true, [], priority: 2));
         foreach (var key in config.Keys) ring.Add(key.Hash, new GatewayKey(key.Id, key.Admin, key.Models, key.Priority));
         if (config.MasterKeyHash is not null) ring.Add(config.MasterKeyHash, new GatewayKey("master", admin: true, [], priority: 2));
 
@@ -28,4 +29,7 @@ internal sealed class SnapshotFactory(ProviderFactory providers, byte[]? bootstr
         if (snapshot.Groups.Values.Any(g => g.CountsTokens)) PromptTokens.Warm();
         return snapshot;
     }
+
+    /// <summary>An admin key the operator chose: <c>GATEWAY_MASTER_KEY</c>, or a configured key marked admin.</summary>
+    public static bool HasAdminKey(GatewayConfig config) => config.MasterKeyHash is not null || config.Keys.Any(k => k.Admin);
 }

@@ -41,6 +41,37 @@ public partial class FirstStartTests
     }
 
     [Fact]
+    public async Task FirstStartKey_StopsWorking_OnceTheOperatorConfiguresAnAdminKey()
+    {
+        string dataDir = Directory.CreateTempSubdirectory("gw-first-").FullName;
+        const string bootKey = "gw-admin-first-start";
+        await File.WriteAllTextAsync(Path.Combine(dataDir, "admin-key.sha256"),
+            Gateway.Core.Config.KeyHashing.Format(Gateway.Core.Config.KeyHashing.Hash(bootKey)) + "\n");
+        await using (var alone = await StartAsync(masterKey: false, dataDir: dataDir))
+        {
+            using var ok = await alone.Client.SendAsync(Post("/v1/chat/completions", Chat("mock/echo", "x"), bootKey));
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+        var logs = new CapturingLoggerProvider();
+        await using (var withMaster = await StartAsync(masterKey: true, dataDir: dataDir, logs: logs))
+        {
+            using var refused = await withMaster.Client.SendAsync(Post("/v1/chat/completions", Chat("mock/echo", "x"), bootKey));
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+            using var master = await withMaster.Client.SendAsync(Post("/v1/chat/completions", Chat("mock/echo", "x")));
+            Assert.Equal(HttpStatusCode.OK, master.StatusCode);
+            Assert.Contains(logs.Lines, l => l.Contains("first-start admin key", StringComparison.Ordinal) && l.Contains("no longer works", StringComparison.Ordinal));
+        }
+        string adminHash = Gateway.Core.Config.KeyHashing.Format(Gateway.Core.Config.KeyHashing.Hash("ops-admin"));
+        await using (var withAdmin = await StartAsync(masterKey: false, dataDir: dataDir, configJson: $$"""
+            { "keys": [ { "id": "ops", "hash": "{{adminHash}}", "admin": true } ] }
+            """))
+        {
+            using var refused = await withAdmin.Client.SendAsync(Post("/v1/chat/completions", Chat("mock/echo", "x"), bootKey));
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task MasterKeyConfigured_NoAdminKeyIsCreated()
     {
         await using var gateway = await StartAsync();
