@@ -11,6 +11,32 @@ public static class ConfigLoader
 {
     public const string OverridePrefix = "GATEWAY__";
 
+    /// <summary>
+    /// What is wrong at the reader's position, in the gateway's own words: the runtime's messages are
+    /// trimmed from the native binary (it would print "ExpectedStartOfPropertyNotFound").
+    /// </summary>
+    internal static string SyntaxProblem(string text, long line, long column)
+    {
+        var lines = text.Split('\n');
+        const string early = "the text ends too early (an unclosed brace, bracket or string?)";
+        if (line >= lines.Length) return early;
+        string row = lines[line].TrimEnd('\r');
+        if (line == lines.Length - 1 && column >= row.Length) return early;
+        int at = (int)Math.Min(column, row.Length);
+        // The position counts bytes; on a line with non-ASCII text it can run ahead of the characters.
+        while (at > 0 && System.Text.Encoding.UTF8.GetByteCount(row.AsSpan(0, at)) > column) at--;
+        if (at >= row.Length) return "unexpected end of line (a missing comma, quote or bracket?)";
+        char c = row[at];
+        return c switch
+        {
+            '"' => "unexpected '\"' (a missing comma or colon before it?)",
+            ',' => "unexpected ',' (a value or property name was expected)",
+            '}' or ']' => $"unexpected '{c}' (a value was expected, or the brackets do not match)",
+            _ when char.IsControl(c) => $"unexpected control character U+{(int)c:X4}",
+            _ => $"unexpected '{c}'",
+        };
+    }
+
     private static readonly JsonDocumentOptions DocumentOptions = new()
     {
         CommentHandling = JsonCommentHandling.Skip,
@@ -50,8 +76,8 @@ public static class ConfigLoader
             }
             catch (JsonException ex)
             {
-                return new ConfigLoadResult(null,
-                    [$"{sourceName}:{(ex.LineNumber ?? 0) + 1}:{(ex.BytePositionInLine ?? 0) + 1}: not valid JSON: {FirstSentence(ex.Message)}"], []);
+                long line = ex.LineNumber ?? 0, column = ex.BytePositionInLine ?? 0;
+                return new ConfigLoadResult(null, [$"{sourceName}:{line + 1}:{column + 1}: not valid JSON: {SyntaxProblem(text, line, column)}"], []);
             }
         }
         if (root is not JsonObject rootObject)
@@ -115,9 +141,4 @@ public static class ConfigLoader
         }
     }
 
-    private static string FirstSentence(string message)
-    {
-        int at = message.IndexOf(". ", StringComparison.Ordinal);
-        return at < 0 ? message : message[..(at + 1)];
-    }
 }

@@ -79,6 +79,23 @@ public class ConfigLoaderTests
         Assert.StartsWith("gw.json:4:", Assert.Single(result.Errors));
     }
 
+    [Theory]
+    [InlineData("{ \"server\": { \"urls\": \"x\" ,, } }", "gw.json:1:", "unexpected ','")]
+    [InlineData("{\n  \"server\": {\n    \"urls\": \n  }\n}", "gw.json:4:", "unexpected '}'")]
+    [InlineData("{ \"server\": { \"urls\": \"x\" }", "gw.json:1:", "ends too early")]
+    [InlineData("{ \"server\" { } }", "gw.json:1:", "unexpected '{'")]
+    [InlineData("{ \"a\": \"caf\u00e9\" \"b\": 1 }", "gw.json:1:", "unexpected '\"'")]
+    public void Load_SyntaxError_OneLineInTheGatewaysOwnWords(string text, string position, string problem)
+    {
+        var result = ConfigLoader.LoadText(text, "gw.json", NoEnv);
+        string error = Assert.Single(result.Errors);
+        Assert.StartsWith(position, error, StringComparison.Ordinal);
+        Assert.Contains(problem, error, StringComparison.Ordinal);
+        Assert.DoesNotContain("LineNumber", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Expected", error, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error);
+    }
+
     [Fact]
     public void Load_ManyProblems_ReportsEveryOneWithItsPath()
     {
