@@ -79,6 +79,8 @@ public sealed partial class PolicyRegistry(ILogger<PolicyRegistry> logger) : IDi
                 watcher.Changed += (_, e) => Schedule(e.FullPath);
                 watcher.Created += (_, e) => Schedule(e.FullPath);
                 watcher.Renamed += (_, e) => Schedule(e.FullPath);
+                // A deleted file is reported (it cannot be read) and its last version keeps serving.
+                watcher.Deleted += (_, e) => Schedule(e.FullPath);
                 watcher.EnableRaisingEvents = true;
                 _watchers.Add(watcher);
             }

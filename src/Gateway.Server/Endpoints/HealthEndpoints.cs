@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Http;
 namespace Gateway.Server.Endpoints;
 
 /// <summary><c>/health</c>: the process answers. <c>/ready</c>: a configuration is loaded and the data folder is usable.</summary>
-internal sealed class HealthEndpoints(SnapshotHolder snapshots)
+internal sealed class HealthEndpoints(SnapshotHolder snapshots, Hosting.ConfigWatcher watcher)
 {
     public static Task HealthAsync(HttpContext context)
     {
@@ -18,9 +18,25 @@ internal sealed class HealthEndpoints(SnapshotHolder snapshots)
         bool dataDirOk = Directory.Exists(snapshot.Config.Storage.DataDir);
         context.Response.StatusCode = dataDirOk ? 200 : 503;
         context.Response.ContentType = "application/json";
-        string body = dataDirOk
-            ? $"{{\"status\":\"ready\",\"config_version\":{snapshot.Version}}}"
-            : "{\"status\":\"not_ready\",\"reason\":\"data directory missing\"}";
-        return context.Response.WriteAsync(body);
+        using var buffer = new MemoryStream();
+        using (var w = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("status", dataDirOk ? "ready" : "not_ready");
+            if (!dataDirOk) w.WriteString("reason", "data directory missing");
+            w.WriteNumber("config_version", snapshot.Version);
+            // Still ready (the last good configuration serves), but an operator should see that an edit did not take.
+            if (watcher.LastFailure is { } failure)
+            {
+                w.WriteStartObject("last_reload");
+                w.WriteString("status", "rejected");
+                w.WriteString("at", failure.At);
+                w.WriteString("reason", failure.Reason);
+                w.WriteNumber("problems", failure.Problems);
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+        }
+        return context.Response.Body.WriteAsync(buffer.ToArray()).AsTask();
     }
 }

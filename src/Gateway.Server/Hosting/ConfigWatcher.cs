@@ -18,7 +18,12 @@ internal sealed partial class ConfigWatcher(
     private FileSystemWatcher? _watcher;
     private Timer? _timer;
     private string? _lastText;
+    private bool _missing;
     private readonly Lock _gate = new();
+    private volatile ReloadFailure? _lastFailure;
+
+    /// <summary>The last reload that was rejected, while no later one succeeded (for <c>/ready</c>); null when the file serves as written.</summary>
+    public ReloadFailure? LastFailure => _lastFailure;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -33,6 +38,7 @@ internal sealed partial class ConfigWatcher(
         _watcher.Changed += (_, _) => Schedule();
         _watcher.Created += (_, _) => Schedule();
         _watcher.Renamed += (_, _) => Schedule();
+        _watcher.Deleted += (_, _) => Schedule();
         _watcher.EnableRaisingEvents = true;
         return Task.CompletedTask;
     }
@@ -44,36 +50,56 @@ internal sealed partial class ConfigWatcher(
         lock (_gate)
         {
             string? text = TryRead(path);
-            if (text is null || text == _lastText) return;
+            if (text is null)
+            {
+                // Gone (deleted, or renamed away mid-save): said once; the last configuration keeps serving.
+                if (!File.Exists(path) && !_missing)
+                {
+                    _missing = true;
+                    Log.FileMissing(logger, path, holder.Current.Version);
+                }
+                return;
+            }
+            _missing = false;
+            if (text == _lastText) return;
             _lastText = text;
             var result = ConfigLoader.LoadText(text, path, options.Environment, Path.GetDirectoryName(path));
             foreach (var warning in result.Warnings) Log.ConfigWarning(logger, warning);
             if (!result.IsValid)
             {
-                foreach (var error in result.Errors) Log.ReloadRejected(logger, error);
-                Log.KeptSnapshot(logger, holder.Current.Version);
+                Rejected(result.Errors);
                 return;
             }
             var policyErrors = new List<string>();
             if (policies.Build(result.Config!.Policies, policyErrors, result.Config!.Server) is not { } policySet)
             {
-                foreach (var error in policyErrors) Log.ReloadRejected(logger, error);
-                Log.KeptSnapshot(logger, holder.Current.Version);
+                Rejected(policyErrors);
                 return;
             }
             try
             {
+                var previous = holder.Current;
                 var next = factory.Build(result.Config!);
                 holder.Swap(next);
                 policies.Activate(policySet);
+                _lastFailure = null;
                 Log.Reloaded(logger, path, next.Version);
+                // Kestrel listens where it started: a new address takes a restart.
+                if (!string.Equals(previous.Config.Server.Urls, next.Config.Server.Urls, StringComparison.Ordinal))
+                    Log.UrlsNeedRestart(logger, next.Config.Server.Urls, previous.Config.Server.Urls);
             }
             catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or UriFormatException)
             {
-                Log.ReloadRejected(logger, ex.Message);
-                Log.KeptSnapshot(logger, holder.Current.Version);
+                Rejected([ex.Message]);
             }
         }
+    }
+
+    private void Rejected(IReadOnlyList<string> errors)
+    {
+        foreach (var error in errors) Log.ReloadRejected(logger, error);
+        Log.KeptSnapshot(logger, holder.Current.Version);
+        _lastFailure = new ReloadFailure(DateTimeOffset.UtcNow, errors.Count > 0 ? errors[0] : "rejected", errors.Count);
     }
 
     private static string? TryRead(string path)
@@ -109,5 +135,14 @@ internal sealed partial class ConfigWatcher(
 
         [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Configuration: {Warning}")]
         public static partial void ConfigWarning(ILogger logger, string warning);
+
+        [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Configuration file {Path} is gone; the last configuration (snapshot {Version}) keeps serving until it is back")]
+        public static partial void FileMissing(ILogger logger, string path, long version);
+
+        [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "server.urls changed to {Urls}; the gateway keeps listening on {Previous} until it is restarted")]
+        public static partial void UrlsNeedRestart(ILogger logger, string urls, string previous);
     }
 }
+
+/// <summary>A rejected reload: when, the first reason, and how many reasons there were.</summary>
+internal sealed record ReloadFailure(DateTimeOffset At, string Reason, int Problems);

@@ -44,6 +44,35 @@ public class HotReloadTests
     }
 
     [Fact]
+    public async Task RejectedReload_ShowsInReady_DeletedFileAndNewUrlsAreLogged()
+    {
+        var logs = new CapturingLoggerProvider();
+        await using var gateway = await StartAsync(configJson: """{ "models": { "first": "mock/echo" } }""", logs: logs);
+        string path = Path.Combine(gateway.DataDir, "gateway.json");
+        async Task<System.Text.Json.JsonElement> Ready()
+        {
+            using var response = await gateway.Client.GetAsync("/ready");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode); // the last good configuration still serves
+            return System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+        }
+        Assert.False((await Ready()).TryGetProperty("last_reload", out _));
+
+        await File.WriteAllTextAsync(path, """{ "models": { "broken": "nowhere/x" } }""");
+        Assert.True(await Eventually(async () => (await Ready()).TryGetProperty("last_reload", out _)), "/ready never said the reload was rejected");
+        var rejected = (await Ready()).GetProperty("last_reload");
+        Assert.Equal("rejected", rejected.GetProperty("status").GetString());
+        Assert.Contains("nowhere", rejected.GetProperty("reason").GetString(), StringComparison.Ordinal);
+
+        await File.WriteAllTextAsync(path, """{ "server": { "urls": "http://127.0.0.1:1" }, "models": { "second": "mock/echo" } }""");
+        Assert.True(await Eventually(async () => !(await Ready()).TryGetProperty("last_reload", out _)), "a good reload did not clear the failure");
+        Assert.True(await Eventually(() => Task.FromResult(logs.Lines.Any(l => l.Contains("server.urls changed", StringComparison.Ordinal)))));
+
+        File.Delete(path);
+        Assert.True(await Eventually(() => Task.FromResult(logs.Lines.Any(l => l.Contains("is gone", StringComparison.Ordinal)))), "the deleted file was not logged");
+        Assert.Equal(HttpStatusCode.OK, await ChatStatus(gateway, "second"));
+    }
+
+    [Fact]
     public async Task InFlightStream_FinishesOnTheSnapshotItStartedWith()
     {
         await using var gateway = await StartAsync(configJson: """{ "providers": { "mock": { "type": "mock", "chunks": 10, "chunkDelayMs": 100 } }, "models": { "slow": "mock/echo" } }""");
