@@ -45,9 +45,10 @@ public static class ConfigLoader
     };
 
     /// <summary>Loads from a file (or from nothing: defaults plus environment).</summary>
-    public static ConfigLoadResult LoadFile(string? path, IReadOnlyDictionary<string, string> environment)
+    /// <param name="offline">Validate without the secrets (<c>gateway config check --offline</c>): unset <c>env:</c> references are not errors.</param>
+    public static ConfigLoadResult LoadFile(string? path, IReadOnlyDictionary<string, string> environment, bool offline = false)
     {
-        if (path is null) return LoadText(null, "(no config file)", environment);
+        if (path is null) return LoadText(null, "(no config file)", environment, offline: offline);
         string text;
         try
         {
@@ -57,11 +58,13 @@ public static class ConfigLoader
         {
             return new ConfigLoadResult(null, [$"{path}: cannot read the file: {ex.Message}"], []);
         }
-        return LoadText(text, path, environment, Path.GetDirectoryName(Path.GetFullPath(path)));
+        return LoadText(text, path, environment, Path.GetDirectoryName(Path.GetFullPath(path)), offline);
     }
 
     /// <param name="baseDirectory">Where relative paths in the config (policy files) start; the working directory when null.</param>
-    public static ConfigLoadResult LoadText(string? text, string sourceName, IReadOnlyDictionary<string, string> environment, string? baseDirectory = null)
+    /// <param name="offline">Unset <c>env:</c> references are not errors (see <see cref="LoadFile"/>).</param>
+    public static ConfigLoadResult LoadText(string? text, string sourceName, IReadOnlyDictionary<string, string> environment, string? baseDirectory = null,
+        bool offline = false)
     {
         JsonNode root;
         if (string.IsNullOrWhiteSpace(text))
@@ -88,7 +91,7 @@ public static class ConfigLoader
         if (errors.Count > 0) return new ConfigLoadResult(null, errors, []);
 
         using var document = JsonDocument.Parse(rootObject.ToJsonString());
-        return new ConfigReader(environment, baseDirectory ?? Directory.GetCurrentDirectory()).Read(document.RootElement);
+        return new ConfigReader(environment, baseDirectory ?? Directory.GetCurrentDirectory(), offline).Read(document.RootElement);
     }
 
     /// <summary><c>GATEWAY__server__maxBodyBytes=1024</c> sets <c>server.maxBodyBytes</c>; names match case-insensitively.</summary>

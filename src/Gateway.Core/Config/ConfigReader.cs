@@ -9,7 +9,8 @@ namespace Gateway.Core.Config;
 /// Turns the parsed JSON into a validated <see cref="GatewayConfig"/>, collecting every error with the
 /// path it belongs to (<c>providers.local.baseUrl: must be an absolute http(s) URL</c>).
 /// </summary>
-internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environment, string baseDirectory)
+/// <param name="offline">Validate without the secrets: an <c>env:</c> reference to an unset variable is not an error.</param>
+internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environment, string baseDirectory, bool offline = false)
 {
     // Sections that later versions give meaning to: accepted with a warning so a file written for a
     // newer gateway still loads, but nobody is misled into thinking they apply.
@@ -31,6 +32,7 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
         var providers = ReadProviders(root);
         var models = ReadModels(root, providers);
         var keys = ReadKeys(root);
+        WarnOnUnknownKeyModels(keys, models, providers);
         var policies = ReadPolicies(root);
         byte[]? master = null;
         if (environment.TryGetValue("GATEWAY_MASTER_KEY", out var masterKey) && masterKey.Length > 0)
@@ -445,6 +447,19 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
         return new DeploymentConfig(provider, target[(slash + 1)..], 1);
     }
 
+    /// <summary>A key restricted to a name that is neither a model alias nor <c>provider/...</c> of a known provider can never use it: a warning.</summary>
+    private void WarnOnUnknownKeyModels(List<KeyConfig> keys, Dictionary<string, ModelGroupConfig> models, Dictionary<string, ProviderConfig> providers)
+    {
+        for (int i = 0; i < keys.Count; i++)
+            foreach (var pattern in keys[i].Models)
+            {
+                if (pattern.Contains('*', StringComparison.Ordinal) || models.ContainsKey(pattern)) continue;
+                int slash = pattern.IndexOf('/', StringComparison.Ordinal);
+                if (slash > 0 && providers.ContainsKey(pattern[..slash])) continue;
+                _warnings.Add($"keys[{i}] ({keys[i].Id}).models: '{pattern}' is no model alias and names no configured provider, so the key can never use it");
+            }
+    }
+
     private List<KeyConfig> ReadKeys(JsonElement root)
     {
         var keys = new List<KeyConfig>();
@@ -578,6 +593,8 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
         if (!value.StartsWith("env:", StringComparison.Ordinal)) return value;
         string name = value[4..];
         if (Env(name) is { } secret) return secret;
+        // Checked where the secrets are not (a CI job, a laptop): what the value will be is not known here.
+        if (offline) return "offline-placeholder";
         _errors.Add($"{path}: environment variable {name} is not set");
         return null;
     }

@@ -11,7 +11,8 @@ public static class GatewayCli
 
         usage:
           gateway serve [--config FILE] [--urls URLS]   start the server (default http://127.0.0.1:8080)
-          gateway config check FILE                    validate a configuration file; non-zero exit on errors
+          gateway config check [--offline] FILE        validate a configuration file; non-zero exit on errors
+                                                       (--offline: env: secrets need not be set)
           gateway keys new                             print a new random gateway key and its hash for gateway.json
           gateway keys hash [KEY]                      print the hash of KEY (read from stdin when omitted)
           gateway policy test FILE --request REQ.json [--response RES.json] [--model M] [--key ID]
@@ -44,7 +45,9 @@ public static class GatewayCli
             case "policy" when args.Length >= 2 && args[1] == "test":
                 return PolicyTestCommand.Run(args[2..], stdout, stderr);
             case "config" when args.Length == 3 && args[1] == "check":
-                return CheckConfig(args[2], env, stdout, stderr);
+                return CheckConfig(args[2], env, stdout, stderr, offline: false);
+            case "config" when args.Length == 4 && args[1] == "check" && (args[2] == "--offline" || args[3] == "--offline"):
+                return CheckConfig(args[2] == "--offline" ? args[3] : args[2], env, stdout, stderr, offline: true);
             case "keys" when args.Length == 2 && args[1] == "new":
                 {
                     string key = KeyHashing.NewKey();
@@ -138,14 +141,14 @@ public static class GatewayCli
         return message;
     }
 
-    private static int CheckConfig(string path, IReadOnlyDictionary<string, string> env, TextWriter stdout, TextWriter stderr)
+    private static int CheckConfig(string path, IReadOnlyDictionary<string, string> env, TextWriter stdout, TextWriter stderr, bool offline)
     {
         if (!File.Exists(path))
         {
             stderr.WriteLine($"{path}: no such file");
             return 2;
         }
-        var result = ConfigLoader.LoadFile(path, env);
+        var result = ConfigLoader.LoadFile(path, env, offline);
         foreach (var warning in result.Warnings) stdout.WriteLine($"warning: {warning}");
         if (!result.IsValid)
         {

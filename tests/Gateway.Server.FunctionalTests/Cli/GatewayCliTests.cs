@@ -100,6 +100,29 @@ public class GatewayCliTests
     }
 
     [Fact]
+    public async Task ConfigCheck_Offline_NeedsNoSecrets_AndWarnsOfKeysForUnknownModels()
+    {
+        string path = Path.Combine(Directory.CreateTempSubdirectory("gw-cli-").FullName, "gateway.json");
+        string hash = Gateway.Core.Config.KeyHashing.Format(Gateway.Core.Config.KeyHashing.Hash("k"));
+        await File.WriteAllTextAsync(path, $$"""
+            {
+              "providers": { "vendor": { "type": "openai", "apiKey": "env:GATEWAY_TEST_UNSET_SECRET_9F2" } },
+              "models": { "fast": "vendor/m" },
+              "keys": [ { "id": "team", "hash": "{{hash}}", "models": ["fast", "vendor/other", "typo-model", "gpt-*"] } ]
+            }
+            """);
+        var (online, _, onlineErrors) = await Run("config", "check", path);
+        Assert.Equal(1, online);
+        Assert.Contains("GATEWAY_TEST_UNSET_SECRET_9F2 is not set", onlineErrors);
+        var (offline, output, _) = await Run("config", "check", "--offline", path);
+        Assert.Equal(0, offline);
+        Assert.Contains("warning: keys[0] (team).models: 'typo-model'", output);
+        Assert.DoesNotContain("'fast'", output);
+        Assert.DoesNotContain("'vendor/other'", output);
+        Assert.DoesNotContain("'gpt-*'", output);
+    }
+
+    [Fact]
     public async Task UnknownCommand_ExitsTwoWithUsage()
     {
         var (code, _, errors) = await Run("frobnicate");
