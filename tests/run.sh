@@ -120,6 +120,7 @@ if [ -x "$BIN" ]; then
   if grep -q '"content":"smoke test one"' <<<"$r"; then pass "smoke: mock/echo non-stream"; else fail "smoke: mock/echo non-stream: $r"; fi
   s=$(curl -sN -H "Authorization: Bearer $KEY" -H 'content-type: application/json' -d '{"model":"mock/echo","stream":true,"messages":[{"role":"user","content":"smoke test two"}]}' "$U")
   if [ "$(grep -c '^data: {' <<<"$s")" -ge 3 ] && [ "$(grep -c '^data: \[DONE\]' <<<"$s")" = 1 ]; then pass "smoke: mock/echo stream"; else fail "smoke: mock/echo stream: $s"; fi
+  if "$BIN" health --url "http://127.0.0.1:$PORT" >/dev/null 2>&1; then pass "smoke: gateway health (the container's HEALTHCHECK) exits 0"; else fail "smoke: gateway health failed"; fi
   # A second gateway on the same port: one line naming it and exit 1, not an abort with a stack trace.
   (cd "$SMOKE" && exec env GATEWAY_MASTER_KEY=smoke-key GATEWAY_DATA_DIR="$SMOKE/data-twice" "$BIN" serve --urls "http://127.0.0.1:$PORT" >"$SMOKE/twice.log" 2>&1)
   rc=$?

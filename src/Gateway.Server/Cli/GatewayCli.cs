@@ -17,6 +17,7 @@ public static class GatewayCli
           gateway keys hash [KEY]                      print the hash of KEY (read from stdin when omitted)
           gateway policy test FILE --request REQ.json [--response RES.json] [--model M] [--key ID]
                                                        run a policy offline: what it decides and how long it takes
+          gateway health [--url URL]                   exit 0 when a running gateway answers /health (for HEALTHCHECK)
           gateway --version
 
         Without --config, ./gateway.json is used when it exists (or the file named by GATEWAY_CONFIG).
@@ -42,6 +43,8 @@ public static class GatewayCli
         {
             case "serve":
                 return await ServeAsync(args[1..], env, stdout, stderr).ConfigureAwait(false);
+            case "health":
+                return await HealthAsync(args[1..], env, stdout, stderr).ConfigureAwait(false);
             case "policy" when args.Length >= 2 && args[1] == "test":
                 return PolicyTestCommand.Run(args[2..], stdout, stderr);
             case "config" when args.Length == 3 && args[1] == "check":
@@ -75,6 +78,36 @@ public static class GatewayCli
             is [System.Reflection.AssemblyInformationalVersionAttribute { InformationalVersion: { Length: > 0 } informational }, ..]
             ? informational
             : typeof(GatewayCli).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    /// <summary>
+    /// <c>gateway health [--url URL]</c>: exit 0 when a running gateway answers <c>/health</c>, else 1 (a
+    /// container's HEALTHCHECK, with no curl in the image). The address defaults to where
+    /// <c>serve</c> listens: ASPNETCORE_URLS, else 127.0.0.1:8080; a wildcard host is asked on loopback.
+    /// </summary>
+    private static async Task<int> HealthAsync(string[] args, IReadOnlyDictionary<string, string> env, TextWriter stdout, TextWriter stderr)
+    {
+        string? url = args is ["--url", var u] ? u : args.Length == 0 ? null : "";
+        if (url == "")
+        {
+            stderr.WriteLine("health: usage: gateway health [--url http://HOST:PORT]");
+            return 2;
+        }
+        url ??= (env.GetValueOrDefault("ASPNETCORE_URLS") is { Length: > 0 } listen ? listen.Split(';')[0] : "http://127.0.0.1:8080")
+            .Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal).Replace("://+", "://127.0.0.1", StringComparison.Ordinal)
+            .Replace("://*", "://127.0.0.1", StringComparison.Ordinal).Replace("://[::]", "://127.0.0.1", StringComparison.Ordinal);
+        try
+        {
+            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
+            using var response = await client.GetAsync(url.TrimEnd('/') + "/health").ConfigureAwait(false);
+            stdout.WriteLine($"{url}: {(int)response.StatusCode}");
+            return response.IsSuccessStatusCode ? 0 : 1;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or UriFormatException or InvalidOperationException)
+        {
+            stderr.WriteLine($"{url}: not answering ({ex.Message.Split('\n')[0]})");
+            return 1;
+        }
+    }
 
     private static async Task<int> ServeAsync(string[] args, IReadOnlyDictionary<string, string> env, TextWriter stdout, TextWriter stderr)
     {

@@ -123,6 +123,19 @@ public class GatewayCliTests
     }
 
     [Fact]
+    public async Task Health_ZeroWhenTheGatewayAnswers_OneWhenNothingListens()
+    {
+        await using var gateway = await Infrastructure.GatewayUnderTest.StartAsync();
+        var (up, output, _) = await Run("health", "--url", gateway.Url);
+        Assert.Equal(0, up);
+        Assert.Contains(": 200", output);
+        var (down, _, errors) = await Run("health", "--url", "http://127.0.0.1:9");
+        Assert.Equal(1, down);
+        Assert.Contains("not answering", errors);
+        Assert.Equal(2, (await Run("health", "--bogus")).Code);
+    }
+
+    [Fact]
     public async Task UnknownCommand_ExitsTwoWithUsage()
     {
         var (code, _, errors) = await Run("frobnicate");
