@@ -140,7 +140,17 @@ public static class GatewayCli
             return 2;
         }
 
-        var (app, errors) = GatewayHost.Create(new GatewayHostOptions { ConfigPath = config, Urls = urls, Environment = env, Banner = stdout });
+        Microsoft.AspNetCore.Builder.WebApplication? app;
+        IReadOnlyList<string> errors;
+        try
+        {
+            (app, errors) = GatewayHost.Create(new GatewayHostOptions { ConfigPath = config, Urls = urls, Environment = env, Banner = stdout });
+        }
+        catch (GatewayStartException ex)
+        {
+            stderr.WriteLine($"gateway: cannot start: {ex.Message}");
+            return 1;
+        }
         if (app is null)
         {
             stderr.WriteLine($"gateway: the configuration is not valid ({errors.Count} problem{(errors.Count == 1 ? "" : "s")}):");

@@ -15,7 +15,9 @@ internal sealed class HealthEndpoints(SnapshotHolder snapshots, Hosting.ConfigWa
     public Task ReadyAsync(HttpContext context)
     {
         var snapshot = snapshots.Current;
-        bool dataDirOk = Directory.Exists(snapshot.Config.Storage.DataDir);
+        // A folder not made yet is fine (it is made when first needed); one whose parent is gone is not.
+        string dataDir = Path.GetFullPath(snapshot.Config.Storage.DataDir);
+        bool dataDirOk = Directory.Exists(dataDir) || Directory.Exists(Path.GetDirectoryName(dataDir));
         context.Response.StatusCode = dataDirOk ? 200 : 503;
         context.Response.ContentType = "application/json";
         using var buffer = new MemoryStream();

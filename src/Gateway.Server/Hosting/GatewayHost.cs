@@ -25,8 +25,17 @@ public static partial class GatewayHost
         var config = load.Config!;
         string urls = options.Urls ?? config.Server.Urls;
 
-        Directory.CreateDirectory(config.Storage.DataDir);
-        byte[]? bootstrapHash = AdminKeyBootstrap.Ensure(config, ListenUrlForHumans(urls), options.Banner);
+        // The data folder is made by whatever first needs it (the first-start key, later the store), not here.
+        byte[]? bootstrapHash;
+        try
+        {
+            bootstrapHash = AdminKeyBootstrap.Ensure(config, ListenUrlForHumans(urls), options.Banner);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new GatewayStartException($"cannot keep the first-start admin key in {Path.GetFullPath(config.Storage.DataDir)}: {ex.Message} "
+                + "Make the folder writable, point GATEWAY_DATA_DIR elsewhere, or set GATEWAY_MASTER_KEY.", ex);
+        }
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.WebHost.UseUrls(urls);
@@ -133,3 +142,6 @@ public static partial class GatewayHost
         public static partial void ConfigWarning(ILogger logger, string warning);
     }
 }
+
+/// <summary>The gateway cannot start for a reason an operator fixes outside the configuration (a folder, a port): one line says which.</summary>
+public sealed class GatewayStartException(string message, Exception? inner = null) : Exception(message, inner);

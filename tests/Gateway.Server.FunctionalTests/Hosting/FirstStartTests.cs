@@ -72,6 +72,26 @@ public partial class FirstStartTests
     }
 
     [Fact]
+    public async Task DataFolder_IsMadeOnlyWhenSomethingNeedsIt()
+    {
+        string dataDir = Path.Combine(Directory.CreateTempSubdirectory("gw-lazy-").FullName, "not-yet");
+        await using var gateway = await StartAsync(masterKey: true, dataDir: dataDir);
+        using var ready = await gateway.Client.GetAsync("/ready");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.False(Directory.Exists(dataDir));
+    }
+
+    [Fact]
+    public async Task DataFolderThatCannotBeMade_IsOneClearStartError()
+    {
+        string file = Path.GetTempFileName(); // a file where a folder would have to be: fails even for root
+        var error = await Assert.ThrowsAsync<Gateway.Server.Hosting.GatewayStartException>(() => StartAsync(masterKey: false, dataDir: Path.Combine(file, "data")));
+        Assert.Contains("cannot keep the first-start admin key", error.Message, StringComparison.Ordinal);
+        Assert.Contains("GATEWAY_MASTER_KEY", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+
+    [Fact]
     public async Task MasterKeyConfigured_NoAdminKeyIsCreated()
     {
         await using var gateway = await StartAsync();
