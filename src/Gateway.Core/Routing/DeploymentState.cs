@@ -199,10 +199,11 @@ public sealed class DeploymentState
     /// counts toward opening it, and re-opens it after a failed probe. The open period only ever
     /// extends: a later failure never shortens a cool-down already running.
     /// </summary>
-    public void Finished(bool success, long firstByteTicks, long now) => Finished(success, firstByteTicks, now, BreakerConfig.Default);
+    public BreakerTransition Finished(bool success, long firstByteTicks, long now) => Finished(success, firstByteTicks, now, BreakerConfig.Default);
 
     /// <param name="breaker">The group's breaker: its thresholds and open period.</param>
-    public void Finished(bool success, long firstByteTicks, long now, BreakerConfig breaker)
+    /// <returns>What this call did to the breaker, for the operator's log.</returns>
+    public BreakerTransition Finished(bool success, long firstByteTicks, long now, BreakerConfig breaker)
     {
         Release();
         bool ratioReached = breaker.FailureRatio > 0 && _health.Record(success, now, breaker);
@@ -214,12 +215,15 @@ public sealed class DeploymentState
             Volatile.Write(ref _consecutiveFailures, 0);
             Volatile.Write(ref _probeSince, 0);
             // Closing starts the ratio afresh: the failures that opened it must not re-open it at the next one.
-            if (Interlocked.Exchange(ref _openUntil, 0) != 0) _health.Clear();
-            return;
+            if (Interlocked.Exchange(ref _openUntil, 0) == 0) return BreakerTransition.None;
+            _health.Clear();
+            return BreakerTransition.Closed;
         }
         int failures = Interlocked.Increment(ref _consecutiveFailures);
         bool wasProbe = Interlocked.Exchange(ref _probeSince, 0) != 0;
-        if (failures >= breaker.Failures || wasProbe || ratioReached) ExtendOpen(now + (long)(breaker.CoolDown.TotalSeconds * Stopwatch.Frequency));
+        if (failures < breaker.Failures && !wasProbe && !ratioReached) return BreakerTransition.None;
+        bool opened = ExtendOpen(now + (long)(breaker.CoolDown.TotalSeconds * Stopwatch.Frequency));
+        return wasProbe ? BreakerTransition.ProbeFailed : opened ? BreakerTransition.Opened : BreakerTransition.None;
     }
 
     /// <summary>Calls and failures in the breaker's window, for its failure ratio.</summary>
@@ -261,16 +265,33 @@ public sealed class DeploymentState
         return Interlocked.CompareExchange(ref _probeSince, now, since) == since;
     }
 
-    private void ExtendOpen(long until)
+    /// <returns>True when this opened a closed breaker.</returns>
+    private bool ExtendOpen(long until)
     {
         long current;
         do
         {
             current = Volatile.Read(ref _openUntil);
-            if (current >= until) return;
+            if (current >= until) return false;
         }
         while (Interlocked.CompareExchange(ref _openUntil, until, current) != current);
+        return current == 0;
     }
+}
+
+/// <summary>What a finished call did to its deployment's circuit breaker.</summary>
+public enum BreakerTransition
+{
+    None,
+
+    /// <summary>Failures opened a closed breaker: the deployment is kept out for its cool-down.</summary>
+    Opened,
+
+    /// <summary>The probe after a cool-down failed: open for another cool-down.</summary>
+    ProbeFailed,
+
+    /// <summary>A success (the probe) closed an open breaker.</summary>
+    Closed,
 }
 
 /// <summary>Which per-minute limit turned a request away.</summary>

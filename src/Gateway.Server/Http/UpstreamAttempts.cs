@@ -26,7 +26,7 @@ internal readonly record struct AttemptTimeouts(TimeSpan Connect, TimeSpan First
 /// and the deployment's meter, settled when the answer has been relayed (on dispose).
 /// </summary>
 internal sealed class SentCall(UpstreamResult result, UpstreamDeadline deadline, IProvider provider, long upstreamStarted, long upstreamTicks,
-    PooledBufferWriter body, DeploymentState? state, BreakerConfig? breaker = null) : IDisposable
+    PooledBufferWriter body, DeploymentState? state, BreakerConfig? breaker = null, ILogger? logger = null, string? model = null) : IDisposable
 {
     public UpstreamResult Result { get; } = result;
     public UpstreamDeadline Deadline { get; } = deadline;
@@ -44,7 +44,8 @@ internal sealed class SentCall(UpstreamResult result, UpstreamDeadline deadline,
 
     public void Dispose()
     {
-        state?.Finished(success: !_failed, _failed ? 0 : UpstreamTicks, Stopwatch.GetTimestamp(), breaker ?? BreakerConfig.Default);
+        var transition = state?.Finished(success: !_failed, _failed ? 0 : UpstreamTicks, Stopwatch.GetTimestamp(), breaker ?? BreakerConfig.Default);
+        if (transition is { } t && logger is not null) UpstreamAttempts.LogBreaker(logger, t, Provider.Name, model ?? "", breaker ?? BreakerConfig.Default);
         Deadline.Dispose();
         body.Dispose();
     }
@@ -128,14 +129,17 @@ internal static partial class UpstreamAttempts
             long upstreamStarted = Stopwatch.GetTimestamp();
             var result = await sender.SendAsync(provider, new ProviderCall(operation, body.WrittenMemory, model, stream) { ConnectTimeout = limits.Connect }, deadline.Token).ConfigureAwait(false);
             long upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
-            if (result.Response is not null) return new SentCall(result, deadline, provider, upstreamStarted, upstreamTicks, body, state, route.Group?.Config.Breaker);
+            if (result.Response is not null)
+                return new SentCall(result, deadline, provider, upstreamStarted, upstreamTicks, body, state, route.Group?.Config.Breaker, logger, route.Target?.Model);
 
             if (deadline.ClientGone)
             {
                 state?.Abandoned();
                 return new SentCall(result, deadline, provider, upstreamStarted, upstreamTicks, body, null);
             }
-            if (route.Group is { } group) state?.Finished(success: false, 0, Stopwatch.GetTimestamp(), group.Config.Breaker);
+            if (route.Group is { } group && state is not null)
+                LogBreaker(logger, state.Finished(success: false, 0, Stopwatch.GetTimestamp(), group.Config.Breaker), provider.Name,
+                    route.Target?.Model ?? "", group.Config.Breaker);
             var failure = result.Error ?? (deadline.Expired is { } limit
                 ? GatewayError.UpstreamTimeout(provider.Name, deadline.ExpiredBeforeFirstByte ? "send a first byte" : "answer", limit) : null);
             if (failure is null || !plan.CanContinueAfter(failure)
@@ -211,11 +215,37 @@ internal static partial class UpstreamAttempts
 
     private static readonly ProviderFailureLog FailureLog = new();
 
+    /// <summary>A breaker that opened, stayed open after its probe, or closed: each at most once per cool-down per deployment by nature.</summary>
+    internal static void LogBreaker(ILogger logger, BreakerTransition transition, string provider, string model, BreakerConfig breaker)
+    {
+        switch (transition)
+        {
+            case BreakerTransition.Opened:
+                Log.BreakerOpened(logger, provider, model, (long)breaker.CoolDown.TotalMilliseconds);
+                break;
+            case BreakerTransition.ProbeFailed:
+                Log.BreakerProbeFailed(logger, provider, model, (long)breaker.CoolDown.TotalMilliseconds);
+                break;
+            case BreakerTransition.Closed:
+                Log.BreakerClosed(logger, provider, model);
+                break;
+        }
+    }
+
     private static partial class Log
     {
         [LoggerMessage(EventId = 1005, Level = LogLevel.Warning,
             Message = "Provider {Provider} failed for model {Model}: {Status} {Code}, request {RequestId}: {Reason} ({Suppressed} more from this provider not logged since the last line)")]
         public static partial void ProviderFailed(ILogger logger, string provider, string model, int status, string code, string requestId, string reason, int suppressed);
+
+        [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Circuit breaker opened for {Provider}/{Model}: it is kept out for {CoolDownMs} ms, then probed")]
+        public static partial void BreakerOpened(ILogger logger, string provider, string model, long coolDownMs);
+
+        [LoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "Circuit breaker for {Provider}/{Model}: the probe failed; kept out for another {CoolDownMs} ms")]
+        public static partial void BreakerProbeFailed(ILogger logger, string provider, string model, long coolDownMs);
+
+        [LoggerMessage(EventId = 1008, Level = LogLevel.Information, Message = "Circuit breaker closed for {Provider}/{Model}: the probe succeeded")]
+        public static partial void BreakerClosed(ILogger logger, string provider, string model);
 
         [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "Provider {Provider} failed with {Status}; attempt {Attempt} goes to {Next}")]
         public static partial void Retrying(ILogger logger, string provider, int status, int attempt, string next);

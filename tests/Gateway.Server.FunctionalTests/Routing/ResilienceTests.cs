@@ -15,7 +15,7 @@ public sealed class ResilienceTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _upstream.DisposeAsync();
 
-    private Task<GatewayUnderTest> Start(string modelsJson) => StartAsync(_upstream, configJson: $$"""
+    private Task<GatewayUnderTest> Start(string modelsJson, CapturingLoggerProvider? logs = null) => StartAsync(_upstream, logs: logs, configJson: $$"""
         {
           "providers": {
             "a": { "type": "openai-compatible", "baseUrl": "$UPSTREAM", "apiKey": "env:OPENAI_API_KEY" },
@@ -115,6 +115,24 @@ public sealed class ResilienceTests : IAsyncLifetime
         using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", "after the cool-down")));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.True(started.Elapsed >= TimeSpan.FromMilliseconds(400), $"answered after {started.Elapsed}: it did not wait for the probe");
+    }
+
+    [Fact]
+    public async Task BreakerOpeningAFailedProbeAndClosing_AreLogged()
+    {
+        var logs = new CapturingLoggerProvider();
+        await using var gateway = await Start("""{ "g": { "breaker": { "failures": 1, "coolDownMs": 300 }, "deployments": [ { "provider": "a", "model": "m1" } ] } }""", logs);
+        using (var failed = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{Tag()} fault:500"))))
+            Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+        Assert.Contains(logs.Lines, l => l.StartsWith("Warning:", StringComparison.Ordinal) && l.Contains("Circuit breaker opened for a/m1", StringComparison.Ordinal));
+        // The next request waits for the probe; the probe fails again: another cool-down.
+        using (var probe = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{Tag()} fault:500"))))
+            Assert.Equal(HttpStatusCode.InternalServerError, probe.StatusCode);
+        Assert.Contains(logs.Lines, l => l.Contains("Circuit breaker for a/m1: the probe failed", StringComparison.Ordinal));
+        // A probe that succeeds closes it (logged at Information, which this test host does not print).
+        using (var ok = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", "fine"))))
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        Assert.Equal(1, logs.Lines.Count(l => l.Contains("Circuit breaker opened", StringComparison.Ordinal)));
     }
 
     [Fact]
