@@ -37,6 +37,7 @@ public sealed class UpstreamDeadline : IDisposable
     private volatile bool _firstByteSeen;
     private volatile bool _idleFired;
     private bool _disposed;
+    private CancellationTokenRegistration _clientRegistration;
 
     /// <param name="idle">The longest silence between two reads once data flows; zero for none.</param>
     public UpstreamDeadline(TimeSpan firstByte, TimeSpan total, CancellationToken clientAborted, TimeProvider? time = null, TimeSpan idle = default)
@@ -47,7 +48,10 @@ public sealed class UpstreamDeadline : IDisposable
         _total = total;
         _idle = idle > TimeSpan.Zero && idle < total ? idle : TimeSpan.Zero;
         _started = _time.GetTimestamp();
-        _cts = CancellationTokenSource.CreateLinkedTokenSource(clientAborted);
+        // On the injected clock (tests drive it), and cancelled with the client as a linked source would be.
+        _cts = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
+        if (clientAborted.CanBeCanceled)
+            _clientRegistration = clientAborted.UnsafeRegister(static state => ((UpstreamDeadline)state!).Cancel(), this);
         _cts.CancelAfter(_firstByte);
     }
 
@@ -123,6 +127,7 @@ public sealed class UpstreamDeadline : IDisposable
 
     public void Dispose()
     {
+        _clientRegistration.Dispose();
         lock (_timerLock)
         {
             _disposed = true;

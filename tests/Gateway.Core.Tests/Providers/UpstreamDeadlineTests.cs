@@ -76,14 +76,31 @@ public class UpstreamDeadlineTests
         Assert.Null(deadline.Expired);
     }
 
-    // The first-byte and total limits run on the cancellation source's own timer, not on the injected
-    // clock yet (the time-injection step of the pipeline issue): this one waits for real.
     [Fact]
-    public async Task FirstByte_ThenTotal_AsBefore()
+    public void FirstByte_ExpiresAtItsLimit_AndSaysSo()
     {
-        using var deadline = new UpstreamDeadline(TimeSpan.FromMilliseconds(50), Long, CancellationToken.None);
-        await Task.Delay(TimeSpan.FromSeconds(2), deadline.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+        var time = new FakeTimeProvider();
+        using var deadline = new UpstreamDeadline(TimeSpan.FromMilliseconds(50), Long, CancellationToken.None, time);
+        time.Advance(TimeSpan.FromMilliseconds(49));
+        Assert.False(deadline.Token.IsCancellationRequested);
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.True(deadline.Token.IsCancellationRequested);
         Assert.Equal(DeadlineLimit.FirstByte, deadline.ExpiredLimit);
         Assert.True(deadline.ExpiredBeforeFirstByte);
+    }
+
+    [Fact]
+    public void Total_ExpiresAfterTheFirstByte()
+    {
+        var time = new FakeTimeProvider();
+        using var deadline = new UpstreamDeadline(TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(500), CancellationToken.None, time);
+        time.Advance(TimeSpan.FromMilliseconds(10));
+        deadline.DataReceived(); // the first byte: the rest of the total applies
+        time.Advance(TimeSpan.FromMilliseconds(489));
+        Assert.False(deadline.Token.IsCancellationRequested);
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.True(deadline.Token.IsCancellationRequested);
+        Assert.Equal(DeadlineLimit.Total, deadline.ExpiredLimit);
+        Assert.False(deadline.ExpiredBeforeFirstByte);
     }
 }
