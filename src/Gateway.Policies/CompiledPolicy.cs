@@ -162,12 +162,6 @@ public sealed class CompiledPolicy
         }
     }
 
-    /// <summary>Engines pooled now (for tests of the pool's bounds).</summary>
-    internal int PooledEngines
-    {
-        get { lock (_poolGate) return _pool.Count; }
-    }
-
     private PolicyEngine CreateEngine(string? keyId)
     {
         var budget = new CallBudget(Limits.MaxMemoryBytes, Limits.Timeout) { Setup = true };

@@ -79,17 +79,8 @@ public sealed class PolicyRunnerTests
             """, 1, PolicyMode.FailClosed, CompiledPolicyTests.TestLimits, out var error);
         Assert.True(policy is not null, error);
         var (outcome, output) = await runner.CallAsync(policy, PolicyHooks.OnRequest, """{"model":"m"}"""u8.ToArray(), new PolicyContext("m"),
-            size => new System.Buffers.ArrayBufferWriter<byte>(size) is var w ? new Buffer(w) : null!);
+            size => new TestBuffer(size));
         Assert.Equal(PolicyOutcomeKind.Changed, outcome.Kind);
         output!.Dispose();
-    }
-
-    private sealed class Buffer(System.Buffers.ArrayBufferWriter<byte> inner) : System.Buffers.IBufferWriter<byte>, IWrittenMemory, IDisposable
-    {
-        public ReadOnlyMemory<byte> WrittenMemory => inner.WrittenMemory;
-        public void Advance(int count) => inner.Advance(count);
-        public Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
-        public Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
-        public void Dispose() { }
     }
 }

@@ -8,7 +8,6 @@ using Gateway.Core.Errors;
 using Gateway.Core.Json;
 using Gateway.Core.Providers;
 using Gateway.Core.Routing;
-using Gateway.Core.Threading;
 using Gateway.Core.Sse;
 using Gateway.Providers.Anthropic;
 using Gateway.Providers.Http;
@@ -167,7 +166,6 @@ internal sealed partial class MessagesEndpoint(SnapshotHolder snapshots, PolicyR
                         PooledBody? answerChanged = null;
                         if (policyContext is not null)
                         {
-                            await IoThread.Leave();
                             var policy = await RequestPolicies.RunOnResponseAsync(chain, answerJson, policyContext, logger).ConfigureAwait(false);
                             if (policy.Error is { } refused)
                             {

@@ -4,7 +4,6 @@ using Gateway.Core.Errors;
 using Gateway.Core.Json;
 using Gateway.Core.Providers;
 using Gateway.Core.Routing;
-using Gateway.Core.Threading;
 using Gateway.Core.Sse;
 using Gateway.Policies;
 using Gateway.Providers.Http;
@@ -190,7 +189,6 @@ internal sealed partial class ProxyEndpoint(SnapshotHolder snapshots, PolicyRegi
             // Embeddings answers are vectors: policies see the request's input, not the answer.
             if (bound is not null && bound.Context.Operation == PolicyOperation.Chat && upstream.Status is >= 200 and < 300)
             {
-                await IoThread.Leave();
                 var policy = await RequestPolicies.RunOnResponseAsync(bound.Chain, answer, bound.Context, logger).ConfigureAwait(false);
                 if (policy.Error is { } refused)
                 {

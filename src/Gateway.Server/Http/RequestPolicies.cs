@@ -2,6 +2,7 @@ using Gateway.Core;
 using Gateway.Core.Auth;
 using Gateway.Core.Errors;
 using Gateway.Core.Json;
+using Gateway.Core.Threading;
 using Gateway.Policies;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -70,6 +71,9 @@ internal static partial class RequestPolicies
                 logger, Subject.Answer)
             : default;
         if (result.Error is not null || !context.HasPlaceholders) return result;
+        // Restoring rewrites the whole answer: off the socket's I/O thread first (after answer hooks the
+        // worker's continuation is on the pool already, and this costs nothing).
+        await IoThread.Leave();
         string text = System.Text.Encoding.UTF8.GetString((result.NewBody?.Memory ?? json).Span);
         string restored = context.Vault.Restore(text);
         if (ReferenceEquals(text, restored)) return result;

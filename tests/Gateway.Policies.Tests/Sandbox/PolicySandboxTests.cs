@@ -305,23 +305,6 @@ public sealed class PolicySandboxTests : IDisposable
         var (deeper, _) = await Run(policy, Nested(Gateway.Core.Json.RequestInspector.MaxDepth + 50));
         Assert.Equal(PolicyOutcomeKind.Unreadable, deeper.Kind);
     }
-
-    private sealed class TestBuffer(int size) : IBufferWriter<byte>, IWrittenMemory, IDisposable
-    {
-        private readonly ArrayBufferWriter<byte> _inner = new(Math.Max(size, 16));
-
-        public ReadOnlyMemory<byte> WrittenMemory => _inner.WrittenMemory;
-
-        public void Advance(int count) => _inner.Advance(count);
-
-        public Memory<byte> GetMemory(int sizeHint = 0) => _inner.GetMemory(sizeHint);
-
-        public Span<byte> GetSpan(int sizeHint = 0) => _inner.GetSpan(sizeHint);
-
-        public void Dispose()
-        {
-        }
-    }
 }
 
 [CollectionDefinition(nameof(SandboxCollection), DisableParallelization = true)]
