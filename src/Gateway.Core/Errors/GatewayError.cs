@@ -15,8 +15,8 @@ public sealed record GatewayError(int Status, string Type, string Code, string M
     /// <summary>When set, the body to send as is (an upstream error already in a client-facing shape).</summary>
     public ReadOnlyMemory<byte> RawBody { get; init; }
 
-    /// <summary>The shape <see cref="RawBody"/> is in: <c>openai</c> (default) or <c>anthropic</c>.</summary>
-    public string RawBodyFormat { get; init; } = "openai";
+    /// <summary>The shape <see cref="RawBody"/> is in: the canonical one (<see cref="OpenAiErrorJson.Format"/>, the default) or a provider's own, named by its adapter.</summary>
+    public string RawBodyFormat { get; init; } = OpenAiErrorJson.Format;
 
     public static GatewayError BadRequest(string message, string code = "invalid_request") =>
         new(400, "invalid_request_error", code, message, ErrorSource.Client);

@@ -6,6 +6,9 @@ namespace Gateway.Core.Errors;
 /// <summary>Writes errors in the OpenAI wire shape, which every OpenAI SDK turns into its typed errors.</summary>
 public static class OpenAiErrorJson
 {
+    /// <summary>The canonical error shape's name, as <see cref="GatewayError.RawBodyFormat"/> and the dialects use it.</summary>
+    public const string Format = "canonical";
+
     /// <summary><c>{"error":{"message":..,"type":..,"param":null,"code":..}}</c></summary>
     public static void Write(IBufferWriter<byte> output, GatewayError error)
     {

@@ -79,7 +79,8 @@ public static class OpenAiFrameInspector
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray) reader.Skip();
     }
 
-    private static TokenUsage ReadUsage(ref Utf8JsonReader reader)
+    /// <summary>Reads an OpenAI <c>usage</c> object; the reader is on its start and ends on its end.</summary>
+    internal static TokenUsage ReadUsage(ref Utf8JsonReader reader)
     {
         int prompt = 0, completion = 0, total = 0, cached = 0, reasoning = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)

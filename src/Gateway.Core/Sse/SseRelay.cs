@@ -1,27 +1,30 @@
-using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
+using System.Text.Json;
 
 namespace Gateway.Core.Sse;
 
 /// <summary>
-/// Relays an OpenAI SSE stream frame by frame with the frame bytes untouched. Complete frames go to
-/// the client as soon as they are read, and the writer is flushed once per upstream read, so no frame
-/// waits for a later one. The usage chunk is read on the way and dropped when the client did not ask
-/// for it (the gateway asked for it on the client's behalf).
+/// Relays an SSE stream frame by frame. Each complete frame goes through the stream's
+/// <see cref="ISseFrameOutput"/> (untouched, dropped or translated) as soon as it is read, and the
+/// writer is flushed once per upstream read, so no frame waits for a later one. The frame is split
+/// here once; an output never re-splits bytes.
 /// </summary>
 public static class SseRelay
 {
     public const int MaxFrameBytes = SseFrameReader.MaxFrameBytes;
 
+    /// <summary>An OpenAI stream to an OpenAI client, the usage chunk dropped when <paramref name="stripUsageChunk"/>.</summary>
+    public static ValueTask<SseRelayResult> RelayAsync(Stream upstream, PipeWriter client, bool stripUsageChunk, Action? onData, CancellationToken cancellationToken) =>
+        RelayAsync(upstream, client, new OpenAiFrameOutput(stripUsageChunk), onData, cancellationToken);
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public static async ValueTask<SseRelayResult> RelayAsync(
-        Stream upstream, PipeWriter client, bool stripUsageChunk, Action? onData, CancellationToken cancellationToken)
+    public static async ValueTask<SseRelayResult> RelayAsync<TOutput>(
+        Stream upstream, PipeWriter client, TOutput output, Action? onData, CancellationToken cancellationToken) where TOutput : class, ISseFrameOutput
     {
         using var reader = new SseFrameReader(upstream);
         int frames = 0;
-        bool sawDone = false;
-        TokenUsage? usage = null;
+        long first = 0;
         while (true)
         {
             SseReadResult read;
@@ -31,56 +34,47 @@ public static class SseRelay
             }
             catch (Exception ex) when (SseErrors.IsUpstreamFailure(ex))
             {
-                return new SseRelayResult(SseRelayStatus.UpstreamFailed, usage, frames, ex);
+                return new SseRelayResult(SseRelayStatus.UpstreamFailed, output.Usage, frames, ex, first);
             }
             if (read == SseReadResult.FrameTooLarge)
-                return new SseRelayResult(SseRelayStatus.FrameTooLarge, usage, frames, null);
+                return new SseRelayResult(SseRelayStatus.FrameTooLarge, output.Usage, frames, null, first);
             // Every read that brought bytes: the first ends the wait for a first byte, each resets the idle clock.
             if (read == SseReadResult.Data) onData?.Invoke();
 
             if (read == SseReadResult.End)
             {
-                // A final [DONE] without its blank line still counts; any other leftover is a cut-off frame.
                 var rest = reader.Pending.TrimEnd("\r\n"u8);
                 if (!rest.IsEmpty)
                 {
-                    if (OpenAiFrameInspector.Inspect(rest, out _) != OpenAiFrameKind.Done)
-                        return new SseRelayResult(SseRelayStatus.UpstreamEndedEarly, usage, frames, null);
-                    client.Write(rest);
-                    client.Write("\n\n"u8);
-                    frames++;
-                    sawDone = true;
+                    if (!output.OnTrailing(rest, client))
+                        return new SseRelayResult(SseRelayStatus.UpstreamEndedEarly, output.Usage, frames, null, first);
+                    if (frames++ == 0) first = System.Diagnostics.Stopwatch.GetTimestamp();
                     if (!await SseErrors.FlushAsync(client, cancellationToken).ConfigureAwait(false))
-                        return new SseRelayResult(SseRelayStatus.ClientGone, usage, frames, null);
+                        return new SseRelayResult(SseRelayStatus.ClientGone, output.Usage, frames, null, first);
                 }
-                return new SseRelayResult(sawDone ? SseRelayStatus.Completed : SseRelayStatus.UpstreamEndedEarly, usage, frames, null);
+                return new SseRelayResult(output.Completed ? SseRelayStatus.Completed : SseRelayStatus.UpstreamEndedEarly, output.Usage, frames, null, first);
             }
 
-            bool wrote = WriteFrames(reader, client, stripUsageChunk, ref frames, ref sawDone, ref usage);
-            if (wrote && !await SseErrors.FlushAsync(client, cancellationToken).ConfigureAwait(false))
-                return new SseRelayResult(SseRelayStatus.ClientGone, usage, frames, null);
+            int before = frames;
+            try
+            {
+                WriteFrames(reader, client, output, ref frames);
+            }
+            catch (JsonException ex)
+            {
+                // What was written before the bad frame still goes out with the error that follows.
+                return new SseRelayResult(SseRelayStatus.UpstreamFailed, output.Usage, frames,
+                    new IOException($"the provider sent a malformed stream event: {ex.Message}", ex), first);
+            }
+            if (before == 0 && frames != 0) first = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (frames != before && !await SseErrors.FlushAsync(client, cancellationToken).ConfigureAwait(false))
+                return new SseRelayResult(SseRelayStatus.ClientGone, output.Usage, frames, null, first);
         }
     }
 
-    private static bool WriteFrames(SseFrameReader reader, PipeWriter client, bool stripUsageChunk, ref int frames, ref bool sawDone, ref TokenUsage? usage)
+    private static void WriteFrames<TOutput>(SseFrameReader reader, PipeWriter client, TOutput output, ref int frames) where TOutput : class, ISseFrameOutput
     {
-        bool wrote = false;
         while (reader.TryReadFrame(out var frame))
-        {
-            var kind = OpenAiFrameInspector.Inspect(frame, out var frameUsage);
-            if (kind is OpenAiFrameKind.UsageOnly or OpenAiFrameKind.ChunkWithUsage)
-            {
-                usage = frameUsage;
-                if (kind == OpenAiFrameKind.UsageOnly && stripUsageChunk) continue;
-            }
-            else if (kind == OpenAiFrameKind.Done)
-            {
-                sawDone = true;
-            }
-            client.Write(frame);
-            frames++;
-            wrote = true;
-        }
-        return wrote;
+            if (output.OnFrame(frame, client)) frames++;
     }
 }

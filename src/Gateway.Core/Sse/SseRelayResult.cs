@@ -1,3 +1,4 @@
 namespace Gateway.Core.Sse;
 
-public readonly record struct SseRelayResult(SseRelayStatus Status, TokenUsage? Usage, int FramesForwarded, Exception? Error);
+/// <param name="FirstFrameTimestamp">When the first frame was written for the client (a <see cref="System.Diagnostics.Stopwatch"/> timestamp); 0 when none was.</param>
+public readonly record struct SseRelayResult(SseRelayStatus Status, TokenUsage? Usage, int FramesForwarded, Exception? Error, long FirstFrameTimestamp = 0);

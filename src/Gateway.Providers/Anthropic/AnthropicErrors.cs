@@ -7,6 +7,9 @@ namespace Gateway.Providers.Anthropic;
 /// <summary>Errors in Anthropic's shape, for clients of <c>/v1/messages</c>: the Anthropic SDKs type them by status and <c>error.type</c>.</summary>
 public static class AnthropicErrors
 {
+    /// <summary>The name of Anthropic's error shape, as <see cref="GatewayError.RawBodyFormat"/> carries it.</summary>
+    public const string Format = "anthropic";
+
     public static string TypeFor(int status) => status switch
     {
         400 => "invalid_request_error",

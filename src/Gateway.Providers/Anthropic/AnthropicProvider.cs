@@ -117,7 +117,7 @@ internal sealed partial class AnthropicProvider : IProvider, IMessagesProvider
                 var error = AnthropicUpstreamErrors.FromResponse(Name, status, errorBody, Config.ApiKey, UpstreamHttp.Header(response, "retry-after"));
                 // Same dialect on both sides: the provider's own error body goes back as it came (key scrubbed).
                 if (status is not (401 or 403) && !error.Message.StartsWith($"Provider '{Name}' answered", StringComparison.Ordinal))
-                    error = error with { Status = status, RawBody = Scrub(errorBody), RawBodyFormat = "anthropic" };
+                    error = error with { Status = status, RawBody = Scrub(errorBody), RawBodyFormat = AnthropicErrors.Format };
                 response.Dispose();
                 request.Dispose();
                 return UpstreamResult.Fail(error);

@@ -7,6 +7,8 @@ using Gateway.Providers;
 using Gateway.Providers.Http;
 using Gateway.Server.Endpoints;
 using Gateway.Server.Http;
+using Gateway.Server.Pipeline;
+using Gateway.Server.Pipeline.Dialects;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -65,7 +67,7 @@ public static partial class GatewayHost
         // start/finish, which the gateway's own request log covers.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
-        builder.Logging.AddFilter(GatewayRouter.RequestLogCategory, LogLevel.Information);
+        builder.Logging.AddFilter(RequestLogSink.Category, LogLevel.Information);
         options.ConfigureLogging?.Invoke(builder.Logging);
 
         var services = builder.Services;
@@ -79,13 +81,15 @@ public static partial class GatewayHost
         services.AddSingleton<RetryBudget>();
         services.AddSingleton<DeploymentStates>();
         services.AddHostedService<PolicyMeterReporter>();
-        services.AddSingleton<ProxyEndpoint>();
-        services.AddSingleton<MessagesEndpoint>();
+        services.AddSingleton<ModelPipeline>();
+        services.AddSingleton<RequestLogSink>();
+        services.AddSingleton<IRequestSink>(sp => sp.GetRequiredService<RequestLogSink>());
         services.AddSingleton<ModelsEndpoint>();
         services.AddSingleton<HealthEndpoints>();
         services.AddSingleton<GatewayRouter>();
         services.AddSingleton<ConfigWatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<ConfigWatcher>());
+        options.ConfigureServices?.Invoke(services);
 
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway");
@@ -103,17 +107,16 @@ public static partial class GatewayHost
         if (bootstrapHash is not null && SnapshotFactory.HasAdminKey(config))
             Log.BootstrapKeySuperseded(logger, Path.Combine(config.Storage.DataDir, AdminKeyBootstrap.FileName));
 
-        var proxy = app.Services.GetRequiredService<ProxyEndpoint>();
+        var pipeline = app.Services.GetRequiredService<ModelPipeline>();
         var models = app.Services.GetRequiredService<ModelsEndpoint>();
-        var messages = app.Services.GetRequiredService<MessagesEndpoint>();
         var health = app.Services.GetRequiredService<HealthEndpoints>();
         var router = app.Services.GetRequiredService<GatewayRouter>();
         foreach (var prefix in new[] { "/v1", "" })
         {
-            router.Add("POST", prefix + "/chat/completions", proxy.ChatCompletionsAsync)
-                .Add("POST", prefix + "/embeddings", proxy.EmbeddingsAsync)
-                .Add("GET", prefix + "/models", models.ListAsync)
-                .Add("POST", prefix + "/messages", messages.HandleAsync);
+            router.AddModelRoute(prefix + "/chat/completions", new ChatDialect(), pipeline)
+                .AddModelRoute(prefix + "/embeddings", new EmbeddingsDialect(), pipeline)
+                .AddModelRoute(prefix + "/messages", new MessagesDialect(), pipeline)
+                .Add("GET", prefix + "/models", models.ListAsync);
         }
         router.Add("GET", "/health", HealthEndpoints.HealthAsync).Add("GET", "/ready", health.ReadyAsync);
         app.Run(router.DispatchAsync);

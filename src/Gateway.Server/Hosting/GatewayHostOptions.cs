@@ -14,6 +14,8 @@ public sealed record GatewayHostOptions
     public TimeProvider Time { get; init; } = TimeProvider.System;
     /// <summary>Extra logging setup after the defaults (tests add an in-memory provider).</summary>
     public Action<Microsoft.Extensions.Logging.ILoggingBuilder>? ConfigureLogging { get; init; }
+    /// <summary>Extra services after the gateway's own (tests add a request sink).</summary>
+    public Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? ConfigureServices { get; init; }
     /// <summary>How often each used policy's calls, failures, limit hits and time are logged.</summary>
     public TimeSpan PolicyMeterInterval { get; init; } = TimeSpan.FromMinutes(1);
 

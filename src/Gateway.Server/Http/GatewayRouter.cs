@@ -1,6 +1,8 @@
 using System.Collections.Frozen;
 using Gateway.Core.Errors;
 using Microsoft.AspNetCore.Http;
+using Gateway.Server.Pipeline;
+using Gateway.Server.Pipeline.Dialects;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Server.Http;
@@ -10,15 +12,16 @@ namespace Gateway.Server.Http;
 /// routing (matcher, endpoint metadata, two middlewares) cost about 3% of the CPU of a proxied
 /// request in the profile of the native binary, for a table that never changes.
 /// </summary>
-internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshots, ILoggerFactory loggers)
+internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshots, ILoggerFactory loggers, IEnumerable<IRequestSink> sinks, RequestLogSink requestLog)
 {
-    /// <summary>The request log's own category: switched on by <c>server.logRequests</c>, whatever the general level.</summary>
-    public const string RequestLogCategory = "Gateway.Requests";
     private readonly ILogger _logger = loggers.CreateLogger<GatewayRouter>();
-    private readonly ILogger _requests = loggers.CreateLogger(RequestLogCategory);
+    private readonly IRequestSink[] _sinks = [.. sinks];
 
-    private readonly Dictionary<string, (string Method, RequestDelegate Handler)> _building = new(StringComparer.Ordinal);
-    private FrozenDictionary<string, (string Method, RequestDelegate Handler)>? _routes;
+    /// <summary>A route: its method, its handler, and for a model route the dialect it speaks (its requests end in a record).</summary>
+    private readonly record struct Route(string Method, RequestDelegate Handler, InboundDialect? Dialect);
+
+    private readonly Dictionary<string, Route> _building = new(StringComparer.Ordinal);
+    private FrozenDictionary<string, Route>? _routes;
 
     /// <summary>A client's id is echoed when it is 1 to 128 visible ASCII characters (it goes into logs and headers as it is).</summary>
     internal static bool IsUsableRequestId(string? id)
@@ -31,7 +34,14 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
 
     public GatewayRouter Add(string method, string path, RequestDelegate handler)
     {
-        _building[path] = (method, handler);
+        _building[path] = new Route(method, handler, null);
+        return this;
+    }
+
+    /// <summary>A model route: the pipeline in one dialect, each request ending in one record handed to the sinks.</summary>
+    public GatewayRouter AddModelRoute(string path, InboundDialect dialect, ModelPipeline pipeline)
+    {
+        _building[path] = new Route("POST", context => pipeline.HandleAsync(context, dialect), dialect);
         return this;
     }
 
@@ -58,7 +68,16 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
                 $"{context.Request.Path} takes {allow}, not {context.Request.Method}.", ErrorSource.Client) { Headers = [new("Allow", allow)] });
         }
 
-        long started = snapshots.Current.Config.Server.LogRequests ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+        var snapshot = snapshots.Current;
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        GatewayRequest? request = null;
+        if (route.Dialect is not null)
+        {
+            // The snapshot is read once, here: the whole request, fallbacks included, runs on it.
+            request = GatewayRequest.Rent(snapshot, started);
+            request.Dialect = route.Dialect.Name;
+            context.Features.Set(request);
+        }
         Task task;
         try
         {
@@ -66,18 +85,18 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
         }
         catch (Exception ex)
         {
-            return FailAsync(context, ex);
+            task = FailAsync(context, ex);
         }
         if (task.IsCompletedSuccessfully)
         {
-            if (started != 0) LogRequest(context, started);
+            End(context, request, started);
             return task;
         }
-        return GuardAsync(task, context, started);
+        return GuardAsync(task, context, request, started);
     }
 
     /// <summary>The last line of defence: a bug answers 500 in the OpenAI shape instead of a bare reset.</summary>
-    private async Task GuardAsync(Task task, HttpContext context, long started)
+    private async Task GuardAsync(Task task, HttpContext context, GatewayRequest? request, long started)
     {
         try
         {
@@ -87,18 +106,45 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
         {
             await FailAsync(context, ex).ConfigureAwait(false);
         }
-        if (started != 0) LogRequest(context, started);
+        End(context, request, started);
     }
 
-    private void LogRequest(HttpContext context, long started) =>
-        Log.Request(_requests, context.Request.Method, context.Request.Path.Value ?? "", context.RequestAborted.IsCancellationRequested ? 499 : context.Response.StatusCode,
-            System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, context.Response.Headers[GatewayHeaders.Overhead].ToString());
+    /// <summary>Where every request ends, whatever its outcome: a model request's record goes to each sink, once.</summary>
+    private void End(HttpContext context, GatewayRequest? request, long started)
+    {
+        long now = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (request is null)
+        {
+            requestLog.WritePlain(context.Request.Method, context.Request.Path.Value ?? "", context.Response.StatusCode,
+                System.Diagnostics.Stopwatch.GetElapsedTime(started, now).TotalMilliseconds, context.TraceIdentifier);
+            return;
+        }
+        context.Features.Set<GatewayRequest>(null);
+        var record = request.ToRecord(context, now);
+        foreach (var sink in _sinks)
+        {
+            try
+            {
+                sink.Write(record);
+            }
+            catch (Exception ex)
+            {
+                // A sink's bug must not fail a request that has already been answered.
+                Log.SinkFailed(_logger, sink.GetType().Name, ex);
+            }
+        }
+        GatewayRequest.Return(request);
+    }
 
     private Task FailAsync(HttpContext context, Exception ex)
     {
         if (context.RequestAborted.IsCancellationRequested && ex is OperationCanceledException or IOException)
+        {
+            if (GatewayRequest.Of(context) is { } gone) gone.Outcome = RequestOutcome.ClientGone;
             return Task.CompletedTask; // the client went away; nothing to answer
+        }
         Log.Unhandled(_logger, context.Request.Path.Value ?? "", ex);
+        if (GatewayRequest.Of(context) is { } failed) failed.Outcome = RequestOutcome.GatewayError;
         if (!context.Response.HasStarted)
             return ErrorResponses.WriteAsync(context, GatewayError.Internal("The gateway failed to handle this request; the error is logged."));
         context.Abort();
@@ -110,7 +156,7 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
         [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "Unhandled error on {Path}")]
         public static partial void Unhandled(ILogger logger, string path, Exception exception);
 
-        [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "{Method} {Path} {Status} in {Milliseconds:0.###} ms (gateway {OverheadMs} ms)")]
-        public static partial void Request(ILogger logger, string method, string path, int status, double milliseconds, string overheadMs);
+        [LoggerMessage(EventId = 7, Level = LogLevel.Error, Message = "Request sink {Sink} failed")]
+        public static partial void SinkFailed(ILogger logger, string sink, Exception exception);
     }
 }

@@ -15,7 +15,7 @@ internal interface IAttemptSender
     /// <summary>Writes the request for <paramref name="route"/> and returns the provider's model id.</summary>
     ReadOnlyMemory<byte> Write(in ModelRoute route, PooledBufferWriter output);
 
-    ValueTask<UpstreamResult> SendAsync(IProvider provider, ProviderCall call, CancellationToken cancellationToken);
+    ValueTask<UpstreamResult> SendAsync(IProvider provider, ProviderCall call, HttpRequest request, CancellationToken cancellationToken);
 }
 
 /// <summary>One attempt's limits: connect (zero: the provider's own), first byte, idle between stream reads (zero: none), total.</summary>
@@ -26,8 +26,11 @@ internal readonly record struct AttemptTimeouts(TimeSpan Connect, TimeSpan First
 /// and the deployment's meter, settled when the answer has been relayed (on dispose).
 /// </summary>
 internal sealed class SentCall(UpstreamResult result, UpstreamDeadline deadline, IProvider provider, long upstreamStarted, long upstreamTicks,
-    PooledBufferWriter body, DeploymentState? state, BreakerConfig? breaker = null, ILogger? logger = null, string? model = null) : IDisposable
+    PooledBufferWriter body, DeploymentState? state, BreakerConfig? breaker = null, ILogger? logger = null, string? model = null, bool wentOut = true) : IDisposable
 {
+    /// <summary>The call reached the provider (false: the gateway answered for it, a full queue or no deployment left).</summary>
+    public bool WentOut { get; } = wentOut;
+
     public UpstreamResult Result { get; } = result;
     public UpstreamDeadline Deadline { get; } = deadline;
     public IProvider Provider { get; } = provider;
@@ -55,7 +58,7 @@ internal sealed class SentCall(UpstreamResult result, UpstreamDeadline deadline,
 internal static partial class UpstreamAttempts
 {
     public static async Task<SentCall> SendAsync<TSender>(HttpContext context, AttemptPlan plan, TSender sender, int bodyCapacity, ProviderOperation operation,
-        bool stream, GatewaySnapshot snapshot, RetryBudget budget, ILogger logger) where TSender : IAttemptSender
+        bool stream, GatewaySnapshot snapshot, RetryBudget budget, ILogger logger, Pipeline.GatewayRequest? record = null) where TSender : IAttemptSender
     {
         var asked = RequestedTimeout(context.Request);
         // Waiting for an open breaker's probe is bounded by the request's own limit as well.
@@ -127,7 +130,9 @@ internal static partial class UpstreamAttempts
             var limits = Timeouts(asked, route, provider);
             var deadline = new UpstreamDeadline(limits.FirstByte, limits.Total, context.RequestAborted, idle: limits.Idle);
             long upstreamStarted = Stopwatch.GetTimestamp();
-            var result = await sender.SendAsync(provider, new ProviderCall(operation, body.WrittenMemory, model, stream) { ConnectTimeout = limits.Connect }, deadline.Token).ConfigureAwait(false);
+            record?.Sending(upstreamStarted);
+            var result = await sender.SendAsync(provider, new ProviderCall(operation, body.WrittenMemory, model, stream) { ConnectTimeout = limits.Connect }, context.Request,
+                deadline.Token).ConfigureAwait(false);
             long upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
             if (result.Response is not null)
                 return new SentCall(result, deadline, provider, upstreamStarted, upstreamTicks, body, state, route.Group?.Config.Breaker, logger, route.Target?.Model);
@@ -160,7 +165,7 @@ internal static partial class UpstreamAttempts
     /// <summary>The gateway answers for the provider without calling it: nothing was sent, no limit runs.</summary>
     private static SentCall Refused(GatewayError error, IProvider provider, PooledBufferWriter body) =>
         new(UpstreamResult.Fail(error), new UpstreamDeadline(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan, CancellationToken.None), provider,
-            Stopwatch.GetTimestamp(), 0, body, null);
+            Stopwatch.GetTimestamp(), 0, body, null, wentOut: false);
 
     /// <summary>A full deployment turned the request away: a 429 the client may retry shortly.</summary>
     private static GatewayError QueueError(QueueRefusal refusal, string provider) =>

@@ -19,6 +19,19 @@ public class RequestLogTests
     }
 
     [Fact]
+    public async Task LogRequests_TheLineCarriesKeyDialectDeploymentTokensAndId()
+    {
+        var logs = new CapturingLoggerProvider();
+        await using var gateway = await StartAsync(configJson: """{ "server": { "logRequests": true }, "models": { "al": "mock/echo" } }""", logs: logs);
+        var request = Post("/v1/chat/completions", Chat("al", "count these words", stream: true));
+        request.Headers.Add("x-request-id", "line-check-1");
+        using (var ok = await gateway.Client.SendAsync(request)) Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        Assert.True(await Eventually(() => logs.Lines.Any(l => l.Contains("request line-check-1", StringComparison.Ordinal))));
+        string line = logs.Lines.Single(l => l.Contains("request line-check-1", StringComparison.Ordinal));
+        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(line, @"^Information: POST /v1/chat/completions 200 in [0-9.]+ ms: key master, chat, model al -> mock/echo, attempts 1, tokens [1-9][0-9]* in [1-9][0-9]* out .*ttft [0-9.]+ ms.* Answered -, request line-check-1$"), line);
+    }
+
+    [Fact]
     public async Task LogRequestsOff_NoRequestLines()
     {
         var logs = new CapturingLoggerProvider();

@@ -34,7 +34,7 @@ public sealed class GatewayUnderTest : IAsyncDisposable
 
     public static async Task<GatewayUnderTest> StartAsync(TestUpstream? upstream = null, string? configJson = null,
         Dictionary<string, string>? env = null, bool masterKey = true, string? dataDir = null, string? configPath = null,
-        CapturingLoggerProvider? logs = null)
+        CapturingLoggerProvider? logs = null, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null)
     {
         dataDir ??= Directory.CreateTempSubdirectory("gw-test-").FullName;
         var environment = new Dictionary<string, string> { ["GATEWAY_DATA_DIR"] = dataDir, ["GATEWAY_LOG_LEVEL"] = "Warning" };
@@ -59,6 +59,7 @@ public sealed class GatewayUnderTest : IAsyncDisposable
             Environment = environment,
             Banner = banner,
             ConfigureLogging = logs is null ? null : b => b.AddProvider(logs),
+            ConfigureServices = services,
             PolicyMeterInterval = TimeSpan.FromMilliseconds(200),
         });
         if (app is null) throw new InvalidOperationException("gateway config invalid: " + string.Join("; ", errors));

@@ -121,8 +121,9 @@ public sealed class TestUpstream : IAsyncDisposable
         if (!stream)
         {
             // "fault:deep-answer": an answer nested deeper than the gateway accepts from clients.
+            string details = UsageDetails(text);
             string deep = text.Contains("fault:deep-answer", StringComparison.Ordinal) ? ",\"deep\":" + new string('[', 400) + new string(']', 400) : "";
-            string json = $$$"""{"id":"chatcmpl-up","object":"chat.completion","created":1,"model":"{{{model}}}","choices":[{"index":0,"message":{"role":"assistant","content":{{{JsonSerializer.Serialize(reply, TestJson.Default.String)}}}},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}{{{deep}}}}""";
+            string json = $$$"""{"id":"chatcmpl-up","object":"chat.completion","created":1,"model":"{{{model}}}","choices":[{"index":0,"message":{"role":"assistant","content":{{{JsonSerializer.Serialize(reply, TestJson.Default.String)}}}},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15{{{details}}}}{{{deep}}}}""";
             ctx.Response.ContentType = "application/json";
             ctx.Response.Headers["x-request-id"] = "req-upstream-1";
             var bytes = Encoding.UTF8.GetBytes(json);
@@ -159,10 +160,14 @@ public sealed class TestUpstream : IAsyncDisposable
             }
         }
         await FrameAsync(ctx, $$$"""{"id":"chatcmpl-up","object":"chat.completion.chunk","created":1,"model":"{{{model}}}","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}""");
-        if (usage) await FrameAsync(ctx, $$$"""{"id":"chatcmpl-up","object":"chat.completion.chunk","created":1,"model":"{{{model}}}","choices":[],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}}""");
+        if (usage) await FrameAsync(ctx, $$$"""{"id":"chatcmpl-up","object":"chat.completion.chunk","created":1,"model":"{{{model}}}","choices":[],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15{{{UsageDetails(text)}}}}}""");
         if (!text.Contains("fault:no-done")) await ctx.Response.WriteAsync("data: [DONE]\n\n");
         record.Completed = true;
     }
+
+    /// <summary>"usage-details" in the text: the usage carries cached and reasoning tokens too.</summary>
+    private static string UsageDetails(string text) => text.Contains("usage-details", StringComparison.Ordinal)
+        ? ",\"prompt_tokens_details\":{\"cached_tokens\":4},\"completion_tokens_details\":{\"reasoning_tokens\":2}" : "";
 
     /// <summary>A minimal native Anthropic Messages endpoint: canned answers whose bytes the tests compare.</summary>
     public const string AnthropicAnswer = "{\"id\":\"msg_up\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-test\",\"content\":[{\"type\":\"text\",\"text\":\"native\"}],\"stop_reason\":\"end_turn\",\"stop_sequence\":null,\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}";

@@ -183,6 +183,28 @@ public sealed class ResilienceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SlowFirstToken_OnMessages_MovesToTheNextDeploymentAsChatDoes()
+    {
+        await using var gateway = await Start("""
+            { "g": { "timeouts": { "firstByteMs": 300 }, "fallbacks": ["fb"], "deployments": [ { "provider": "a", "model": "m1" } ] },
+              "fb": { "deployments": [ { "provider": "mock", "model": "echo" } ] } }
+            """);
+        string tag = Tag();
+        var request = Post("/v1/messages", $$"""{"model":"g","max_tokens":20,"stream":true,"messages":[{"role":"user","content":"{{tag}} fault:slow-first-token:3000"}]}""");
+        request.Headers.Add("anthropic-version", "2023-06-01");
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        using var response = await gateway.Client.SendAsync(request);
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("fb", Header(response, "x-gateway-fallback"));
+        Assert.Contains("event: message_start", body, StringComparison.Ordinal);
+        Assert.Contains("event: content_block_delta", body, StringComparison.Ordinal); // the mock answered
+        Assert.EndsWith("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n", body, StringComparison.Ordinal);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(2.5), $"took {started.Elapsed}");
+        Assert.Single(_upstream.Matching(tag));
+    }
+
+    [Fact]
     public async Task TimeoutHeader_ShortensTheWait_NeverLengthensIt()
     {
         await using var gateway = await Start("""{ "g": { "timeouts": { "totalMs": 60000 }, "deployments": [ { "provider": "a", "model": "m1" } ] } }""");

@@ -1,0 +1,27 @@
+using System.Buffers;
+
+namespace Gateway.Core.Sse;
+
+/// <summary>
+/// What a relayed stream does with each complete upstream frame before the client sees it: forward it
+/// as it is, drop it, or write something else (a translation to the client's dialect). It also reads
+/// the stream's usage on the way and says whether the stream reached its proper end. One per stream.
+/// </summary>
+public interface ISseFrameOutput
+{
+    /// <summary>Handles one frame (its blank line included); returns whether anything was written.</summary>
+    /// <exception cref="System.Text.Json.JsonException">The frame is not what the upstream's format promises.</exception>
+    bool OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> client);
+
+    /// <summary>
+    /// The upstream closed with <paramref name="rest"/> not ended by a blank line: written and true when
+    /// it still ends the stream properly (a final <c>[DONE]</c> without its newlines), else false.
+    /// </summary>
+    bool OnTrailing(ReadOnlySpan<byte> rest, IBufferWriter<byte> client);
+
+    /// <summary>The stream reached its proper end (or the provider's own error event went to the client).</summary>
+    bool Completed { get; }
+
+    /// <summary>The usage the stream reported so far, if it did.</summary>
+    TokenUsage? Usage { get; }
+}

@@ -1,0 +1,391 @@
+using System.Buffers;
+using System.Diagnostics;
+using Gateway.Core;
+using Gateway.Core.Auth;
+using Gateway.Core.Errors;
+using Gateway.Core.Json;
+using Gateway.Core.Providers;
+using Gateway.Core.Routing;
+using Gateway.Core.Sse;
+using Gateway.Policies;
+using Gateway.Server.Http;
+using Gateway.Server.Pipeline.Dialects;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Server.Pipeline;
+
+/// <summary>
+/// The one path of every model request, whatever its dialect: intake (key, bounded body, one-pass
+/// validation), the canonical form (or the dialect's own bytes untouched when nothing needs them),
+/// policies, routing, attempts with retries, fallbacks and first-token failover, then the answer: a
+/// stream relayed frame by frame through the dialect's output, a whole answer read, counted, shown to
+/// the answer policies and written in the dialect's form. What it learns goes into the request's
+/// <see cref="GatewayRequest"/>; the router hands the record to the sinks when the request ends.
+/// </summary>
+internal sealed partial class ModelPipeline(PolicyRegistry policies, RetryBudget retries, ILogger<ModelPipeline> logger)
+{
+    public async Task HandleAsync(HttpContext context, InboundDialect dialect)
+    {
+        var request = GatewayRequest.Of(context) ?? throw new InvalidOperationException("a model route runs with its request feature");
+        request.Dialect = dialect.Name;
+        if (dialect.CheckHeaders(context.Request) is { } headerError)
+        {
+            await ErrorResponses.WriteAsync(context, headerError, request.Started, dialect: dialect).ConfigureAwait(false);
+            return;
+        }
+        var snapshot = request.Snapshot;
+        var intake = await RequestIntake.ReadAsync(context, snapshot, dialect.Kind).ConfigureAwait(false);
+        if (intake.Body is not { } body)
+        {
+            await ErrorResponses.WriteAsync(context, intake.Error!, request.Started, dialect: dialect).ConfigureAwait(false);
+            return;
+        }
+        using (body)
+            await RunAsync(context, request, dialect, body, intake.Shape, intake.Key!).ConfigureAwait(false);
+    }
+
+    private async Task RunAsync(HttpContext context, GatewayRequest request, InboundDialect dialect, PooledBody body, RequestShape shape, GatewayKey key)
+    {
+        var snapshot = request.Snapshot;
+        string model = RequestIntake.ClientModel(body, shape);
+        request.Model = model;
+        request.Stream = shape.Stream && dialect.Kind == RequestKind.ChatCompletions;
+        var policySet = policies.Current;
+        // A model the key may not use is a 403 before any policy sees it, whatever a policy would have said.
+        var chain = policySet.IsEmpty || !key.MayUse(model) ? PolicyChain.Empty : policySet.Select(model, key.Id);
+
+        // A route picked but never sent (a policy answered or refused, or the request was routed again)
+        // gives up any breaker probe it claimed, so the next request can probe at once.
+        ModelRoute? unsent = null;
+        ModelRoute route;
+        GatewayError? error;
+        if (chain.IsEmpty)
+        {
+            if ((error = ModelRouter.Resolve(snapshot, body.Span, shape, key, out route)) is not null)
+            {
+                await ErrorResponses.WriteAsync(context, error, request.Started, dialect: dialect).ConfigureAwait(false);
+                return;
+            }
+            // Nothing needs the body: the client's own bytes go out with only the model rewritten.
+            if (dialect.IsCanonical)
+            {
+                await SendAsync(context, request, dialect, route, new Sender(dialect, body.Memory, shape, native: false, request.Stream), model, shape, null, key).ConfigureAwait(false);
+                return;
+            }
+            if (dialect.ServesNatively(route))
+            {
+                await SendAsync(context, request, dialect, route, new Sender(dialect, body.Memory, shape, native: true, request.Stream), model, shape, null, key).ConfigureAwait(false);
+                return;
+            }
+            unsent = route;
+        }
+
+        PooledBufferWriter? canonical = null;
+        PooledBody? changed = null;
+        try
+        {
+            var json = body.Memory;
+            if (!dialect.IsCanonical)
+            {
+                canonical = new PooledBufferWriter(body.Length + 512);
+                if ((error = dialect.ToCanonical(body.Memory, model, canonical, logger)) is not null)
+                {
+                    await ErrorResponses.WriteAsync(context, error, request.Started, dialect: dialect).ConfigureAwait(false);
+                    return;
+                }
+                json = canonical.WrittenMemory;
+            }
+
+            RequestIntake.BoundPolicies? bound = null;
+            string? changedBy = null;
+            if (!chain.IsEmpty)
+            {
+                bound = new RequestIntake.BoundPolicies(chain, RequestPolicies.Context(model, key, chain, context.Request, snapshot, dialect.Kind));
+                var result = await RequestPolicies.RunAsync(chain, json, bound.Context, logger).ConfigureAwait(false);
+                if (result.Answer is { } answer)
+                {
+                    using (answer) await AnswerFromPolicyAsync(context, request, dialect, answer, model, shape).ConfigureAwait(false);
+                    return;
+                }
+                if (result.Error is { } refused)
+                {
+                    await ErrorResponses.WriteAsync(context, refused, request.Started, dialect: dialect).ConfigureAwait(false);
+                    return;
+                }
+                changed = result.NewBody;
+                changedBy = result.Policy;
+                if (changed is not null) json = changed.Memory;
+            }
+
+            var jsonShape = shape;
+            if (changed is not null || !dialect.IsCanonical)
+            {
+                // What a policy wrote is checked like what a client sent; a broken one is the policy's fault.
+                if (RequestInspector.Inspect(json.Span, dialect.Kind, out jsonShape) is { } invalid)
+                {
+                    error = changedBy is null ? invalid : RequestPolicies.Failed(changedBy, $"it returned a request the gateway cannot send ({invalid.Message})");
+                    await ErrorResponses.WriteAsync(context, error, request.Started, dialect: dialect).ConfigureAwait(false);
+                    return;
+                }
+            }
+            // Routed again only when the model bytes changed (a policy, or escaping): a second pick would
+            // advance round-robin twice and could claim a breaker probe it never uses.
+            if (unsent is { } first && jsonShape.RawModel(json.Span).SequenceEqual(shape.RawModel(body.Span)))
+            {
+                route = first;
+                unsent = null;
+            }
+            else if ((error = ModelRouter.Resolve(snapshot, json.Span, jsonShape, key, out route)) is not null)
+            {
+                await ErrorResponses.WriteAsync(context, error, request.Started, dialect: dialect).ConfigureAwait(false);
+                return;
+            }
+            await SendAsync(context, request, dialect, route, new Sender(dialect, json, jsonShape, native: false, request.Stream), model, shape, bound, key).ConfigureAwait(false);
+        }
+        finally
+        {
+            unsent?.NotSent();
+            changed?.Dispose();
+            canonical?.Dispose();
+        }
+    }
+
+    /// <summary>How one attempt's request is written and sent: the canonical bytes, or the dialect's own to a provider that speaks it.</summary>
+    private readonly struct Sender(InboundDialect dialect, ReadOnlyMemory<byte> json, RequestShape shape, bool native, bool stream) : IAttemptSender
+    {
+        public bool Native => native;
+
+        public int Length => json.Length;
+
+        public ReadOnlyMemory<byte> Write(in ModelRoute route, PooledBufferWriter output)
+        {
+            var (model, modelJson) = RequestIntake.UpstreamModel(json, shape, route);
+            if (native) RequestRewriter.Rewrite(json.Span, shape, modelJson.Span, ensureUsage: false, output);
+            else dialect.WriteUpstream(json.Span, shape, modelJson.Span, route, ensureUsage: stream, output);
+            return model;
+        }
+
+        public ValueTask<UpstreamResult> SendAsync(IProvider provider, ProviderCall call, HttpRequest request, CancellationToken cancellationToken) =>
+            native ? dialect.SendNativeAsync(provider, call, request, cancellationToken) : provider.SendAsync(call, cancellationToken);
+    }
+
+    private async Task SendAsync(HttpContext context, GatewayRequest request, InboundDialect dialect, ModelRoute route, Sender sender, string model,
+        RequestShape clientShape, RequestIntake.BoundPolicies? bound, GatewayKey key)
+    {
+        bool stream = request.Stream;
+        var plan = new AttemptPlan(route) { Priority = AttemptPlan.PriorityOf(key, context.Request) };
+        retries.Deposit();
+        while (true)
+        {
+            using var sent = await UpstreamAttempts.SendAsync(context, plan, sender, RequestRewriter.MaxOutputLength(sender.Length, 1024),
+                dialect.Operation, stream, request.Snapshot, retries, logger, request).ConfigureAwait(false);
+            plan.WriteHeaders(context.Response);
+            request.SentTo(sent.Provider.Name, plan.Route.Target?.Model ?? model, sent.WentOut ? plan.Attempts : plan.Attempts - 1, plan.Fallback);
+            if (sent.Result.Response is not { } response)
+            {
+                request.UpstreamDone(Stopwatch.GetTimestamp());
+                if (sent.Result.Error is { } upstreamError)
+                    await ErrorResponses.WriteAsync(context, upstreamError, request.Started, sent.UpstreamTicks, dialect).ConfigureAwait(false);
+                else if (sent.Deadline.Expired is { } limit)
+                    await ErrorResponses.WriteAsync(context, GatewayError.UpstreamTimeout(sent.Provider.Name, sent.Deadline.ExpiredBeforeFirstByte ? "send a first byte" : "answer", limit),
+                        request.Started, sent.UpstreamTicks, dialect).ConfigureAwait(false);
+                else
+                    request.Outcome = RequestOutcome.ClientGone; // nobody to answer
+                return;
+            }
+            using (response)
+            {
+                if (stream && response.IsEventStream)
+                {
+                    var output = sender.Native ? dialect.NativeStreamOutput() : dialect.StreamOutput(request, model, clientShape.ClientWantsUsage);
+                    // No first token in time and nothing sent to the client yet: the next deployment may still answer.
+                    if (await RelayStreamAsync(context, request, dialect, response, sent, output, sender.Native ? null : bound) is not { } firstTokenTimeout)
+                        return;
+                    sent.Failed();
+                    if (await plan.NextAsync(request.Snapshot, firstTokenTimeout, retries, context.RequestAborted).ConfigureAwait(false))
+                        continue;
+                    plan.WriteHeaders(context.Response);
+                    await ErrorResponses.WriteAsync(context, firstTokenTimeout, request.Started, sent.UpstreamTicks, dialect).ConfigureAwait(false);
+                    return;
+                }
+                await CopyAnswerAsync(context, request, dialect, response, sent, model, sender.Native, bound).ConfigureAwait(false);
+                return;
+            }
+        }
+    }
+
+    /// <returns>
+    /// The timeout error when no first token came in time and nothing reached the client (the caller may
+    /// try another deployment); otherwise null, the stream having been relayed or its failure answered.
+    /// </returns>
+    private async Task<GatewayError?> RelayStreamAsync(HttpContext context, GatewayRequest request, InboundDialect dialect, UpstreamResponse upstream, SentCall sent,
+        ISseFrameOutput output, RequestIntake.BoundPolicies? bound)
+    {
+        var (deadline, provider, upstreamTicks) = (sent.Deadline, sent.Provider.Name, sent.UpstreamTicks);
+        var response = context.Response;
+        UpstreamAnswer.PrepareEventStream(response, dialect.StreamContentType(upstream.ContentType), upstream.RequestId, request.Started, upstreamTicks);
+        // Frames stay zero-copy unless a policy defines onChunk or handed out PII placeholders to restore.
+        using var transformed = PolicyStreams.Wrap(upstream.Body, bound, logger);
+        var result = await SseRelay.RelayAsync(transformed ?? upstream.Body, response.BodyWriter, output, deadline.DataReceived, deadline.Token).ConfigureAwait(false);
+        request.UpstreamDone(Stopwatch.GetTimestamp());
+        if (result.FirstFrameTimestamp != 0) request.FirstToken(result.FirstFrameTimestamp);
+        request.Usage = result.Usage;
+        if (result.Status == SseRelayStatus.Completed)
+        {
+            request.Outcome = RequestOutcome.Answered;
+            return null;
+        }
+        if (result.Status == SseRelayStatus.ClientGone || deadline.ClientGone)
+        {
+            request.Outcome = RequestOutcome.ClientGone;
+            Log.ClientGone(logger, provider, result.FramesForwarded);
+            return null;
+        }
+
+        var error = StreamError(deadline, result.Status, result.Error, provider, bound is null && output is not OpenAiFrameOutput ? "its end event" : "[DONE]");
+        Log.StreamFailed(logger, provider, result.FramesForwarded, error.Message, context.TraceIdentifier);
+        sent.Failed();
+        if (!response.HasStarted && result.FramesForwarded == 0)
+        {
+            if (deadline.ExpiredBeforeFirstByte) return error;
+            await ErrorResponses.WriteAsync(context, error, request.Started, upstreamTicks, dialect).ConfigureAwait(false);
+            return null;
+        }
+        // Mid-stream: an error event the SDKs raise, and no proper end, so nobody mistakes this for a full answer.
+        request.Failed(error);
+        dialect.WriteStreamError(response.BodyWriter, error);
+        await SseErrors.FlushAsync(response.BodyWriter, context.RequestAborted).ConfigureAwait(false);
+        return null;
+    }
+
+    private async Task CopyAnswerAsync(HttpContext context, GatewayRequest request, InboundDialect dialect, UpstreamResponse upstream, SentCall sent, string model,
+        bool native, RequestIntake.BoundPolicies? bound)
+    {
+        var (body, error) = await UpstreamAnswer.ReadAllAsync(sent, upstream).ConfigureAwait(false);
+        long upstreamTicks = Stopwatch.GetTimestamp() - sent.UpstreamStarted;
+        request.UpstreamDone(Stopwatch.GetTimestamp());
+        if (body is null)
+        {
+            if (error is not null) await ErrorResponses.WriteAsync(context, error, request.Started, upstreamTicks, dialect).ConfigureAwait(false);
+            else request.Outcome = RequestOutcome.ClientGone;
+            return;
+        }
+        using (body)
+        {
+            bool ok = upstream.Status is >= 200 and < 300;
+            if (ok && (native ? dialect.TryReadNativeUsage(body.Span, out var usage) : AnswerUsage.TryRead(body.Span, out usage))) request.Usage = usage;
+            if (native)
+            {
+                await UpstreamAnswer.WriteAsync(context, upstream.Status, upstream.ContentType, body.Memory, upstream.RequestId, request.Started, upstreamTicks).ConfigureAwait(false);
+                return;
+            }
+            var answer = body.Memory;
+            PooledBody? changed = null;
+            // Response hooks see answers, not provider errors, which go to the client as they are.
+            // Embeddings answers are vectors: policies see the request's input, not the answer.
+            if (bound is not null && bound.Context.Operation == PolicyOperation.Chat && ok)
+            {
+                var policy = await RequestPolicies.RunOnResponseAsync(bound.Chain, answer, bound.Context, logger).ConfigureAwait(false);
+                if (policy.Error is { } refused)
+                {
+                    await ErrorResponses.WriteAsync(context, refused, request.Started, upstreamTicks, dialect).ConfigureAwait(false);
+                    return;
+                }
+                changed = policy.NewBody;
+                if (changed is not null) answer = changed.Memory;
+            }
+            using (changed)
+                await WriteAnswerAsync(context, request, dialect, upstream.Status, upstream.ContentType, answer, model, upstream.RequestId, upstreamTicks).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A canonical answer in the dialect's form (a provider's error status passes as it came).</summary>
+    private static async Task WriteAnswerAsync(HttpContext context, GatewayRequest request, InboundDialect dialect, int status, string? contentType,
+        ReadOnlyMemory<byte> answer, string model, string? upstreamRequestId, long upstreamTicks)
+    {
+        using var translated = new PooledBufferWriter(answer.Length + 256);
+        if (status is >= 200 and < 300 && dialect.TryWriteAnswer(answer, model, translated, out var error))
+        {
+            if (error is not null)
+            {
+                await ErrorResponses.WriteAsync(context, error, request.Started, upstreamTicks, dialect).ConfigureAwait(false);
+                return;
+            }
+            (status, contentType, answer) = (200, "application/json", translated.WrittenMemory);
+        }
+        request.Outcome ??= status < 400 ? RequestOutcome.Answered : RequestOutcome.ProviderError;
+        await UpstreamAnswer.WriteAsync(context, status, contentType, answer, upstreamRequestId, request.Started, upstreamTicks).ConfigureAwait(false);
+    }
+
+    /// <summary>A policy answered in the provider's place: its completion in the dialect's form, or its stream when the client asked for one.</summary>
+    private static async Task AnswerFromPolicyAsync(HttpContext context, GatewayRequest request, InboundDialect dialect, PooledBody answer, string model, RequestShape shape)
+    {
+        request.Outcome = RequestOutcome.PolicyAnswered;
+        // An embeddings answer has no canonical form to complete: the policy's object is the answer.
+        if (dialect.Kind == RequestKind.Embeddings)
+        {
+            await UpstreamAnswer.WriteAsync(context, 200, "application/json", answer.Memory, null, request.Started, 0).ConfigureAwait(false);
+            return;
+        }
+        var completion = PolicyAnswer.Read(answer.Span, model, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        if (completion is null)
+        {
+            request.Outcome = null;
+            await ErrorResponses.WriteAsync(context, RequestPolicies.Failed("respond", "a policy responded with something that is not a chat completion (it needs choices[].message)"),
+                request.Started, dialect: dialect).ConfigureAwait(false);
+            return;
+        }
+        if (completion.Usage is { } usage)
+            request.Usage = new TokenUsage(usage.PromptTokens, usage.CompletionTokens, usage.TotalTokens, usage.PromptTokensDetails?.CachedTokens ?? 0,
+                usage.CompletionTokensDetails?.ReasoningTokens ?? 0);
+        using var canonical = new PooledBufferWriter(1024);
+        if (request.Stream)
+        {
+            // The canonical chunks, through the same output a provider's stream would go through.
+            PolicyAnswer.WriteChunks(completion, includeUsage: true, canonical);
+            var output = dialect.StreamOutput(request, model, shape.ClientWantsUsage);
+            UpstreamAnswer.PrepareEventStream(context.Response, dialect.StreamContentType("text/event-stream; charset=utf-8"), null, request.Started, 0);
+            var writer = context.Response.BodyWriter;
+            for (var rest = canonical.WrittenMemory; rest.Length > 0;)
+            {
+                int end = rest.Span.IndexOf("\n\n"u8);
+                int length = end < 0 ? rest.Length : end + 2;
+                output.OnFrame(rest.Span[..length], writer);
+                rest = rest[length..];
+            }
+            request.FirstToken(Stopwatch.GetTimestamp());
+            await SseErrors.FlushAsync(writer, context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+        PolicyAnswer.WriteJson(completion, canonical);
+        await WriteAnswerAsync(context, request, dialect, 200, "application/json", canonical.WrittenMemory, model, null, 0).ConfigureAwait(false);
+        request.Outcome = RequestOutcome.PolicyAnswered;
+    }
+
+    /// <summary>Why a stream that did not complete failed, as the client should hear it.</summary>
+    internal static GatewayError StreamError(UpstreamDeadline deadline, SseRelayStatus status, Exception? exception, string provider, string endEvent = "[DONE]") =>
+        exception is PolicyStreamException policy ? policy.Error
+        : deadline.Expired is { } limit
+            ? GatewayError.UpstreamTimeout(provider, deadline.ExpiredLimit switch
+            {
+                DeadlineLimit.FirstByte => "send a first token",
+                DeadlineLimit.Idle => "send the next stream event",
+                _ => "finish the stream",
+            }, limit)
+            : status switch
+            {
+                SseRelayStatus.UpstreamEndedEarly => GatewayError.UpstreamBroken(provider, $"the stream ended before {endEvent}"),
+                SseRelayStatus.FrameTooLarge => GatewayError.UpstreamBroken(provider, $"a stream event exceeded {SseRelay.MaxFrameBytes} bytes"),
+                _ => GatewayError.UpstreamBroken(provider, exception?.Message ?? "the stream failed"),
+            };
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Client went away during a stream from {Provider} after {Frames} frames; upstream call cancelled")]
+        public static partial void ClientGone(ILogger logger, string provider, int frames);
+
+        [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Stream from {Provider} failed after {Frames} frames: {Reason} (request {RequestId})")]
+        public static partial void StreamFailed(ILogger logger, string provider, int frames, string reason, string requestId);
+    }
+}
