@@ -33,7 +33,7 @@ public class RequestPathBenchmarks
         _stream = BenchData.StreamRequest;
         RequestInspector.Inspect(_chat, RequestKind.ChatCompletions, out _chatShape);
         RequestInspector.Inspect(_stream, RequestKind.ChatCompletions, out _streamShape);
-        var config = ConfigLoader.LoadText("""{ "providers": { "benchjson": { "type": "openai-compatible", "baseUrl": "http://127.0.0.1:18081/v1" } } }""",
+        var config = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, """{ "providers": { "benchjson": { "type": "openai-compatible", "baseUrl": "http://127.0.0.1:18081/v1" } } }""",
             "bench", new Dictionary<string, string>()).Config!;
         var factory = new ProviderFactory(new UpstreamHandlerPool(), NullLoggerFactory.Instance, TimeProvider.System);
         _snapshot = new GatewaySnapshot(config, config.Providers.ToDictionary(kv => kv.Key, kv => factory.Create(kv.Value)), new KeyRing(), 1);

@@ -1,3 +1,4 @@
+using Gateway.Core.Providers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -46,9 +47,10 @@ public static class ConfigLoader
 
     /// <summary>Loads from a file (or from nothing: defaults plus environment).</summary>
     /// <param name="offline">Validate without the secrets (<c>gateway config check --offline</c>): unset <c>env:</c> references are not errors.</param>
-    public static ConfigLoadResult LoadFile(string? path, IReadOnlyDictionary<string, string> environment, bool offline = false)
+    /// <param name="catalog">The provider types the configuration may name.</param>
+    public static ConfigLoadResult LoadFile(ProviderCatalog catalog, string? path, IReadOnlyDictionary<string, string> environment, bool offline = false)
     {
-        if (path is null) return LoadText(null, "(no config file)", environment, offline: offline);
+        if (path is null) return LoadText(catalog, null, "(no config file)", environment, offline: offline);
         string text;
         try
         {
@@ -58,12 +60,12 @@ public static class ConfigLoader
         {
             return new ConfigLoadResult(null, [$"{path}: cannot read the file: {ex.Message}"], []);
         }
-        return LoadText(text, path, environment, Path.GetDirectoryName(Path.GetFullPath(path)), offline);
+        return LoadText(catalog, text, path, environment, Path.GetDirectoryName(Path.GetFullPath(path)), offline);
     }
 
     /// <param name="baseDirectory">Where relative paths in the config (policy files) start; the working directory when null.</param>
     /// <param name="offline">Unset <c>env:</c> references are not errors (see <see cref="LoadFile"/>).</param>
-    public static ConfigLoadResult LoadText(string? text, string sourceName, IReadOnlyDictionary<string, string> environment, string? baseDirectory = null,
+    public static ConfigLoadResult LoadText(ProviderCatalog catalog, string? text, string sourceName, IReadOnlyDictionary<string, string> environment, string? baseDirectory = null,
         bool offline = false)
     {
         JsonNode root;
@@ -91,7 +93,7 @@ public static class ConfigLoader
         if (errors.Count > 0) return new ConfigLoadResult(null, errors, []);
 
         using var document = JsonDocument.Parse(rootObject.ToJsonString());
-        return new ConfigReader(environment, baseDirectory ?? Directory.GetCurrentDirectory(), offline).Read(document.RootElement);
+        return new ConfigReader(environment, baseDirectory ?? Directory.GetCurrentDirectory(), catalog, offline).Read(document.RootElement);
     }
 
     /// <summary><c>GATEWAY__server__maxBodyBytes=1024</c> sets <c>server.maxBodyBytes</c>; names match case-insensitively.</summary>

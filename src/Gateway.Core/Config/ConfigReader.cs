@@ -1,3 +1,4 @@
+using Gateway.Core.Providers;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -10,7 +11,7 @@ namespace Gateway.Core.Config;
 /// path it belongs to (<c>providers.local.baseUrl: must be an absolute http(s) URL</c>).
 /// </summary>
 /// <param name="offline">Validate without the secrets: an <c>env:</c> reference to an unset variable is not an error.</param>
-internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environment, string baseDirectory, bool offline = false)
+internal sealed partial class ConfigReader(IReadOnlyDictionary<string, string> environment, string baseDirectory, ProviderCatalog catalog, bool offline = false)
 {
     // Sections that later versions give meaning to: accepted with a warning so a file written for a
     // newer gateway still loads, but nobody is misled into thinking they apply.
@@ -119,55 +120,37 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
             }
         }
 
-        // The built-in mock is always there; a file may tune it but not replace it with something else.
-        if (!providers.ContainsKey(ProviderTypes.Mock))
-            providers[ProviderTypes.Mock] = new ProviderConfig { Name = ProviderTypes.Mock, Type = ProviderTypes.Mock, Origin = "built-in" };
-        else if (providers[ProviderTypes.Mock].Type != ProviderTypes.Mock)
-            _errors.Add("providers.mock: the name 'mock' is reserved for the built-in mock provider (type \"mock\")");
+        // A built-in provider is always there; a file may tune it but not replace it with something else.
+        foreach (var builtIn in catalog.All.Where(d => d.IsBuiltIn))
+        {
+            if (!providers.TryGetValue(builtIn.Type, out var declared))
+                providers[builtIn.Type] = new ProviderConfig { Name = builtIn.Type, Type = builtIn.Type, Origin = "built-in" };
+            else if (declared.Type != builtIn.Type)
+                _errors.Add($"providers.{builtIn.Type}: the name '{builtIn.Type}' is reserved for the built-in provider (type \"{builtIn.Type}\")");
+        }
 
         // Providers found in the environment (the variable names of each official SDK), unless the
         // file declares one of the same name.
-        AddFromEnvironment(providers, "openai", ProviderTypes.OpenAI, "OPENAI_API_KEY", "OPENAI_BASE_URL");
-        AddFromEnvironment(providers, "anthropic", ProviderTypes.Anthropic, "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL");
-        AddFromEnvironment(providers, "gemini", ProviderTypes.Gemini, "GEMINI_API_KEY", "GEMINI_BASE_URL");
-        // The Azure OpenAI SDK's names; the endpoint is required, so the key alone registers nothing.
-        if (Env("AZURE_OPENAI_ENDPOINT") is not null)
-            AddFromEnvironment(providers, "azure", ProviderTypes.Azure, "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT");
-        if (providers.TryGetValue("azure", out var azure) && azure.Origin == "environment" && Env("OPENAI_API_VERSION") is { } version)
-            providers["azure"] = azure with { ApiVersion = version };
-        // AWS's standard variables register Bedrock (SigV4-signed Converse).
-        if (!providers.ContainsKey("bedrock") && Env("AWS_ACCESS_KEY_ID") is { } keyId && Env("AWS_SECRET_ACCESS_KEY") is { } secret
-            && (Env("AWS_REGION") ?? Env("AWS_DEFAULT_REGION")) is { } region)
-            providers["bedrock"] = new ProviderConfig
-            {
-                Name = "bedrock", Type = ProviderTypes.Bedrock, Region = region, AccessKeyId = keyId, SecretAccessKey = secret,
-                SessionToken = Env("AWS_SESSION_TOKEN"), Origin = "environment",
-            };
+        var environmentView = new EnvironmentView(this, providers);
+        foreach (var descriptor in catalog.All)
+            foreach (var found in descriptor.Discover(environmentView))
+                providers.TryAdd(found.Name, found);
         return providers;
-    }
-
-    private void AddFromEnvironment(Dictionary<string, ProviderConfig> providers, string name, string type, string keyVariable, string urlVariable)
-    {
-        string? key = Env(keyVariable), baseUrl = Env(urlVariable);
-        if (providers.ContainsKey(name) || (key is null && baseUrl is null)) return;
-        if (baseUrl is not null) CheckUrl(baseUrl, $"environment {urlVariable}", allowWildcardHost: false);
-        if (key is not null && HeaderValues.Problem(key) is { } problem) _errors.Add($"environment {keyVariable}: {problem} (the value is not shown)");
-        providers[name] = new ProviderConfig { Name = name, Type = type, ApiKey = key, BaseUrl = baseUrl, Origin = "environment" };
     }
 
     private ProviderConfig? ReadProvider(string name, JsonElement p, string path)
     {
         if (!Expect(p, JsonValueKind.Object, path)) return null;
-        CheckProperties(p, path, ["type", "baseUrl", "apiKey", "apiVersion", "region", "accessKeyId", "secretAccessKey", "sessionToken", "headers", "models", "connectTimeoutMs", "firstByteTimeoutMs", "idleTimeoutMs", "timeoutMs", "chunks", "chunkDelayMs"]);
+        CheckProperties(p, path, [.. CommonProviderSettings, .. catalog.OwnSettings]);
         string? type = TryGet(p, "type", out var t) ? String(t, $"{path}.type") : null;
         if (type is null)
         {
-            if (!TryGet(p, "type", out _)) _errors.Add($"{path}.type: required (one of: {string.Join(", ", ProviderTypes.All)})");
+            if (!TryGet(p, "type", out _)) _errors.Add($"{path}.type: required (one of: {string.Join(", ", catalog.Types)})");
             return null;
         }
-        if (!ProviderTypes.All.Contains(type))
+        if (catalog.Find(type) is not { } descriptor)
         {
-            _errors.Add($"{path}.type: unknown provider type '{type}' (known: {string.Join(", ", ProviderTypes.All)})");
+            _errors.Add($"{path}.type: unknown provider type '{type}' (known: {string.Join(", ", catalog.Types)})");
             return null;
         }
         var config = new ProviderConfig { Name = name, Type = type };
@@ -176,45 +159,16 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
         {
             if (CheckUrl(baseUrl, $"{path}.baseUrl", allowWildcardHost: false)) config = config with { BaseUrl = baseUrl };
         }
-        else if (type == ProviderTypes.OpenAICompatible)
-        {
-            _errors.Add($"{path}.baseUrl: required for type \"openai-compatible\" (e.g. \"http://127.0.0.1:11434/v1\")");
-        }
-        else if (type == ProviderTypes.Azure)
-        {
-            _errors.Add($"{path}.baseUrl: required for type \"azure\" (the resource endpoint, e.g. \"https://my-resource.openai.azure.com\")");
-        }
-        if (type == ProviderTypes.Bedrock)
-        {
-            string? region = TryGet(p, "region", out var rg) ? String(rg, $"{path}.region") : Env("AWS_REGION") ?? Env("AWS_DEFAULT_REGION");
-            string? keyId = TryGet(p, "accessKeyId", out var ak) && String(ak, $"{path}.accessKeyId") is { } a ? ResolveSecret(a, $"{path}.accessKeyId") : Env("AWS_ACCESS_KEY_ID");
-            string? secret = TryGet(p, "secretAccessKey", out var sk) && String(sk, $"{path}.secretAccessKey") is { } sv ? ResolveSecret(sv, $"{path}.secretAccessKey") : Env("AWS_SECRET_ACCESS_KEY");
-            string? token = TryGet(p, "sessionToken", out var st) && String(st, $"{path}.sessionToken") is { } tv ? ResolveSecret(tv, $"{path}.sessionToken") : Env("AWS_SESSION_TOKEN");
-            if (string.IsNullOrEmpty(region)) _errors.Add($"{path}.region: required for type \"bedrock\" (or set AWS_REGION)");
-            bool hasKey = TryGet(p, "apiKey", out _);
-            if (!hasKey && (string.IsNullOrEmpty(keyId) || string.IsNullOrEmpty(secret)))
-                _errors.Add($"{path}: Bedrock needs AWS credentials (accessKeyId and secretAccessKey, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) or a Bedrock API key (apiKey)");
-            config = config with { Region = region, AccessKeyId = keyId, SecretAccessKey = secret, SessionToken = token };
-        }
-        else
-        {
-            foreach (var awsOnly in new[] { "region", "accessKeyId", "secretAccessKey", "sessionToken" })
-                if (TryGet(p, awsOnly, out _)) _errors.Add($"{path}.{awsOnly}: only Bedrock providers have this setting");
-        }
-        if (TryGet(p, "apiVersion", out var av) && String(av, $"{path}.apiVersion") is { Length: > 0 } apiVersion)
-        {
-            if (type != ProviderTypes.Azure) _errors.Add($"{path}.apiVersion: only Azure providers have this setting");
-            else config = config with { ApiVersion = apiVersion };
-        }
-
+        // Settings another type has as its own are a mistake here, not something to ignore.
+        foreach (var own in catalog.OwnSettings)
+            if (!descriptor.OwnSettings.Contains(own) && TryGet(p, own, out _))
+                _errors.Add($"{path}.{own}: only providers of type {string.Join(" or ", catalog.OwnersOf(own).Select(t => $"\"{t}\""))} have this setting");
         if (TryGet(p, "apiKey", out var k) && String(k, $"{path}.apiKey") is { } key)
         {
             config = config with { ApiKey = ResolveSecret(key, $"{path}.apiKey") };
             // The key travels in a header: a stray newline or curly quote would fail every request at send time.
             if (config.ApiKey is { } apiKey && HeaderValues.Problem(apiKey) is { } problem) _errors.Add($"{path}.apiKey: {problem} (the value is not shown)");
         }
-        else if (type is ProviderTypes.OpenAI or ProviderTypes.Anthropic or ProviderTypes.Gemini or ProviderTypes.Azure)
-            _errors.Add($"{path}.apiKey: required for type \"{type}\" (a literal or \"env:{type.ToUpperInvariant()}_API_KEY\")");
 
         if (TryGet(p, "headers", out var h) && Expect(h, JsonValueKind.Object, $"{path}.headers"))
         {
@@ -258,18 +212,7 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> environme
             IdleTimeout = Millis(p, "idleTimeoutMs", path, 0, 3_600_000) ?? config.IdleTimeout,
         };
 
-        bool isMock = type == ProviderTypes.Mock;
-        if (TryGet(p, "chunks", out var ch))
-        {
-            if (!isMock) _errors.Add($"{path}.chunks: only the mock provider has this setting");
-            else if (Long(ch, $"{path}.chunks", 1, 10_000) is { } n) config = config with { Chunks = (int)n };
-        }
-        if (TryGet(p, "chunkDelayMs", out var cd))
-        {
-            if (!isMock) _errors.Add($"{path}.chunkDelayMs: only the mock provider has this setting");
-            else if (Long(cd, $"{path}.chunkDelayMs", 0, 600_000) is { } d) config = config with { ChunkDelay = TimeSpan.FromMilliseconds(d) };
-        }
-        return config;
+        return descriptor.Read(config, new EntrySettings(this, p, path));
     }
 
     private Dictionary<string, ModelGroupConfig> ReadModels(JsonElement root, Dictionary<string, ProviderConfig> providers)

@@ -112,7 +112,7 @@ internal sealed partial class OpenAIProvider : IProvider
         catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException or JsonException)
         {
             Log.ModelListFailed(_logger, Name, ex.Message);
-            models = Config.Type == ProviderTypes.OpenAI ? OpenAIDefaults : [];
+            models = Config.Type == OpenAIKind.TypeName ? OpenAIDefaults : [];
         }
         _modelCache = (models, DateTime.UtcNow + ModelListTtl);
         return models;

@@ -7,7 +7,7 @@ namespace Gateway.Server.Cli;
 public static class GatewayCli
 {
     private const string Usage = """
-        gateway: an OpenAI-compatible AI gateway
+        gateway: one API in front of every model provider (Chat Completions, Messages, embeddings)
 
         usage:
           gateway serve [--config FILE] [--urls URLS]   start the server (default http://127.0.0.1:8080)
@@ -191,7 +191,7 @@ public static class GatewayCli
             stderr.WriteLine($"{path}: no such file");
             return 2;
         }
-        var result = ConfigLoader.LoadFile(path, env, offline);
+        var result = ConfigLoader.LoadFile(Gateway.Providers.BuiltInProviders.Catalog, path, env, offline);
         foreach (var warning in result.Warnings) stdout.WriteLine($"warning: {warning}");
         if (!result.IsValid)
         {

@@ -63,7 +63,7 @@ internal sealed partial class ConfigWatcher(
             _missing = false;
             if (text == _lastText) return;
             _lastText = text;
-            var result = ConfigLoader.LoadText(text, path, options.Environment, Path.GetDirectoryName(path));
+            var result = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, text, path, options.Environment, Path.GetDirectoryName(path));
             foreach (var warning in result.Warnings) Log.ConfigWarning(logger, warning);
             if (!result.IsValid)
             {

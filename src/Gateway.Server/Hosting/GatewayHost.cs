@@ -22,7 +22,7 @@ public static partial class GatewayHost
 {
     public static (WebApplication? App, IReadOnlyList<string> Errors) Create(GatewayHostOptions options)
     {
-        var load = ConfigLoader.LoadFile(options.ConfigPath, options.Environment);
+        var load = ConfigLoader.LoadFile(Gateway.Providers.BuiltInProviders.Catalog, options.ConfigPath, options.Environment);
         if (!load.IsValid) return (null, load.Errors);
         var config = load.Config!;
         string urls = options.Urls ?? config.Server.Urls;

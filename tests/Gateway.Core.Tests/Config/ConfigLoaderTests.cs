@@ -14,7 +14,7 @@ public class ConfigLoaderTests
     [InlineData("\"apiKey\": \"sk-key\\n\"", "providers.p.apiKey: must not contain line breaks")]
     public void Load_HeaderValuesAProviderCannotBeSent_AreConfigErrors(string setting, string error)
     {
-        var result = ConfigLoader.LoadText($$"""{ "providers": { "p": { "type": "openai-compatible", "baseUrl": "http://127.0.0.1:1/v1", "apiKey": "k", {{setting}} } } }""".Replace("\"apiKey\": \"k\", \"apiKey\"", "\"apiKey\"", StringComparison.Ordinal),
+        var result = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, $$"""{ "providers": { "p": { "type": "openai-compatible", "baseUrl": "http://127.0.0.1:1/v1", "apiKey": "k", {{setting}} } } }""".Replace("\"apiKey\": \"k\", \"apiKey\"", "\"apiKey\"", StringComparison.Ordinal),
             "gw.json", new Dictionary<string, string>());
         Assert.False(result.IsValid);
         Assert.Contains(result.Errors, e => e.StartsWith(error, StringComparison.Ordinal));
@@ -29,7 +29,7 @@ public class ConfigLoaderTests
     [InlineData("\"fast\": { \"deployments\": [ { \"provider\": \"local\", \"model\": \"gpt\\u0000\" } ] }")]
     public void Load_DeploymentNamesAProviderCouldNotSafelyUse_AreConfigErrors(string model)
     {
-        var result = ConfigLoader.LoadText($$"""{ "providers": { "local": { "type": "openai-compatible", "baseUrl": "http://127.0.0.1:1/v1" } }, "models": { {{model}} } }""",
+        var result = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, $$"""{ "providers": { "local": { "type": "openai-compatible", "baseUrl": "http://127.0.0.1:1/v1" } }, "models": { {{model}} } }""",
             "gw.json", NoEnv);
         Assert.False(result.IsValid);
         Assert.Contains(result.Errors, e => e.StartsWith("models.fast", StringComparison.Ordinal) && e.Contains("'model'", StringComparison.Ordinal));
@@ -38,7 +38,7 @@ public class ConfigLoaderTests
     [Fact]
     public void Load_EnvironmentKeyWithATrailingNewline_IsAConfigError()
     {
-        var result = ConfigLoader.LoadText(null, "env", new Dictionary<string, string> { ["OPENAI_API_KEY"] = "sk-abc\n" });
+        var result = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, null, "env", new Dictionary<string, string> { ["OPENAI_API_KEY"] = "sk-abc\n" });
         Assert.False(result.IsValid);
         Assert.Contains(result.Errors, e => e.StartsWith("environment OPENAI_API_KEY: must not contain line breaks", StringComparison.Ordinal));
     }
@@ -46,12 +46,12 @@ public class ConfigLoaderTests
     [Fact]
     public void Load_NoFile_GivesDefaultsWithMock()
     {
-        var result = ConfigLoader.LoadText(null, "none", NoEnv);
+        var result = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, null, "none", NoEnv);
         Assert.True(result.IsValid);
         var config = result.Config!;
         Assert.Equal("http://127.0.0.1:8080", config.Server.Urls);
         Assert.Equal(20 * 1024 * 1024, config.Server.MaxBodyBytes);
-        Assert.Equal(ProviderTypes.Mock, config.Providers["mock"].Type);
+        Assert.Equal("mock", config.Providers["mock"].Type);
         Assert.Single(config.Providers);
     }
 
@@ -66,7 +66,7 @@ public class ConfigLoaderTests
               },
             }
             """;
-        var result = ConfigLoader.LoadText(text, "gateway.json", NoEnv);
+        var result = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, text, "gateway.json", NoEnv);
         Assert.True(result.IsValid, string.Join("; ", result.Errors));
         Assert.Equal("http://127.0.0.1:11434/v1", result.Config!.Providers["local"].BaseUrl);
     }
@@ -74,7 +74,7 @@ public class ConfigLoaderTests
     [Fact]
     public void Load_SyntaxError_NamesLineAndColumn()
     {
-        var result = ConfigLoader.LoadText("{\n  \"server\": {\n    \"urls\": \n  }\n}", "gw.json", NoEnv);
+        var result = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, "{\n  \"server\": {\n    \"urls\": \n  }\n}", "gw.json", NoEnv);
         Assert.False(result.IsValid);
         Assert.StartsWith("gw.json:4:", Assert.Single(result.Errors));
     }
@@ -87,7 +87,7 @@ public class ConfigLoaderTests
     [InlineData("{ \"a\": \"caf\u00e9\" \"b\": 1 }", "gw.json:1:", "unexpected '\"'")]
     public void Load_SyntaxError_OneLineInTheGatewaysOwnWords(string text, string position, string problem)
     {
-        var result = ConfigLoader.LoadText(text, "gw.json", NoEnv);
+        var result = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, text, "gw.json", NoEnv);
         string error = Assert.Single(result.Errors);
         Assert.StartsWith(position, error, StringComparison.Ordinal);
         Assert.Contains(problem, error, StringComparison.Ordinal);
@@ -111,7 +111,7 @@ public class ConfigLoaderTests
               "keys": [ { "id": "k", "hash": "plain" } ]
             }
             """;
-        var errors = ConfigLoader.LoadText(text, "gw.json", NoEnv).Errors;
+        var errors = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, text, "gw.json", NoEnv).Errors;
         string all = string.Join("\n", errors);
         Assert.Contains("server.maxBodyBytes: -5 is out of range", all);
         Assert.Contains("server.port: unknown setting", all);
@@ -136,7 +136,7 @@ public class ConfigLoaderTests
             ["GATEWAY__providers__extra__baseUrl"] = "http://127.0.0.1:10/v1",
         };
         const string text = "{\"providers\":{\"local\":{\"type\":\"openai-compatible\",\"baseUrl\":\"http://127.0.0.1:1/v1\"}}}";
-        var result = ConfigLoader.LoadText(text, "gw.json", env);
+        var result = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, text, "gw.json", env);
         Assert.True(result.IsValid, string.Join("; ", result.Errors));
         Assert.Equal(4096, result.Config!.Server.MaxBodyBytes);
         Assert.Equal("http://127.0.0.1:9/v1", result.Config.Providers["local"].BaseUrl);
@@ -146,9 +146,9 @@ public class ConfigLoaderTests
     [Fact]
     public void Load_MaxBodyEnvironmentVariable_WinsAndIsValidated()
     {
-        var ok = ConfigLoader.LoadText("{\"server\":{\"maxBodyBytes\":100}}", "gw.json", new Dictionary<string, string> { ["GATEWAY_MAX_BODY_BYTES"] = "1048576" });
+        var ok = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, "{\"server\":{\"maxBodyBytes\":100}}", "gw.json", new Dictionary<string, string> { ["GATEWAY_MAX_BODY_BYTES"] = "1048576" });
         Assert.Equal(1048576, ok.Config!.Server.MaxBodyBytes);
-        var bad = ConfigLoader.LoadText(null, "none", new Dictionary<string, string> { ["GATEWAY_MAX_BODY_BYTES"] = "lots" });
+        var bad = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, null, "none", new Dictionary<string, string> { ["GATEWAY_MAX_BODY_BYTES"] = "lots" });
         Assert.Contains("GATEWAY_MAX_BODY_BYTES", Assert.Single(bad.Errors));
     }
 
@@ -156,10 +156,10 @@ public class ConfigLoaderTests
     public void Load_OpenAIEnvironment_RegistersProviderUnlessFileDeclaresOne()
     {
         var env = new Dictionary<string, string> { ["OPENAI_API_KEY"] = "sk-env", ["OPENAI_BASE_URL"] = "http://127.0.0.1:5/v1" };
-        var fromEnv = ConfigLoader.LoadText(null, "none", env).Config!.Providers["openai"];
+        var fromEnv = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, null, "none", env).Config!.Providers["openai"];
         Assert.Equal(("sk-env", "http://127.0.0.1:5/v1", "environment"), (fromEnv.ApiKey, fromEnv.BaseUrl, fromEnv.Origin));
 
-        var declared = ConfigLoader.LoadText("{\"providers\":{\"openai\":{\"type\":\"openai\",\"apiKey\":\"env:OPENAI_API_KEY\",\"baseUrl\":\"http://127.0.0.1:6/v1\"}}}", "gw.json", env);
+        var declared = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, "{\"providers\":{\"openai\":{\"type\":\"openai\",\"apiKey\":\"env:OPENAI_API_KEY\",\"baseUrl\":\"http://127.0.0.1:6/v1\"}}}", "gw.json", env);
         Assert.Equal("http://127.0.0.1:6/v1", declared.Config!.Providers["openai"].BaseUrl);
         Assert.Equal("sk-env", declared.Config.Providers["openai"].ApiKey);
     }
@@ -168,41 +168,41 @@ public class ConfigLoaderTests
     public void Load_AnthropicEnvironment_RegistersProvider()
     {
         var env = new Dictionary<string, string> { ["ANTHROPIC_API_KEY"] = "sk-ant", ["ANTHROPIC_BASE_URL"] = "http://127.0.0.1:7/anthropic" };
-        var provider = ConfigLoader.LoadText(null, "none", env).Config!.Providers["anthropic"];
-        Assert.Equal((ProviderTypes.Anthropic, "sk-ant", "http://127.0.0.1:7/anthropic"), (provider.Type, provider.ApiKey, provider.BaseUrl));
-        var missingKey = ConfigLoader.LoadText("{\"providers\":{\"claude\":{\"type\":\"anthropic\"}}}", "gw.json", new Dictionary<string, string>());
+        var provider = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, null, "none", env).Config!.Providers["anthropic"];
+        Assert.Equal(("anthropic", "sk-ant", "http://127.0.0.1:7/anthropic"), (provider.Type, provider.ApiKey, provider.BaseUrl));
+        var missingKey = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, "{\"providers\":{\"claude\":{\"type\":\"anthropic\"}}}", "gw.json", new Dictionary<string, string>());
         Assert.Contains("providers.claude.apiKey: required", Assert.Single(missingKey.Errors));
     }
 
     [Fact]
     public void Load_Azure_NeedsEndpointTakesApiVersionAndRegistersFromTheSdkVariables()
     {
-        var bad = ConfigLoader.LoadText("""{"providers":{"az":{"type":"azure","apiKey":"k"},"oa":{"type":"openai","apiKey":"k","apiVersion":"x"}}}""", "gw.json", new Dictionary<string, string>());
+        var bad = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, """{"providers":{"az":{"type":"azure","apiKey":"k"},"oa":{"type":"openai","apiKey":"k","apiVersion":"x"}}}""", "gw.json", new Dictionary<string, string>());
         Assert.Contains(bad.Errors, e => e.StartsWith("providers.az.baseUrl: required", StringComparison.Ordinal));
-        Assert.Contains(bad.Errors, e => e.StartsWith("providers.oa.apiVersion: only Azure", StringComparison.Ordinal));
+        Assert.Contains(bad.Errors, e => e.StartsWith("providers.oa.apiVersion: only providers of type \"azure\" have this setting", StringComparison.Ordinal));
 
         var env = new Dictionary<string, string> { ["AZURE_OPENAI_API_KEY"] = "az-key", ["AZURE_OPENAI_ENDPOINT"] = "https://r.openai.azure.com", ["OPENAI_API_VERSION"] = "2025-01-01" };
-        var azure = ConfigLoader.LoadText(null, "none", env).Config!.Providers["azure"];
-        Assert.Equal((ProviderTypes.Azure, "az-key", "https://r.openai.azure.com", "2025-01-01"), (azure.Type, azure.ApiKey, azure.BaseUrl, azure.ApiVersion));
+        var azure = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, null, "none", env).Config!.Providers["azure"];
+        Assert.Equal(("azure", "az-key", "https://r.openai.azure.com", "2025-01-01"), (azure.Type, azure.ApiKey, azure.BaseUrl, azure.ApiVersion));
     }
 
     [Fact]
     public void Load_Bedrock_NeedsRegionAndCredentialsAndRegistersFromAwsVariables()
     {
-        var bad = ConfigLoader.LoadText("""{"providers":{"aws":{"type":"bedrock"}}}""", "gw.json", new Dictionary<string, string>());
+        var bad = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, """{"providers":{"aws":{"type":"bedrock"}}}""", "gw.json", new Dictionary<string, string>());
         Assert.Contains(bad.Errors, e => e.StartsWith("providers.aws.region: required", StringComparison.Ordinal));
         Assert.Contains(bad.Errors, e => e.StartsWith("providers.aws: Bedrock needs AWS credentials", StringComparison.Ordinal));
 
         var env = new Dictionary<string, string> { ["AWS_ACCESS_KEY_ID"] = "AKID", ["AWS_SECRET_ACCESS_KEY"] = "secret", ["AWS_SESSION_TOKEN"] = "tok", ["AWS_REGION"] = "eu-west-1" };
-        var bedrock = ConfigLoader.LoadText(null, "none", env).Config!.Providers["bedrock"];
-        Assert.Equal((ProviderTypes.Bedrock, "eu-west-1", "AKID", "secret", "tok"), (bedrock.Type, bedrock.Region, bedrock.AccessKeyId, bedrock.SecretAccessKey, bedrock.SessionToken));
+        var bedrock = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, null, "none", env).Config!.Providers["bedrock"];
+        Assert.Equal(("bedrock", "eu-west-1", "AKID", "secret", "tok"), (bedrock.Type, bedrock.Region, bedrock.AccessKeyId, bedrock.SecretAccessKey, bedrock.SessionToken));
         Assert.DoesNotContain("secret", bedrock.ToString());
     }
 
     [Fact]
     public void Load_MockNameTakenByAnotherType_IsAnError()
     {
-        var result = ConfigLoader.LoadText("{\"providers\":{\"mock\":{\"type\":\"openai-compatible\",\"baseUrl\":\"http://127.0.0.1:1/v1\"}}}", "gw.json", NoEnv);
+        var result = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, "{\"providers\":{\"mock\":{\"type\":\"openai-compatible\",\"baseUrl\":\"http://127.0.0.1:1/v1\"}}}", "gw.json", NoEnv);
         Assert.Contains("providers.mock: the name 'mock' is reserved", Assert.Single(result.Errors));
     }
 
@@ -220,7 +220,7 @@ public class ConfigLoaderTests
               "limits": {}
             }
             """;
-        var result = ConfigLoader.LoadText(text, "gw.json", new Dictionary<string, string> { ["GATEWAY_MASTER_KEY"] = "m" });
+        var result = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, text, "gw.json", new Dictionary<string, string> { ["GATEWAY_MASTER_KEY"] = "m" });
         Assert.True(result.IsValid, string.Join("; ", result.Errors));
         var config = result.Config!;
         Assert.Equal(new DeploymentConfig("mock", "echo", 1), config.Models["fast"].Deployments[0]);
@@ -236,7 +236,7 @@ public class ConfigLoaderTests
         string dir = Directory.CreateTempSubdirectory("gw-config-").FullName;
         File.WriteAllText(Path.Combine(dir, "redact.js"), "export function onRequest(r) { return r; }");
         File.WriteAllText(Path.Combine(dir, "guard.js"), "export function onRequest(r) { return r; }");
-        var result = ConfigLoader.LoadText("""
+        var result = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, """
             { "policies": [ { "file": "redact.js" },
                             { "file": "guard.js", "name": "inj", "mode": "fail-open", "models": ["openai/*"], "keys": ["team-a"], "limits": { "timeoutMs": 20 } } ] }
             """, "gw.json", NoEnv, dir);
@@ -250,7 +250,7 @@ public class ConfigLoaderTests
     [Fact]
     public void Load_Groups_StrategyRetriesFallbacksAndPrices()
     {
-        var result = ConfigLoader.LoadText("""
+        var result = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, """
             { "models": {
                 "g":  { "strategy": "lowest-cost", "retries": 2, "fallbacks": ["fb"], "fallbackOn": ["context_length"],
                         "breaker": { "failures": 3, "coolDownMs": 1000, "failureRatio": 0.5, "minimumCalls": 10, "windowMs": 20000 }, "timeouts": { "connectMs": 200, "firstByteMs": 500, "idleMs": 700, "totalMs": 9000 }, "queue": { "maxLength": 5, "maxWaitMs": 200 },
@@ -271,7 +271,7 @@ public class ConfigLoaderTests
     [Fact]
     public void Load_GroupErrors_AreReportedWithTheirPath()
     {
-        var result = ConfigLoader.LoadText("""
+        var result = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, """
             { "models": {
                 "a": { "strategy": "fastest", "deployments": [ { "provider": "mock", "model": "echo", "inputPrice": -1 } ] },
                 "b": { "retries": 99, "fallbacks": ["b", "nope"], "fallbackOn": ["always"], "deployments": [ { "provider": "mock", "model": "echo" } ] },
@@ -288,7 +288,7 @@ public class ConfigLoaderTests
     {
         string dir = Directory.CreateTempSubdirectory("gw-config-").FullName;
         File.WriteAllText(Path.Combine(dir, "a.js"), "");
-        var result = ConfigLoader.LoadText("""
+        var result = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, """
             { "policies": [ { "file": "missing.js" }, { "file": "a.js", "mode": "sometimes" }, { "file": "a.js" }, { "mode": "fail-open" }, { "file": "a.js", "name": "b", "limits": { "timeoutMs": 0 } } ] }
             """, "gw.json", NoEnv, dir);
         Assert.False(result.IsValid);
@@ -303,7 +303,7 @@ public class ConfigLoaderTests
     [Fact]
     public void ProviderConfig_ToString_NeverShowsTheKey()
     {
-        var config = new ProviderConfig { Name = "x", Type = ProviderTypes.OpenAI, ApiKey = "sk-very-secret" };
+        var config = new ProviderConfig { Name = "x", Type = "openai", ApiKey = "sk-very-secret" };
         Assert.DoesNotContain("sk-very-secret", config.ToString());
     }
 }

@@ -45,7 +45,7 @@ public class ParserFuzzTests
     [Fact]
     public void ModelRouter_OnWhatTheInspectorAccepts_OnlyReturnsErrors()
     {
-        var config = ConfigLoader.LoadText("""{ "providers": { "local": { "type": "openai-compatible", "baseUrl": "http://127.0.0.1:1/v1" } }, "models": { "fast": "local/m" } }""",
+        var config = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, """{ "providers": { "local": { "type": "openai-compatible", "baseUrl": "http://127.0.0.1:1/v1" } }, "models": { "fast": "local/m" } }""",
             "gw.json", new Dictionary<string, string>()).Config!;
         var snapshot = new GatewaySnapshot(config, config.Providers.ToDictionary(kv => kv.Key, kv => (Gateway.Core.Providers.IProvider)new Routing.ModelRouterTests.StubProvider(kv.Value)),
             new Gateway.Core.Auth.KeyRing(), 1);
@@ -113,7 +113,7 @@ public class ParserFuzzTests
         Mutator.Run("ConfigLoader", 1007, configs, Inputs, input =>
         {
             string text = Encoding.UTF8.GetString(input);
-            var result = ConfigLoader.LoadText(text, "fuzz.json", env, Path.GetTempPath());
+            var result = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, text, "fuzz.json", env, Path.GetTempPath());
             Assert.True(result.IsValid || result.Errors.Count > 0);
         });
     }

@@ -13,7 +13,7 @@ public class ModelRouterTests
 
     private static GatewaySnapshot Snapshot()
     {
-        var config = ConfigLoader.LoadText("""
+        var config = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, """
             { "providers": { "local": { "type": "openai-compatible", "baseUrl": "http://127.0.0.1:1/v1" } },
               "models": { "fast": "local/llama-3.1-8b" } }
             """, "gw.json", new Dictionary<string, string>()).Config!;

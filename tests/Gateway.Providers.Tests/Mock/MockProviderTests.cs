@@ -10,7 +10,7 @@ namespace Gateway.Providers.Tests.Mock;
 public class MockProviderTests
 {
     private static MockProvider Provider(int chunks = 4) =>
-        new(new ProviderConfig { Name = "mock", Type = ProviderTypes.Mock, Chunks = chunks }, TimeProvider.System);
+        new(new ProviderConfig { Name = "mock", Type = "mock", Chunks = chunks }, TimeProvider.System);
 
     private static ProviderCall Chat(string body, string model = "echo", bool stream = false) =>
         new(ProviderOperation.ChatCompletions, Encoding.UTF8.GetBytes(body), Encoding.UTF8.GetBytes(model), stream);
@@ -103,7 +103,7 @@ public class MockProviderTests
     [Fact]
     public async Task Stream_ReaderGoesAway_ProducerStops()
     {
-        var provider = new MockProvider(new ProviderConfig { Name = "mock", Type = ProviderTypes.Mock, Chunks = 50, ChunkDelay = TimeSpan.FromMilliseconds(20) }, TimeProvider.System);
+        var provider = new MockProvider(new ProviderConfig { Name = "mock", Type = "mock", Chunks = 50, ChunkDelay = TimeSpan.FromMilliseconds(20) }, TimeProvider.System);
         var result = await provider.SendAsync(Chat("""{"stream":true,"messages":[{"role":"user","content":"abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmn"}]}""", stream: true), default);
         var buffer = new byte[64];
         Assert.True(await result.Response!.Body.ReadAsync(buffer) > 0);

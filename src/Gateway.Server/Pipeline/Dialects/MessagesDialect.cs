@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
 using Gateway.Core;
-using Gateway.Core.Config;
 using Gateway.Core.Errors;
 using Gateway.Core.Json;
 using Gateway.Core.Providers;
@@ -53,7 +52,7 @@ internal sealed partial class MessagesDialect : InboundDialect
 
     public override void WriteUpstream(ReadOnlySpan<byte> json, in RequestShape shape, ReadOnlySpan<byte> modelJson, in ModelRoute route, bool ensureUsage, PooledBufferWriter output)
     {
-        if (route.Provider.Config.Type != ProviderTypes.OpenAI)
+        if (route.Provider.Config.Type != Gateway.Providers.OpenAI.OpenAIKind.TypeName)
         {
             RequestRewriter.Rewrite(json, shape, modelJson, ensureUsage, output);
             return;
