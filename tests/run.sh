@@ -146,7 +146,7 @@ export function onRequest(req, ctx) {
   return req;
 }
 JS
-  echo '{ "policies": [ { "file": "redact.js", "mode": "fail-closed" } ] }' >"$PSMOKE/gateway.json"
+  echo '{ "server": { "logRequests": true, "logFormat": "json" }, "policies": [ { "file": "redact.js", "mode": "fail-closed" } ] }' >"$PSMOKE/gateway.json"
   PORT=$(free_port)
   (cd "$PSMOKE" && exec env GATEWAY_MASTER_KEY=smoke-key GATEWAY_DATA_DIR="$PSMOKE/data" "$BIN" serve --config gateway.json --urls "http://127.0.0.1:$PORT" >"$PSMOKE/gateway.log" 2>&1) &
   PGW=$!; PIDS+=("$PGW")
@@ -154,6 +154,15 @@ JS
   U="http://127.0.0.1:$PORT/v1/chat/completions"
   r=$(curl -s -H "Authorization: Bearer smoke-key" -H 'content-type: application/json' -d '{"model":"mock/echo","messages":[{"role":"user","content":"mail bob@example.com"}]}' "$U")
   if grep -q '"content":"mail \[email\]"' <<<"$r"; then pass "smoke: a policy redacts in the native binary"; else fail "smoke: policy redaction: $r"; tail -5 "$PSMOKE/gateway.log"; fi
+  # server.logFormat "json": every line one JSON object; the request record's fields are properties.
+  rec=""
+  for _ in $(seq 1 20); do
+    rec=$(grep '^{' "$PSMOKE/gateway.log" | jq -rc 'select(.Category == "Gateway.Requests") | .State | "\(.Dialect) \(.Model) \(.Deployment) \(.Status) \(.Outcome) \(.InputTokens > 0)"' 2>/dev/null | head -1)
+    [ -n "$rec" ] && break; sleep 0.1
+  done
+  nonjson=$(grep -vc '^{' "$PSMOKE/gateway.log")
+  if [ "$rec" = "chat mock/echo mock/echo 200 Answered true" ] && [ "$nonjson" = 0 ]; then pass "smoke: logFormat json writes JSON lines with the request record's fields"
+  else fail "smoke: json logs: record '$rec', $nonjson lines not JSON: $(grep -v '^{' "$PSMOKE/gateway.log" | head -3)"; fi
   code=$(curl -s -o "$PSMOKE/loop" -m 10 -w '%{http_code}' -H "Authorization: Bearer smoke-key" -H 'content-type: application/json' -d '{"model":"mock/echo","messages":[{"role":"user","content":"loop please"}]}' "$U")
   if [ "$code" = 500 ] && grep -q policy_failed "$PSMOKE/loop"; then pass "smoke: a looping policy fails closed (500 policy_failed)"; else fail "smoke: looping policy -> $code $(cat "$PSMOKE/loop")"; fi
   # A structure 30,000 levels deep through JSON.stringify overflowed the native stack (SIGSEGV) before the stack guard.

@@ -57,7 +57,7 @@ internal sealed partial class ConfigReader(IReadOnlyDictionary<string, string> e
         var server = new ServerConfig();
         if (TryGet(root, "server", out var s) && Expect(s, JsonValueKind.Object, "server"))
         {
-            CheckProperties(s, "server", ["urls", "maxBodyBytes", "logRequests", "policyWorkers", "policyQueueMs"]);
+            CheckProperties(s, "server", ["urls", "maxBodyBytes", "logRequests", "logFormat", "policyWorkers", "policyQueueMs"]);
             if (TryGet(s, "urls", out var urls) && String(urls, "server.urls") is { } u)
             {
                 foreach (var url in u.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -68,6 +68,11 @@ internal sealed partial class ConfigReader(IReadOnlyDictionary<string, string> e
                 server = server with { MaxBodyBytes = m };
             if (TryGet(s, "logRequests", out var lr) && Bool(lr, "server.logRequests") is { } b)
                 server = server with { LogRequests = b };
+            if (TryGet(s, "logFormat", out var lf) && String(lf, "server.logFormat") is { } format)
+            {
+                if (format is ServerConfig.TextLogs or ServerConfig.JsonLogs) server = server with { LogFormat = format };
+                else _errors.Add($"server.logFormat: '{format}' is not a log format (\"{ServerConfig.TextLogs}\" or \"{ServerConfig.JsonLogs}\")");
+            }
             if (TryGet(s, "policyWorkers", out var pw) && Long(pw, "server.policyWorkers", 1, 256) is { } workers)
                 server = server with { PolicyWorkers = (int)workers };
             if (Millis(s, "policyQueueMs", "server", 1, 60_000) is { } queue)

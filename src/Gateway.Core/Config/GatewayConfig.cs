@@ -19,8 +19,11 @@ public sealed record ServerConfig
     public const long DefaultMaxBodyBytes = 20 * 1024 * 1024;
     public string Urls { get; init; } = "http://127.0.0.1:8080";
     public long MaxBodyBytes { get; init; } = DefaultMaxBodyBytes;
-    /// <summary>One log line per request at Information level: method, path, status, time (off by default: console logging costs throughput).</summary>
+    /// <summary>One log line per request at Information level: key, dialect, model, deployment, status, tokens, timings (off by default: console logging costs throughput).</summary>
     public bool LogRequests { get; init; }
+    public const string TextLogs = "text", JsonLogs = "json";
+    /// <summary><c>text</c>: one readable line per event; <c>json</c>: one JSON object per line, every message field a property (for log shippers). Read at start.</summary>
+    public string LogFormat { get; init; } = TextLogs;
     /// <summary>Policy calls that may run at once, each on its own thread (0: one fewer than the cores, at least one).</summary>
     public int PolicyWorkers { get; init; }
     /// <summary>The longest a policy call waits for a worker before its request is refused as overloaded (503).</summary>

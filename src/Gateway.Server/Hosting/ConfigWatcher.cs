@@ -87,6 +87,8 @@ internal sealed partial class ConfigWatcher(
                 // Kestrel listens where it started: a new address takes a restart.
                 if (!string.Equals(previous.Config.Server.Urls, next.Config.Server.Urls, StringComparison.Ordinal))
                     Log.UrlsNeedRestart(logger, next.Config.Server.Urls, previous.Config.Server.Urls);
+                if (!string.Equals(previous.Config.Server.LogFormat, next.Config.Server.LogFormat, StringComparison.Ordinal))
+                    Log.LogFormatNeedsRestart(logger, next.Config.Server.LogFormat, previous.Config.Server.LogFormat);
             }
             catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or UriFormatException)
             {
@@ -141,6 +143,9 @@ internal sealed partial class ConfigWatcher(
 
         [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "server.urls changed to {Urls}; the gateway keeps listening on {Previous} until it is restarted")]
         public static partial void UrlsNeedRestart(ILogger logger, string urls, string previous);
+
+        [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "server.logFormat changed to {Format}; the log stays {Previous} until the gateway is restarted")]
+        public static partial void LogFormatNeedsRestart(ILogger logger, string format, string previous);
     }
 }
 

@@ -49,11 +49,23 @@ public static partial class GatewayHost
         });
 
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
+        if (config.Server.LogFormat == ServerConfig.JsonLogs)
         {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss.fff ";
-        });
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                o.JsonWriterOptions = new System.Text.Json.JsonWriterOptions { Indented = false };
+            });
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss.fff ";
+            });
+        }
         var level = options.Environment.TryGetValue("GATEWAY_LOG_LEVEL", out var lv) && Enum.TryParse<LogLevel>(lv, true, out var parsed) ? parsed : LogLevel.Information;
         builder.Logging.SetMinimumLevel(level);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);

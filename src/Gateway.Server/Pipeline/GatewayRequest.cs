@@ -55,6 +55,7 @@ internal sealed class GatewayRequest
     }
 
     /// <summary>Where the request went, after the attempts: the last deployment tried.</summary>
+    /// <param name="model">The deployment's model id; null for a <c>provider/model</c> request, whose id is the rest of the name.</param>
     public void SentTo(string provider, string? model, int attempts, string? fallback)
     {
         Provider = provider;
@@ -106,7 +107,8 @@ internal sealed class GatewayRequest
             KeyId = KeyId,
             Model = Model,
             Provider = Provider,
-            ProviderModel = ProviderModel,
+            ProviderModel = ProviderModel ?? (Provider is { } p && Model is { } m && m.Length > p.Length && m.StartsWith(p, StringComparison.Ordinal) && m[p.Length] == '/'
+                ? m[(p.Length + 1)..] : Model),
             Attempts = Attempts,
             Fallback = Fallback,
             Stream = Stream,

@@ -181,7 +181,7 @@ internal sealed partial class ModelPipeline(PolicyRegistry policies, RetryBudget
             using var sent = await UpstreamAttempts.SendAsync(context, plan, sender, RequestRewriter.MaxOutputLength(sender.Length, 1024),
                 dialect.Operation, stream, request.Snapshot, retries, logger, request).ConfigureAwait(false);
             plan.WriteHeaders(context.Response);
-            request.SentTo(sent.Provider.Name, plan.Route.Target?.Model ?? model, sent.WentOut ? plan.Attempts : plan.Attempts - 1, plan.Fallback);
+            request.SentTo(sent.Provider.Name, plan.Route.Target?.Model, sent.WentOut ? plan.Attempts : plan.Attempts - 1, plan.Fallback);
             if (sent.Result.Response is not { } response)
             {
                 request.UpstreamDone(Stopwatch.GetTimestamp());

@@ -36,6 +36,15 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void LogFormat_TextByDefault_JsonOnRequest_AnythingElseRefused()
+    {
+        Assert.Equal(ServerConfig.TextLogs, ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, null, "none", NoEnv).Config!.Server.LogFormat);
+        Assert.Equal(ServerConfig.JsonLogs, ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, """{"server":{"logFormat":"json"}}""", "gw.json", NoEnv).Config!.Server.LogFormat);
+        var bad = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, """{"server":{"logFormat":"xml"}}""", "gw.json", NoEnv);
+        Assert.Contains("server.logFormat: 'xml' is not a log format (\"text\" or \"json\")", bad.Errors);
+    }
+
+    [Fact]
     public void Load_EnvironmentKeyWithATrailingNewline_IsAConfigError()
     {
         var result = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, null, "env", new Dictionary<string, string> { ["OPENAI_API_KEY"] = "sk-abc\n" });

@@ -76,7 +76,7 @@ public sealed class RequestRecordTests : IAsyncLifetime
     public async Task Answer_Stream_UsageReadEvenWhenTheClientDidNotAskForIt()
     {
         var r = await Send("/v1/chat/completions", Chat("openai/gpt-s", "hi usage-details", stream: true));
-        Assert.Equal((200, RequestOutcome.Answered, true), (r.Status, r.Outcome, r.Stream));
+        Assert.Equal((200, RequestOutcome.Answered, true, "openai/gpt-s", "openai", "gpt-s"), (r.Status, r.Outcome, r.Stream, r.Model, r.Provider, r.ProviderModel));
         Assert.Equal(new Gateway.Core.Sse.TokenUsage(10, 5, 15, 4, 2), r.Usage);
         Assert.NotNull(r.TimeToFirstToken);
         Assert.True(r.TimeToFirstToken <= r.Total);
