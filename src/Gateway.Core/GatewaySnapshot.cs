@@ -42,4 +42,15 @@ public sealed class GatewaySnapshot
     public KeyRing Keys { get; }
     public long Version { get; }
     public long MaxBodyBytes => Config.Server.MaxBodyBytes;
+
+    /// <summary>The policies built from this configuration; a request selects its chain from these, never from a newer set.</summary>
+    public IPolicySet Policies { get; private set; } = IPolicySet.None;
+
+    /// <summary>This snapshot with its policy set: the pair is published together, in one swap.</summary>
+    public GatewaySnapshot WithPolicies(IPolicySet policies)
+    {
+        var copy = (GatewaySnapshot)MemberwiseClone();
+        copy.Policies = policies;
+        return copy;
+    }
 }

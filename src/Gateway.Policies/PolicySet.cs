@@ -5,7 +5,7 @@ namespace Gateway.Policies;
 
 /// <summary>The configured policies in declared order. Immutable; a config reload makes a new set.</summary>
 /// <param name="runner">Where the hooks run; none for an empty set.</param>
-public sealed class PolicySet(IReadOnlyList<PolicySlot> slots, PolicyRunner? runner)
+public sealed class PolicySet(IReadOnlyList<PolicySlot> slots, PolicyRunner? runner) : Gateway.Core.IPolicySet
 {
     public static PolicySet Empty { get; } = new([], null);
 

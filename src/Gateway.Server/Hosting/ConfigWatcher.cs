@@ -79,7 +79,8 @@ internal sealed partial class ConfigWatcher(
             try
             {
                 var previous = holder.Current;
-                var next = factory.Build(result.Config!);
+                // The configuration and the policies built from it go in together: no request sees one without the other.
+                var next = factory.Build(result.Config!).WithPolicies(policySet);
                 holder.Swap(next);
                 policies.Activate(policySet);
                 _lastFailure = null;

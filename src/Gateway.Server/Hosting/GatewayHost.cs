@@ -110,8 +110,10 @@ public static partial class GatewayHost
         var policies = app.Services.GetRequiredService<PolicyRegistry>();
         var policyErrors = new List<string>();
         if (policies.Build(config.Policies, policyErrors, config.Server) is not { } policySet) return (null, policyErrors);
+        var holder = app.Services.GetRequiredService<SnapshotHolder>();
+        var snapshot = holder.Current.WithPolicies(policySet);
+        holder.Swap(snapshot);
         policies.Activate(policySet);
-        var snapshot = app.Services.GetRequiredService<SnapshotHolder>().Current;
         if (PromptTokens.LoadError is { } tokenizerError) Log.TokenizerUnavailable(logger, tokenizerError);
         Log.Started(logger, options.ConfigPath ?? "(none: defaults and environment)",
             string.Join(", ", config.Providers.Values.OrderBy(p => p.Name, StringComparer.Ordinal).Select(p => $"{p.Name} ({p.Type}, {p.Origin})")),

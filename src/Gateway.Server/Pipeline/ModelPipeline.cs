@@ -23,7 +23,7 @@ namespace Gateway.Server.Pipeline;
 /// the answer policies and written in the dialect's form. What it learns goes into the request's
 /// <see cref="GatewayRequest"/>; the router hands the record to the sinks when the request ends.
 /// </summary>
-internal sealed partial class ModelPipeline(PolicyRegistry policies, RetryBudget retries, ILogger<ModelPipeline> logger)
+internal sealed partial class ModelPipeline(RetryBudget retries, ILogger<ModelPipeline> logger)
 {
     public async Task HandleAsync(HttpContext context, InboundDialect dialect)
     {
@@ -51,9 +51,9 @@ internal sealed partial class ModelPipeline(PolicyRegistry policies, RetryBudget
         string model = RequestIntake.ClientModel(body, shape);
         request.Model = model;
         request.Stream = shape.Stream && dialect.Kind == RequestKind.ChatCompletions;
-        var policySet = policies.Current;
         // A model the key may not use is a 403 before any policy sees it, whatever a policy would have said.
-        var chain = policySet.IsEmpty || !key.MayUse(model) ? PolicyChain.Empty : policySet.Select(model, key.Id);
+        // The policies are the snapshot's: the ones built with the configuration this request runs on.
+        var chain = snapshot.Policies is PolicySet { IsEmpty: false } policySet && key.MayUse(model) ? policySet.Select(model, key.Id) : PolicyChain.Empty;
 
         // A route picked but never sent (a policy answered or refused, or the request was routed again)
         // gives up any breaker probe it claimed, so the next request can probe at once.

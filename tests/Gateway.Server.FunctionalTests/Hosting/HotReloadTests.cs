@@ -85,4 +85,28 @@ public class HotReloadTests
         Assert.Contains("data: [DONE]", body);
         Assert.True(await Eventually(async () => await ChatStatus(gateway, "slow") == HttpStatusCode.NotFound));
     }
+
+    [Fact]
+    public async Task Fallback_ResolvesAgainstTheSnapshotOfTheFirstPick_NotANewerOne()
+    {
+        await using var upstream = await TestUpstream.StartAsync();
+        string tag = "t" + Guid.NewGuid().ToString("N")[..10];
+        await using var gateway = await StartAsync(upstream, configJson: """
+            { "models": { "g": { "timeouts": { "firstByteMs": 2500 }, "fallbacks": ["fb"], "deployments": [ { "provider": "openai", "model": "m1" } ] },
+                          "fb": "mock/echo" } }
+            """);
+        string path = Path.Combine(gateway.DataDir, "gateway.json");
+        var pending = gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{tag} fault:slow-headers:6000")));
+        // While the first deployment keeps it waiting, the configuration moves the fallback to the upstream.
+        await File.WriteAllTextAsync(path, """
+            { "models": { "g": { "deployments": [ { "provider": "openai", "model": "m1" } ] }, "fb": "openai/gpt-new", "reloaded": "mock/echo" } }
+            """);
+        Assert.True(await Eventually(async () => await ChatStatus(gateway, "reloaded") == HttpStatusCode.OK), "the new configuration was never served");
+        Assert.False(pending.IsCompleted, "the first attempt ended before the reload: the test proves nothing");
+        using var response = await pending;
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("chatcmpl-mock", body, StringComparison.Ordinal); // the old fallback answered
+        Assert.DoesNotContain(upstream.Matching(tag), r => r.Body.Contains("gpt-new", StringComparison.Ordinal));
+    }
 }
