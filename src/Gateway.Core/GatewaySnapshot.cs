@@ -13,16 +13,21 @@ namespace Gateway.Core;
 public sealed class GatewaySnapshot
 {
     /// <param name="states">What is known of each deployment, kept from snapshot to snapshot; a fresh set when null.</param>
-    public GatewaySnapshot(GatewayConfig config, IReadOnlyDictionary<string, IProvider> providers, KeyRing keys, long version, DeploymentStates? states = null)
+    /// <param name="time">The routing clock (breakers, rests, rate windows, backoff waits); the system's when null.</param>
+    /// <param name="random">Where routing and backoff draw their chances; <see cref="Random.Shared"/> when null.</param>
+    public GatewaySnapshot(GatewayConfig config, IReadOnlyDictionary<string, IProvider> providers, KeyRing keys, long version, DeploymentStates? states = null,
+        TimeProvider? time = null, Random? random = null)
     {
+        Time = time ?? TimeProvider.System;
+        Random = random ?? Random.Shared;
         Config = config;
         Providers = providers.ToFrozenDictionary(StringComparer.Ordinal);
         ProvidersBySpan = Providers.GetAlternateLookup<ReadOnlySpan<char>>();
-        states ??= new DeploymentStates();
+        states ??= new DeploymentStates(Time);
         Groups = config.Models.ToFrozenDictionary(
             kv => kv.Key,
             kv => new DeploymentGroup(kv.Value, [.. kv.Value.Deployments.Select(d =>
-                new Deployment(new RouteTarget(Providers[d.Provider], d.Model), d, states.Get(d.Provider, d.Model)))]),
+                new Deployment(new RouteTarget(Providers[d.Provider], d.Model), d, states.Get(d.Provider, d.Model)))], Time, Random),
             StringComparer.Ordinal);
         GroupsBySpan = Groups.GetAlternateLookup<ReadOnlySpan<char>>();
         // A request keeps what its first group read of it through the fallbacks: count tokens up
@@ -34,6 +39,8 @@ public sealed class GatewaySnapshot
     }
 
     public GatewayConfig Config { get; }
+    public TimeProvider Time { get; }
+    public Random Random { get; }
     public FrozenDictionary<string, IProvider> Providers { get; }
     public FrozenDictionary<string, IProvider>.AlternateLookup<ReadOnlySpan<char>> ProvidersBySpan { get; }
     /// <summary>Aliases and groups from the config's <c>models</c> section.</summary>

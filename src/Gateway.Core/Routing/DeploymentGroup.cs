@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Numerics;
 using Gateway.Core.Config;
 
@@ -53,9 +52,13 @@ public sealed class DeploymentGroup
 {
     private int _cursor;
 
-    public DeploymentGroup(ModelGroupConfig config, Deployment[] deployments)
+    /// <param name="time">The routing clock: breakers' cool-downs and rate windows are read on it.</param>
+    /// <param name="random">Where weighted and random picks draw from (a seeded one in tests).</param>
+    public DeploymentGroup(ModelGroupConfig config, Deployment[] deployments, TimeProvider? time = null, Random? random = null)
     {
         Config = config;
+        Time = time ?? TimeProvider.System;
+        Random = random ?? Random.Shared;
         Deployments = deployments;
         Strategy = RoutingStrategies.For(config.Strategy);
         HasContextWindows = deployments.Any(d => d.Config.ContextWindow > 0);
@@ -70,6 +73,12 @@ public sealed class DeploymentGroup
     public bool CountsTokens { get; internal set; }
 
     public string Name => Config.Name;
+
+    /// <summary>The routing clock: every timestamp this group's deployments get comes from it.</summary>
+    public TimeProvider Time { get; }
+
+    /// <summary>The source of the group's random picks.</summary>
+    public Random Random { get; }
     public ModelGroupConfig Config { get; }
 
     private readonly bool HasContextWindows;
@@ -106,7 +115,7 @@ public sealed class DeploymentGroup
         if (capable == 0) return NoneCapable;
         ulong untried = capable & ~tried;
         if (untried == 0) return -1;
-        long now = Stopwatch.GetTimestamp();
+        long now = Time.GetTimestamp();
         ulong closed = 0;
         for (ulong rest = untried; rest != 0; rest &= rest - 1)
         {

@@ -28,7 +28,8 @@ public enum QueueRefusal
 /// waiter, first come first served within a priority. Bounded: when full, a more urgent arrival
 /// sheds the newest of the least urgent; otherwise the arrival is refused. Low priority goes first.
 /// </summary>
-internal sealed class DeploymentQueue
+/// <param name="time">The clock the longest wait runs on.</param>
+internal sealed class DeploymentQueue(TimeProvider time)
 {
     private readonly Lock _gate = new();
     private readonly LinkedList<Waiter>[] _byPriority = [new(), new(), new()];
@@ -61,9 +62,9 @@ internal sealed class DeploymentQueue
             waiter.Node = _byPriority[(int)priority].AddLast(waiter);
             _count++;
         }
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(maxWait);
+        using var timeout = new CancellationTokenSource(maxWait, time);
         using (timeout.Token.Register(() => Cancel(waiter)))
+        using (cancellationToken.Register(() => Cancel(waiter)))
         {
             var result = await waiter.Done.Task.ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();

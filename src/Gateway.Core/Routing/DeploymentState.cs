@@ -17,10 +17,10 @@ public sealed class DeploymentState
     /// <summary>How long an open breaker keeps the deployment out before one probe is let through, unless the group says otherwise.</summary>
     public static readonly TimeSpan CoolDown = TimeSpan.FromSeconds(30);
 
-    private readonly DeploymentQueue _queue = new();
-    private readonly HealthWindow _health = new();
+    private readonly DeploymentQueue _queue;
+    private readonly HealthWindow _health;
     // Requests waiting for the next rate window, by priority; a timer at the window's turn lets them in.
-    private readonly DeploymentQueue _windowQueue = new();
+    private readonly DeploymentQueue _windowQueue;
     private readonly long _windowTicks;
     private ITimer? _windowTimer;
     private bool _windowTimerArmed;
@@ -33,21 +33,31 @@ public sealed class DeploymentState
     private long _latencyTicks;
     private int _consecutiveFailures;
     private long _openUntil;
-    // When a probe was let through (a Stopwatch timestamp), 0 when none is out. A claim older than
+    // When a probe was let through (a timestamp of the state's clock), 0 when none is out. A claim older than
     // the cool-down counts as lost (picked but never sent): the next caller may probe instead.
     private long _probeSince;
 
-    public DeploymentState() : this(TimeSpan.FromMinutes(1))
+    private readonly TimeProvider _time;
+
+    /// <param name="time">The clock every timestamp given to this state comes from (breakers, rests, rate windows, latency).</param>
+    public DeploymentState(TimeProvider? time = null) : this(TimeSpan.FromMinutes(1), time)
     {
     }
 
     /// <param name="rateWindow">The window rpm and tpm count in: a minute, shorter in tests.</param>
-    internal DeploymentState(TimeSpan rateWindow) => _windowTicks = (long)(rateWindow.TotalSeconds * Stopwatch.Frequency);
+    internal DeploymentState(TimeSpan rateWindow, TimeProvider? time = null)
+    {
+        _time = time ?? TimeProvider.System;
+        _health = new HealthWindow(_time.TimestampFrequency);
+        _queue = new DeploymentQueue(_time);
+        _windowQueue = new DeploymentQueue(_time);
+        _windowTicks = (long)(rateWindow.TotalSeconds * _time.TimestampFrequency);
+    }
 
     public int InFlight => Volatile.Read(ref _inFlight);
 
     /// <summary>Exponentially weighted time to the first byte (0 until the first success).</summary>
-    public TimeSpan Latency => Stopwatch.GetElapsedTime(0, Volatile.Read(ref _latencyTicks));
+    public TimeSpan Latency => _time.GetElapsedTime(0, Volatile.Read(ref _latencyTicks));
 
     internal long LatencyTicks => Volatile.Read(ref _latencyTicks);
 
@@ -56,7 +66,7 @@ public sealed class DeploymentState
     /// <summary>Open (or half-open, probing): skipped by every pick while another deployment can serve. A successful probe closes it.</summary>
     public bool IsOpen => Volatile.Read(ref _openUntil) != 0;
 
-    /// <summary>When an open breaker lets its next probe through (a Stopwatch timestamp), or 0 when closed.</summary>
+    /// <summary>When an open breaker lets its next probe through (a timestamp of the state's clock), or 0 when closed.</summary>
     public long OpenUntil => Volatile.Read(ref _openUntil);
 
     public void Started() => Interlocked.Increment(ref _inFlight);
@@ -106,7 +116,7 @@ public sealed class DeploymentState
         {
             // Waiters go first: an arrival must not take the place of a request queued for this window.
             if (_windowQueue.Count == 0 && TryTake(rpm, tpm, tokens, now)) return WindowLimit.None;
-            untilNextWindow = Stopwatch.GetElapsedTime(now, _windowStart + _windowTicks);
+            untilNextWindow = _time.GetElapsedTime(now, _windowStart + _windowTicks);
             return (rpm > 0 && _windowCount >= rpm) || tpm <= 0 ? WindowLimit.Requests : WindowLimit.Tokens;
         }
     }
@@ -131,7 +141,7 @@ public sealed class DeploymentState
         lock (_window)
         {
             long end = _windowStart + _windowTicks;
-            return now >= end ? TimeSpan.Zero : Stopwatch.GetElapsedTime(now, end);
+            return now >= end ? TimeSpan.Zero : _time.GetElapsedTime(now, end);
         }
     }
 
@@ -145,9 +155,9 @@ public sealed class DeploymentState
             if (_windowTimerArmed || _windowQueue.Count == 0) return;
             _windowTimerArmed = true;
             // A millisecond past the turn: timers round, and an early wake-up would find the old window.
-            var due = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _windowStart + _windowTicks) + TimeSpan.FromMilliseconds(1);
+            var due = _time.GetElapsedTime(_time.GetTimestamp(), _windowStart + _windowTicks) + TimeSpan.FromMilliseconds(1);
             if (due < TimeSpan.FromMilliseconds(1)) due = TimeSpan.FromMilliseconds(1);
-            if (_windowTimer is null) _windowTimer = TimeProvider.System.CreateTimer(static state => ((DeploymentState)state!).WindowTurned(), this, due, Timeout.InfiniteTimeSpan);
+            if (_windowTimer is null) _windowTimer = _time.CreateTimer(static state => ((DeploymentState)state!).WindowTurned(), this, due, Timeout.InfiniteTimeSpan);
             else _windowTimer.Change(due, Timeout.InfiniteTimeSpan);
         }
     }
@@ -159,7 +169,7 @@ public sealed class DeploymentState
         int rpm = Volatile.Read(ref _waitRpm), tpm = Volatile.Read(ref _waitTpm);
         _windowQueue.HandOverWhile(tokens =>
         {
-            lock (_window) return TryTake(rpm, tpm, tokens, Stopwatch.GetTimestamp());
+            lock (_window) return TryTake(rpm, tpm, tokens, _time.GetTimestamp());
         });
         ArmWindowTimer(); // those left wait for the next turn (their own wait limit permitting)
     }
@@ -222,7 +232,7 @@ public sealed class DeploymentState
         int failures = Interlocked.Increment(ref _consecutiveFailures);
         bool wasProbe = Interlocked.Exchange(ref _probeSince, 0) != 0;
         if (failures < breaker.Failures && !wasProbe && !ratioReached) return BreakerTransition.None;
-        bool opened = ExtendOpen(now + (long)(breaker.CoolDown.TotalSeconds * Stopwatch.Frequency));
+        bool opened = ExtendOpen(now + (long)(breaker.CoolDown.TotalSeconds * _time.TimestampFrequency));
         return wasProbe ? BreakerTransition.ProbeFailed : opened ? BreakerTransition.Opened : BreakerTransition.None;
     }
 
@@ -230,7 +240,7 @@ public sealed class DeploymentState
     public (int Calls, int Failures) WindowHealth(long now, BreakerConfig breaker) => _health.Totals(now, breaker);
 
     /// <summary>The provider asked for a pause (<c>retry-after</c>): no request is sent its way until then, unless nothing else can serve.</summary>
-    public void RestFor(TimeSpan pause, long now) => ExtendOpen(now + (long)(pause.TotalSeconds * Stopwatch.Frequency));
+    public void RestFor(TimeSpan pause, long now) => ExtendOpen(now + (long)(pause.TotalSeconds * _time.TimestampFrequency));
 
     /// <summary>The call holding a slot ended without an answer (never sent, or the client left): the slot and any probe claim are given up.</summary>
     public void Abandoned()
@@ -261,7 +271,7 @@ public sealed class DeploymentState
         long until = Volatile.Read(ref _openUntil);
         if (until == 0 || now < until) return false;
         long since = Volatile.Read(ref _probeSince);
-        if (since != 0 && now - since < (long)(ProbeClaimExpiry.TotalSeconds * Stopwatch.Frequency)) return false;
+        if (since != 0 && now - since < (long)(ProbeClaimExpiry.TotalSeconds * _time.TimestampFrequency)) return false;
         return Interlocked.CompareExchange(ref _probeSince, now, since) == since;
     }
 
@@ -307,14 +317,19 @@ public sealed class DeploymentStates
 {
     private readonly ConcurrentDictionary<string, DeploymentState> _states = new(StringComparer.Ordinal);
 
-    public DeploymentState Get(string provider, string model) => _states.GetOrAdd(provider + "/" + model, _ => new DeploymentState());
+    private readonly TimeProvider _time;
+
+    /// <param name="time">The routing clock (the system's unless a test drives it).</param>
+    public DeploymentStates(TimeProvider? time = null) => _time = time ?? TimeProvider.System;
+
+    public DeploymentState Get(string provider, string model) => _states.GetOrAdd(provider + "/" + model, static (_, time) => new DeploymentState(time), _time);
 }
 
 /// <summary>
 /// Calls and failures over a rolling window, in ten buckets of a tenth of it each (the way Polly's
 /// and resilience4j's breakers keep their health), so old calls age out without a list of them.
 /// </summary>
-internal sealed class HealthWindow
+internal sealed class HealthWindow(long timestampFrequency)
 {
     private const int Buckets = 10;
     private readonly Lock _lock = new();
@@ -358,7 +373,7 @@ internal sealed class HealthWindow
     /// <summary>Moves the window up to <paramref name="now"/>, emptying the buckets it leaves behind; the current bucket's index.</summary>
     private int Advance(long now, BreakerConfig breaker)
     {
-        long length = Math.Max(1, (long)(breaker.Window.TotalSeconds * Stopwatch.Frequency) / Buckets);
+        long length = Math.Max(1, (long)(breaker.Window.TotalSeconds * timestampFrequency) / Buckets);
         long epoch = now / length;
         if (length != _bucketTicks)
         {

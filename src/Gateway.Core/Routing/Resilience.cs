@@ -41,6 +41,6 @@ public static class Resilience
     }
 
     /// <summary>Exponential backoff with full jitter: a random wait up to 50 ms, 100 ms, 200 ms, ... capped at 2 s.</summary>
-    public static TimeSpan Backoff(int retry) =>
-        TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * Math.Min(2000, 50 * Math.Pow(2, Math.Max(0, retry - 1))));
+    public static TimeSpan Backoff(int retry, Random random) =>
+        TimeSpan.FromMilliseconds(random.NextDouble() * Math.Min(2000, 50 * Math.Pow(2, Math.Max(0, retry - 1))));
 }

@@ -33,7 +33,7 @@ public static class RoutingStrategies
         return BitOperations.TrailingZeroCount(candidates);
     }
 
-    internal static int RandomCandidate(ulong candidates) => NthCandidate(candidates, Random.Shared.Next(BitOperations.PopCount(candidates)));
+    internal static int RandomCandidate(DeploymentGroup group, ulong candidates) => NthCandidate(candidates, group.Random.Next(BitOperations.PopCount(candidates)));
 }
 
 /// <summary>Each deployment gets a share of traffic in proportion to its weight.</summary>
@@ -44,7 +44,7 @@ public sealed class WeightedStrategy : IRoutingStrategy
         var deployments = group.Deployments;
         long total = 0;
         for (ulong rest = candidates; rest != 0; rest &= rest - 1) total += deployments[BitOperations.TrailingZeroCount(rest)].Config.Weight;
-        long point = Random.Shared.NextInt64(total);
+        long point = group.Random.NextInt64(total);
         for (ulong rest = candidates; rest != 0; rest &= rest - 1)
         {
             int i = BitOperations.TrailingZeroCount(rest);
@@ -73,7 +73,7 @@ public sealed class LeastBusyStrategy : IRoutingStrategy
             int i = BitOperations.TrailingZeroCount(rest);
             int load = group.Deployments[i].State.InFlight;
             if (load < bestLoad) { best = i; bestLoad = load; ties = 1; }
-            else if (load == bestLoad && Random.Shared.Next(++ties) == 0) best = i;
+            else if (load == bestLoad && group.Random.Next(++ties) == 0) best = i;
         }
         return best;
     }
@@ -90,7 +90,7 @@ public sealed class LowestLatencyStrategy : IRoutingStrategy
     {
         int count = BitOperations.PopCount(candidates);
         if (count == 1) return BitOperations.TrailingZeroCount(candidates);
-        int first = Random.Shared.Next(count), second = Random.Shared.Next(count - 1);
+        int first = group.Random.Next(count), second = group.Random.Next(count - 1);
         if (second >= first) second++;
         int a = RoutingStrategies.NthCandidate(candidates, first), b = RoutingStrategies.NthCandidate(candidates, second);
         return group.Deployments[b].State.LatencyTicks < group.Deployments[a].State.LatencyTicks ? b : a;

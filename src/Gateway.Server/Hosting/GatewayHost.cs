@@ -87,11 +87,11 @@ public static partial class GatewayHost
         services.AddSingleton(options.Time);
         services.AddSingleton<UpstreamHandlerPool>();
         services.AddSingleton<ProviderFactory>();
-        services.AddSingleton(sp => new SnapshotFactory(sp.GetRequiredService<ProviderFactory>(), bootstrapHash, sp.GetRequiredService<DeploymentStates>()));
+        services.AddSingleton(sp => new SnapshotFactory(sp.GetRequiredService<ProviderFactory>(), bootstrapHash, sp.GetRequiredService<DeploymentStates>(), options.Time, options.Random));
         services.AddSingleton(sp => new SnapshotHolder(sp.GetRequiredService<SnapshotFactory>().Build(config)));
         services.AddSingleton<PolicyRegistry>();
         services.AddSingleton<RetryBudget>();
-        services.AddSingleton<DeploymentStates>();
+        services.AddSingleton(new DeploymentStates(options.Time));
         services.AddHostedService<PolicyMeterReporter>();
         services.AddSingleton<ModelPipeline>();
         services.AddSingleton<RequestLogSink>();

@@ -11,7 +11,10 @@ public sealed record GatewayHostOptions
     public required IReadOnlyDictionary<string, string> Environment { get; init; }
     /// <summary>Where the first-start banner (the new admin key) is printed.</summary>
     public TextWriter Banner { get; init; } = Console.Out;
+    /// <summary>The clock of routing (breakers, rests, rate windows, backoff), upstream deadlines and the mock; tests drive a fake one.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
+    /// <summary>Where routing and backoff draw their chances (<see cref="System.Random.Shared"/> unless a test seeds one).</summary>
+    public Random Random { get; init; } = Random.Shared;
     /// <summary>Extra logging setup after the defaults (tests add an in-memory provider).</summary>
     public Action<Microsoft.Extensions.Logging.ILoggingBuilder>? ConfigureLogging { get; init; }
     /// <summary>Extra services after the gateway's own (tests add a request sink).</summary>

@@ -69,7 +69,7 @@ internal sealed class AttemptPlan(ModelRoute first)
     public async ValueTask<bool> NextAsync(GatewaySnapshot snapshot, GatewayError failure, RetryBudget budget, CancellationToken cancellationToken)
     {
         if (_group is null || _origin is null) return false; // provider/model: nothing else to try
-        if (Resilience.RetryAfter(failure, DateTimeOffset.UtcNow) is { } pause) State?.RestFor(pause, Stopwatch.GetTimestamp());
+        if (Resilience.RetryAfter(failure, snapshot.Time.GetUtcNow()) is { } pause) State?.RestFor(pause, snapshot.Time.GetTimestamp());
         _tried |= 1UL << Route.Deployment;
 
         int next = -1;
@@ -85,7 +85,7 @@ internal sealed class AttemptPlan(ModelRoute first)
             {
                 try
                 {
-                    await Task.Delay(Resilience.Backoff(Attempts), cancellationToken).ConfigureAwait(false);
+                    await Task.Delay(Resilience.Backoff(Attempts, snapshot.Random), snapshot.Time, cancellationToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -124,10 +124,11 @@ internal sealed class AttemptPlan(ModelRoute first)
     {
         long earliest = group.EarliestProbe(0);
         if (earliest == 0) return -1;
-        var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), earliest);
+        var time = group.Time;
+        var wait = time.GetElapsedTime(time.GetTimestamp(), earliest);
         if (wait > ProbeWaitLimit) return -1;
         // Timers round to the millisecond: a little margin so the probe is not a hair too early.
-        if (wait > TimeSpan.Zero) await Task.Delay(wait + TimeSpan.FromMilliseconds(5), cancellationToken).ConfigureAwait(false);
+        if (wait > TimeSpan.Zero) await Task.Delay(wait + TimeSpan.FromMilliseconds(5), time, cancellationToken).ConfigureAwait(false);
         return group.Pick(0, _request);
     }
 

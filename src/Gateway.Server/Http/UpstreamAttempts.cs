@@ -45,9 +45,13 @@ internal sealed class SentCall(UpstreamResult result, UpstreamDeadline deadline,
     /// </summary>
     public void Failed() => _failed = true;
 
+    /// <summary>The routing clock the deployment's state reads, and the time to the answer's headers on it.</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+    public long LatencyTicks { get; init; }
+
     public void Dispose()
     {
-        var transition = state?.Finished(success: !_failed, _failed ? 0 : UpstreamTicks, Stopwatch.GetTimestamp(), breaker ?? BreakerConfig.Default);
+        var transition = state?.Finished(success: !_failed, _failed ? 0 : LatencyTicks, Clock.GetTimestamp(), breaker ?? BreakerConfig.Default);
         if (transition is { } t && logger is not null) UpstreamAttempts.LogBreaker(logger, t, Provider.Name, model ?? "", breaker ?? BreakerConfig.Default);
         Deadline.Dispose();
         body.Dispose();
@@ -102,7 +106,7 @@ internal static partial class UpstreamAttempts
                 // The minute's requests or tokens used up: wait for a later minute in the deployment's
                 // priority queue when the next one starts within the group's queue wait.
                 int tokens = route.Request.TotalTokens;
-                var windowLimit = state.TryCountRequest(deploymentConfig.Rpm, deploymentConfig.Tpm, tokens, Stopwatch.GetTimestamp(), out var untilNextMinute);
+                var windowLimit = state.TryCountRequest(deploymentConfig.Rpm, deploymentConfig.Tpm, tokens, snapshot.Time.GetTimestamp(), out var untilNextMinute);
                 if (windowLimit != WindowLimit.None && untilNextMinute <= queueGroup.Config.QueueWait)
                 {
                     QueueRefusal windowRefusal;
@@ -118,7 +122,7 @@ internal static partial class UpstreamAttempts
                         throw;
                     }
                     if (windowRefusal == QueueRefusal.None) windowLimit = WindowLimit.None;
-                    else untilNextMinute = state.UntilWindowTurn(Stopwatch.GetTimestamp());
+                    else untilNextMinute = state.UntilWindowTurn(snapshot.Time.GetTimestamp());
                 }
                 if (windowLimit != WindowLimit.None)
                 {
@@ -128,14 +132,17 @@ internal static partial class UpstreamAttempts
             }
             // The limits start when the call goes out: time spent queued for a slot or a minute is not the provider's.
             var limits = Timeouts(asked, route, provider);
-            var deadline = new UpstreamDeadline(limits.FirstByte, limits.Total, context.RequestAborted, idle: limits.Idle);
-            long upstreamStarted = Stopwatch.GetTimestamp();
+            var deadline = new UpstreamDeadline(limits.FirstByte, limits.Total, context.RequestAborted, snapshot.Time, limits.Idle);
+            long upstreamStarted = Stopwatch.GetTimestamp(), sentAt = snapshot.Time.GetTimestamp();
             record?.Sending(upstreamStarted);
             var result = await sender.SendAsync(provider, new ProviderCall(operation, body.WrittenMemory, model, stream) { ConnectTimeout = limits.Connect }, context.Request,
                 deadline.Token).ConfigureAwait(false);
             long upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
             if (result.Response is not null)
-                return new SentCall(result, deadline, provider, upstreamStarted, upstreamTicks, body, state, route.Group?.Config.Breaker, logger, route.Target?.Model);
+                return new SentCall(result, deadline, provider, upstreamStarted, upstreamTicks, body, state, route.Group?.Config.Breaker, logger, route.Target?.Model)
+                {
+                    Clock = snapshot.Time, LatencyTicks = snapshot.Time.GetTimestamp() - sentAt,
+                };
 
             if (deadline.ClientGone)
             {
@@ -143,7 +150,7 @@ internal static partial class UpstreamAttempts
                 return new SentCall(result, deadline, provider, upstreamStarted, upstreamTicks, body, null);
             }
             if (route.Group is { } group && state is not null)
-                LogBreaker(logger, state.Finished(success: false, 0, Stopwatch.GetTimestamp(), group.Config.Breaker), provider.Name,
+                LogBreaker(logger, state.Finished(success: false, 0, snapshot.Time.GetTimestamp(), group.Config.Breaker), provider.Name,
                     route.Target?.Model ?? "", group.Config.Breaker);
             var failure = result.Error ?? (deadline.Expired is { } limit
                 ? GatewayError.UpstreamTimeout(provider.Name, deadline.ExpiredBeforeFirstByte ? "send a first byte" : "answer", limit) : null);

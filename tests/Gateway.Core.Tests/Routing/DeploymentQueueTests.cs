@@ -14,7 +14,6 @@ public class DeploymentQueueTests
         Assert.Equal(QueueRefusal.None, await state.AcquireAsync(1, RequestPriority.Normal, 10, Wait, default));
         var low = state.AcquireAsync(1, RequestPriority.Low, 10, Wait, default).AsTask();
         var high = state.AcquireAsync(1, RequestPriority.High, 10, Wait, default).AsTask();
-        await Task.Delay(50);
         Assert.False(low.IsCompleted || high.IsCompleted);
         Assert.Equal(2, state.Queued);
 
@@ -142,11 +141,16 @@ public class DeploymentQueueTests
     [Fact]
     public async Task RateWindow_AWaiterPastItsWaitGivesUp()
     {
-        var state = new DeploymentState(TimeSpan.FromSeconds(30));
-        Assert.Equal(WindowLimit.None, state.TryCountRequest(1, 0, 1, Stopwatch.GetTimestamp(), out _));
-        Assert.Equal(QueueRefusal.TimedOut, await state.WaitForWindowAsync(1, 0, 1, RequestPriority.High, 10, TimeSpan.FromMilliseconds(100), default));
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var state = new DeploymentState(TimeSpan.FromSeconds(30), time);
+        Assert.Equal(WindowLimit.None, state.TryCountRequest(1, 0, 1, time.GetTimestamp(), out _));
+        var waiting = state.WaitForWindowAsync(1, 0, 1, RequestPriority.High, 10, TimeSpan.FromSeconds(10), default);
+        time.Advance(TimeSpan.FromSeconds(9.999));
+        Assert.False(waiting.IsCompleted);
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal(QueueRefusal.TimedOut, await waiting.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal(0, state.WaitingForWindow);
-        Assert.InRange(state.UntilWindowTurn(Stopwatch.GetTimestamp()).TotalSeconds, 25, 30);
+        Assert.Equal(TimeSpan.FromSeconds(20), state.UntilWindowTurn(time.GetTimestamp()));
     }
 
     [Fact]

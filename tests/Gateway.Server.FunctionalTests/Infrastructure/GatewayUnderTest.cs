@@ -34,7 +34,7 @@ public sealed class GatewayUnderTest : IAsyncDisposable
 
     public static async Task<GatewayUnderTest> StartAsync(TestUpstream? upstream = null, string? configJson = null,
         Dictionary<string, string>? env = null, bool masterKey = true, string? dataDir = null, string? configPath = null,
-        CapturingLoggerProvider? logs = null, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null)
+        CapturingLoggerProvider? logs = null, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null, TimeProvider? time = null)
     {
         dataDir ??= Directory.CreateTempSubdirectory("gw-test-").FullName;
         var environment = new Dictionary<string, string> { ["GATEWAY_DATA_DIR"] = dataDir, ["GATEWAY_LOG_LEVEL"] = "Warning" };
@@ -60,6 +60,7 @@ public sealed class GatewayUnderTest : IAsyncDisposable
             Banner = banner,
             ConfigureLogging = logs is null ? null : b => b.AddProvider(logs),
             ConfigureServices = services,
+            Time = time ?? TimeProvider.System,
             PolicyMeterInterval = TimeSpan.FromMilliseconds(200),
         });
         if (app is null) throw new InvalidOperationException("gateway config invalid: " + string.Join("; ", errors));

@@ -484,7 +484,9 @@ public sealed class ResilienceTests : IAsyncLifetime
         {
             string guard = Path.Combine(dir, "guard.js");
             await File.WriteAllTextAsync(guard, "export function onRequest(req) { return JSON.stringify(req).includes('refuse me') ? { reject: { status: 422, message: 'refused' } } : undefined; }");
-            await using var gateway = await StartAsync(_upstream, configJson: $$"""
+            // The routing clock is a fake one: the cool-down passes when the test says so, not after a sleep.
+            var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+            await using var gateway = await StartAsync(_upstream, time: time, configJson: $$"""
                 { "providers": { "a": { "type": "openai-compatible", "baseUrl": "$UPSTREAM", "apiKey": "env:OPENAI_API_KEY" } },
                   "models": { "g": { "breaker": { "failures": 1, "coolDownMs": 300 }, "deployments": [ { "provider": "a", "model": "m1" } ] } },
                   "policies": [ { "file": {{JsonSerializer.Serialize(guard)}}, "limits": { "timeoutMs": 3000 } } ] }
@@ -492,7 +494,7 @@ public sealed class ResilienceTests : IAsyncLifetime
             static string Message(string text) => $$"""{"model":"g","max_tokens":20,"messages":[{"role":"user","content":"{{text}}"}]}""";
             using (var failed = await gateway.Client.SendAsync(Post("/v1/messages", Message($"{Tag()} fault:500"))))
                 Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
-            await Task.Delay(400); // past the cool-down: the next pick is the probe
+            time.Advance(TimeSpan.FromMilliseconds(300)); // the cool-down is over: the next pick is the probe
             using (var refused = await gateway.Client.SendAsync(Post("/v1/messages", Message("refuse me"))))
                 Assert.Equal((HttpStatusCode)422, refused.StatusCode);
             // The refused request never sent its probe; this one may.
