@@ -157,7 +157,7 @@ JS
   # server.logFormat "json": every line one JSON object; the request record's fields are properties.
   rec=""
   for _ in $(seq 1 20); do
-    rec=$(grep '^{' "$PSMOKE/gateway.log" | jq -rc 'select(.Category == "Gateway.Requests") | .State | "\(.Dialect) \(.Model) \(.Deployment) \(.Status) \(.Outcome) \(.InputTokens > 0)"' 2>/dev/null | head -1)
+    rec=$(grep '^{' "$PSMOKE/gateway.log" | jq -rc 'select(.Category == "Gateway.Requests" and .State.Dialect != null) | .State | "\(.Dialect) \(.Model) \(.Deployment) \(.Status) \(.Outcome) \(.InputTokens > 0)"' 2>/dev/null | head -1)
     [ -n "$rec" ] && break; sleep 0.1
   done
   nonjson=$(grep -vc '^{' "$PSMOKE/gateway.log")

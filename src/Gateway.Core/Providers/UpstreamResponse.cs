@@ -10,6 +10,13 @@ public sealed class UpstreamResponse(int status, string? contentType, long? cont
     /// <summary>The provider's own request id, passed on as <c>x-upstream-request-id</c>.</summary>
     public string? RequestId { get; init; }
 
+    /// <summary>
+    /// For a stream whose events are not canonical: the stage that makes canonical frames of them, run
+    /// in the gateway's relay loop (the first stage of its <see cref="Sse.FrameChain"/>); null when the
+    /// body's frames are canonical already.
+    /// </summary>
+    public Sse.IStreamTranslator? Translator { get; init; }
+
     public bool IsEventStream => ContentType is not null && ContentType.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase);
 
     public void Dispose()

@@ -1,11 +1,13 @@
 using System.Buffers;
+using Gateway.Core.Errors;
 
 namespace Gateway.Core.Sse;
 
 /// <summary>
 /// What a relayed stream does with each complete upstream frame before the client sees it: forward it
-/// as it is, drop it, or write something else (a translation to the client's dialect). It also reads
-/// the stream's usage on the way and says whether the stream reached its proper end. One per stream.
+/// as it is, drop it, or write something else (the stages of a <see cref="FrameChain"/>, then the
+/// client's dialect). It also reads the stream's usage on the way and says whether the stream reached
+/// its proper end. One per stream.
 /// </summary>
 public interface ISseFrameOutput
 {
@@ -19,9 +21,24 @@ public interface ISseFrameOutput
     /// </summary>
     bool OnTrailing(ReadOnlySpan<byte> rest, IBufferWriter<byte> client);
 
+    /// <summary>The upstream closed: anything held back goes out now; returns whether anything was written.</summary>
+    bool OnEnd(IBufferWriter<byte> client) => false;
+
     /// <summary>The stream reached its proper end (or the provider's own error event went to the client).</summary>
     bool Completed { get; }
 
     /// <summary>The usage the stream reported so far, if it did.</summary>
     TokenUsage? Usage { get; }
+
+    /// <summary>A stage found the stream failed (a provider's error event, a malformed event, a policy's refusal): the relay stops with this.</summary>
+    GatewayError? Failure => null;
+}
+
+/// <summary>An output with stages that may wait: the relay hands it each frame as memory it owns until the call completes.</summary>
+public interface IAsyncSseFrameOutput : ISseFrameOutput
+{
+    /// <summary>Whether any stage waits; when none does, the relay calls <see cref="ISseFrameOutput.OnFrame"/> on the reader's buffer.</summary>
+    bool IsAsync { get; }
+
+    ValueTask<bool> OnFrameAsync(ReadOnlyMemory<byte> frame, IBufferWriter<byte> client);
 }

@@ -81,8 +81,8 @@ internal sealed partial class AnthropicProvider : IProvider, IMessagesProvider
 
         public bool IsStream(HttpResponseMessage response) => call.Stream && response.Content.Headers.ContentType?.MediaType == "text/event-stream";
 
-        public Stream TranslateStream(Stream upstream) =>
-            new TranslatingStream(upstream, new AnthropicUpstreamStream(model, created, includeUsage));
+        public (Stream Body, Gateway.Core.Sse.IStreamTranslator? Translator) OpenStream(Stream upstream) =>
+            (upstream, new AnthropicUpstreamStream(model, created, includeUsage));
 
         public GatewayError? Translate(byte[] answer, IBufferWriter<byte> output) => AnthropicUpstreamResponse.Translate(answer, model, created, output);
     }

@@ -11,7 +11,7 @@ namespace Gateway.Providers.Anthropic;
 /// fragments keep the index of their call, the finish reason comes on the last choice chunk, usage
 /// (when the request asked for it) in a final empty-choices chunk, then <c>[DONE]</c>.
 /// </summary>
-public sealed class AnthropicUpstreamStream(string model, long created, bool includeUsage) : Gateway.Providers.Http.IStreamTranslator
+public sealed class AnthropicUpstreamStream(string model, long created, bool includeUsage) : IStreamTranslator
 {
     private readonly Dictionary<int, int> _toolIndexByBlock = [];
     private readonly OpenAIChunkWriter _chunks = new("chatcmpl-" + Guid.NewGuid().ToString("N"), created, model);

@@ -75,8 +75,9 @@ internal sealed partial class BedrockProvider : IProvider
 
         public bool IsStream(HttpResponseMessage response) => call.Stream;
 
-        public Stream TranslateStream(Stream upstream) =>
-            new EventStreamTranslatingStream(upstream, new BedrockConverseStream(model, created, includeUsage));
+        // AWS's binary event stream is not SSE: its frames are decoded here, into canonical SSE frames the relay splits.
+        public (Stream Body, Gateway.Core.Sse.IStreamTranslator? Translator) OpenStream(Stream upstream) =>
+            (new EventStreamTranslatingStream(upstream, new BedrockConverseStream(model, created, includeUsage)), null);
 
         public GatewayError? Translate(byte[] answer, IBufferWriter<byte> output) => BedrockConverseResponse.Translate(answer, model, created, output);
     }

@@ -94,8 +94,8 @@ internal sealed partial class GeminiProvider : IProvider
 
         public bool IsStream(HttpResponseMessage response) => call.Stream && response.Content.Headers.ContentType?.MediaType == "text/event-stream";
 
-        public Stream TranslateStream(Stream upstream) =>
-            new TranslatingStream(upstream, new GeminiUpstreamStream(model, created, includeUsage, provider.Name));
+        public (Stream Body, Gateway.Core.Sse.IStreamTranslator? Translator) OpenStream(Stream upstream) =>
+            (upstream, new GeminiUpstreamStream(model, created, includeUsage, provider.Name));
 
         public GatewayError? Translate(byte[] answer, IBufferWriter<byte> output) => embeddings
             ? GeminiEmbeddings.TranslateResponse(answer, model, base64, output)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using Gateway.Core.Sse;
 using Gateway.Providers.Http;
 using Gateway.Providers.OpenAI;
 

@@ -1,3 +1,4 @@
+using Gateway.Core.Sse;
 using System.Buffers;
 using Gateway.Core.Errors;
 using Gateway.Core.Providers;
@@ -14,8 +15,11 @@ internal interface IAnswerTranslation
     /// <summary>Whether this answer is a stream to translate event by event.</summary>
     bool IsStream(HttpResponseMessage response);
 
-    /// <summary>The stream of OpenAI frames made from the provider's stream.</summary>
-    Stream TranslateStream(Stream upstream);
+    /// <summary>
+    /// The provider's stream as the relay reads it: its SSE body with the stage that makes canonical
+    /// frames of its events, or (a format that is not SSE) a stream of canonical frames and no stage.
+    /// </summary>
+    (Stream Body, IStreamTranslator? Translator) OpenStream(Stream upstream);
 
     /// <summary>The provider's whole answer as an OpenAI completion.</summary>
     GatewayError? Translate(byte[] answer, IBufferWriter<byte> output);
@@ -48,8 +52,11 @@ internal static class TranslatedAnswer
             {
                 var upstream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
                 handedOver = true; // the relay owns them now, until it disposes the UpstreamResponse
-                return UpstreamResult.Ok(new UpstreamResponse(200, "text/event-stream", null, translation.TranslateStream(upstream),
-                    new ResponseOwner(request, response)) { RequestId = requestId });
+                var (body, translator) = translation.OpenStream(upstream);
+                return UpstreamResult.Ok(new UpstreamResponse(200, "text/event-stream", null, body, new ResponseOwner(request, response))
+                {
+                    RequestId = requestId, Translator = translator,
+                });
             }
             var answer = await UpstreamHttp.ReadBoundedAsync(response.Content, MaxBody, truncate: false, cancellationToken).ConfigureAwait(false);
             // The read may have completed inline on a socket's epoll thread: a large answer is

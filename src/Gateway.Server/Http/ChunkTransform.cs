@@ -1,7 +1,8 @@
 using System.Buffers;
 using System.Text.Json;
 using Gateway.Core.Protocol;
-using Gateway.Providers.Http;
+using Gateway.Core.Errors;
+using Gateway.Core.Sse;
 
 namespace Gateway.Server.Http;
 
@@ -17,7 +18,7 @@ internal abstract class ChunkTransform : IStreamTranslator
     {
         public async ValueTask OnFrameAsync(ReadOnlyMemory<byte> frame, IBufferWriter<byte> output)
         {
-            if (Pass(frame.Span, output, out var chunk)) return;
+            if (Failure is not null || Pass(frame.Span, output, out var chunk)) return;
             if (chunk is null)
             {
                 await OnDoneAsync(output).ConfigureAwait(false);
@@ -42,12 +43,15 @@ internal abstract class ChunkTransform : IStreamTranslator
     public bool Completed { get; private set; }
     public string? Error => null;
 
+    /// <summary>Set when this transform stopped the stream; the chain ends it with this error.</summary>
+    public GatewayError? Failure { get; protected set; }
+
     /// <summary>The last chunk seen: its id, created and model serve a chunk written at the end.</summary>
     protected ChatCompletionChunk? Last { get; private set; }
 
     public void OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> output)
     {
-        if (Pass(frame, output, out var chunk)) return;
+        if (Failure is not null || Pass(frame, output, out var chunk)) return;
         if (chunk is null)
         {
             OnDone(output);

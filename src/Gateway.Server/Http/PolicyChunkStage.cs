@@ -3,8 +3,8 @@ using System.Diagnostics;
 using System.Text.Json;
 using Gateway.Core.Errors;
 using Gateway.Core.Protocol;
+using Gateway.Core.Sse;
 using Gateway.Policies;
-using Gateway.Providers.Http;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Server.Http;
@@ -48,8 +48,12 @@ internal sealed class PolicyChunkStage(PolicySlot slot, CompiledPolicy policy, P
                 case PolicyOutcomeKind.Unchanged:
                     break;
                 case PolicyOutcomeKind.Changed:
-                    chunk = JsonSerializer.Deserialize(changed!.Span, ProtocolJson.Default.ChatCompletionChunk)
-                        ?? throw new PolicyStreamException(RequestPolicies.Failed(slot.Name, "onChunk returned something that is not a chunk"));
+                    if (JsonSerializer.Deserialize(changed!.Span, ProtocolJson.Default.ChatCompletionChunk) is not { } rewritten)
+                    {
+                        Failure = RequestPolicies.Failed(slot.Name, "onChunk returned something that is not a chunk");
+                        return;
+                    }
+                    chunk = rewritten;
                     delta = chunk.Choices.Count > 0 ? chunk.Choices[0].Delta : null;
                     if (!final && outcome.Hold > 0 && delta?.Content is { Length: > 0 } content)
                     {
@@ -59,10 +63,12 @@ internal sealed class PolicyChunkStage(PolicySlot slot, CompiledPolicy policy, P
                     }
                     break;
                 case PolicyOutcomeKind.Reject:
-                    throw new PolicyStreamException(new GatewayError(outcome.Status, outcome.Status >= 500 ? "server_error" : "invalid_request_error", "policy_rejected",
-                        outcome.Message!, outcome.Status >= 500 ? ErrorSource.Gateway : ErrorSource.Client));
+                    Failure = new GatewayError(outcome.Status, outcome.Status >= 500 ? "server_error" : "invalid_request_error", "policy_rejected",
+                        outcome.Message!, outcome.Status >= 500 ? ErrorSource.Gateway : ErrorSource.Client);
+                    return;
                 case PolicyOutcomeKind.Unreadable or PolicyOutcomeKind.Busy:
-                    throw new PolicyStreamException(RequestPolicies.Refused(outcome, RequestPolicies.Subject.Answer));
+                    Failure = RequestPolicies.Refused(outcome, RequestPolicies.Subject.Answer);
+                    return;
                 default:
                     string reason = outcome.Kind == PolicyOutcomeKind.Respond ? "respond is for onRequest" : outcome.Message ?? "failed";
                     if (policy.Mode == PolicyMode.FailOpen)
@@ -70,7 +76,8 @@ internal sealed class PolicyChunkStage(PolicySlot slot, CompiledPolicy policy, P
                         RequestPolicies.LogFailedOpen(logger, slot.Name, reason);
                         break;
                     }
-                    throw new PolicyStreamException(RequestPolicies.Failed(slot.Name, reason));
+                    Failure = RequestPolicies.Failed(slot.Name, reason);
+                    return;
             }
         }
         Write(chunk, output);
@@ -79,24 +86,19 @@ internal sealed class PolicyChunkStage(PolicySlot slot, CompiledPolicy policy, P
     private static readonly Func<int, PooledBody> Rent = size => new PooledBody(size);
 }
 
-/// <summary>A policy stopped a stream: the client gets this error (as an error event once the stream has started).</summary>
-internal sealed class PolicyStreamException(GatewayError error) : IOException(error.Message)
-{
-    public GatewayError Error { get; } = error;
-}
-
 /// <summary>The transforms a streamed answer goes through for its request's policies, or none.</summary>
 internal static class PolicyStreams
 {
-    /// <summary>The upstream stream wrapped in each <c>onChunk</c> (last declared first) and the placeholder restorer; null when none apply.</summary>
-    public static Stream? Wrap(Stream upstream, RequestIntake.BoundPolicies? bound, ILogger logger)
+    /// <summary>
+    /// The stages a streamed answer goes through for its request's policies: each <c>onChunk</c>, the
+    /// last declared first (answers unwind the request's order), then the placeholder restorer; none
+    /// when nothing applies (the stream stays zero-copy).
+    /// </summary>
+    public static void AddStages(List<IStreamTranslator> stages, RequestIntake.BoundPolicies? bound, ILogger logger)
     {
-        if (bound is null) return null;
-        Stream? current = null;
+        if (bound is null) return;
         foreach (var (slot, policy) in bound.Chain.WithHook(PolicyHooks.OnChunk).Reverse())
-            current = new TranslatingStream(current ?? upstream, new PolicyChunkStage(slot, policy, bound.Context, bound.Chain.Runner!, logger));
-        if (bound.Context.HasPlaceholders)
-            current = new TranslatingStream(current ?? upstream, new PlaceholderRestorer(bound.Context.Vault));
-        return current;
+            stages.Add(new PolicyChunkStage(slot, policy, bound.Context, bound.Chain.Runner!, logger));
+        if (bound.Context.HasPlaceholders) stages.Add(new PlaceholderRestorer(bound.Context.Vault));
     }
 }

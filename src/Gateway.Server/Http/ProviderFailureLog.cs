@@ -4,9 +4,10 @@ using System.Diagnostics;
 namespace Gateway.Server.Http;
 
 /// <summary>
-/// At most one failure line per provider a second: an outage must reach the log, not flood it. Keyed
-/// by the provider instance, which only the configuration makes (a table that cannot grow with
-/// requests, and lets go of a provider a reload replaced).
+/// At most one failure line per deployment a second: an outage must reach the log, not flood it. Keyed
+/// by the deployment's state (a group's deployment) or, for a <c>provider/model</c> request, the provider
+/// instance: objects only the configuration makes, so the table cannot grow with requests, and lets go
+/// of what a reload replaced.
 /// </summary>
 internal sealed class ProviderFailureLog
 {

@@ -158,7 +158,7 @@ internal static partial class UpstreamAttempts
                 || !await plan.NextAsync(snapshot, failure, budget, context.RequestAborted).ConfigureAwait(false))
             {
                 // The provider's trouble (refused key, unreachable, timeout, 5xx, rate limit), not a client's request it rejected.
-                if (failure is { Source: ErrorSource.Upstream or ErrorSource.Timeout, Status: >= 500 or 429 } && FailureLog.ShouldLog(provider, out int suppressed))
+                if (failure is { Source: ErrorSource.Upstream or ErrorSource.Timeout, Status: >= 500 or 429 } && FailureLog.ShouldLog((object?)state ?? provider, out int suppressed))
                     Log.ProviderFailed(logger, provider.Name, System.Text.Encoding.UTF8.GetString(model.Span), failure.Status, failure.Code,
                         context.TraceIdentifier, failure.Message, suppressed);
                 return new SentCall(result, deadline, provider, upstreamStarted, upstreamTicks, body, null);

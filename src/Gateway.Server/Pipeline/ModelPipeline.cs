@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Gateway.Core;
 using Gateway.Core.Auth;
 using Gateway.Core.Errors;
@@ -45,7 +46,8 @@ internal sealed partial class ModelPipeline(RetryBudget retries, ILogger<ModelPi
             await RunAsync(context, request, dialect, body, intake.Shape, intake.Key!).ConfigureAwait(false);
     }
 
-    private async Task RunAsync(HttpContext context, GatewayRequest request, InboundDialect dialect, PooledBody body, RequestShape shape, GatewayKey key)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask RunAsync(HttpContext context, GatewayRequest request, InboundDialect dialect, PooledBody body, RequestShape shape, GatewayKey key)
     {
         var snapshot = request.Snapshot;
         string model = RequestIntake.ClientModel(body, shape);
@@ -170,7 +172,8 @@ internal sealed partial class ModelPipeline(RetryBudget retries, ILogger<ModelPi
             native ? dialect.SendNativeAsync(provider, call, request, cancellationToken) : provider.SendAsync(call, cancellationToken);
     }
 
-    private async Task SendAsync(HttpContext context, GatewayRequest request, InboundDialect dialect, ModelRoute route, Sender sender, string model,
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendAsync(HttpContext context, GatewayRequest request, InboundDialect dialect, ModelRoute route, Sender sender, string model,
         RequestShape clientShape, RequestIntake.BoundPolicies? bound, GatewayKey key)
     {
         bool stream = request.Stream;
@@ -200,7 +203,7 @@ internal sealed partial class ModelPipeline(RetryBudget retries, ILogger<ModelPi
                 {
                     var output = sender.Native ? dialect.NativeStreamOutput() : dialect.StreamOutput(request, model, clientShape.ClientWantsUsage);
                     // No first token in time and nothing sent to the client yet: the next deployment may still answer.
-                    if (await RelayStreamAsync(context, request, dialect, response, sent, output, sender.Native ? null : bound) is not { } firstTokenTimeout)
+                    if (await RelayStreamAsync(context, request, dialect, response, sent, output, sender.Native ? null : bound, sender.Native) is not { } firstTokenTimeout)
                         return;
                     sent.Failed();
                     if (await plan.NextAsync(request.Snapshot, firstTokenTimeout, retries, context.RequestAborted).ConfigureAwait(false))
@@ -219,15 +222,20 @@ internal sealed partial class ModelPipeline(RetryBudget retries, ILogger<ModelPi
     /// The timeout error when no first token came in time and nothing reached the client (the caller may
     /// try another deployment); otherwise null, the stream having been relayed or its failure answered.
     /// </returns>
-    private async Task<GatewayError?> RelayStreamAsync(HttpContext context, GatewayRequest request, InboundDialect dialect, UpstreamResponse upstream, SentCall sent,
-        ISseFrameOutput output, RequestIntake.BoundPolicies? bound)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<GatewayError?> RelayStreamAsync(HttpContext context, GatewayRequest request, InboundDialect dialect, UpstreamResponse upstream, SentCall sent,
+        ISseFrameOutput output, RequestIntake.BoundPolicies? bound, bool native)
     {
         var (deadline, provider, upstreamTicks) = (sent.Deadline, sent.Provider.Name, sent.UpstreamTicks);
         var response = context.Response;
         UpstreamAnswer.PrepareEventStream(response, dialect.StreamContentType(upstream.ContentType), upstream.RequestId, request.Started, upstreamTicks);
-        // Frames stay zero-copy unless a policy defines onChunk or handed out PII placeholders to restore.
-        using var transformed = PolicyStreams.Wrap(upstream.Body, bound, logger);
-        var result = await SseRelay.RelayAsync(transformed ?? upstream.Body, response.BodyWriter, output, deadline.DataReceived, deadline.Token).ConfigureAwait(false);
+        // Frames stay zero-copy unless the provider's events need translating, a policy defines onChunk,
+        // or placeholders are to be put back: then they go through those stages, in this one loop.
+        List<IStreamTranslator>? stages = null;
+        if (upstream.Translator is { } translator) (stages = []).Add(translator);
+        if (bound is not null) PolicyStreams.AddStages(stages ??= [], bound, logger);
+        if (stages is { Count: > 0 }) output = new FrameChain(stages, output, provider);
+        var result = await SseRelay.RelayAsync(upstream.Body, response.BodyWriter, output, deadline.DataReceived, deadline.Token).ConfigureAwait(false);
         request.UpstreamDone(Stopwatch.GetTimestamp());
         if (result.FirstFrameTimestamp != 0) request.FirstToken(result.FirstFrameTimestamp);
         request.Usage = result.Usage;
@@ -243,7 +251,7 @@ internal sealed partial class ModelPipeline(RetryBudget retries, ILogger<ModelPi
             return null;
         }
 
-        var error = StreamError(deadline, result.Status, result.Error, provider, bound is null && output is not OpenAiFrameOutput ? "its end event" : "[DONE]");
+        var error = result.Failure ?? StreamError(deadline, result.Status, result.Error, provider, native ? "its end event" : "[DONE]");
         Log.StreamFailed(logger, provider, result.FramesForwarded, error.Message, context.TraceIdentifier);
         sent.Failed();
         if (!response.HasStarted && result.FramesForwarded == 0)
@@ -259,7 +267,8 @@ internal sealed partial class ModelPipeline(RetryBudget retries, ILogger<ModelPi
         return null;
     }
 
-    private async Task CopyAnswerAsync(HttpContext context, GatewayRequest request, InboundDialect dialect, UpstreamResponse upstream, SentCall sent, string model,
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask CopyAnswerAsync(HttpContext context, GatewayRequest request, InboundDialect dialect, UpstreamResponse upstream, SentCall sent, string model,
         bool native, RequestIntake.BoundPolicies? bound)
     {
         var (body, error) = await UpstreamAnswer.ReadAllAsync(sent, upstream).ConfigureAwait(false);
@@ -365,8 +374,7 @@ internal sealed partial class ModelPipeline(RetryBudget retries, ILogger<ModelPi
 
     /// <summary>Why a stream that did not complete failed, as the client should hear it.</summary>
     internal static GatewayError StreamError(UpstreamDeadline deadline, SseRelayStatus status, Exception? exception, string provider, string endEvent = "[DONE]") =>
-        exception is PolicyStreamException policy ? policy.Error
-        : deadline.Expired is { } limit
+        deadline.Expired is { } limit
             ? GatewayError.UpstreamTimeout(provider, deadline.ExpiredLimit switch
             {
                 DeadlineLimit.FirstByte => "send a first token",

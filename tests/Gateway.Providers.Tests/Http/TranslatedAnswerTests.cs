@@ -12,7 +12,7 @@ public class TranslatedAnswerTests
 
         public GatewayError Error(int status, byte[] body, HttpResponseMessage response) => GatewayError.Internal("unexpected");
         public bool IsStream(HttpResponseMessage response) => false;
-        public Stream TranslateStream(Stream upstream) => upstream;
+        public (Stream Body, Gateway.Core.Sse.IStreamTranslator? Translator) OpenStream(Stream upstream) => (upstream, null);
 
         public GatewayError? Translate(byte[] answer, IBufferWriter<byte> output)
         {

@@ -71,16 +71,22 @@ public sealed class PolicyChunkStageTests : IDisposable
     public async Task Reject_EndsTheStreamWithThePolicysError()
     {
         var stage = Stage("export function onChunk(chunk) { return { reject: { status: 451, message: 'not here' } }; }");
-        var error = await Assert.ThrowsAsync<PolicyStreamException>(async () => await stage.OnFrameAsync(Frame("x"), new ArrayBufferWriter<byte>()));
-        Assert.Equal((451, "policy_rejected", "not here"), (error.Error.Status, error.Error.Code, error.Error.Message));
+        var output = new ArrayBufferWriter<byte>();
+        await stage.OnFrameAsync(Frame("x"), output);
+        var error = Assert.IsType<Gateway.Core.Errors.GatewayError>(stage.Failure);
+        Assert.Equal((451, "policy_rejected", "not here"), (error.Status, error.Code, error.Message));
+        Assert.Equal(0, output.WrittenCount); // the refused chunk never goes out
+        await stage.OnFrameAsync(Frame("y"), output);
+        Assert.Equal(0, output.WrittenCount); // nor anything after it
     }
 
     [Fact]
     public async Task Throwing_FailClosed_NamesThePolicy()
     {
         var stage = Stage("export function onChunk(chunk) { throw new Error('bad chunk'); }");
-        var error = await Assert.ThrowsAsync<PolicyStreamException>(async () => await stage.OnFrameAsync(Frame("x"), new ArrayBufferWriter<byte>()));
-        Assert.Equal("policy_failed", error.Error.Code);
-        Assert.Contains("'filter'", error.Error.Message, StringComparison.Ordinal);
+        await stage.OnFrameAsync(Frame("x"), new ArrayBufferWriter<byte>());
+        var error = Assert.IsType<Gateway.Core.Errors.GatewayError>(stage.Failure);
+        Assert.Equal("policy_failed", error.Code);
+        Assert.Contains("'filter'", error.Message, StringComparison.Ordinal);
     }
 }

@@ -1,0 +1,34 @@
+using System.Buffers;
+using Gateway.Core.Errors;
+
+namespace Gateway.Core.Sse;
+
+/// <summary>
+/// One stage of a streamed answer, frame by frame: a provider's events into canonical
+/// <c>chat.completion.chunk</c> frames, or canonical frames into canonical frames (a policy's
+/// <c>onChunk</c>, placeholders put back). Stateful, one per stream. What it writes for a frame is
+/// whole frames, each ended by a blank line.
+/// </summary>
+public interface IStreamTranslator
+{
+    void OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> output);
+
+    /// <summary>The upstream closed; a format without an end marker (Gemini) finishes here.</summary>
+    void OnEnd(IBufferWriter<byte> output);
+
+    /// <summary><c>[DONE]</c> has been written.</summary>
+    bool Completed { get; }
+
+    /// <summary>The provider reported a failure mid-stream.</summary>
+    string? Error { get; }
+
+    /// <summary>This stage stopped the stream (a policy refused what it saw): the error the client gets, as a value.</summary>
+    GatewayError? Failure => null;
+}
+
+/// <summary>A stage whose work on a frame may wait (a policy's <c>onChunk</c> runs on a policy worker).</summary>
+public interface IAsyncStreamTranslator : IStreamTranslator
+{
+    /// <param name="frame">Memory the stage may read until the returned task completes.</param>
+    ValueTask OnFrameAsync(ReadOnlyMemory<byte> frame, IBufferWriter<byte> output);
+}
