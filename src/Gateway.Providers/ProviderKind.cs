@@ -16,6 +16,10 @@ public abstract class ProviderKind : ProviderDescriptor
         if (!settings.Has("apiKey")) settings.Error("apiKey", $"required for type \"{Type}\" (a literal or \"env:{Type.ToUpperInvariant()}_API_KEY\")");
     }
 
+    /// <summary>The usual discovery: a provider named after the type, when its SDK's key or URL variable is set.</summary>
+    protected IEnumerable<ProviderConfig> FromVariables(IProviderEnvironment environment, string keyVariable, string urlVariable) =>
+        environment.FromKeyAndUrl(Type, Type, keyVariable, urlVariable) is { } found ? [found] : [];
+
     /// <summary>There is no default endpoint for this type.</summary>
     protected void RequireBaseUrl(IProviderSettings settings, string example)
     {

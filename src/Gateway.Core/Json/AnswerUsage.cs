@@ -80,17 +80,33 @@ public static class AnswerUsage
     private static bool TryScan(ReadOnlySpan<byte> answer, out TokenUsage usage)
     {
         usage = default;
+        if (!TryFindTopLevelObject(answer, "usage"u8, out var found)) return false;
+        var reader = new Utf8JsonReader(found);
+        reader.Read();
+        usage = OpenAiFrameInspector.ReadUsage(ref reader);
+        return true;
+    }
+
+    /// <summary>
+    /// The object a top-level property holds (its bytes, braces included), found by a forward scan that
+    /// skips every other value without building anything; false when there is none or the JSON breaks first.
+    /// </summary>
+    public static bool TryFindTopLevelObject(ReadOnlySpan<byte> json, ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value)
+    {
+        value = default;
         try
         {
-            var reader = new Utf8JsonReader(answer);
+            var reader = new Utf8JsonReader(json);
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                bool isUsage = reader.ValueTextEquals("usage"u8);
+                bool match = reader.ValueTextEquals(name);
                 reader.Read();
-                if (isUsage && reader.TokenType == JsonTokenType.StartObject)
+                if (match && reader.TokenType == JsonTokenType.StartObject)
                 {
-                    usage = OpenAiFrameInspector.ReadUsage(ref reader);
+                    int start = (int)reader.TokenStartIndex;
+                    reader.Skip();
+                    value = json[start..(int)reader.BytesConsumed];
                     return true;
                 }
                 reader.Skip();

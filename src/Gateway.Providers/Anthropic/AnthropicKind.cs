@@ -18,7 +18,7 @@ public sealed class AnthropicKind : ProviderKind
     }
 
     public override IEnumerable<ProviderConfig> Discover(IProviderEnvironment environment) =>
-        environment.FromKeyAndUrl("anthropic", TypeName, "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL") is { } found ? [found] : [];
+        FromVariables(environment, "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL");
 
     public override IProvider Create(ProviderConfig config, ProviderServices services) =>
         new AnthropicProvider(config, services.Handlers.Get(config, config.BaseUrl ?? AnthropicProvider.DefaultBaseUrl),

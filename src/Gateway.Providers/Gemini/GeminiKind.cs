@@ -18,7 +18,7 @@ public sealed class GeminiKind : ProviderKind
     }
 
     public override IEnumerable<ProviderConfig> Discover(IProviderEnvironment environment) =>
-        environment.FromKeyAndUrl("gemini", TypeName, "GEMINI_API_KEY", "GEMINI_BASE_URL") is { } found ? [found] : [];
+        FromVariables(environment, "GEMINI_API_KEY", "GEMINI_BASE_URL");
 
     public override IProvider Create(ProviderConfig config, ProviderServices services) =>
         new GeminiProvider(config, services.Handlers.Get(config, config.BaseUrl ?? GeminiProvider.DefaultBaseUrl),

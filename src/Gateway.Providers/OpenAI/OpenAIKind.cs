@@ -18,7 +18,7 @@ public sealed class OpenAIKind : ProviderKind
     }
 
     public override IEnumerable<ProviderConfig> Discover(IProviderEnvironment environment) =>
-        environment.FromKeyAndUrl("openai", TypeName, "OPENAI_API_KEY", "OPENAI_BASE_URL") is { } found ? [found] : [];
+        FromVariables(environment, "OPENAI_API_KEY", "OPENAI_BASE_URL");
 
     public override IProvider Create(ProviderConfig config, ProviderServices services) =>
         new OpenAIProvider(config, services.Handlers.Get(config, config.BaseUrl ?? OpenAIProvider.DefaultBaseUrl), services.Loggers.CreateLogger("Gateway.Providers.OpenAI"));

@@ -81,27 +81,11 @@ internal sealed partial class MessagesDialect : InboundDialect
     public override bool TryReadNativeUsage(ReadOnlySpan<byte> answer, out TokenUsage usage)
     {
         usage = default;
-        if (answer.IndexOf("\"usage\""u8) < 0) return false;
-        try
-        {
-            var reader = new Utf8JsonReader(answer);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                bool isUsage = reader.ValueTextEquals("usage"u8);
-                reader.Read();
-                if (isUsage && reader.TokenType == JsonTokenType.StartObject)
-                {
-                    usage = NativeUsage.Read(ref reader, default);
-                    return true;
-                }
-                reader.Skip();
-            }
-        }
-        catch (JsonException)
-        {
-        }
-        return false;
+        if (answer.IndexOf("\"usage\""u8) < 0 || !AnswerUsage.TryFindTopLevelObject(answer, "usage"u8, out var found)) return false;
+        var reader = new Utf8JsonReader(found);
+        reader.Read();
+        usage = NativeUsage.Read(ref reader, default);
+        return true;
     }
 
     public override ISseFrameOutput StreamOutput(GatewayRequest request, string model, bool clientAskedUsage) => new TranslatedEvents(new AnthropicStreamTranslator(model));
