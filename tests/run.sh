@@ -65,6 +65,8 @@ projects=$(grep -cE "(Passed|Failed)! +- Failed:" "$WORK/test.log")
 PASSED=$((PASSED + xpass)); FAILED=$((FAILED + xfail))
 if [ "$projects" -lt 4 ]; then fail "xunit: expected 4 test projects to report, saw $projects"; fi
 echo "  xunit: $xpass passed, $xfail failed"
+# A failure's whole message (an assertion's own text says what leaked, what differed), not just its first line.
+if [ "${xfail:-0}" != 0 ]; then grep -A10 "Error Message:" "$WORK/test.log" | head -80; fi
 
 # ---- 3. Native AOT publish --------------------------------------------------------------------
 # Jint's interop code draws IL2026/IL2104/IL3053, suppressed for the real publish (see

@@ -204,8 +204,9 @@ public sealed class PolicyTests : IAsyncLifetime
             Assert.Equal($"echo: {tag} {secret}", content);
         }
         var sent = Assert.Single(_upstream.Matching(tag)).Body;
-        Assert.DoesNotContain("ann@example.org", sent, StringComparison.Ordinal);
-        Assert.DoesNotContain("4111", sent, StringComparison.Ordinal);
+        // Seen once in a full run (not reproduced since): the message says which request leaked what.
+        Assert.False(sent.Contains("ann@example.org", StringComparison.Ordinal) || sent.Replace(tag, "", StringComparison.Ordinal).Contains("4111", StringComparison.Ordinal),
+            $"chat: the provider saw {sent}");
         Assert.Contains("[EMAIL_1]", sent, StringComparison.Ordinal);
 
         string streamTag = Tag();
@@ -218,7 +219,8 @@ public sealed class PolicyTests : IAsyncLifetime
                 .Select(c => c[0].GetProperty("delta").GetProperty("content").GetString()));
             Assert.Equal($"echo: {streamTag} {secret}", text);
         }
-        Assert.DoesNotContain("ann@example.org", Assert.Single(_upstream.Matching(streamTag)).Body, StringComparison.Ordinal);
+        string streamSent = Assert.Single(_upstream.Matching(streamTag)).Body;
+        Assert.False(streamSent.Contains("ann@example.org", StringComparison.Ordinal), $"stream: the provider saw {streamSent}");
 
         string messagesTag = Tag();
         using (var messages = await gateway.Client.SendAsync(Post("/v1/messages", $$"""{"model":"openai/gpt-test","max_tokens":20,"messages":[{"role":"user","content":"{{messagesTag}} {{secret}}"}]}""")))
@@ -226,7 +228,8 @@ public sealed class PolicyTests : IAsyncLifetime
             string text = JsonDocument.Parse(await messages.Content.ReadAsStringAsync()).RootElement.GetProperty("content")[0].GetProperty("text").GetString()!;
             Assert.Equal($"echo: {messagesTag} {secret}", text);
         }
-        Assert.DoesNotContain("ann@example.org", Assert.Single(_upstream.Matching(messagesTag)).Body, StringComparison.Ordinal);
+        string messagesSent = Assert.Single(_upstream.Matching(messagesTag)).Body;
+        Assert.False(messagesSent.Contains("ann@example.org", StringComparison.Ordinal), $"messages: the provider saw {messagesSent}");
     }
 
     [Fact]

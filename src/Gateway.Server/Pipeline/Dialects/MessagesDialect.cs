@@ -113,9 +113,13 @@ internal sealed partial class MessagesDialect : InboundDialect
 
         public bool OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> client) => translator.OnFrame(frame, client);
 
-        // A final [DONE] without its blank line still ends the stream.
-        public bool OnTrailing(ReadOnlySpan<byte> rest, IBufferWriter<byte> client) =>
-            OpenAiFrameInspector.Inspect(rest, out _) == OpenAiFrameKind.Done && translator.OnFrame(rest, client) | true;
+        // A final [DONE] without its blank line still ends the stream; any other leftover is a cut-off event.
+        public bool OnTrailing(ReadOnlySpan<byte> rest, IBufferWriter<byte> client)
+        {
+            if (OpenAiFrameInspector.Inspect(rest, out _) != OpenAiFrameKind.Done) return false;
+            translator.OnFrame(rest, client);
+            return true;
+        }
     }
 
     /// <summary>
