@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
-# Build: the same publish command tests/run.sh uses, producing one Native AOT binary.
+# Build: the same publish command tests/run.sh uses, producing one Native AOT binary (SQLite linked in
+# from libsqlite3-dev's static library).
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends clang zlib1g-dev \
+ && apt-get install -y --no-install-recommends clang zlib1g-dev libsqlite3-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Restore first, from the project files alone: the packages layer stays cached while sources change.
@@ -10,6 +11,7 @@ COPY Directory.Build.props Directory.Packages.props Gateway.sln ./
 COPY src/Gateway.Core/Gateway.Core.csproj src/Gateway.Core/
 COPY src/Gateway.Providers/Gateway.Providers.csproj src/Gateway.Providers/
 COPY src/Gateway.Policies/Gateway.Policies.csproj src/Gateway.Policies/
+COPY src/Gateway.Storage/Gateway.Storage.csproj src/Gateway.Storage/
 COPY src/Gateway.Server/Gateway.Server.csproj src/Gateway.Server/
 RUN dotnet restore src/Gateway.Server -r linux-x64
 COPY src/ src/

@@ -29,9 +29,12 @@ finish() {
   exit $?
 }
 
-# Tools the suites need beyond the .NET SDK: curl for the smoke test, node + npm for the acceptance kit.
+# Tools the suites need beyond the .NET SDK: curl for the smoke test, node + npm for the acceptance kit,
+# SQLite's library (the store: libsqlite3.so for the tests, libsqlite3.a linked into the native binary).
 need_apt=()
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+command -v jq >/dev/null 2>&1 || need_apt+=(jq)
+[ -e /usr/lib/x86_64-linux-gnu/libsqlite3.a ] || [ -e /usr/lib/aarch64-linux-gnu/libsqlite3.a ] || need_apt+=(libsqlite3-dev)
 if [ -d "$ROOT/../shared/acceptance" ]; then
   command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
   command -v npm >/dev/null 2>&1 || need_apt+=(npm)
@@ -63,7 +66,7 @@ read -r xpass xfail < <(grep -E "(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[
   sed -E 's/.*Failed: +([0-9]+), Passed: +([0-9]+).*/\2 \1/' | awk '{p+=$1; f+=$2} END {print p+0, f+0}')
 projects=$(grep -cE "(Passed|Failed)! +- Failed:" "$WORK/test.log")
 PASSED=$((PASSED + xpass)); FAILED=$((FAILED + xfail))
-if [ "$projects" -lt 4 ]; then fail "xunit: expected 4 test projects to report, saw $projects"; fi
+if [ "$projects" -lt 5 ]; then fail "xunit: expected 5 test projects to report, saw $projects"; fi
 echo "  xunit: $xpass passed, $xfail failed"
 # A failure's whole message (an assertion's own text says what leaked, what differed), not just its first line.
 if [ "${xfail:-0}" != 0 ]; then grep -A10 "Error Message:" "$WORK/test.log" | head -80; fi
@@ -123,6 +126,11 @@ if [ -x "$BIN" ]; then
   s=$(curl -sN -H "Authorization: Bearer $KEY" -H 'content-type: application/json' -d '{"model":"mock/echo","stream":true,"messages":[{"role":"user","content":"smoke test two"}]}' "$U")
   if [ "$(grep -c '^data: {' <<<"$s")" -ge 3 ] && [ "$(grep -c '^data: \[DONE\]' <<<"$s")" = 1 ]; then pass "smoke: mock/echo stream"; else fail "smoke: mock/echo stream: $s"; fi
   if "$BIN" health --url "http://127.0.0.1:$PORT" >/dev/null 2>&1; then pass "smoke: gateway health (the container's HEALTHCHECK) exits 0"; else fail "smoke: gateway health failed"; fi
+  # The store: SQLite linked into the binary (no libsqlite3.so needed), the schema brought up offline.
+  dbout=$(cd "$SMOKE" && GATEWAY_DATA_DIR="$SMOKE/store" "$BIN" db migrate 2>&1 && GATEWAY_DATA_DIR="$SMOKE/store" "$BIN" db status 2>&1)
+  if grep -q "schema version 0 -> " <<<"$dbout" && grep -qE "schema version ([0-9]+) of \1 \(SQLite" <<<"$dbout" && ! ldd "$BIN" 2>/dev/null | grep -q sqlite; then
+    pass "smoke: the store's schema comes up in the native binary (SQLite linked in)"
+  else fail "smoke: db migrate/status: $dbout; $(ldd "$BIN" 2>/dev/null | grep sqlite)"; fi
   # A second gateway on the same port: one line naming it and exit 1, not an abort with a stack trace.
   (cd "$SMOKE" && exec env GATEWAY_MASTER_KEY=smoke-key GATEWAY_DATA_DIR="$SMOKE/data-twice" "$BIN" serve --urls "http://127.0.0.1:$PORT" >"$SMOKE/twice.log" 2>&1)
   rc=$?

@@ -93,9 +93,11 @@ internal sealed partial class ConfigReader(IReadOnlyDictionary<string, string> e
         var storage = new StorageConfig();
         if (TryGet(root, "storage", out var s) && Expect(s, JsonValueKind.Object, "storage"))
         {
-            CheckProperties(s, "storage", ["dataDir"]);
+            CheckProperties(s, "storage", ["dataDir", "database"]);
             if (TryGet(s, "dataDir", out var d) && String(d, "storage.dataDir") is { Length: > 0 } dir)
                 storage = storage with { DataDir = dir };
+            if (TryGet(s, "database", out var db) && String(db, "storage.database") is { Length: > 0 } database)
+                storage = storage with { Database = ResolveSecret(database, "storage.database") };
         }
         if (environment.TryGetValue("GATEWAY_DATA_DIR", out var envDir) && envDir.Length > 0)
             storage = storage with { DataDir = envDir };

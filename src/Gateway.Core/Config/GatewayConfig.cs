@@ -33,6 +33,8 @@ public sealed record ServerConfig
 public sealed record StorageConfig
 {
     public string DataDir { get; init; } = "./data";
+    /// <summary>Where the store lives: <c>sqlite:PATH</c>; null for <c>gateway.db</c> in <see cref="DataDir"/>.</summary>
+    public string? Database { get; init; }
 }
 
 public sealed record ProviderConfig

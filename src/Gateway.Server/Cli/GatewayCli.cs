@@ -18,6 +18,7 @@ public static class GatewayCli
           gateway policy test FILE --request REQ.json [--response RES.json] [--model M] [--key ID]
                                                        run a policy offline: what it decides and how long it takes
           gateway health [--url URL]                   exit 0 when a running gateway answers /health (for HEALTHCHECK)
+          gateway db status|migrate [--config FILE]    the store's schema version; migrate brings it up to date
           gateway --version
 
         Without --config, ./gateway.json is used when it exists (or the file named by GATEWAY_CONFIG).
@@ -51,6 +52,8 @@ public static class GatewayCli
                 return CheckConfig(args[2], env, stdout, stderr, offline: false);
             case "config" when args.Length == 4 && args[1] == "check" && (args[2] == "--offline" || args[3] == "--offline"):
                 return CheckConfig(args[2] == "--offline" ? args[3] : args[2], env, stdout, stderr, offline: true);
+            case "db" when args.Length >= 2 && args[1] is "status" or "migrate":
+                return DatabaseCommand.Run(args[1], args[2..], env, stdout, stderr);
             case "keys" when args.Length == 2 && args[1] == "new":
                 {
                     string key = KeyHashing.NewKey();

@@ -1,0 +1,129 @@
+using Gateway.Storage.Migrations;
+using Gateway.Storage.Sqlite;
+using Microsoft.Data.Sqlite;
+
+namespace Gateway.Storage.Tests.Migrations;
+
+/// <summary>Against a real SQLite file in a throwaway folder: the schema comes up, stays up, and refuses what it does not know.</summary>
+public sealed class SchemaMigrationsTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("gw-store-").FullName;
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private SqliteDatabase Database(string name = "gateway.db") => new(new StorageLocation(Path.Combine(_dir, "nested", name)));
+
+    private static List<string> Tables(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name";
+        using var reader = command.ExecuteReader();
+        var names = new List<string>();
+        while (reader.Read()) names.Add(reader.GetString(0));
+        return names;
+    }
+
+    private static string Scalar(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToString(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture)!;
+    }
+
+    [Fact]
+    public void EmptyFile_ComesUpToTheLatestVersion_InAFolderMadeForIt()
+    {
+        var database = Database();
+        Assert.Equal((0, SchemaMigrations.Latest), SchemaMigrations.Apply(database));
+        using var connection = database.Open();
+        Assert.Equal(SchemaMigrations.Latest, SchemaMigrations.CurrentVersion(connection));
+        Assert.Equal(["audit_log", "budget_spend", "keys", "provider_secrets", "request_log", "teams", "tenants", "usage_daily"], Tables(connection));
+        Assert.Equal("wal", Scalar(connection, "PRAGMA journal_mode"));
+        Assert.Equal("1", Scalar(connection, "PRAGMA foreign_keys"));
+    }
+
+    [Fact]
+    public void SecondStart_ChangesNothing_AndKeepsTheData()
+    {
+        var database = Database();
+        SchemaMigrations.Apply(database);
+        using (var connection = database.Open())
+        {
+            using var insert = connection.CreateCommand();
+            insert.CommandText = "INSERT INTO tenants (id, name, created_at, updated_at) VALUES ('acme', 'Acme', 1, 1)";
+            insert.ExecuteNonQuery();
+        }
+        Assert.Equal((SchemaMigrations.Latest, SchemaMigrations.Latest), SchemaMigrations.Apply(Database()));
+        using var reopened = Database().Open();
+        Assert.Equal("Acme", Scalar(reopened, "SELECT name FROM tenants WHERE id = 'acme'"));
+    }
+
+    [Fact]
+    public void EachMigration_AppliesOnTopOfThePreviousVersion()
+    {
+        for (int version = 1; version <= SchemaMigrations.Latest; version++)
+        {
+            var database = Database($"v{version}.db");
+            if (version > 1) Assert.Equal((0, version - 1), SchemaMigrations.Apply(database, version - 1));
+            Assert.Equal((version - 1, version), SchemaMigrations.Apply(database, version));
+        }
+    }
+
+    [Fact]
+    public void ANewerDatabase_IsRefusedWithItsVersion_NotMisread()
+    {
+        var database = Database();
+        SchemaMigrations.Apply(database);
+        using (var connection = database.Open())
+        {
+            using var bump = connection.CreateCommand();
+            bump.CommandText = $"PRAGMA user_version = {SchemaMigrations.Latest + 5}";
+            bump.ExecuteNonQuery();
+        }
+        var error = Assert.Throws<StorageException>(() => SchemaMigrations.Apply(database));
+        Assert.Contains($"schema version {SchemaMigrations.Latest + 5}, newer than this gateway knows ({SchemaMigrations.Latest})", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ForeignKeys_AreEnforced()
+    {
+        var database = Database();
+        SchemaMigrations.Apply(database);
+        using var connection = database.Open();
+        using var insert = connection.CreateCommand();
+        insert.CommandText = "INSERT INTO teams (id, tenant, name, created_at, updated_at) VALUES ('t', 'no-such-tenant', 'T', 1, 1)";
+        Assert.Throws<SqliteException>(() => insert.ExecuteNonQuery());
+    }
+
+    [Fact]
+    public void AFolderThatCannotBeMade_IsOneClearError()
+    {
+        string file = Path.Combine(_dir, "plain-file");
+        File.WriteAllText(file, "x");
+        var error = Assert.Throws<StorageException>(() => new SqliteDatabase(new StorageLocation(Path.Combine(file, "gateway.db"))).Open());
+        Assert.StartsWith($"cannot open the store {Path.Combine(file, "gateway.db")}", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null, "/srv/data/gateway.db")]
+    [InlineData("", "/srv/data/gateway.db")]
+    [InlineData("sqlite:/var/lib/gw/store.db", "/var/lib/gw/store.db")]
+    [InlineData("SQLITE:/var/lib/gw/store.db", "/var/lib/gw/store.db")]
+    public void Location_FromTheSetting(string? setting, string expected) =>
+        Assert.Equal(expected, StorageLocation.Parse(setting, "/srv/data").Location?.SqlitePath);
+
+    [Theory]
+    [InlineData("postgres://user:secret@db/gw", "storage.database: 'postgres:...' is not supported")]
+    [InlineData("sqlite:", "storage.database: \"sqlite:\" needs a file path")]
+    public void Location_Refused_WithoutShowingASecret(string setting, string expected)
+    {
+        var (location, error) = StorageLocation.Parse(setting, "/srv/data");
+        Assert.Null(location);
+        Assert.StartsWith(expected, error, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret", error, StringComparison.Ordinal);
+    }
+}
