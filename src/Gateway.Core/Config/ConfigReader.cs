@@ -93,7 +93,9 @@ internal sealed partial class ConfigReader(IReadOnlyDictionary<string, string> e
         var storage = new StorageConfig();
         if (TryGet(root, "storage", out var s) && Expect(s, JsonValueKind.Object, "storage"))
         {
-            CheckProperties(s, "storage", ["dataDir", "database"]);
+            CheckProperties(s, "storage", ["dataDir", "database", "logRetentionDays"]);
+            if (TryGet(s, "logRetentionDays", out var lr) && Long(lr, "storage.logRetentionDays", 0, 36_500) is { } days)
+                storage = storage with { LogRetention = TimeSpan.FromDays(days) };
             if (TryGet(s, "dataDir", out var d) && String(d, "storage.dataDir") is { Length: > 0 } dir)
                 storage = storage with { DataDir = dir };
             if (TryGet(s, "database", out var db) && String(db, "storage.database") is { Length: > 0 } database)

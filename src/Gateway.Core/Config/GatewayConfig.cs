@@ -35,6 +35,8 @@ public sealed record StorageConfig
     public string DataDir { get; init; } = "./data";
     /// <summary>Where the store lives: <c>sqlite:PATH</c>; null for <c>gateway.db</c> in <see cref="DataDir"/>.</summary>
     public string? Database { get; init; }
+    /// <summary>How long request log rows are kept (daily usage stays); zero keeps them forever.</summary>
+    public TimeSpan LogRetention { get; init; } = TimeSpan.FromDays(30);
 }
 
 public sealed record ProviderConfig

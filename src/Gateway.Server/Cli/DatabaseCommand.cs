@@ -36,6 +36,11 @@ internal static class DatabaseCommand
         var (location, problem) = StorageLocation.Parse(storage.Database, storage.DataDir);
         if (location is null)
         {
+            if (problem is null)
+            {
+                stdout.WriteLine("storage.database is \"none\": this gateway keeps no store");
+                return 0;
+            }
             stderr.WriteLine(problem);
             return 1;
         }

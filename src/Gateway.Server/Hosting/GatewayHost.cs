@@ -9,6 +9,9 @@ using Gateway.Server.Endpoints;
 using Gateway.Server.Http;
 using Gateway.Server.Pipeline;
 using Gateway.Server.Pipeline.Dialects;
+using Gateway.Storage;
+using Gateway.Storage.Migrations;
+using Gateway.Storage.Sqlite;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -37,6 +40,23 @@ public static partial class GatewayHost
         {
             throw new GatewayStartException($"cannot keep the first-start admin key in {Path.GetFullPath(config.Storage.DataDir)}: {ex.Message} "
                 + "Make the folder writable, point GATEWAY_DATA_DIR elsewhere, or set GATEWAY_MASTER_KEY.", ex);
+        }
+
+        // The store: opened and brought to the current schema before anything listens.
+        var (storeLocation, storeProblem) = StorageLocation.Parse(config.Storage.Database, config.Storage.DataDir);
+        if (storeProblem is not null) return (null, [storeProblem]);
+        SqliteDatabase? store = null;
+        if (storeLocation is not null)
+        {
+            try
+            {
+                store = new SqliteDatabase(storeLocation);
+                SchemaMigrations.Apply(store);
+            }
+            catch (StorageException ex)
+            {
+                throw new GatewayStartException(ex.Message + ". Make the folder writable, point GATEWAY_DATA_DIR or storage.database elsewhere, or set storage.database to \"none\".", ex);
+            }
         }
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
@@ -96,6 +116,15 @@ public static partial class GatewayHost
         services.AddSingleton<ModelPipeline>();
         services.AddSingleton<RequestLogSink>();
         services.AddSingleton<IRequestSink>(sp => sp.GetRequiredService<RequestLogSink>());
+        if (store is not null)
+        {
+            services.AddSingleton(store);
+            services.AddSingleton(sp => new RequestLogStore(sp.GetRequiredService<SqliteDatabase>()));
+            services.AddSingleton(sp => new StoreRequestSink(sp.GetRequiredService<RequestLogStore>(), options.Time, config.Storage.LogRetention,
+                sp.GetRequiredService<ILogger<StoreRequestSink>>()));
+            services.AddSingleton<IRequestSink>(sp => sp.GetRequiredService<StoreRequestSink>());
+            services.AddHostedService(sp => sp.GetRequiredService<StoreRequestSink>());
+        }
         services.AddSingleton<ModelsEndpoint>();
         services.AddSingleton<HealthEndpoints>();
         services.AddSingleton<GatewayRouter>();

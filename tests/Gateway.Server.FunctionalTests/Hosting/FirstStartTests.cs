@@ -74,11 +74,18 @@ public partial class FirstStartTests
     [Fact]
     public async Task DataFolder_IsMadeOnlyWhenSomethingNeedsIt()
     {
+        // Without a store (storage.database "none") and with an admin key set, nothing needs the folder.
         string dataDir = Path.Combine(Directory.CreateTempSubdirectory("gw-lazy-").FullName, "not-yet");
-        await using var gateway = await StartAsync(masterKey: true, dataDir: dataDir);
-        using var ready = await gateway.Client.GetAsync("/ready");
-        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
-        Assert.False(Directory.Exists(dataDir));
+        string config = Path.Combine(Path.GetDirectoryName(dataDir)!, "gateway.json");
+        await using (var gateway = await StartAsync(masterKey: true, dataDir: dataDir, configPath: config, configJson: """{ "storage": { "database": "none" } }"""))
+        {
+            using var ready = await gateway.Client.GetAsync("/ready");
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+            Assert.False(Directory.Exists(dataDir));
+        }
+        // The store needs it: made at start, with the store's file in it.
+        await using (var gateway = await StartAsync(masterKey: true, dataDir: dataDir))
+            Assert.True(File.Exists(Path.Combine(dataDir, "gateway.db")));
     }
 
     [Fact]

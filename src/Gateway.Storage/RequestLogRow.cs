@@ -1,0 +1,30 @@
+namespace Gateway.Storage;
+
+/// <summary>One request as the store keeps it (a row of <c>request_log</c>, counted into <c>usage_daily</c>).</summary>
+public readonly record struct RequestLogRow
+{
+    public required string Id { get; init; }
+    /// <summary>When the request ended, Unix milliseconds UTC.</summary>
+    public required long Time { get; init; }
+    public string? KeyId { get; init; }
+    public string? Team { get; init; }
+    public string? Tenant { get; init; }
+    public required string Dialect { get; init; }
+    public string? Model { get; init; }
+    public string? Provider { get; init; }
+    public string? ProviderModel { get; init; }
+    public int Attempts { get; init; }
+    public bool Stream { get; init; }
+    public int Status { get; init; }
+    public required string Outcome { get; init; }
+    public string? ErrorCode { get; init; }
+    public int InputTokens { get; init; }
+    public int OutputTokens { get; init; }
+    public int CachedTokens { get; init; }
+    public int ReasoningTokens { get; init; }
+    /// <summary>Cost in nano-dollars (1e-9 USD).</summary>
+    public long CostNanos { get; init; }
+    public double DurationMs { get; init; }
+    public double? TtftMs { get; init; }
+    public double UpstreamMs { get; init; }
+}

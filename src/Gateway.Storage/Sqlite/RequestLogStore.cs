@@ -1,0 +1,86 @@
+using Gateway.Storage.Sqlite;
+using Microsoft.Data.Sqlite;
+
+namespace Gateway.Storage.Sqlite;
+
+/// <summary>
+/// Writes request rows in batches: one transaction per batch, each row into <c>request_log</c> and
+/// added to its key's and model's day in <c>usage_daily</c>. Prepared statements are reused across a batch.
+/// </summary>
+public sealed class RequestLogStore(SqliteDatabase database)
+{
+    private const string InsertLog = """
+        INSERT OR IGNORE INTO request_log (id, time, key_id, team, tenant, dialect, model, provider, provider_model, attempts, stream, status, outcome,
+            error_code, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_nanos, duration_ms, ttft_ms, upstream_ms)
+        VALUES ($id, $time, $key, $team, $tenant, $dialect, $model, $provider, $providerModel, $attempts, $stream, $status, $outcome,
+            $error, $input, $output, $cached, $reasoning, $cost, $duration, $ttft, $upstream)
+        """;
+
+    private const string AddUsage = """
+        INSERT INTO usage_daily (day, key_id, team, tenant, model, requests, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_nanos)
+        VALUES ($day, $key, $team, $tenant, $model, 1, $input, $output, $cached, $reasoning, $cost)
+        ON CONFLICT (day, key_id, model) DO UPDATE SET requests = requests + 1, input_tokens = input_tokens + excluded.input_tokens,
+            output_tokens = output_tokens + excluded.output_tokens, cached_tokens = cached_tokens + excluded.cached_tokens,
+            reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, cost_nanos = cost_nanos + excluded.cost_nanos
+        """;
+
+    /// <summary>Writes the rows in one transaction; a failure leaves none of them written.</summary>
+    public void Write(IReadOnlyList<RequestLogRow> rows)
+    {
+        if (rows.Count == 0) return;
+        using var connection = database.Open();
+        using var transaction = connection.BeginTransaction();
+        using var log = Command(connection, transaction, InsertLog, "$id", "$time", "$key", "$team", "$tenant", "$dialect", "$model", "$provider", "$providerModel",
+            "$attempts", "$stream", "$status", "$outcome", "$error", "$input", "$output", "$cached", "$reasoning", "$cost", "$duration", "$ttft", "$upstream");
+        using var usage = Command(connection, transaction, AddUsage, "$day", "$key", "$team", "$tenant", "$model", "$input", "$output", "$cached", "$reasoning", "$cost");
+        foreach (var row in rows)
+        {
+            Set(log, row.Id, row.Time, row.KeyId, row.Team, row.Tenant, row.Dialect, row.Model, row.Provider, row.ProviderModel, row.Attempts, row.Stream ? 1 : 0,
+                row.Status, row.Outcome, row.ErrorCode, row.InputTokens, row.OutputTokens, row.CachedTokens, row.ReasoningTokens, row.CostNanos,
+                row.DurationMs, row.TtftMs, row.UpstreamMs);
+            log.ExecuteNonQuery();
+            // Usage is what providers answered for: requests that never reached one add nothing.
+            if (row.Provider is null) continue;
+            Set(usage, DayOf(row.Time), row.KeyId ?? "", row.Team ?? "", row.Tenant ?? "", row.Model ?? "", row.InputTokens, row.OutputTokens,
+                row.CachedTokens, row.ReasoningTokens, row.CostNanos);
+            usage.ExecuteNonQuery();
+        }
+        transaction.Commit();
+    }
+
+    /// <summary>The UTC day a time falls in, as Unix milliseconds of its midnight.</summary>
+    public static long DayOf(long unixMs) => unixMs - (((unixMs % 86_400_000) + 86_400_000) % 86_400_000);
+
+    /// <summary>Deletes request rows older than <paramref name="before"/> (Unix ms); daily usage stays.</summary>
+    public int DeleteOlderThan(long before)
+    {
+        using var connection = database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM request_log WHERE time < $before";
+        command.Parameters.AddWithValue("$before", before);
+        return command.ExecuteNonQuery();
+    }
+
+    public long Count()
+    {
+        using var connection = database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM request_log";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction transaction, string sql, params string[] names)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var name in names) command.Parameters.Add(new SqliteParameter { ParameterName = name });
+        command.Prepare();
+        return command;
+    }
+
+    private static void Set(SqliteCommand command, params object?[] values)
+    {
+        for (int i = 0; i < values.Length; i++) command.Parameters[i].Value = values[i] ?? DBNull.Value;
+    }
+}

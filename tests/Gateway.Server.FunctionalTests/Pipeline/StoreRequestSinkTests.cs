@@ -1,0 +1,80 @@
+using System.Net;
+using Gateway.Server.FunctionalTests.Infrastructure;
+using Gateway.Server.Pipeline;
+using Gateway.Storage;
+using Gateway.Storage.Migrations;
+using Gateway.Storage.Sqlite;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using static Gateway.Server.FunctionalTests.Infrastructure.GatewayUnderTest;
+
+namespace Gateway.Server.FunctionalTests.Pipeline;
+
+/// <summary>Request records reach a real SQLite file without the request waiting; a full queue drops and counts.</summary>
+public sealed class StoreRequestSinkTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("gw-sink-").FullName;
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private static long Scalar(SqliteDatabase database, string sql)
+    {
+        using var connection = database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static RequestRecord Record(int i) => new()
+    {
+        RequestId = $"r{i}", Method = "POST", Path = "/v1/chat/completions", Dialect = "chat", KeyId = "k", Model = "fast",
+        Provider = "openai", ProviderModel = "gpt-4o-mini", Attempts = 1, Status = 200, Outcome = RequestOutcome.Answered,
+        Total = TimeSpan.FromMilliseconds(10), Upstream = TimeSpan.FromMilliseconds(8), Usage = new Gateway.Core.Sse.TokenUsage(10, 5, 15, 0, 0),
+    };
+
+    [Fact]
+    public async Task GatewayRequests_LandInTheRequestLogAndTheDailyUsage_AndSurviveARestart()
+    {
+        string dataDir = Path.Combine(_dir, "data");
+        await using (var gateway = await StartAsync(dataDir: dataDir))
+        {
+            for (int i = 0; i < 3; i++)
+                using (var ok = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("mock/echo", $"row {i}")))) Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+            using (var bad = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("nope/x", "x")))) Assert.Equal(HttpStatusCode.NotFound, bad.StatusCode);
+        } // stopping writes what is still queued
+        var database = new SqliteDatabase(new StorageLocation(Path.Combine(dataDir, "gateway.db")));
+        Assert.Equal(4, Scalar(database, "SELECT count(*) FROM request_log"));
+        Assert.Equal(1, Scalar(database, "SELECT count(*) FROM request_log WHERE status = 404 AND outcome = 'Invalid' AND provider IS NULL"));
+        Assert.Equal(3, Scalar(database, "SELECT requests FROM usage_daily WHERE key_id = 'master' AND model = 'mock/echo'"));
+        Assert.True(Scalar(database, "SELECT input_tokens FROM usage_daily WHERE model = 'mock/echo'") > 0);
+
+        await using (var again = await StartAsync(dataDir: dataDir))
+            using (var ok = await again.Client.SendAsync(Post("/v1/chat/completions", Chat("mock/echo", "after restart")))) Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        Assert.Equal(5, Scalar(database, "SELECT count(*) FROM request_log"));
+        Assert.Equal(4, Scalar(database, "SELECT requests FROM usage_daily WHERE model = 'mock/echo'"));
+    }
+
+    [Theory]
+    [InlineData(50, 100, 50, 0)]     // below the bound: every row
+    [InlineData(1000, 100, 100, 900)] // a burst past it: the queue's worth written, the rest dropped and counted
+    public async Task ABurst_NoRowLostBelowTheBound_DropsCountedAboveIt(int rows, int capacity, long written, long dropped)
+    {
+        var database = new SqliteDatabase(new StorageLocation(Path.Combine(_dir, $"burst-{rows}.db")));
+        SchemaMigrations.Apply(database);
+        var sink = new StoreRequestSink(new RequestLogStore(database), TimeProvider.System, TimeSpan.Zero, NullLogger<StoreRequestSink>.Instance, capacity);
+        // The burst arrives before the writer runs: nothing waits, the queue takes what it can hold.
+        for (int i = 0; i < rows; i++) sink.Write(Record(i));
+        Assert.Equal(dropped, sink.Dropped);
+        await sink.StartAsync(CancellationToken.None);
+        for (int i = 0; i < 200 && sink.Written < written; i++) await Task.Delay(25);
+        await sink.StopAsync(CancellationToken.None);
+        Assert.Equal((written, dropped), (sink.Written, sink.Dropped));
+        Assert.Equal(written, Scalar(database, "SELECT count(*) FROM request_log"));
+        Assert.Equal(written, Scalar(database, "SELECT requests FROM usage_daily"));
+        Assert.Equal(written * 15, Scalar(database, "SELECT input_tokens + output_tokens FROM usage_daily"));
+    }
+}
