@@ -58,6 +58,24 @@ public sealed class StoreRequestSinkTests : IDisposable
         Assert.Equal(4, Scalar(database, "SELECT requests FROM usage_daily WHERE model = 'mock/echo'"));
     }
 
+    [Fact]
+    public async Task ARequestEndingDuringShutdown_IsStillWritten()
+    {
+        string dataDir = Path.Combine(_dir, "data");
+        var gateway = await StartAsync(dataDir: dataDir, configPath: Path.Combine(_dir, "gateway.json"), configJson: """{ "providers": { "mock": { "type": "mock", "chunks": 8, "chunkDelayMs": 150 } } }""");
+        var slow = gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("mock/echo", "one two three four five six seven eight", stream: true)),
+            HttpCompletionOption.ResponseHeadersRead);
+        using (var response = await slow)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var stopping = gateway.DisposeAsync().AsTask(); // the stream is still running: about a second to go
+            Assert.Contains("[DONE]", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            await stopping;
+        }
+        var database = new SqliteDatabase(new StorageLocation(Path.Combine(dataDir, "gateway.db")));
+        Assert.Equal(1, Scalar(database, "SELECT count(*) FROM request_log WHERE stream = 1 AND outcome = 'Answered'"));
+    }
+
     [Theory]
     [InlineData(50, 100, 50, 0)]     // below the bound: every row
     [InlineData(1000, 100, 100, 900)] // a burst past it: the queue's worth written, the rest dropped and counted
