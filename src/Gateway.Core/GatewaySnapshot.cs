@@ -36,6 +36,7 @@ public sealed class GatewaySnapshot
             group.CountsTokens = group.WeighsTokens || group.Config.Fallbacks.Any(name => Groups.TryGetValue(name, out var fallback) && fallback.WeighsTokens);
         Keys = keys;
         Version = version;
+        Pricing = new Pricing.PriceTable(config.Pricing);
     }
 
     public GatewayConfig Config { get; }
@@ -47,6 +48,8 @@ public sealed class GatewaySnapshot
     public FrozenDictionary<string, DeploymentGroup> Groups { get; }
     public FrozenDictionary<string, DeploymentGroup>.AlternateLookup<ReadOnlySpan<char>> GroupsBySpan { get; }
     public KeyRing Keys { get; }
+    /// <summary>What calls cost: the configuration's prices over the built-in list.</summary>
+    public Pricing.PriceTable Pricing { get; }
     public long Version { get; }
     public long MaxBodyBytes => Config.Server.MaxBodyBytes;
 

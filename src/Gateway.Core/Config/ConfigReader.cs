@@ -16,7 +16,7 @@ internal sealed partial class ConfigReader(IReadOnlyDictionary<string, string> e
     // Sections that later versions give meaning to: accepted with a warning so a file written for a
     // newer gateway still loads, but nobody is misled into thinking they apply.
     private static readonly string[] FutureSections = ["limits", "cache", "routes", "tenants", "budgets"];
-    private static readonly string[] RootProperties = ["$schema", "server", "providers", "models", "keys", "storage", "policies", .. FutureSections];
+    private static readonly string[] RootProperties = ["$schema", "server", "providers", "models", "keys", "storage", "policies", "pricing", .. FutureSections];
 
     private readonly List<string> _errors = [];
     private readonly List<string> _warnings = [];
@@ -35,6 +35,7 @@ internal sealed partial class ConfigReader(IReadOnlyDictionary<string, string> e
         var keys = ReadKeys(root);
         WarnOnUnknownKeyModels(keys, models, providers);
         var policies = ReadPolicies(root);
+        var pricing = ReadPricing(root, providers, models);
         byte[]? master = null;
         if (environment.TryGetValue("GATEWAY_MASTER_KEY", out var masterKey) && masterKey.Length > 0)
             master = KeyHashing.Hash(masterKey);
@@ -48,6 +49,7 @@ internal sealed partial class ConfigReader(IReadOnlyDictionary<string, string> e
             Models = models,
             Keys = keys,
             Policies = policies,
+            Pricing = pricing,
             MasterKeyHash = master,
         }, _errors, _warnings);
     }
@@ -367,6 +369,34 @@ internal sealed partial class ConfigReader(IReadOnlyDictionary<string, string> e
             }
         }
         return capabilities;
+    }
+
+    /// <summary><c>"pricing": {"openai/gpt-4o-mini": {"input": 0.15, "output": 0.6, "cachedInput": 0.075}, "fast": {...}}</c>.</summary>
+    private Dictionary<string, Pricing.ModelPrice> ReadPricing(JsonElement root, Dictionary<string, ProviderConfig> providers, Dictionary<string, ModelGroupConfig> models)
+    {
+        var pricing = new Dictionary<string, Pricing.ModelPrice>(StringComparer.Ordinal);
+        if (!TryGet(root, "pricing", out var p) || !Expect(p, JsonValueKind.Object, "pricing")) return pricing;
+        foreach (var entry in p.EnumerateObject())
+        {
+            string path = $"pricing.{entry.Name}";
+            int slash = entry.Name.IndexOf('/', StringComparison.Ordinal);
+            if (slash > 0 ? !providers.ContainsKey(entry.Name[..slash]) || slash == entry.Name.Length - 1 : !models.ContainsKey(entry.Name))
+            {
+                _errors.Add($"{path}: name a configured provider's model (\"provider/model\") or an alias from models");
+                continue;
+            }
+            if (!Expect(entry.Value, JsonValueKind.Object, path)) continue;
+            CheckProperties(entry.Value, path, ["input", "output", "cachedInput", "cacheWrite"]);
+            if (!TryGet(entry.Value, "input", out _) || !TryGet(entry.Value, "output", out _))
+            {
+                _errors.Add($"{path}: input and output are required (USD per million tokens)");
+                continue;
+            }
+            decimal? Optional(string name) => TryGet(entry.Value, name, out _) ? (decimal)Price(entry.Value, name, path) : null;
+            pricing[entry.Name] = new Pricing.ModelPrice((decimal)Price(entry.Value, "input", path), (decimal)Price(entry.Value, "output", path),
+                Optional("cachedInput"), Optional("cacheWrite"));
+        }
+        return pricing;
     }
 
     private double Price(JsonElement item, string name, string path)

@@ -98,6 +98,9 @@ internal sealed class GatewayRequest
         bool gone = context.RequestAborted.IsCancellationRequested;
         int status = context.Response.StatusCode;
         var outcome = Outcome ?? (gone ? RequestOutcome.ClientGone : status < 400 ? RequestOutcome.Answered : RequestOutcome.GatewayError);
+        // A provider/model request's model id is the rest of the name it asked for.
+        string? providerModel = ProviderModel ?? (Provider is { } p && Model is { } m && m.Length > p.Length && m.StartsWith(p, StringComparison.Ordinal) && m[p.Length] == '/'
+            ? m[(p.Length + 1)..] : Model);
         return new RequestRecord
         {
             RequestId = context.TraceIdentifier,
@@ -107,8 +110,7 @@ internal sealed class GatewayRequest
             KeyId = KeyId,
             Model = Model,
             Provider = Provider,
-            ProviderModel = ProviderModel ?? (Provider is { } p && Model is { } m && m.Length > p.Length && m.StartsWith(p, StringComparison.Ordinal) && m[p.Length] == '/'
-                ? m[(p.Length + 1)..] : Model),
+            ProviderModel = providerModel,
             Attempts = Attempts,
             Fallback = Fallback,
             Stream = Stream,
@@ -120,8 +122,16 @@ internal sealed class GatewayRequest
             Upstream = _upstreamStarted == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(_upstreamStarted, _upstreamEnded == 0 ? now : _upstreamEnded),
             TimeToFirstToken = _firstToken == 0 ? null : Stopwatch.GetElapsedTime(Started, _firstToken),
             Usage = Usage,
+            CostNanos = Cost(providerModel),
         };
     }
+
+    /// <summary>The usage at the price of the deployment that answered (the configuration's, else the list price).</summary>
+    private long? Cost(string? providerModel) =>
+        Usage is { } usage && Provider is { } provider && providerModel is not null && Snapshot.Providers.TryGetValue(provider, out var instance)
+        && Snapshot.Pricing.Find(provider, instance.Config.Type, providerModel, Model) is { } price
+            ? price.CostNanos(usage)
+            : null;
 
     private void Reset()
     {

@@ -20,7 +20,7 @@ internal sealed partial class RequestLogSink(Gateway.Core.SnapshotHolder snapsho
         Log.Request(_logger, record.Method, record.Path, record.Status, record.Total.TotalMilliseconds,
             record.KeyId ?? "-", record.Dialect, record.Model ?? "-",
             record.Provider is null ? "-" : record.Provider + "/" + record.ProviderModel, record.Attempts,
-            usage?.PromptTokens ?? 0, usage?.CompletionTokens ?? 0, usage?.CachedTokens ?? 0, usage?.ReasoningTokens ?? 0,
+            usage?.PromptTokens ?? 0, usage?.CompletionTokens ?? 0, usage?.CachedTokens ?? 0, usage?.ReasoningTokens ?? 0, (record.CostNanos ?? 0) / 1e9,
             record.TimeToFirstToken?.TotalMilliseconds ?? 0, record.Upstream.TotalMilliseconds, record.Overhead.TotalMilliseconds,
             record.Outcome, record.ErrorCode ?? "-", record.RequestId);
     }
@@ -35,10 +35,10 @@ internal sealed partial class RequestLogSink(Gateway.Core.SnapshotHolder snapsho
     {
         [LoggerMessage(EventId = 4, Level = LogLevel.Information,
             Message = "{Method} {Path} {Status} in {DurationMs:0.###} ms: key {KeyId}, {Dialect}, model {Model} -> {Deployment}, attempts {Attempts}, "
-                + "tokens {InputTokens} in {OutputTokens} out (cached {CachedTokens}, reasoning {ReasoningTokens}), ttft {TtftMs:0.###} ms, "
+                + "tokens {InputTokens} in {OutputTokens} out (cached {CachedTokens}, reasoning {ReasoningTokens}), cost ${CostUsd:0.########}, ttft {TtftMs:0.###} ms, "
                 + "upstream {UpstreamMs:0.###} ms, gateway {OverheadMs:0.###} ms, {Outcome} {ErrorCode}, request {RequestId}")]
         public static partial void Request(ILogger logger, string method, string path, int status, double durationMs, string keyId, string dialect, string model,
-            string deployment, int attempts, int inputTokens, int outputTokens, int cachedTokens, int reasoningTokens, double ttftMs, double upstreamMs, double overheadMs,
+            string deployment, int attempts, int inputTokens, int outputTokens, int cachedTokens, int reasoningTokens, double costUsd, double ttftMs, double upstreamMs, double overheadMs,
             RequestOutcome outcome, string errorCode, string requestId);
 
         [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "{Method} {Path} {Status} in {DurationMs:0.###} ms, request {RequestId}")]

@@ -39,4 +39,6 @@ internal readonly struct RequestRecord
     public TimeSpan? TimeToFirstToken { get; init; }
     /// <summary>Token counts as the provider reported them; null when it reported none.</summary>
     public TokenUsage? Usage { get; init; }
+    /// <summary>What the call cost in nano-dollars (1e-9 USD) at the deployment's price; null when no price is known or nothing was counted.</summary>
+    public long? CostNanos { get; init; }
 }

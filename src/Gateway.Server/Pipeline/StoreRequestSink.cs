@@ -63,6 +63,7 @@ internal sealed partial class StoreRequestSink : BackgroundService, IRequestSink
             OutputTokens = usage?.CompletionTokens ?? 0,
             CachedTokens = usage?.CachedTokens ?? 0,
             ReasoningTokens = usage?.ReasoningTokens ?? 0,
+            CostNanos = record.CostNanos ?? 0,
             DurationMs = record.Total.TotalMilliseconds,
             TtftMs = record.TimeToFirstToken?.TotalMilliseconds,
             UpstreamMs = record.Upstream.TotalMilliseconds,

@@ -31,6 +31,7 @@ public sealed class RequestRecordTests : IAsyncLifetime
                 "dead":   { "type": "openai-compatible", "baseUrl": "http://127.0.0.1:9/v1", "models": ["any"] }
               },
               "models": { "pair": { "deployments": [ { "provider": "openai", "model": "gpt-a" } ] } },
+              "pricing": { "openai/gpt-a": { "input": 1, "output": 2, "cachedInput": 0.5 } },
               "keys": [ { "id": "narrow", "hash": "{{Gateway.Core.Config.KeyHashing.Format(Gateway.Core.Config.KeyHashing.Hash(NarrowKey))}}", "models": ["mock/*"] } ],
               "policies": [
                 { "file": "{{reject.Replace("\\", "/", StringComparison.Ordinal)}}", "models": ["refused/*"], "limits": { "timeoutMs": 3000 } },
@@ -66,6 +67,7 @@ public sealed class RequestRecordTests : IAsyncLifetime
         var r = await Send("/v1/chat/completions", Chat("pair", "hello usage-details"));
         Assert.Equal((200, RequestOutcome.Answered, "chat", "pair", "openai", "gpt-a", 1), (r.Status, r.Outcome, r.Dialect, r.Model, r.Provider, r.ProviderModel, r.Attempts));
         Assert.Equal(new Gateway.Core.Sse.TokenUsage(10, 5, 15, 4, 2), r.Usage);
+        Assert.Equal(18_000L, r.CostNanos); // the configured price: (6 x 1 + 4 cached x 0.5 + 5 out x 2) / 1e6 = $0.000018
         Assert.Equal("master", r.KeyId);
         Assert.Null(r.ErrorCode);
         Assert.Null(r.TimeToFirstToken);
@@ -78,6 +80,7 @@ public sealed class RequestRecordTests : IAsyncLifetime
         var r = await Send("/v1/chat/completions", Chat("openai/gpt-s", "hi usage-details", stream: true));
         Assert.Equal((200, RequestOutcome.Answered, true, "openai/gpt-s", "openai", "gpt-s"), (r.Status, r.Outcome, r.Stream, r.Model, r.Provider, r.ProviderModel));
         Assert.Equal(new Gateway.Core.Sse.TokenUsage(10, 5, 15, 4, 2), r.Usage);
+        Assert.Null(r.CostNanos); // no price for openai/gpt-s: none is made up
         Assert.NotNull(r.TimeToFirstToken);
         Assert.True(r.TimeToFirstToken <= r.Total);
     }
