@@ -24,7 +24,7 @@ internal static class DatabaseCommand
                 return 2;
             }
         }
-        config ??= env.GetValueOrDefault("GATEWAY_CONFIG") is { Length: > 0 } fromEnv ? fromEnv : File.Exists("gateway.json") ? "gateway.json" : null;
+        config ??= GatewayCli.DefaultConfig(env);
         // Offline: the store is found without the provider secrets being set.
         var load = ConfigLoader.LoadFile(Gateway.Providers.BuiltInProviders.Catalog, config, env, offline: true);
         if (!load.IsValid)

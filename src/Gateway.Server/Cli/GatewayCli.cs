@@ -75,6 +75,10 @@ public static class GatewayCli
         }
     }
 
+    /// <summary>Without --config: the file GATEWAY_CONFIG names, else ./gateway.json when it exists, else none.</summary>
+    internal static string? DefaultConfig(IReadOnlyDictionary<string, string> env) =>
+        env.GetValueOrDefault("GATEWAY_CONFIG") is { Length: > 0 } fromEnv ? fromEnv : File.Exists("gateway.json") ? "gateway.json" : null;
+
     /// <summary>The version and, after a '+', the commit it was built from (the SDK stamps it from git).</summary>
     internal static string Version =>
         typeof(GatewayCli).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
@@ -135,7 +139,7 @@ public static class GatewayCli
                 return 2;
             }
         }
-        config ??= env.GetValueOrDefault("GATEWAY_CONFIG") is { Length: > 0 } fromEnv ? fromEnv : File.Exists("gateway.json") ? "gateway.json" : null;
+        config ??= DefaultConfig(env);
         urls ??= env.GetValueOrDefault("ASPNETCORE_URLS") is { Length: > 0 } envUrls ? envUrls : null;
         if (config is not null && !File.Exists(config))
         {
@@ -203,7 +207,13 @@ public static class GatewayCli
             return 1;
         }
         var config = result.Config!;
-        // The server refuses to start with a policy that does not compile; so does the check.
+        // The server refuses to start with a store setting it cannot use, or a policy that does not compile; so does the check.
+        if (Gateway.Storage.StorageLocation.Parse(config.Storage.Database, config.Storage.DataDir).Error is { } storeError)
+        {
+            stderr.WriteLine($"error: {storeError}");
+            stderr.WriteLine($"{path}: 1 error");
+            return 1;
+        }
         int policyErrors = 0;
         foreach (var policy in config.Policies)
         {

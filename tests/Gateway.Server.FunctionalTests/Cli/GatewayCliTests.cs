@@ -13,6 +13,31 @@ public class GatewayCliTests
     }
 
     [Fact]
+    public async Task Db_StatusThenMigrateThenStatus_AgainstTheConfiguredFile()
+    {
+        string dir = Directory.CreateTempSubdirectory("gw-db-cli-").FullName;
+        string config = Path.Combine(dir, "gateway.json");
+        string store = Path.Combine(dir, "store", "gw.db");
+        await File.WriteAllTextAsync(config, $$"""{ "storage": { "database": "sqlite:{{store}}" } }""");
+        var before = await Run("db", "status", "--config", config);
+        Assert.Equal((0, $"{store}: no store yet (schema version 0 of {Gateway.Storage.Migrations.SchemaMigrations.Latest}); the gateway makes it when it first needs it"),
+            (before.Code, before.Out.Trim()));
+        var migrate = await Run("db", "migrate", "--config", config);
+        Assert.Equal((0, $"{store}: schema version 0 -> {Gateway.Storage.Migrations.SchemaMigrations.Latest}"), (migrate.Code, migrate.Out.Trim()));
+        var after = await Run("db", "status", "--config", config);
+        Assert.StartsWith($"{store}: schema version {Gateway.Storage.Migrations.SchemaMigrations.Latest} of {Gateway.Storage.Migrations.SchemaMigrations.Latest} (SQLite 3.", after.Out, StringComparison.Ordinal);
+        await File.WriteAllTextAsync(config, """{ "storage": { "database": "mysql://root:hunter2@db/gw" } }""");
+        var refused = await Run("db", "status", "--config", config);
+        Assert.Equal(1, refused.Code);
+        Assert.DoesNotContain("hunter2", refused.Err, StringComparison.Ordinal);
+        var check = await Run("config", "check", config);
+        Assert.Equal(1, check.Code);
+        Assert.Contains("error: storage.database: 'mysql:...' is not supported", check.Err, StringComparison.Ordinal);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
     public async Task ConfigCheck_ValidFile_ExitsZero()
     {
         string path = Path.GetTempFileName();
