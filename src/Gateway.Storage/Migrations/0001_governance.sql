@@ -53,8 +53,9 @@ CREATE TABLE audit_log (
 ) STRICT;
 CREATE INDEX audit_log_time ON audit_log(time);
 
+-- One row per request; request_id is the x-request-id (the client's own when it sent one, so not unique).
 CREATE TABLE request_log (
-    id               TEXT PRIMARY KEY,
+    request_id       TEXT NOT NULL,
     time             INTEGER NOT NULL,
     key_id           TEXT,
     team             TEXT,

@@ -4,13 +4,14 @@ using Microsoft.Data.Sqlite;
 namespace Gateway.Storage.Sqlite;
 
 /// <summary>
-/// Writes request rows in batches: one transaction per batch, each row into <c>request_log</c> and
-/// added to its key's and model's day in <c>usage_daily</c>. Prepared statements are reused across a batch.
+/// Writes request rows in batches: one transaction per batch, each row into <c>request_log</c>, and the
+/// batch's usage summed in memory first, so <c>usage_daily</c> takes one upsert per key, model and day
+/// in the batch rather than one per row. Prepared statements are reused across a batch.
 /// </summary>
 public sealed class RequestLogStore(SqliteDatabase database)
 {
     private const string InsertLog = """
-        INSERT OR IGNORE INTO request_log (id, time, key_id, team, tenant, dialect, model, provider, provider_model, attempts, stream, status, outcome,
+        INSERT INTO request_log (request_id, time, key_id, team, tenant, dialect, model, provider, provider_model, attempts, stream, status, outcome,
             error_code, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_nanos, duration_ms, ttft_ms, upstream_ms)
         VALUES ($id, $time, $key, $team, $tenant, $dialect, $model, $provider, $providerModel, $attempts, $stream, $status, $outcome,
             $error, $input, $output, $cached, $reasoning, $cost, $duration, $ttft, $upstream)
@@ -18,8 +19,8 @@ public sealed class RequestLogStore(SqliteDatabase database)
 
     private const string AddUsage = """
         INSERT INTO usage_daily (day, key_id, team, tenant, model, requests, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_nanos)
-        VALUES ($day, $key, $team, $tenant, $model, 1, $input, $output, $cached, $reasoning, $cost)
-        ON CONFLICT (day, key_id, model) DO UPDATE SET requests = requests + 1, input_tokens = input_tokens + excluded.input_tokens,
+        VALUES ($day, $key, $team, $tenant, $model, $requests, $input, $output, $cached, $reasoning, $cost)
+        ON CONFLICT (day, key_id, model) DO UPDATE SET requests = requests + excluded.requests, input_tokens = input_tokens + excluded.input_tokens,
             output_tokens = output_tokens + excluded.output_tokens, cached_tokens = cached_tokens + excluded.cached_tokens,
             reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, cost_nanos = cost_nanos + excluded.cost_nanos
         """;
@@ -32,7 +33,8 @@ public sealed class RequestLogStore(SqliteDatabase database)
         using var transaction = connection.BeginTransaction();
         using var log = Command(connection, transaction, InsertLog, "$id", "$time", "$key", "$team", "$tenant", "$dialect", "$model", "$provider", "$providerModel",
             "$attempts", "$stream", "$status", "$outcome", "$error", "$input", "$output", "$cached", "$reasoning", "$cost", "$duration", "$ttft", "$upstream");
-        using var usage = Command(connection, transaction, AddUsage, "$day", "$key", "$team", "$tenant", "$model", "$input", "$output", "$cached", "$reasoning", "$cost");
+        using var usage = Command(connection, transaction, AddUsage, "$day", "$key", "$team", "$tenant", "$model", "$requests", "$input", "$output", "$cached", "$reasoning", "$cost");
+        var days = new Dictionary<(long Day, string Key, string Model), (string Team, string Tenant, long Requests, long Input, long Output, long Cached, long Reasoning, long Cost)>();
         foreach (var row in rows)
         {
             Set(log, row.Id, row.Time, row.KeyId, row.Team, row.Tenant, row.Dialect, row.Model, row.Provider, row.ProviderModel, row.Attempts, row.Stream ? 1 : 0,
@@ -41,8 +43,14 @@ public sealed class RequestLogStore(SqliteDatabase database)
             log.ExecuteNonQuery();
             // Usage is what providers answered for: requests that never reached one add nothing.
             if (row.Provider is null) continue;
-            Set(usage, DayOf(row.Time), row.KeyId ?? "", row.Team ?? "", row.Tenant ?? "", row.Model ?? "", row.InputTokens, row.OutputTokens,
-                row.CachedTokens, row.ReasoningTokens, row.CostNanos);
+            var key = (DayOf(row.Time), row.KeyId ?? "", row.Model ?? "");
+            var sum = days.GetValueOrDefault(key, (row.Team ?? "", row.Tenant ?? "", 0, 0, 0, 0, 0, 0));
+            days[key] = (sum.Team, sum.Tenant, sum.Requests + 1, sum.Input + row.InputTokens, sum.Output + row.OutputTokens, sum.Cached + row.CachedTokens,
+                sum.Reasoning + row.ReasoningTokens, sum.Cost + row.CostNanos);
+        }
+        foreach (var ((day, keyId, model), sum) in days)
+        {
+            Set(usage, day, keyId, sum.Team, sum.Tenant, model, sum.Requests, sum.Input, sum.Output, sum.Cached, sum.Reasoning, sum.Cost);
             usage.ExecuteNonQuery();
         }
         transaction.Commit();

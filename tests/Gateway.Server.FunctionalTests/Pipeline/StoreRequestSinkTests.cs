@@ -45,17 +45,25 @@ public sealed class StoreRequestSinkTests : IDisposable
             for (int i = 0; i < 3; i++)
                 using (var ok = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("mock/echo", $"row {i}")))) Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
             using (var bad = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("nope/x", "x")))) Assert.Equal(HttpStatusCode.NotFound, bad.StatusCode);
+            // A client's own request id need not be unique: both requests are kept.
+            for (int i = 0; i < 2; i++)
+            {
+                var same = Post("/v1/chat/completions", Chat("mock/echo", "same id"));
+                same.Headers.Add("x-request-id", "client-id-7");
+                using var ok = await gateway.Client.SendAsync(same);
+            }
         } // stopping writes what is still queued
         var database = new SqliteDatabase(new StorageLocation(Path.Combine(dataDir, "gateway.db")));
-        Assert.Equal(4, Scalar(database, "SELECT count(*) FROM request_log"));
+        Assert.Equal(6, Scalar(database, "SELECT count(*) FROM request_log"));
+        Assert.Equal(2, Scalar(database, "SELECT count(*) FROM request_log WHERE request_id = 'client-id-7'"));
         Assert.Equal(1, Scalar(database, "SELECT count(*) FROM request_log WHERE status = 404 AND outcome = 'Invalid' AND provider IS NULL"));
-        Assert.Equal(3, Scalar(database, "SELECT requests FROM usage_daily WHERE key_id = 'master' AND model = 'mock/echo'"));
+        Assert.Equal(5, Scalar(database, "SELECT requests FROM usage_daily WHERE key_id = 'master' AND model = 'mock/echo'"));
         Assert.True(Scalar(database, "SELECT input_tokens FROM usage_daily WHERE model = 'mock/echo'") > 0);
 
         await using (var again = await StartAsync(dataDir: dataDir))
             using (var ok = await again.Client.SendAsync(Post("/v1/chat/completions", Chat("mock/echo", "after restart")))) Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
-        Assert.Equal(5, Scalar(database, "SELECT count(*) FROM request_log"));
-        Assert.Equal(4, Scalar(database, "SELECT requests FROM usage_daily WHERE model = 'mock/echo'"));
+        Assert.Equal(7, Scalar(database, "SELECT count(*) FROM request_log"));
+        Assert.Equal(6, Scalar(database, "SELECT requests FROM usage_daily WHERE model = 'mock/echo'"));
     }
 
     [Fact]
