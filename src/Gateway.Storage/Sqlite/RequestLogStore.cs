@@ -1,4 +1,3 @@
-using Gateway.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
 
 namespace Gateway.Storage.Sqlite;
@@ -67,14 +66,6 @@ public sealed class RequestLogStore(SqliteDatabase database)
         command.CommandText = "DELETE FROM request_log WHERE time < $before";
         command.Parameters.AddWithValue("$before", before);
         return command.ExecuteNonQuery();
-    }
-
-    public long Count()
-    {
-        using var connection = database.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM request_log";
-        return (long)command.ExecuteScalar()!;
     }
 
     private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction transaction, string sql, params string[] names)
