@@ -48,6 +48,8 @@ public class RequestRecordBenchmarks
         _answer = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "data", "chat.completion.json"));
     }
 
+    private static readonly Gateway.Core.Auth.GatewayKey TeamKey = new("team-a", admin: false, []);
+
     [Benchmark]
     public int RecordOneRequest()
     {
@@ -55,7 +57,7 @@ public class RequestRecordBenchmarks
         var request = GatewayRequest.Rent(_snapshot, started);
         _context.Features.Set(request);
         request.Dialect = "chat";
-        request.KeyId = "team-a";
+        request.Key = TeamKey;
         request.Model = "fast";
         request.Stream = true;
         request.Sending(started);

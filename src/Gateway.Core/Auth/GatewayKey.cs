@@ -7,6 +7,9 @@ public sealed class GatewayKey(string id, bool admin, IReadOnlyList<string> mode
     public int Priority { get; } = priority;
 
     public string Id { get; } = id;
+
+    /// <summary>The levels that govern a stored key's requests (limits, budgets, expiry); none for a key from the configuration.</summary>
+    public Governance.KeyGovernance Governance { get; init; } = Gateway.Core.Governance.KeyGovernance.None;
     public bool Admin { get; } = admin;
     /// <summary>Glob patterns (<c>*</c> wildcard) of the models this key may call; empty means all.</summary>
     public IReadOnlyList<string> ModelPatterns { get; } = modelPatterns;

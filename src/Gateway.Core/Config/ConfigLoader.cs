@@ -146,4 +146,15 @@ public static class ConfigLoader
         }
     }
 
+
+    /// <summary>
+    /// One provider entry on its own (a provider stored through the admin API): read and checked exactly as
+    /// it would be under <c>providers</c> in the file.
+    /// </summary>
+    public static (ProviderConfig? Provider, IReadOnlyList<string> Errors) ReadProvider(ProviderCatalog catalog, string name, JsonElement entry,
+        IReadOnlyDictionary<string, string> environment, string origin)
+    {
+        var (provider, errors) = new ConfigReader(environment, Directory.GetCurrentDirectory(), catalog).ReadProviderEntry(name, entry);
+        return (provider is null ? null : provider with { Origin = origin }, errors);
+    }
 }

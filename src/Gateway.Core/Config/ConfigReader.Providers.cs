@@ -41,4 +41,12 @@ internal sealed partial class ConfigReader
             return new ProviderConfig { Name = name, Type = type, ApiKey = key, BaseUrl = baseUrl, Origin = "environment" };
         }
     }
+
+    /// <summary>One provider entry read on its own, with the errors it has.</summary>
+    public (ProviderConfig? Provider, IReadOnlyList<string> Errors) ReadProviderEntry(string name, JsonElement entry)
+    {
+        if (!IsValidName(name)) return (null, [$"{name}: a provider name may use letters, digits, '-', '_' and '.' only"]);
+        var provider = ReadProvider(name, entry, name);
+        return _errors.Count > 0 ? (null, _errors) : (provider, []);
+    }
 }

@@ -105,6 +105,9 @@ internal sealed partial class ConfigReader(IReadOnlyDictionary<string, string> e
         }
         if (environment.TryGetValue("GATEWAY_DATA_DIR", out var envDir) && envDir.Length > 0)
             storage = storage with { DataDir = envDir };
+        // The environment wins over the file (DESIGN §11): one image, its store chosen where it runs.
+        if (environment.TryGetValue("GATEWAY_DATABASE_URL", out var envDatabase) && envDatabase.Length > 0)
+            storage = storage with { Database = envDatabase };
         return storage;
     }
 

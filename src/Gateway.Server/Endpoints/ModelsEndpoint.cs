@@ -7,13 +7,13 @@ using Microsoft.AspNetCore.Http;
 namespace Gateway.Server.Endpoints;
 
 /// <summary><c>GET /v1/models</c>: every alias and <c>provider/model</c> the current config serves, OpenAI list shape.</summary>
-internal sealed class ModelsEndpoint(SnapshotHolder snapshots, TimeProvider time)
+internal sealed class ModelsEndpoint(SnapshotHolder snapshots, Gateway.Core.Governance.DirectoryHolder directory, TimeProvider time)
 {
     public async Task ListAsync(HttpContext context)
     {
         var snapshot = snapshots.Current;
-        var key = Authenticator.Authenticate(context, snapshot.Keys);
-        if (key is null)
+        var key = Authenticator.Authenticate(context, snapshot.Keys, directory.Current);
+        if (key is null || Authenticator.IsExpired(key, snapshot.Time))
         {
             await ErrorResponses.WriteAsync(context, GatewayError.Unauthorized("Missing or invalid gateway key.")).ConfigureAwait(false);
             return;

@@ -79,9 +79,13 @@ internal sealed partial class ConfigWatcher(
             try
             {
                 var previous = holder.Current;
+                GatewaySnapshot next;
                 // The configuration and the policies built from it go in together: no request sees one without the other.
-                var next = factory.Build(result.Config!).WithPolicies(policySet);
-                holder.Swap(next);
+                lock (factory.Publishing)
+                {
+                    next = factory.Build(result.Config!).WithPolicies(policySet);
+                    holder.Swap(next);
+                }
                 policies.Activate(policySet);
                 _lastFailure = null;
                 Log.Reloaded(logger, path, next.Version);

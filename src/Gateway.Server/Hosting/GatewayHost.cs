@@ -5,7 +5,10 @@ using Gateway.Core.Routing;
 using Gateway.Policies;
 using Gateway.Providers;
 using Gateway.Providers.Http;
+using Gateway.Core.Governance;
+using Gateway.Server.Admin;
 using Gateway.Server.Endpoints;
+using Gateway.Server.Governance;
 using Gateway.Server.Http;
 using Gateway.Server.Pipeline;
 using Gateway.Server.Pipeline.Dialects;
@@ -107,7 +110,12 @@ public static partial class GatewayHost
         services.AddSingleton(options.Time);
         services.AddSingleton<UpstreamHandlerPool>();
         services.AddSingleton<ProviderFactory>();
-        services.AddSingleton(sp => new SnapshotFactory(sp.GetRequiredService<ProviderFactory>(), bootstrapHash, sp.GetRequiredService<DeploymentStates>(), options.Time, options.Random));
+        var secretBox = SecretBox.FromBase64(options.Environment.GetValueOrDefault(SecretBox.Variable), out var secretProblem);
+        services.AddSingleton(new DirectoryHolder());
+        services.AddSingleton(sp => new Governor(options.Time, sp.GetRequiredService<ILogger<Governor>>()));
+        services.AddSingleton(sp => new StoredProviders(sp.GetService<IGovernanceStore>(), secretBox, secretProblem, Gateway.Providers.BuiltInProviders.Catalog, options.Environment));
+        services.AddSingleton(sp => new SnapshotFactory(sp.GetRequiredService<ProviderFactory>(), bootstrapHash, sp.GetRequiredService<DeploymentStates>(), options.Time, options.Random,
+            sp.GetRequiredService<StoredProviders>()));
         services.AddSingleton(sp => new SnapshotHolder(sp.GetRequiredService<SnapshotFactory>().Build(config)));
         services.AddSingleton<PolicyRegistry>();
         services.AddSingleton<RetryBudget>();
@@ -124,7 +132,14 @@ public static partial class GatewayHost
                 sp.GetRequiredService<ILogger<StoreRequestSink>>()));
             services.AddSingleton<IRequestSink>(sp => sp.GetRequiredService<StoreRequestSink>());
             services.AddHostedService(sp => sp.GetRequiredService<StoreRequestSink>());
+            services.AddSingleton<IGovernanceStore>(sp => new SqliteGovernanceStore(sp.GetRequiredService<SqliteDatabase>()));
+            services.AddSingleton(sp => new GovernanceSync(sp.GetRequiredService<IGovernanceStore>(), sp.GetRequiredService<DirectoryHolder>(),
+                sp.GetRequiredService<Governor>(), options.Time, sp.GetRequiredService<ILogger<GovernanceSync>>()));
+            services.AddHostedService(sp => sp.GetRequiredService<GovernanceSync>());
         }
+        services.AddSingleton(sp => new AdminApi(sp.GetRequiredService<SnapshotHolder>(), sp.GetRequiredService<DirectoryHolder>(), sp.GetRequiredService<Governor>(),
+            sp.GetRequiredService<StoredProviders>(), sp.GetRequiredService<SnapshotFactory>(), options.Time, sp.GetRequiredService<ILogger<AdminApi>>(),
+            sp.GetService<IGovernanceStore>(), sp.GetService<GovernanceSync>()));
         services.AddSingleton<ModelsEndpoint>();
         services.AddSingleton<HealthEndpoints>();
         services.AddSingleton<GatewayRouter>();
@@ -139,7 +154,25 @@ public static partial class GatewayHost
         var policies = app.Services.GetRequiredService<PolicyRegistry>();
         var policyErrors = new List<string>();
         if (policies.Build(config.Policies, policyErrors, config.Server) is not { } policySet) return (null, policyErrors);
-        var holder = app.Services.GetRequiredService<SnapshotHolder>();
+        // Stored tenants, teams, keys, spend and providers are read before anything listens.
+        try
+        {
+            app.Services.GetService<GovernanceSync>()?.Start();
+            app.Services.GetRequiredService<StoredProviders>().Load();
+        }
+        catch (Exception ex) when (ex is StorageException or Microsoft.Data.Sqlite.SqliteException or InvalidDataException or InvalidOperationException)
+        {
+            throw new GatewayStartException($"cannot read the governance data in the store: {ex.Message}", ex);
+        }
+        SnapshotHolder holder;
+        try
+        {
+            holder = app.Services.GetRequiredService<SnapshotHolder>();
+        }
+        catch (ArgumentException ex)
+        {
+            return (null, [ex.Message]);
+        }
         var snapshot = holder.Current.WithPolicies(policySet);
         holder.Swap(snapshot);
         policies.Activate(policySet);
@@ -161,7 +194,8 @@ public static partial class GatewayHost
                 .AddModelRoute(prefix + "/messages", new MessagesDialect(), pipeline)
                 .Add("GET", prefix + "/models", models.ListAsync);
         }
-        router.Add("GET", "/health", HealthEndpoints.HealthAsync).Add("GET", "/ready", health.ReadyAsync);
+        router.Add("GET", "/health", HealthEndpoints.HealthAsync).Add("GET", "/ready", health.ReadyAsync)
+            .AddPrefix(AdminApi.Prefix, app.Services.GetRequiredService<AdminApi>().HandleAsync);
         app.Run(router.DispatchAsync);
         return (app, []);
     }

@@ -10,11 +10,47 @@ namespace Gateway.Server.Hosting;
 /// <summary>Turns a validated configuration into a runnable snapshot: provider instances and the key ring.</summary>
 /// <param name="time">The routing clock every snapshot carries.</param>
 /// <param name="random">The routing and backoff chances every snapshot carries.</param>
-internal sealed class SnapshotFactory(ProviderFactory providers, byte[]? bootstrapAdminHash, DeploymentStates states, TimeProvider? time = null, Random? random = null)
+internal sealed class SnapshotFactory(ProviderFactory providers, byte[]? bootstrapAdminHash, DeploymentStates states, TimeProvider? time = null, Random? random = null,
+    Governance.StoredProviders? stored = null)
 {
     private long _version;
+    private GatewayConfig? _fileConfig;
 
+    /// <summary>Held while a snapshot is built and swapped in (a reload, an admin change to providers): one at a time.</summary>
+    public Lock Publishing { get; } = new();
+
+    /// <summary>
+    /// A snapshot of <paramref name="config"/> (as the file says it) with the providers stored through the admin API.
+    /// </summary>
+    /// <exception cref="ArgumentException">A provider name is both in the file and in the store.</exception>
     public GatewaySnapshot Build(GatewayConfig config)
+    {
+        var fileConfig = config;
+        if (stored is { Current.Count: > 0 } extra)
+        {
+            var merged = new Dictionary<string, ProviderConfig>(config.Providers, StringComparer.Ordinal);
+            foreach (var (name, provider) in extra.Current)
+                if (!merged.TryAdd(name, provider))
+                    throw new ArgumentException($"the provider '{name}' is declared by the configuration ({config.Providers[name].Origin}) and stored through the admin API: "
+                        + $"remove one (DELETE /admin/v1/providers/{name}, or the file's entry)");
+            config = config with { Providers = merged };
+        }
+        var snapshot = BuildMerged(config);
+        _fileConfig = fileConfig;
+        return snapshot;
+    }
+
+    /// <summary>Builds again from the last configuration with the stored providers as they are now, keeping the policies.</summary>
+    public void Republish(SnapshotHolder holder)
+    {
+        lock (Publishing)
+        {
+            var current = holder.Current;
+            holder.Swap(Build(_fileConfig ?? current.Config).WithPolicies(current.Policies));
+        }
+    }
+
+    private GatewaySnapshot BuildMerged(GatewayConfig config)
     {
         var instances = new Dictionary<string, IProvider>(StringComparer.Ordinal);
         foreach (var (name, provider) in config.Providers) instances[name] = providers.Create(provider);

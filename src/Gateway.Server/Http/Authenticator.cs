@@ -1,4 +1,5 @@
 using Gateway.Core.Auth;
+using Gateway.Core.Governance;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
@@ -16,9 +17,10 @@ internal static class Authenticator
     /// hashing it again (SHA-256 was 1.8% of a proxied request's CPU). Only an identical string
     /// instance, from the same key ring, skips the hash: nothing about a different key is learned.
     /// </summary>
-    private sealed record Verified(string Header, KeyRing Ring, GatewayKey Key);
+    private sealed record Verified(string Header, KeyRing Ring, GovernanceDirectory Directory, GatewayKey Key);
 
-    public static GatewayKey? Authenticate(HttpContext context, KeyRing keys)
+    /// <summary>The key presented, from the configuration's keys or the stored ones (not revoked); null when neither has it.</summary>
+    public static GatewayKey? Authenticate(HttpContext context, KeyRing keys, GovernanceDirectory directory)
     {
         var headers = context.Request.Headers;
         // Connection items are a plain dictionary: safe only while one request at a time uses the
@@ -29,28 +31,37 @@ internal static class Authenticator
         var authorization = headers[HeaderNames.Authorization];
         if (authorization.Count == 1 && authorization[0] is { } bearer)
         {
-            if (Cached(items, bearer, keys) is { } cached) return cached;
+            if (Cached(items, bearer, keys, directory) is { } cached) return cached;
             var value = bearer.AsSpan().Trim();
-            if (value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && keys.Find(value[7..].Trim()) is { } key)
-                return Remember(items, bearer, keys, key);
+            if (value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && Find(value[7..].Trim(), keys, directory) is { } key)
+                return Remember(items, bearer, keys, directory, key);
         }
         var apiKey = headers["x-api-key"];
         if (apiKey.Count == 1 && apiKey[0] is { } raw)
         {
-            if (Cached(items, raw, keys) is { } cached) return cached;
-            if (keys.Find(raw.AsSpan().Trim()) is { } key) return Remember(items, raw, keys, key);
+            if (Cached(items, raw, keys, directory) is { } cached) return cached;
+            if (Find(raw.AsSpan().Trim(), keys, directory) is { } key) return Remember(items, raw, keys, directory, key);
         }
         return null;
     }
 
-    private static GatewayKey? Cached(IDictionary<object, object?>? items, string header, KeyRing keys) =>
+    private static GatewayKey? Find(ReadOnlySpan<char> presented, KeyRing keys, GovernanceDirectory directory) =>
+        keys.Find(presented) ?? (directory.Ring.Count > 0 ? directory.Ring.Find(presented) : null);
+
+    // A directory swap (a key revoked, changed) ends what a connection had verified.
+    private static GatewayKey? Cached(IDictionary<object, object?>? items, string header, KeyRing keys, GovernanceDirectory directory) =>
         items is not null && items.TryGetValue(CacheSlot, out var slot) && slot is Verified v && ReferenceEquals(v.Header, header) && ReferenceEquals(v.Ring, keys)
+        && ReferenceEquals(v.Directory, directory)
             ? v.Key
             : null;
 
-    private static GatewayKey Remember(IDictionary<object, object?>? items, string header, KeyRing keys, GatewayKey key)
+    private static GatewayKey Remember(IDictionary<object, object?>? items, string header, KeyRing keys, GovernanceDirectory directory, GatewayKey key)
     {
-        if (items is not null) items[CacheSlot] = new Verified(header, keys, key);
+        if (items is not null) items[CacheSlot] = new Verified(header, keys, directory, key);
         return key;
     }
+
+    /// <summary>A stored key past its expiry is refused like an unknown one, with a message that says why.</summary>
+    public static bool IsExpired(GatewayKey key, TimeProvider time) =>
+        key.Governance.ExpiresAt is { } expires && time.GetUtcNow().ToUnixTimeMilliseconds() >= expires;
 }

@@ -12,7 +12,8 @@ namespace Gateway.Server.Http;
 /// routing (matcher, endpoint metadata, two middlewares) cost about 3% of the CPU of a proxied
 /// request in the profile of the native binary, for a table that never changes.
 /// </summary>
-internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshots, ILoggerFactory loggers, IEnumerable<IRequestSink> sinks, RequestLogSink requestLog)
+internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshots, ILoggerFactory loggers, IEnumerable<IRequestSink> sinks, RequestLogSink requestLog,
+    Gateway.Core.Governance.Governor governor)
 {
     private readonly ILogger _logger = loggers.CreateLogger<GatewayRouter>();
     private readonly IRequestSink[] _sinks = [.. sinks];
@@ -30,6 +31,15 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
         foreach (char c in id)
             if (c is < '!' or > '~') return false;
         return true;
+    }
+
+    private readonly List<(string Prefix, RequestDelegate Handler)> _prefixes = [];
+
+    /// <summary>A handler for a whole subtree (the admin API), which checks its own methods and paths.</summary>
+    public GatewayRouter AddPrefix(string prefix, RequestDelegate handler)
+    {
+        _prefixes.Add((prefix, handler));
+        return this;
     }
 
     public GatewayRouter Add(string method, string path, RequestDelegate handler)
@@ -56,9 +66,14 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
         string path = context.Request.Path.Value ?? "/";
         if (path.Length > 1 && path[^1] == '/') path = path[..^1];
         if (!_routes.TryGetValue(path, out var route))
+        {
+            foreach (var (prefix, handler) in _prefixes)
+                if (path.StartsWith(prefix, StringComparison.Ordinal) && (path.Length == prefix.Length || path[prefix.Length] == '/'))
+                    return Plain(context, handler);
             return ErrorResponses.WriteAsync(context, new GatewayError(404, "invalid_request_error", "not_found",
                 $"No route {context.Request.Method} {context.Request.Path}. The gateway serves /v1/chat/completions, /v1/messages, /v1/embeddings and /v1/models.",
                 ErrorSource.Client));
+        }
         // HEAD is GET without the body (Kestrel drops what the handler writes): load balancers probe /health with it.
         if (!string.Equals(context.Request.Method, route.Method, StringComparison.OrdinalIgnoreCase)
             && !(route.Method == "GET" && HttpMethods.IsHead(context.Request.Method)))
@@ -95,6 +110,27 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
         return GuardAsync(task, context, request, started);
     }
 
+    /// <summary>A route without a model: guarded and logged like the others, no record.</summary>
+    private Task Plain(HttpContext context, RequestDelegate handler)
+    {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        Task task;
+        try
+        {
+            task = handler(context);
+        }
+        catch (Exception ex)
+        {
+            task = FailAsync(context, ex);
+        }
+        if (task.IsCompletedSuccessfully)
+        {
+            End(context, null, started);
+            return task;
+        }
+        return GuardAsync(task, context, null, started);
+    }
+
     /// <summary>The last line of defence: a bug answers 500 in the OpenAI shape instead of a bare reset.</summary>
     private async Task GuardAsync(Task task, HttpContext context, GatewayRequest? request, long started)
     {
@@ -121,6 +157,19 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
         }
         context.Features.Set<GatewayRequest>(null);
         var record = request.ToRecord(context, now);
+        // Limits and budgets settle to what the request really used, however it ended.
+        try
+        {
+            if (!request.Reservation.IsEmpty)
+            {
+                var (tokens, cost) = Governance.GovernanceCosts.Settlement(record);
+                governor.Settle(request.Reservation, tokens, cost);
+            }
+        }
+        catch (Exception ex)
+        {
+            Log.SinkFailed(_logger, nameof(Governance.GovernanceCosts.Settlement), ex);
+        }
         foreach (var sink in _sinks)
         {
             try

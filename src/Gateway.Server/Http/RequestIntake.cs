@@ -1,6 +1,7 @@
 using Gateway.Core;
 using Gateway.Core.Auth;
 using Gateway.Core.Errors;
+using Gateway.Core.Governance;
 using Gateway.Core.Json;
 using Gateway.Core.Routing;
 using Gateway.Policies;
@@ -15,12 +16,13 @@ internal static class RequestIntake
     /// <summary>What intake found: the body (the caller disposes it) with its shape and the key, or the error to answer with.</summary>
     public readonly record struct Intake(PooledBody? Body, RequestShape Shape, GatewayKey? Key, GatewayError? Error);
 
-    public static async ValueTask<Intake> ReadAsync(HttpContext context, GatewaySnapshot snapshot, RequestKind kind)
+    public static async ValueTask<Intake> ReadAsync(HttpContext context, GatewaySnapshot snapshot, GovernanceDirectory directory, RequestKind kind)
     {
-        var key = Authenticator.Authenticate(context, snapshot.Keys);
-        if (key is null)
+        if (Authenticate(context, snapshot, directory) is not { } key)
             return new(null, default, null, GatewayError.Unauthorized("Missing or invalid gateway key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'."));
-        if (GatewayRequest.Of(context) is { } request) request.KeyId = key.Id;
+        if (Authenticator.IsExpired(key, snapshot.Time))
+            return new(null, default, null, GatewayError.Unauthorized("This gateway key has expired."));
+        if (GatewayRequest.Of(context) is { } request) request.Key = key;
 
         var (body, readError) = await RequestBodyReader.ReadAsync(context.Request, snapshot.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
         if (body is null) return new(null, default, key, readError);
@@ -31,6 +33,9 @@ internal static class RequestIntake
         }
         return new(body, shape, key, null);
     }
+
+    private static GatewayKey? Authenticate(HttpContext context, GatewaySnapshot snapshot, GovernanceDirectory directory) =>
+        Authenticator.Authenticate(context, snapshot.Keys, directory);
 
     /// <summary>The policies bound to one request, fixed at its start, and the context their hooks share (its PII vault).</summary>
     public sealed record BoundPolicies(PolicyChain Chain, PolicyContext Context);

@@ -20,7 +20,11 @@ internal sealed class GatewayRequest
     public GatewaySnapshot Snapshot { get; private set; } = null!;
     public long Started { get; private set; }
     public string Dialect { get; set; } = "";
-    public string? KeyId { get; set; }
+    /// <summary>The key the request was accepted with.</summary>
+    public Gateway.Core.Auth.GatewayKey? Key { get; set; }
+    public string? KeyId => Key?.Id;
+    /// <summary>What the request holds against its limits and budgets until it ends (settled by the router).</summary>
+    public Gateway.Core.Governance.Reservation Reservation { get; set; }
     public string? Model { get; set; }
     public bool Stream { get; set; }
     public string? Provider { get; private set; }
@@ -82,7 +86,7 @@ internal sealed class GatewayRequest
 
     internal static RequestOutcome OutcomeOf(GatewayError error) => error switch
     {
-        { Code: "policies_busy" } => RequestOutcome.Limited,
+        { Code: "policies_busy" } or { Source: ErrorSource.Client, Code: "rate_limit_exceeded" or "budget_exceeded" } => RequestOutcome.Limited,
         { Code: "policy_rejected" or "policy_failed" or "request_not_inspectable" or "answer_not_inspectable" } or { Source: ErrorSource.Policy } => RequestOutcome.PolicyRefused,
         { Status: 401 } => RequestOutcome.Unauthorized,
         { Source: ErrorSource.Client } => RequestOutcome.Invalid,
@@ -108,6 +112,8 @@ internal sealed class GatewayRequest
             Path = context.Request.Path.Value ?? "",
             Dialect = Dialect,
             KeyId = KeyId,
+            Team = Key?.Governance.Team,
+            Tenant = Key?.Governance.Tenant,
             Model = Model,
             Provider = Provider,
             ProviderModel = providerModel,
@@ -138,7 +144,9 @@ internal sealed class GatewayRequest
         Snapshot = null!;
         Started = 0;
         Dialect = "";
-        KeyId = Model = Provider = ProviderModel = Fallback = ErrorCode = null;
+        Key = null;
+        Reservation = default;
+        Model = Provider = ProviderModel = Fallback = ErrorCode = null;
         Stream = false;
         Attempts = 0;
         Usage = null;

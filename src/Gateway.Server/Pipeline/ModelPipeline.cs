@@ -4,11 +4,13 @@ using System.Runtime.CompilerServices;
 using Gateway.Core;
 using Gateway.Core.Auth;
 using Gateway.Core.Errors;
+using Gateway.Core.Governance;
 using Gateway.Core.Json;
 using Gateway.Core.Providers;
 using Gateway.Core.Routing;
 using Gateway.Core.Sse;
 using Gateway.Policies;
+using Gateway.Server.Governance;
 using Gateway.Server.Http;
 using Gateway.Server.Pipeline.Dialects;
 using Microsoft.AspNetCore.Http;
@@ -24,8 +26,11 @@ namespace Gateway.Server.Pipeline;
 /// the answer policies and written in the dialect's form. What it learns goes into the request's
 /// <see cref="GatewayRequest"/>; the router hands the record to the sinks when the request ends.
 /// </summary>
-internal sealed partial class ModelPipeline(RetryBudget retries, ILogger<ModelPipeline> logger)
+internal sealed partial class ModelPipeline(RetryBudget retries, Governor governor, DirectoryHolder directory, ILogger<ModelPipeline> logger)
 {
+    /// <summary>The output a request without <c>max_tokens</c> reserves against token limits and budgets until it settles.</summary>
+    public const int DefaultOutputReserve = 4096;
+
     public async Task HandleAsync(HttpContext context, InboundDialect dialect)
     {
         var request = GatewayRequest.Of(context) ?? throw new InvalidOperationException("a model route runs with its request feature");
@@ -36,7 +41,7 @@ internal sealed partial class ModelPipeline(RetryBudget retries, ILogger<ModelPi
             return;
         }
         var snapshot = request.Snapshot;
-        var intake = await RequestIntake.ReadAsync(context, snapshot, dialect.Kind).ConfigureAwait(false);
+        var intake = await RequestIntake.ReadAsync(context, snapshot, directory.Current, dialect.Kind).ConfigureAwait(false);
         if (intake.Body is not { } body)
         {
             await ErrorResponses.WriteAsync(context, intake.Error!, request.Started, dialect: dialect).ConfigureAwait(false);
@@ -158,6 +163,9 @@ internal sealed partial class ModelPipeline(RetryBudget retries, ILogger<ModelPi
     {
         public bool Native => native;
 
+        /// <summary>The request as it will be sent (after policies): what limits and budgets count.</summary>
+        public ReadOnlySpan<byte> Json => json.Span;
+
         public int Length => json.Length;
 
         public ReadOnlyMemory<byte> Write(in ModelRoute route, PooledBufferWriter output)
@@ -177,6 +185,12 @@ internal sealed partial class ModelPipeline(RetryBudget retries, ILogger<ModelPi
         RequestShape clientShape, RequestIntake.BoundPolicies? bound, GatewayKey key)
     {
         bool stream = request.Stream;
+        if (key.Governance.Scopes.Length > 0 && Admit(context, request, key, route, sender.Json) is { } refused)
+        {
+            route.NotSent();
+            await ErrorResponses.WriteAsync(context, refused, request.Started, dialect: dialect).ConfigureAwait(false);
+            return;
+        }
         var plan = new AttemptPlan(route) { Priority = AttemptPlan.PriorityOf(key, context.Request) };
         retries.Deposit();
         while (true)
@@ -216,6 +230,31 @@ internal sealed partial class ModelPipeline(RetryBudget retries, ILogger<ModelPi
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// Admits the request against its key's limits and budgets, reserving its tokens and worst-case cost
+    /// (settled when it ends); the refusal when a level has no room. Rate headers go on the answer either way.
+    /// </summary>
+    private GatewayError? Admit(HttpContext context, GatewayRequest request, GatewayKey key, in ModelRoute route, ReadOnlySpan<byte> json)
+    {
+        long tokens = 0, worst = 0;
+        if (key.Governance.NeedsTokens)
+        {
+            var (prompt, maxOutput) = PromptTokens.Count(json);
+            int output = maxOutput > 0 ? maxOutput : DefaultOutputReserve;
+            tokens = (long)prompt + output;
+            worst = GovernanceCosts.WorstCase(request.Snapshot, route, request.Model, prompt, output);
+        }
+        var admission = governor.Admit(key.Governance.Scopes, tokens, worst, out var reservation);
+        request.Reservation = reservation;
+        var headers = GovernanceCosts.RateHeaders(admission);
+        if (admission.Allowed)
+        {
+            foreach (var (name, value) in headers) context.Response.Headers[name] = value;
+            return null;
+        }
+        return GovernanceCosts.Refusal(admission, tokens, headers);
     }
 
     /// <returns>

@@ -16,6 +16,9 @@ internal readonly struct RequestRecord
     public required string Dialect { get; init; }
     /// <summary>The gateway key's id; null when none was accepted.</summary>
     public string? KeyId { get; init; }
+    /// <summary>The stored key's team and tenant (the team's tenant when the key names only a team).</summary>
+    public string? Team { get; init; }
+    public string? Tenant { get; init; }
     /// <summary>The model as the client named it (an alias or <c>provider/model</c>), when the body was read that far.</summary>
     public string? Model { get; init; }
     /// <summary>The provider and model of the last deployment tried; null when nothing was sent.</summary>

@@ -50,6 +50,8 @@ internal sealed partial class StoreRequestSink : BackgroundService, IRequestSink
             Id = record.RequestId,
             Time = _time.GetUtcNow().ToUnixTimeMilliseconds(),
             KeyId = record.KeyId,
+            Team = record.Team,
+            Tenant = record.Tenant,
             Dialect = record.Dialect,
             Model = record.Model,
             Provider = record.Provider,

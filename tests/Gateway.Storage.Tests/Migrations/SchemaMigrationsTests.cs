@@ -41,7 +41,7 @@ public sealed class SchemaMigrationsTests : IDisposable
         Assert.Equal((0, SchemaMigrations.Latest), SchemaMigrations.Apply(database));
         using var connection = database.Open();
         Assert.Equal(SchemaMigrations.Latest, SchemaMigrations.CurrentVersion(connection));
-        Assert.Equal(["audit_log", "budget_spend", "keys", "provider_secrets", "request_log", "teams", "tenants", "usage_daily"], Tables(connection));
+        Assert.Equal(["audit_log", "budget_spend", "keys", "meta", "provider_secrets", "request_log", "teams", "tenants", "usage_daily"], Tables(connection));
         Assert.Equal("wal", Scalar(connection, "PRAGMA journal_mode"));
         Assert.Equal("1", Scalar(connection, "PRAGMA foreign_keys"));
     }
@@ -71,6 +71,25 @@ public sealed class SchemaMigrationsTests : IDisposable
             if (version > 1) Assert.Equal((0, version - 1), SchemaMigrations.Apply(database, version - 1));
             Assert.Equal((version - 1, version), SchemaMigrations.Apply(database, version));
         }
+    }
+
+    [Fact]
+    public void Version2_OnAVersion1FileWithData_KeepsTheRows_AndStartsTheDirectoryVersion()
+    {
+        var database = Database();
+        SchemaMigrations.Apply(database, 1);
+        using (var v1 = database.Open())
+        using (var insert = v1.CreateCommand())
+        {
+            insert.CommandText = "INSERT INTO tenants (id, name, created_at, updated_at) VALUES ('acme', 'Acme', 1, 1);"
+                + "INSERT INTO keys (id, name, hash, prefix, tenant, created_at, updated_at) VALUES ('k1', 'one', x'00', 'gw-1', 'acme', 1, 1);";
+            insert.ExecuteNonQuery();
+        }
+        Assert.Equal((1, 2), SchemaMigrations.Apply(database, 2));
+        using var v2 = database.Open();
+        Assert.Equal("acme", Scalar(v2, "SELECT tenant FROM keys WHERE id = 'k1'"));
+        Assert.Equal("1", Scalar(v2, "SELECT value FROM meta WHERE name = 'directory_version'"));
+        Assert.Equal("request_log_model_time", Scalar(v2, "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'request_log_model_time'"));
     }
 
     [Fact]
