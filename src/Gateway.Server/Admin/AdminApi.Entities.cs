@@ -122,7 +122,7 @@ internal sealed partial class AdminApi
         var tenant = new Tenant(id ?? "", f.String("name") ?? id ?? "", f.Limits(), f.Budget(), f.Metadata(), Now(), Now());
         f.ThrowIfAny();
         if (directory.Current.Tenants.ContainsKey(tenant.Id)) throw new AdminError(409, "conflict", $"A tenant '{tenant.Id}' already exists.");
-        store.Insert(tenant, AuditOf(actor, "create", "tenant", tenant.Id, null, Text(tenant, WriteTenant)));
+        store.Insert(tenant, AuditOf(actor, "create", "tenant", tenant.Id, null, AuditText(tenant)));
         return Changed(actor, "create", "tenant", tenant.Id, () => Json(w => WriteTenant(w, directory.Current.Tenants.GetValueOrDefault(tenant.Id) ?? tenant)));
     }
 
@@ -141,7 +141,7 @@ internal sealed partial class AdminApi
             UpdatedAt = Now(),
         };
         f.ThrowIfAny();
-        store.Update(after, AuditOf(actor, "update", "tenant", id, Text(before, WriteTenant), Text(after, WriteTenant)));
+        store.Update(after, AuditOf(actor, "update", "tenant", id, AuditText(before), AuditText(after)));
         return Changed(actor, "update", "tenant", id, () => Json(w => WriteTenant(w, after)));
     }
 
@@ -155,7 +155,7 @@ internal sealed partial class AdminApi
         var team = new Team(id ?? "", tenant, f.String("name") ?? id ?? "", f.Limits(), f.Budget(), f.Metadata(), Now(), Now());
         f.ThrowIfAny();
         if (directory.Current.Teams.ContainsKey(team.Id)) throw new AdminError(409, "conflict", $"A team '{team.Id}' already exists.");
-        store.Insert(team, AuditOf(actor, "create", "team", team.Id, null, Text(team, WriteTeam)));
+        store.Insert(team, AuditOf(actor, "create", "team", team.Id, null, AuditText(team)));
         return Changed(actor, "create", "team", team.Id, () => Json(w => WriteTeam(w, team)));
     }
 
@@ -177,21 +177,27 @@ internal sealed partial class AdminApi
             UpdatedAt = Now(),
         };
         f.ThrowIfAny();
-        store.Update(after, AuditOf(actor, "update", "team", id, Text(before, WriteTeam), Text(after, WriteTeam)));
+        store.Update(after, AuditOf(actor, "update", "team", id, AuditText(before), AuditText(after)));
         return Changed(actor, "update", "team", id, () => Json(w => WriteTeam(w, after)));
     }
 
     private byte[] CreateKey(JsonElement body, GatewayKey actor, IGovernanceStore store)
     {
-        var f = new Fields(body, KeyFields);
-        f.CheckUnknown();
-        var (key, secret) = NewKey(f.String("name", nullable: false), f, Now(), directory.Current);
-        f.ThrowIfAny();
-        store.Insert(key, AuditOf(actor, "create", "key", key.Id, null, Text(key, (w, k) => WriteKey(w, k, null))));
+        var (key, secret, errors) = NewKey(body, directory.Current, Now());
+        if (errors.Count > 0) throw new AdminError(400, "invalid_request", string.Join("; ", errors));
+        store.Insert(key, AuditOf(actor, "create", "key", key.Id, null, AuditText(key)));
         return Changed(actor, "create", "key", key.Id, () => Json(w => WriteKey(w, key, secret)));
     }
 
-    /// <summary>A new key from the fields (the secret is random, only its hash is kept); problems land in <paramref name="f"/>.</summary>
+    /// <summary>A new key as the API (or the offline CLI) describes it: the secret is random and only its hash is kept; or what is wrong with the description.</summary>
+    internal static (StoredKey Key, string Secret, IReadOnlyList<string> Errors) NewKey(JsonElement body, GovernanceDirectory current, long now)
+    {
+        var f = new Fields(body, KeyFields);
+        f.CheckUnknown();
+        var (key, secret) = NewKey(f.String("name", nullable: false), f, now, current);
+        return (key, secret, f.Errors);
+    }
+
     private static (StoredKey Key, string Secret) NewKey(string? name, Fields f, long now, GovernanceDirectory current)
     {
         if (name is null && !f.Has("name")) f.Errors.Add("name: required");
@@ -237,7 +243,7 @@ internal sealed partial class AdminApi
             UpdatedAt = Now(),
         };
         f.ThrowIfAny();
-        store.Update(after, AuditOf(actor, "update", "key", id, Text(before, (w, k) => WriteKey(w, k, null)), Text(after, (w, k) => WriteKey(w, k, null))));
+        store.Update(after, AuditOf(actor, "update", "key", id, AuditText(before), AuditText(after)));
         return Changed(actor, "update", "key", id, () => Json(w => WriteKey(w, after, null)));
     }
 
@@ -247,7 +253,7 @@ internal sealed partial class AdminApi
         var before = directory.Current.Keys.GetValueOrDefault(id) ?? throw new AdminError(404, "not_found", $"No key '{id}'.");
         if (before.IsRevoked) return Json(w => WriteKey(w, before, null));
         var after = before with { RevokedAt = Now(), UpdatedAt = Now() };
-        store.Update(after, AuditOf(actor, "revoke", "key", id, Text(before, (w, k) => WriteKey(w, k, null)), Text(after, (w, k) => WriteKey(w, k, null))));
+        store.Update(after, AuditOf(actor, "revoke", "key", id, AuditText(before), AuditText(after)));
         return Changed(actor, "revoke", "key", id, () => Json(w => WriteKey(w, after, null)));
     }
 
@@ -280,19 +286,32 @@ internal sealed partial class AdminApi
         return answer();
     }
 
-    private void WriteTenant(Utf8JsonWriter w, Tenant t)
+    private void WriteTenant(Utf8JsonWriter w, Tenant t) => TenantJson(w, t, governor, Now());
+
+    private void WriteTeam(Utf8JsonWriter w, Team t) => TeamJson(w, t, governor, Now());
+
+    private void WriteKey(Utf8JsonWriter w, StoredKey k, string? secret) => KeyJson(w, k, secret, governor, Now());
+
+    /// <summary>The entity as the audit log keeps it: what was set, without live spend.</summary>
+    internal static string AuditText(Tenant t) => GovernanceJson.Text(w => TenantJson(w, t, null, 0));
+
+    internal static string AuditText(Team t) => GovernanceJson.Text(w => TeamJson(w, t, null, 0));
+
+    internal static string AuditText(StoredKey k) => GovernanceJson.Text(w => KeyJson(w, k, null, null, 0));
+
+    internal static void TenantJson(Utf8JsonWriter w, Tenant t, Governor? governor, long now)
     {
         w.WriteStartObject();
         w.WriteString("id", t.Id);
         w.WriteString("object", "tenant");
         w.WriteString("name", t.Name);
-        WriteGovernance(w, "tenant", t.Id, t.Limits, t.Budget, t.Metadata);
+        WriteGovernance(w, "tenant", t.Id, t.Limits, t.Budget, t.Metadata, governor, now);
         w.WriteString("createdAt", Iso(t.CreatedAt));
         w.WriteString("updatedAt", Iso(t.UpdatedAt));
         w.WriteEndObject();
     }
 
-    private void WriteTeam(Utf8JsonWriter w, Team t)
+    internal static void TeamJson(Utf8JsonWriter w, Team t, Governor? governor, long now)
     {
         w.WriteStartObject();
         w.WriteString("id", t.Id);
@@ -300,14 +319,14 @@ internal sealed partial class AdminApi
         w.WriteString("name", t.Name);
         if (t.Tenant is null) w.WriteNull("tenant");
         else w.WriteString("tenant", t.Tenant);
-        WriteGovernance(w, "team", t.Id, t.Limits, t.Budget, t.Metadata);
+        WriteGovernance(w, "team", t.Id, t.Limits, t.Budget, t.Metadata, governor, now);
         w.WriteString("createdAt", Iso(t.CreatedAt));
         w.WriteString("updatedAt", Iso(t.UpdatedAt));
         w.WriteEndObject();
     }
 
     /// <summary>A key as the API shows it: never its secret or hash, except <paramref name="secret"/> once, when it is created.</summary>
-    private void WriteKey(Utf8JsonWriter w, StoredKey k, string? secret)
+    internal static void KeyJson(Utf8JsonWriter w, StoredKey k, string? secret, Governor? governor, long now)
     {
         w.WriteStartObject();
         w.WriteString("id", k.Id);
@@ -323,19 +342,19 @@ internal sealed partial class AdminApi
         foreach (var model in k.Models) w.WriteStringValue(model);
         w.WriteEndArray();
         w.WriteBoolean("admin", k.Admin);
-        WriteGovernance(w, "key", k.Id, k.Limits, k.Budget, k.Metadata);
+        WriteGovernance(w, "key", k.Id, k.Limits, k.Budget, k.Metadata, governor, now);
         if (k.ExpiresAt is { } expires) w.WriteString("expiresAt", Iso(expires));
         else w.WriteNull("expiresAt");
         if (k.RevokedAt is { } revoked) w.WriteString("revokedAt", Iso(revoked));
         else w.WriteNull("revokedAt");
-        w.WriteString("status", k.IsRevoked ? "revoked" : k.ExpiresAt is { } e && e <= Now() ? "expired" : "active");
+        w.WriteString("status", k.IsRevoked ? "revoked" : k.ExpiresAt is { } e && governor is not null && e <= now ? "expired" : "active");
         w.WriteString("createdAt", Iso(k.CreatedAt));
         w.WriteString("updatedAt", Iso(k.UpdatedAt));
         w.WriteEndObject();
     }
 
     /// <summary>Limits, budget (with what it has spent in its current period), metadata.</summary>
-    private void WriteGovernance(Utf8JsonWriter w, string scope, string id, RateLimits limits, Budget? budget, string? metadata)
+    private static void WriteGovernance(Utf8JsonWriter w, string scope, string id, RateLimits limits, Budget? budget, string? metadata, Governor? governor, long now)
     {
         w.WritePropertyName("limits");
         GovernanceJson.WriteLimits(w, limits);
@@ -344,8 +363,11 @@ internal sealed partial class AdminApi
         {
             w.WritePropertyName("budget");
             GovernanceJson.WriteBudget(w, budget);
+        }
+        if (budget is not null && governor is not null)
+        {
             var counters = governor.Counters(scope, id);
-            long start = Budget.PeriodStart(budget.Period, Now());
+            long start = Budget.PeriodStart(budget.Period, now);
             long spent = governor.SpentNanos(scope, id, budget);
             w.WriteStartObject("spend");
             w.WriteNumber("usd", Budget.ToUsd(spent));
@@ -353,7 +375,7 @@ internal sealed partial class AdminApi
             if (budget.Period != BudgetPeriod.Lifetime)
             {
                 w.WriteString("periodStart", Iso(start));
-                w.WriteString("periodEnd", Iso(Budget.PeriodEnd(budget.Period, Now())));
+                w.WriteString("periodEnd", Iso(Budget.PeriodEnd(budget.Period, now)));
             }
             w.WriteEndObject();
         }

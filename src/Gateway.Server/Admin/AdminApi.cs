@@ -91,13 +91,13 @@ internal sealed partial class AdminApi(
             case ("tenants", "GET", true): return (200, List(directory.Current.Tenants.Values.OrderBy(t => t.Id, StringComparer.Ordinal), WriteTenant));
             case ("tenants", "GET", false): return (200, One(directory.Current.Tenants.GetValueOrDefault(id!), WriteTenant, "tenant", id!));
             case ("tenants", "PATCH", false): return (200, UpdateTenant(id!, await BodyAsync(context).ConfigureAwait(false), actor, store));
-            case ("tenants", "DELETE", false): return (200, Delete("tenant", id!, directory.Current.Tenants.GetValueOrDefault(id!), WriteTenant, actor, store));
+            case ("tenants", "DELETE", false): return (200, Delete("tenant", id!, directory.Current.Tenants.GetValueOrDefault(id!), (w, t) => TenantJson(w, t, null, 0), actor, store));
 
             case ("teams", "POST", true): return (201, CreateTeam(await BodyAsync(context).ConfigureAwait(false), actor, store));
             case ("teams", "GET", true): return (200, List(directory.Current.Teams.Values.OrderBy(t => t.Id, StringComparer.Ordinal), WriteTeam));
             case ("teams", "GET", false): return (200, One(directory.Current.Teams.GetValueOrDefault(id!), WriteTeam, "team", id!));
             case ("teams", "PATCH", false): return (200, UpdateTeam(id!, await BodyAsync(context).ConfigureAwait(false), actor, store));
-            case ("teams", "DELETE", false): return (200, Delete("team", id!, directory.Current.Teams.GetValueOrDefault(id!), WriteTeam, actor, store));
+            case ("teams", "DELETE", false): return (200, Delete("team", id!, directory.Current.Teams.GetValueOrDefault(id!), (w, t) => TeamJson(w, t, null, 0), actor, store));
 
             case ("keys", "POST", true): return (201, CreateKey(await BodyAsync(context).ConfigureAwait(false), actor, store));
             case ("keys", "GET", true): return (200, List(directory.Current.Keys.Values.OrderBy(k => k.CreatedAt).ThenBy(k => k.Id, StringComparer.Ordinal), (w, k) => WriteKey(w, k, null)));

@@ -16,34 +16,12 @@ internal static class DatabaseCommand
         string? config = null;
         for (int i = 0; i < args.Length; i++)
         {
-            if (args[i] is "--config" or "-c" && i + 1 < args.Length && !args[i + 1].StartsWith('-')) config = args[++i];
-            else if (args[i].StartsWith("--config=", StringComparison.Ordinal)) config = args[i]["--config=".Length..];
-            else
-            {
-                stderr.WriteLine($"db {verb}: unexpected argument '{args[i]}' (only --config FILE)");
-                return 2;
-            }
+            if (TakeConfig(args, ref i, ref config)) continue;
+            stderr.WriteLine($"db {verb}: unexpected argument '{args[i]}' (only --config FILE)");
+            return 2;
         }
-        config ??= GatewayCli.DefaultConfig(env);
-        // Offline: the store is found without the provider secrets being set.
-        var load = ConfigLoader.LoadFile(Gateway.Providers.BuiltInProviders.Catalog, config, env, offline: true);
-        if (!load.IsValid)
-        {
-            foreach (var error in load.Errors) stderr.WriteLine(error);
-            return 1;
-        }
-        var storage = load.Config!.Storage;
-        var (location, problem) = StorageLocation.Parse(storage.Database, storage.DataDir);
-        if (location is null)
-        {
-            if (problem is null)
-            {
-                stdout.WriteLine("storage.database is \"none\": this gateway keeps no store");
-                return 0;
-            }
-            stderr.WriteLine(problem);
-            return 1;
-        }
+        var (location, exit) = Locate(config, env, stdout, stderr);
+        if (location is null) return exit;
         try
         {
             var database = new SqliteDatabase(location);
@@ -69,5 +47,51 @@ internal static class DatabaseCommand
             stderr.WriteLine($"db {verb}: {ex.Message}");
             return 1;
         }
+    }
+
+    /// <summary><c>--config FILE</c> or <c>--config=FILE</c> at <paramref name="i"/>: taken (and <paramref name="i"/> moved past it).</summary>
+    internal static bool TakeConfig(string[] args, ref int i, ref string? config)
+    {
+        if (args[i] is "--config" or "-c" && i + 1 < args.Length && !args[i + 1].StartsWith('-'))
+        {
+            config = args[++i];
+            return true;
+        }
+        if (args[i].StartsWith("--config=", StringComparison.Ordinal))
+        {
+            config = args[i]["--config=".Length..];
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>The store the configuration points at, found offline (provider secrets need not be set); null with the exit code when there is none to use.</summary>
+    internal static (StorageLocation? Location, int Exit) Locate(string? config, IReadOnlyDictionary<string, string> env, TextWriter stdout, TextWriter stderr)
+    {
+        config ??= GatewayCli.DefaultConfig(env);
+        var load = ConfigLoader.LoadFile(Gateway.Providers.BuiltInProviders.Catalog, config, env, offline: true);
+        if (!load.IsValid)
+        {
+            foreach (var error in load.Errors) stderr.WriteLine(error);
+            return (null, 1);
+        }
+        var storage = load.Config!.Storage;
+        var (location, problem) = StorageLocation.Parse(storage.Database, storage.DataDir);
+        if (location is not null) return (location, 0);
+        if (problem is null)
+        {
+            stdout.WriteLine("storage.database is \"none\": this gateway keeps no store");
+            return (null, 0);
+        }
+        stderr.WriteLine(problem);
+        return (null, 1);
+    }
+
+    /// <summary>The store, opened and brought to the current schema (as the gateway does at start).</summary>
+    internal static SqliteDatabase OpenCurrent(StorageLocation location)
+    {
+        var database = new SqliteDatabase(location);
+        SchemaMigrations.Apply(database);
+        return database;
     }
 }

@@ -19,6 +19,13 @@ public static class GatewayCli
                                                        run a policy offline: what it decides and how long it takes
           gateway health [--url URL]                   exit 0 when a running gateway answers /health (for HEALTHCHECK)
           gateway db status|migrate [--config FILE]    the store's schema version; migrate brings it up to date
+          gateway keys create NAME [--team T] [--tenant T] [--models 'openai/*,fast'] [--rpm N] [--tpm N]
+                              [--budget USD [--period 1d]] [--expires 2027-01-31T00:00:00Z] [--admin]
+                                                       a stored key (shown once), offline against the store
+          gateway keys list [--all] [--json]           stored keys, never their secrets (--all: revoked too)
+          gateway keys revoke ID                       refused from then on (a running gateway: within a second)
+          gateway secrets rotate                       re-seal stored provider credentials from
+                                                       GATEWAY_SECRET_KEY_PREVIOUS to GATEWAY_SECRET_KEY
           gateway --version
 
         Without --config, ./gateway.json is used when it exists (or the file named by GATEWAY_CONFIG).
@@ -54,6 +61,10 @@ public static class GatewayCli
                 return CheckConfig(args[2] == "--offline" ? args[3] : args[2], env, stdout, stderr, offline: true);
             case "db" when args.Length >= 2 && args[1] is "status" or "migrate":
                 return DatabaseCommand.Run(args[1], args[2..], env, stdout, stderr);
+            case "keys" when args.Length >= 2 && args[1] is "create" or "list" or "revoke":
+                return KeysCommand.Run(args[1], args[2..], env, stdout, stderr);
+            case "secrets" when args.Length >= 2 && args[1] == "rotate":
+                return SecretsCommand.Run(args[2..], env, stdout, stderr);
             case "keys" when args.Length == 2 && args[1] == "new":
                 {
                     string key = KeyHashing.NewKey();
