@@ -15,8 +15,9 @@ public sealed class GatewaySnapshot
     /// <param name="states">What is known of each deployment, kept from snapshot to snapshot; a fresh set when null.</param>
     /// <param name="time">The routing clock (breakers, rests, rate windows, backoff waits); the system's when null.</param>
     /// <param name="random">Where routing and backoff draw their chances; <see cref="Random.Shared"/> when null.</param>
+    /// <param name="governor">Where deployments' budgets count their spend; without it deployment budgets are not enforced.</param>
     public GatewaySnapshot(GatewayConfig config, IReadOnlyDictionary<string, IProvider> providers, KeyRing keys, long version, DeploymentStates? states = null,
-        TimeProvider? time = null, Random? random = null)
+        TimeProvider? time = null, Random? random = null, Governance.Governor? governor = null)
     {
         Time = time ?? TimeProvider.System;
         Random = random ?? Random.Shared;
@@ -27,17 +28,34 @@ public sealed class GatewaySnapshot
         Groups = config.Models.ToFrozenDictionary(
             kv => kv.Key,
             kv => new DeploymentGroup(kv.Value, [.. kv.Value.Deployments.Select(d =>
-                new Deployment(new RouteTarget(Providers[d.Provider], d.Model), d, states.Get(d.Provider, d.Model)))], Time, Random),
+                new Deployment(new RouteTarget(Providers[d.Provider], d.Model), d, states.Get(d.Provider, d.Model)) { Budget = DeploymentBudget(d, governor) })], Time, Random),
             StringComparer.Ordinal);
         GroupsBySpan = Groups.GetAlternateLookup<ReadOnlySpan<char>>();
         // A request keeps what its first group read of it through the fallbacks: count tokens up
         // front when any group it may reach weighs them.
         foreach (var group in Groups.Values)
             group.CountsTokens = group.WeighsTokens || group.Config.Fallbacks.Any(name => Groups.TryGetValue(name, out var fallback) && fallback.WeighsTokens);
+        DeploymentBudgets = Groups.Values.SelectMany(g => g.Deployments).Where(d => d.Budget is not null)
+            .GroupBy(d => d.Name, StringComparer.Ordinal).ToFrozenDictionary(g => g.Key, g => g.First().Budget!, StringComparer.Ordinal);
         Keys = keys;
         Version = version;
         Pricing = new Pricing.PriceTable(config.Pricing);
     }
+
+    /// <summary>
+    /// A deployment's budget, counted once per <c>provider/model</c> whichever alias reaches it. Its spend is
+    /// read (and its period entered) now, so routing sees stored spend from the first request.
+    /// </summary>
+    private static Governance.GovernedScope? DeploymentBudget(DeploymentConfig deployment, Governance.Governor? governor)
+    {
+        if (deployment.Budget is not { } budget || governor is null) return null;
+        string id = deployment.Provider + "/" + deployment.Model;
+        governor.SpentNanos("deployment", id, budget);
+        return new Governance.GovernedScope("deployment", id, Governance.RateLimits.None, budget, governor.Counters("deployment", id));
+    }
+
+    /// <summary>The deployments with a budget, by <c>provider/model</c>: what an answer's cost is charged to.</summary>
+    public FrozenDictionary<string, Governance.GovernedScope> DeploymentBudgets { get; }
 
     public GatewayConfig Config { get; }
     public TimeProvider Time { get; }

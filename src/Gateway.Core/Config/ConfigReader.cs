@@ -253,7 +253,7 @@ internal sealed partial class ConfigReader(IReadOnlyDictionary<string, string> e
                     {
                         string dp = $"{path}.deployments[{i++}]";
                         if (!Expect(item, JsonValueKind.Object, dp)) continue;
-                        CheckProperties(item, dp, ["provider", "model", "weight", "inputPrice", "outputPrice", "maxConcurrency", "rpm", "tpm", "capabilities", "contextWindow", "tags"]);
+                        CheckProperties(item, dp, ["provider", "model", "weight", "inputPrice", "outputPrice", "maxConcurrency", "rpm", "tpm", "capabilities", "contextWindow", "tags", "budget"]);
                         string? provider = TryGet(item, "provider", out var pv) ? String(pv, $"{dp}.provider") : null;
                         string? model = TryGet(item, "model", out var mv) ? String(mv, $"{dp}.model") : null;
                         int weight = TryGet(item, "weight", out var wv) && Long(wv, $"{dp}.weight", 1, 1_000_000) is { } w ? (int)w : 1;
@@ -271,6 +271,7 @@ internal sealed partial class ConfigReader(IReadOnlyDictionary<string, string> e
                             Capabilities = TryGet(item, "capabilities", out _) ? Capabilities(Patterns(item, "capabilities", dp), dp) : null,
                             ContextWindow = TryGet(item, "contextWindow", out var cw) && Long(cw, $"{dp}.contextWindow", 0, 100_000_000) is { } window ? (int)window : 0,
                             Tags = TryGet(item, "tags", out _) ? Patterns(item, "tags", dp) : [],
+                            Budget = TryGet(item, "budget", out var bv) ? Governance.GovernanceJson.ReadBudget(bv, $"{dp}.budget", _errors) : null,
                         });
                     }
                     if (deployments.Count > ModelGroupConfig.MaxDeployments)

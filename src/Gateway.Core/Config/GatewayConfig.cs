@@ -169,6 +169,9 @@ public sealed record DeploymentConfig(string Provider, string Model, int Weight)
 
     /// <summary>Free-form labels (region, hardware, ...), shown to policies.</summary>
     public IReadOnlyList<string> Tags { get; init; } = [];
+
+    /// <summary>What this deployment may spend per period; once spent, routing skips it until the period turns. Null: no budget.</summary>
+    public Governance.Budget? Budget { get; init; }
 }
 
 /// <summary>What a request may need of a model.</summary>

@@ -10,6 +10,12 @@ public sealed class Deployment(RouteTarget target, DeploymentConfig config, Depl
     public DeploymentConfig Config { get; } = config;
     public DeploymentState State { get; } = state;
     public string Name { get; } = config.Provider + "/" + config.Model;
+
+    /// <summary>The deployment's budget with its live spend; null when it has none.</summary>
+    public Governance.GovernedScope? Budget { get; init; }
+
+    /// <summary>Its budget has nothing left in the current period (a hint read without a lock: routing skips it).</summary>
+    public bool IsOverBudget(long unixMs) => Budget is { Budget: { } budget } scope && scope.Counters.SpentIn(budget, unixMs) >= budget.LimitNanos;
 }
 
 /// <summary>What a strategy may weigh about the request.</summary>
@@ -114,6 +120,7 @@ public sealed class DeploymentGroup
         ulong capable = request.Needs == ModelCapabilities.None && !HasContextWindows ? All : Capable(request);
         if (capable == 0) return NoneCapable;
         ulong untried = capable & ~tried;
+        if (HasBudgets) untried &= ~OverBudget();
         if (untried == 0) return -1;
         long now = Time.GetTimestamp();
         ulong closed = 0;
@@ -142,6 +149,20 @@ public sealed class DeploymentGroup
             if (Deployments[i].State.TryProbe(now)) return i;
         }
         return -1;
+    }
+
+    /// <summary>Some deployment has a budget.</summary>
+    public bool HasBudgets => _hasBudgets ??= Deployments.Any(d => d.Budget is not null);
+    private bool? _hasBudgets;
+
+    /// <summary>The deployments whose budget is spent for the current period.</summary>
+    public ulong OverBudget()
+    {
+        long now = Time.GetUtcNow().ToUnixTimeMilliseconds();
+        ulong over = 0;
+        for (int i = 0; i < Deployments.Length; i++)
+            if (Deployments[i].IsOverBudget(now)) over |= 1UL << i;
+        return over;
     }
 
     private int ShortestQueue(ulong candidates)

@@ -115,7 +115,7 @@ public static partial class GatewayHost
         services.AddSingleton(sp => new Governor(options.Time, sp.GetRequiredService<ILogger<Governor>>()));
         services.AddSingleton(sp => new StoredProviders(sp.GetService<IGovernanceStore>(), secretBox, secretProblem, Gateway.Providers.BuiltInProviders.Catalog, options.Environment));
         services.AddSingleton(sp => new SnapshotFactory(sp.GetRequiredService<ProviderFactory>(), bootstrapHash, sp.GetRequiredService<DeploymentStates>(), options.Time, options.Random,
-            sp.GetRequiredService<StoredProviders>()));
+            sp.GetRequiredService<StoredProviders>(), sp.GetRequiredService<Governor>()));
         services.AddSingleton(sp => new SnapshotHolder(sp.GetRequiredService<SnapshotFactory>().Build(config)));
         services.AddSingleton<PolicyRegistry>();
         services.AddSingleton<RetryBudget>();

@@ -11,7 +11,7 @@ namespace Gateway.Server.Hosting;
 /// <param name="time">The routing clock every snapshot carries.</param>
 /// <param name="random">The routing and backoff chances every snapshot carries.</param>
 internal sealed class SnapshotFactory(ProviderFactory providers, byte[]? bootstrapAdminHash, DeploymentStates states, TimeProvider? time = null, Random? random = null,
-    Governance.StoredProviders? stored = null)
+    Governance.StoredProviders? stored = null, Gateway.Core.Governance.Governor? governor = null)
 {
     private long _version;
     private GatewayConfig? _fileConfig;
@@ -61,7 +61,7 @@ internal sealed class SnapshotFactory(ProviderFactory providers, byte[]? bootstr
         foreach (var key in config.Keys) ring.Add(key.Hash, new GatewayKey(key.Id, key.Admin, key.Models, key.Priority));
         if (config.MasterKeyHash is not null) ring.Add(config.MasterKeyHash, new GatewayKey("master", admin: true, [], priority: 2));
 
-        var snapshot = new GatewaySnapshot(config, instances, ring, Interlocked.Increment(ref _version), states, time, random);
+        var snapshot = new GatewaySnapshot(config, instances, ring, Interlocked.Increment(ref _version), states, time, random, governor);
         // The tokenizer's vocabulary takes about 200 ms to load: at start (or the reload that first
         // needs it), not on the first request that does.
         if (snapshot.Groups.Values.Any(g => g.CountsTokens)) PromptTokens.Warm();

@@ -165,6 +165,10 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
                 var (tokens, cost) = Governance.GovernanceCosts.Settlement(record);
                 governor.Settle(request.Reservation, tokens, cost);
             }
+            // A deployment's budget is charged what its answer cost.
+            if (record.CostNanos is > 0 && request.Snapshot.DeploymentBudgets.Count > 0 && record.Provider is not null
+                && request.Snapshot.DeploymentBudgets.TryGetValue(record.Provider + "/" + record.ProviderModel, out var deployment))
+                governor.Charge(deployment, record.CostNanos.Value);
         }
         catch (Exception ex)
         {

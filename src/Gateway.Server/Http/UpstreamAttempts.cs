@@ -71,8 +71,12 @@ internal static partial class UpstreamAttempts
         if (!await plan.EnsureDeploymentAsync(snapshot, context.RequestAborted).ConfigureAwait(false))
         {
             var provider = plan.Route.Provider;
-            var unavailable = new GatewayError(503, "upstream_error", "deployments_unavailable",
-                $"Every deployment of '{plan.Route.Group!.Name}' is unavailable: their circuit breakers are open after repeated failures.", ErrorSource.Upstream);
+            var group = plan.Route.Group!;
+            var unavailable = group.HasBudgets && group.OverBudget() != 0
+                ? new GatewayError(503, "upstream_error", "deployments_unavailable",
+                    $"Every deployment of '{group.Name}' is unavailable: over their budgets for this period, or their circuit breakers open.", ErrorSource.Upstream)
+                : new GatewayError(503, "upstream_error", "deployments_unavailable",
+                    $"Every deployment of '{group.Name}' is unavailable: their circuit breakers are open after repeated failures.", ErrorSource.Upstream);
             return Refused(unavailable, provider, new PooledBufferWriter(0));
         }
         while (true)

@@ -36,6 +36,24 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void DeploymentBudget_IsRead_AndABadOneIsAnErrorWithItsPath()
+    {
+        const string Config = """{ "models": { "fast": { "deployments": [ { "provider": "mock", "model": "echo", "budget": BUDGET } ] } } }""";
+        var good = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, Config.Replace("BUDGET", """{"usd": 2.5, "period": "1h"}""", StringComparison.Ordinal), "gw.json", NoEnv);
+        Assert.Equal(new Gateway.Core.Governance.Budget(2_500_000_000, Gateway.Core.Governance.BudgetPeriod.Hour), good.Config!.Models["fast"].Deployments[0].Budget);
+        var bad = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, Config.Replace("BUDGET", """{"usd": 2.5, "period": "daily"}""", StringComparison.Ordinal), "gw.json", NoEnv);
+        Assert.Contains(bad.Errors, e => e.StartsWith("models.fast.deployments[0].budget.period: one of 1m, 1h, 1d, 1w, 1M", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void DatabaseUrl_FromTheEnvironment_WinsOverTheFile()
+    {
+        var result = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, """{"storage":{"database":"sqlite:/from/file.db"}}""", "gw.json",
+            new Dictionary<string, string> { ["GATEWAY_DATABASE_URL"] = "sqlite:/from/env.db" });
+        Assert.Equal("sqlite:/from/env.db", result.Config!.Storage.Database);
+    }
+
+    [Fact]
     public void LogFormat_TextByDefault_JsonOnRequest_AnythingElseRefused()
     {
         Assert.Equal(ServerConfig.TextLogs, ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, null, "none", NoEnv).Config!.Server.LogFormat);

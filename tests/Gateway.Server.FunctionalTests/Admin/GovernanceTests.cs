@@ -66,6 +66,37 @@ public sealed class GovernanceTests : IDisposable
     }
 
     [Fact]
+    public async Task ADeploymentOverItsBudget_IsSkipped_ItsFallbackServes_AndWithoutOneTheGatewaySaysWhy()
+    {
+        await using var upstream = await TestUpstream.StartAsync();
+        await using var gateway = await StartAsync(upstream, """
+            {
+              "pricing": {"openai/gpt-4o-mini": {"input": 0, "output": 125000}},
+              "models": {
+                "smart": {"deployments": [{"provider": "openai", "model": "gpt-4o-mini", "budget": {"usd": 1, "period": "1d"}}], "fallbacks": ["spare"]},
+                "spare": {"deployments": [{"provider": "mock", "model": "echo"}]},
+                "alone": {"deployments": [{"provider": "openai", "model": "gpt-4o-mini", "budget": {"usd": 1, "period": "1d"}}]}
+              }
+            }
+            """);
+        // Each answer costs 0.625 USD: the second one spends past the budget, the third is routed elsewhere.
+        for (int i = 0; i < 2; i++)
+        {
+            var (ok, response, _) = await gateway.ChatAsync(MasterKey, "smart", $"paid {i}", maxTokens: 8);
+            Assert.Equal(200, ok);
+            Assert.Equal("openai/gpt-4o-mini", response.Header("x-gateway-deployment"));
+        }
+        var (status, fallback, _) = await gateway.ChatAsync(MasterKey, "smart", "over budget");
+        Assert.Equal(200, status);
+        Assert.Equal("spare", fallback.Header("x-gateway-fallback"));
+        Assert.Empty(upstream.Matching("over budget"));
+        // The budget belongs to the deployment, whichever alias reaches it.
+        var (refused, _, body) = await gateway.ChatAsync(MasterKey, "alone", "no fallback");
+        Assert.Equal(503, refused);
+        Assert.Contains("over their budgets", body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Rpm_ExactlyN_ThenA429WithOpenAisHeaders()
     {
         await using var gateway = await StartAsync();
