@@ -27,4 +27,6 @@ public readonly record struct RequestLogRow
     public double DurationMs { get; init; }
     public double? TtftMs { get; init; }
     public double UpstreamMs { get; init; }
+    public string? RequestBody { get; init; }
+    public string? ResponseBody { get; init; }
 }

@@ -95,7 +95,12 @@ internal sealed partial class ConfigReader(IReadOnlyDictionary<string, string> e
         var storage = new StorageConfig();
         if (TryGet(root, "storage", out var s) && Expect(s, JsonValueKind.Object, "storage"))
         {
-            CheckProperties(s, "storage", ["dataDir", "database", "logRetentionDays"]);
+            CheckProperties(s, "storage", ["dataDir", "database", "logRetentionDays", "logBodies"]);
+            if (TryGet(s, "logBodies", out var lb))
+            {
+                if (lb.ValueKind is JsonValueKind.True or JsonValueKind.False) storage = storage with { LogBodies = lb.GetBoolean() };
+                else _errors.Add("storage.logBodies: true or false");
+            }
             if (TryGet(s, "logRetentionDays", out var lr) && Long(lr, "storage.logRetentionDays", 0, 36_500) is { } days)
                 storage = storage with { LogRetention = TimeSpan.FromDays(days) };
             if (TryGet(s, "dataDir", out var d) && String(d, "storage.dataDir") is { Length: > 0 } dir)

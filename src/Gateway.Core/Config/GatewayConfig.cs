@@ -39,6 +39,9 @@ public sealed record StorageConfig
     public string? Database { get; init; }
     /// <summary>How long request log rows are kept (daily usage stays); zero keeps them forever.</summary>
     public TimeSpan LogRetention { get; init; } = TimeSpan.FromDays(30);
+    /// <summary>Keep request and answer bodies in the request log (after policies and PII redaction), each cut at <see cref="MaxLoggedBodyChars"/>.</summary>
+    public bool LogBodies { get; init; }
+    public const int MaxLoggedBodyChars = 64 * 1024;
 }
 
 public sealed record ProviderConfig

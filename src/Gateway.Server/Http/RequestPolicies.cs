@@ -4,6 +4,7 @@ using Gateway.Core.Errors;
 using Gateway.Core.Json;
 using Gateway.Core.Threading;
 using Gateway.Policies;
+using Gateway.Server.Pipeline;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -64,13 +65,17 @@ internal static partial class RequestPolicies
     /// The <c>onResponse</c> hooks on a whole answer, then the request's PII placeholders put back
     /// (their values are plain ASCII without JSON escapes, so the bytes stay valid JSON).
     /// </summary>
-    public static async ValueTask<Result> RunOnResponseAsync(PolicyChain chain, ReadOnlyMemory<byte> json, PolicyContext context, ILogger logger)
+    /// <param name="beforeRestore">Shown the answer after the hooks, before placeholders are put back (what the request log may keep).</param>
+    public static async ValueTask<Result> RunOnResponseAsync(PolicyChain chain, ReadOnlyMemory<byte> json, PolicyContext context, ILogger logger,
+        GatewayRequest? beforeRestore = null)
     {
         var result = chain.Has(PolicyHooks.OnResponse)
             ? Interpret(await chain.OnResponseAsync(json, context, Rent, (policy, reason) => Log.FailedOpen(logger, policy, reason)).ConfigureAwait(false),
                 logger, Subject.Answer)
             : default;
-        if (result.Error is not null || !context.HasPlaceholders) return result;
+        if (result.Error is not null) return result;
+        beforeRestore?.KeepBody((result.NewBody?.Memory ?? json).Span, answer: true);
+        if (!context.HasPlaceholders) return result;
         // Restoring rewrites the whole answer: off the socket's I/O thread first (after answer hooks the
         // worker's continuation is on the pool already, and this costs nothing).
         await IoThread.Leave();

@@ -34,6 +34,20 @@ internal sealed class GatewayRequest
     public TokenUsage? Usage { get; set; }
     public string? ErrorCode { get; private set; }
     public RequestOutcome? Outcome { get; set; }
+    /// <summary>The request as sent and the answer as kept (after policies, PII placeholders not put back), when <c>storage.logBodies</c> is on.</summary>
+    public string? RequestBody { get; private set; }
+    public string? ResponseBody { get; private set; }
+
+    /// <summary>Keeps a body for the request log when the configuration asks for bodies (cut at <see cref="Gateway.Core.Config.StorageConfig.MaxLoggedBodyChars"/>).</summary>
+    public void KeepBody(ReadOnlySpan<byte> body, bool answer)
+    {
+        if (!Snapshot.Config.Storage.LogBodies) return;
+        int max = Gateway.Core.Config.StorageConfig.MaxLoggedBodyChars;
+        string text = System.Text.Encoding.UTF8.GetString(body.Length > max * 4 ? body[..(max * 4)] : body);
+        if (text.Length > max) text = text[..max] + $"...[cut at {max} characters]";
+        if (answer) ResponseBody = text;
+        else RequestBody = text;
+    }
     private long _upstreamStarted, _upstreamEnded, _firstToken;
 
     /// <summary>The stream output of an OpenAI client's stream, kept with the request instead of made per stream.</summary>
@@ -129,6 +143,8 @@ internal sealed class GatewayRequest
             TimeToFirstToken = _firstToken == 0 ? null : Stopwatch.GetElapsedTime(Started, _firstToken),
             Usage = Usage,
             CostNanos = Cost(providerModel),
+            RequestBody = RequestBody,
+            ResponseBody = ResponseBody,
         };
     }
 
@@ -146,6 +162,7 @@ internal sealed class GatewayRequest
         Dialect = "";
         Key = null;
         Reservation = default;
+        RequestBody = ResponseBody = null;
         Model = Provider = ProviderModel = Fallback = ErrorCode = null;
         Stream = false;
         Attempts = 0;

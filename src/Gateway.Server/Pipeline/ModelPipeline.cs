@@ -191,6 +191,7 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
             await ErrorResponses.WriteAsync(context, refused, request.Started, dialect: dialect).ConfigureAwait(false);
             return;
         }
+        request.KeepBody(sender.Json, answer: false);
         var plan = new AttemptPlan(route) { Priority = AttemptPlan.PriorityOf(key, context.Request) };
         retries.Deposit();
         while (true)
@@ -325,6 +326,7 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
             if (ok && (native ? dialect.TryReadNativeUsage(body.Span, out var usage) : AnswerUsage.TryRead(body.Span, out usage))) request.Usage = usage;
             if (native)
             {
+                request.KeepBody(body.Span, answer: true);
                 await UpstreamAnswer.WriteAsync(context, upstream.Status, upstream.ContentType, body.Memory, upstream.RequestId, request.Started, upstreamTicks).ConfigureAwait(false);
                 return;
             }
@@ -334,7 +336,7 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
             // Embeddings answers are vectors: policies see the request's input, not the answer.
             if (bound is not null && bound.Context.Operation == PolicyOperation.Chat && ok)
             {
-                var policy = await RequestPolicies.RunOnResponseAsync(bound.Chain, answer, bound.Context, logger).ConfigureAwait(false);
+                var policy = await RequestPolicies.RunOnResponseAsync(bound.Chain, answer, bound.Context, logger, request).ConfigureAwait(false);
                 if (policy.Error is { } refused)
                 {
                     await ErrorResponses.WriteAsync(context, refused, request.Started, upstreamTicks, dialect).ConfigureAwait(false);
@@ -343,6 +345,7 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
                 changed = policy.NewBody;
                 if (changed is not null) answer = changed.Memory;
             }
+            else request.KeepBody(answer.Span, answer: true);
             using (changed)
                 await WriteAnswerAsync(context, request, dialect, upstream.Status, upstream.ContentType, answer, model, upstream.RequestId, upstreamTicks).ConfigureAwait(false);
         }

@@ -44,4 +44,7 @@ internal readonly struct RequestRecord
     public TokenUsage? Usage { get; init; }
     /// <summary>What the call cost in nano-dollars (1e-9 USD) at the deployment's price; null when no price is known or nothing was counted.</summary>
     public long? CostNanos { get; init; }
+    /// <summary>Bodies kept for the request log (<c>storage.logBodies</c>); null otherwise.</summary>
+    public string? RequestBody { get; init; }
+    public string? ResponseBody { get; init; }
 }

@@ -69,6 +69,8 @@ internal sealed partial class StoreRequestSink : BackgroundService, IRequestSink
             DurationMs = record.Total.TotalMilliseconds,
             TtftMs = record.TimeToFirstToken?.TotalMilliseconds,
             UpstreamMs = record.Upstream.TotalMilliseconds,
+            RequestBody = record.RequestBody,
+            ResponseBody = record.ResponseBody,
         };
         if (!_queue.Writer.TryWrite(row)) Interlocked.Increment(ref _dropped);
     }

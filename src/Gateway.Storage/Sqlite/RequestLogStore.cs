@@ -11,9 +11,9 @@ public sealed class RequestLogStore(SqliteDatabase database)
 {
     private const string InsertLog = """
         INSERT INTO request_log (request_id, time, key_id, team, tenant, dialect, model, provider, provider_model, attempts, stream, status, outcome,
-            error_code, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_nanos, duration_ms, ttft_ms, upstream_ms)
+            error_code, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_nanos, duration_ms, ttft_ms, upstream_ms, request_body, response_body)
         VALUES ($id, $time, $key, $team, $tenant, $dialect, $model, $provider, $providerModel, $attempts, $stream, $status, $outcome,
-            $error, $input, $output, $cached, $reasoning, $cost, $duration, $ttft, $upstream)
+            $error, $input, $output, $cached, $reasoning, $cost, $duration, $ttft, $upstream, $requestBody, $responseBody)
         """;
 
     private const string AddUsage = """
@@ -31,14 +31,14 @@ public sealed class RequestLogStore(SqliteDatabase database)
         using var connection = database.Open();
         using var transaction = connection.BeginTransaction();
         using var log = Command(connection, transaction, InsertLog, "$id", "$time", "$key", "$team", "$tenant", "$dialect", "$model", "$provider", "$providerModel",
-            "$attempts", "$stream", "$status", "$outcome", "$error", "$input", "$output", "$cached", "$reasoning", "$cost", "$duration", "$ttft", "$upstream");
+            "$attempts", "$stream", "$status", "$outcome", "$error", "$input", "$output", "$cached", "$reasoning", "$cost", "$duration", "$ttft", "$upstream", "$requestBody", "$responseBody");
         using var usage = Command(connection, transaction, AddUsage, "$day", "$key", "$team", "$tenant", "$model", "$requests", "$input", "$output", "$cached", "$reasoning", "$cost");
         var days = new Dictionary<(long Day, string Key, string Model), (string Team, string Tenant, long Requests, long Input, long Output, long Cached, long Reasoning, long Cost)>();
         foreach (var row in rows)
         {
             Set(log, row.Id, row.Time, row.KeyId, row.Team, row.Tenant, row.Dialect, row.Model, row.Provider, row.ProviderModel, row.Attempts, row.Stream ? 1 : 0,
                 row.Status, row.Outcome, row.ErrorCode, row.InputTokens, row.OutputTokens, row.CachedTokens, row.ReasoningTokens, row.CostNanos,
-                row.DurationMs, row.TtftMs, row.UpstreamMs);
+                row.DurationMs, row.TtftMs, row.UpstreamMs, row.RequestBody, row.ResponseBody);
             log.ExecuteNonQuery();
             // Usage is what providers answered for: requests that never reached one add nothing.
             if (row.Provider is null) continue;

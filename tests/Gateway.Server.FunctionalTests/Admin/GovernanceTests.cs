@@ -192,6 +192,36 @@ public sealed class GovernanceTests : IDisposable
     }
 
     [Fact]
+    public async Task Bodies_AreLoggedOnlyWhenAskedFor_AfterPiiRedaction()
+    {
+        await using var upstream = await TestUpstream.StartAsync();
+        await using var gateway = await StartAsync(upstream, """
+            { "storage": { "logBodies": true },
+              "policies": [ { "builtin": "pii-redaction", "redact": { "mode": "placeholder" } } ] }
+            """);
+        var (ok, _, answer) = await gateway.ChatAsync(MasterKey, "openai/gpt-4o-mini", "logged: mail ann@example.org please");
+        Assert.Equal(200, ok);
+        Assert.Contains("ann@example.org", answer.GetRawText(), StringComparison.Ordinal); // the client gets its own values back
+        JsonElement row = default;
+        for (int i = 0; i < 50; i++)
+        {
+            var (_, logs) = await gateway.CallAsync(HttpMethod.Get, "/admin/v1/logs?limit=1");
+            if (logs.GetProperty("data").GetArrayLength() == 1) { row = logs.GetProperty("data")[0]; break; }
+            await Task.Delay(100);
+        }
+        string request = row.GetProperty("requestBody").GetString()!, response = row.GetProperty("responseBody").GetString()!;
+        Assert.Contains("[EMAIL_1]", request, StringComparison.Ordinal);
+        Assert.Contains("[EMAIL_1]", response, StringComparison.Ordinal);
+        Assert.DoesNotContain("ann@example.org", request + response, StringComparison.Ordinal);
+
+        await using var plain = await StartAsync(upstream);
+        Assert.Equal(200, (await plain.ChatAsync(MasterKey, "openai/gpt-4o-mini", "not logged")).Status);
+        for (int i = 0; i < 50 && (await plain.CallAsync(HttpMethod.Get, "/admin/v1/logs?limit=1")).Body.GetProperty("data").GetArrayLength() == 0; i++) await Task.Delay(100);
+        var plainRow = (await plain.CallAsync(HttpMethod.Get, "/admin/v1/logs?limit=1")).Body.GetProperty("data")[0];
+        Assert.False(plainRow.TryGetProperty("requestBody", out _));
+    }
+
+    [Fact]
     public async Task StoredProvider_Routes_ItsKeyIsSealedOnDisk_AndItSurvivesARestartOnlyWithTheSameSecretKey()
     {
         await using var upstream = await TestUpstream.StartAsync();
