@@ -4,6 +4,7 @@ using System.Text.Json;
 using Gateway.Server.FunctionalTests.Infrastructure;
 using Gateway.Server.Hosting;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using static Gateway.Server.FunctionalTests.Infrastructure.GatewayUnderTest;
 
 namespace Gateway.Server.FunctionalTests.Admin;
@@ -259,6 +260,26 @@ public sealed class GovernanceTests : IDisposable
         var failed = await Assert.ThrowsAsync<GatewayStartException>(() => StartAsync(dataDir: data, env: wrongKey));
         Assert.Contains("'vault'", failed.Message, StringComparison.Ordinal);
         Assert.Contains("do not open", failed.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AProviderNameInTheFileAndInTheStore_IsAnError_AtStartAndOnReload()
+    {
+        string data = Path.Combine(_dir, "data"), config = Path.Combine(_dir, "gateway.json");
+        Directory.CreateDirectory(data);
+        await File.WriteAllTextAsync(config, "{}");
+        var env = new Dictionary<string, string> { ["GATEWAY_SECRET_KEY"] = SecretKey() };
+        await using (var gateway = await StartAsync(dataDir: data, env: env, configPath: config))
+        {
+            Assert.Equal(201, (await gateway.CallAsync(HttpMethod.Put, "/admin/v1/providers/shared", """{"type":"mock"}""")).Status);
+            // A reload that declares the same name is rejected; the stored provider keeps serving.
+            await File.WriteAllTextAsync(config, """{"providers":{"shared":{"type":"mock"}}}""");
+            for (int i = 0; i < 30 && gateway.Services.GetRequiredService<ConfigWatcher>().LastFailure is null; i++) await Task.Delay(100);
+            Assert.Contains("'shared'", gateway.Services.GetRequiredService<ConfigWatcher>().LastFailure?.Reason, StringComparison.Ordinal);
+            Assert.Equal(200, (await gateway.ChatAsync(MasterKey, "shared/echo", "still served")).Status);
+        }
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(dataDir: data, env: env, configPath: config));
+        Assert.Contains("'shared' is declared by the configuration", refused.Message, StringComparison.Ordinal);
     }
 
     [Fact]
