@@ -77,7 +77,7 @@ internal sealed partial class AdminApi
             var models = new List<string>();
             if (value.ValueKind != JsonValueKind.Array)
             {
-                Errors.Add("models: an array of model names or globs (\"openai/*\")");
+                Errors.Add("models: an array of model names or globs (\"provider/*\", an alias)");
                 return models;
             }
             foreach (var item in value.EnumerateArray())

@@ -19,7 +19,7 @@ public static class GatewayCli
                                                        run a policy offline: what it decides and how long it takes
           gateway health [--url URL]                   exit 0 when a running gateway answers /health (for HEALTHCHECK)
           gateway db status|migrate [--config FILE]    the store's schema version; migrate brings it up to date
-          gateway keys create NAME [--team T] [--tenant T] [--models 'openai/*,fast'] [--rpm N] [--tpm N]
+          gateway keys create NAME [--team T] [--tenant T] [--models 'mock/*,fast'] [--rpm N] [--tpm N]
                               [--budget USD [--period 1d]] [--expires 2027-01-31T00:00:00Z] [--admin]
                                                        a stored key (shown once), offline against the store
           gateway keys list [--all] [--json]           stored keys, never their secrets (--all: revoked too)
