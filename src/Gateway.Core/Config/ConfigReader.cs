@@ -461,9 +461,31 @@ internal sealed partial class ConfigReader(IReadOnlyDictionary<string, string> e
         {
             string path = $"keys[{i++}]";
             if (!Expect(item, JsonValueKind.Object, path)) continue;
-            CheckProperties(item, path, ["id", "hash", "models", "admin", "priority", "rpm", "tpm", "budgetUsd", "tenant"]);
-            foreach (var later in new[] { "rpm", "tpm", "budgetUsd", "tenant" })
-                if (TryGet(item, later, out _)) _warnings.Add($"{path}.{later}: not enforced by this version of the gateway");
+            CheckProperties(item, path, ["id", "hash", "models", "admin", "priority", "rpm", "tpm", "limits", "budget", "budgetUsd", "tenant"]);
+            if (TryGet(item, "tenant", out _))
+                _warnings.Add($"{path}.tenant: a key of the file belongs to no tenant; keys that do are made through the admin API (POST /admin/v1/keys) or `gateway keys create`");
+            var limits = Governance.RateLimits.None;
+            if (TryGet(item, "limits", out var lv))
+            {
+                limits = Governance.GovernanceJson.ReadLimits(lv, $"{path}.limits", _errors);
+                if (TryGet(item, "rpm", out _) || TryGet(item, "tpm", out _)) _errors.Add($"{path}: rpm and tpm go in limits, or beside it, not both");
+            }
+            else
+            {
+                int rpm = TryGet(item, "rpm", out var rv) && Long(rv, $"{path}.rpm", 0, Governance.GovernanceJson.MaxRpm) is { } r ? (int)r : 0;
+                int tpm = TryGet(item, "tpm", out var tv) && Long(tv, $"{path}.tpm", 0, Governance.GovernanceJson.MaxTpm) is { } t ? (int)t : 0;
+                limits = new Governance.RateLimits(rpm, tpm);
+            }
+            Governance.Budget? budget = null;
+            if (TryGet(item, "budget", out var bv)) budget = Governance.GovernanceJson.ReadBudget(bv, $"{path}.budget", _errors);
+            if (TryGet(item, "budgetUsd", out var buv))
+            {
+                // The short form: a lifetime budget in dollars.
+                if (budget is not null || TryGet(item, "budget", out _)) _errors.Add($"{path}.budgetUsd: use budget or budgetUsd, not both");
+                else if (buv.ValueKind == JsonValueKind.Number && buv.TryGetDecimal(out var usd) && usd >= 0 && usd <= Governance.GovernanceJson.MaxUsd)
+                    budget = new Governance.Budget(Governance.Budget.ToNanos(usd), Governance.BudgetPeriod.Lifetime);
+                else _errors.Add($"{path}.budgetUsd: a number of dollars from 0 to {Governance.GovernanceJson.MaxUsd}");
+            }
             string? id = TryGet(item, "id", out var iv) ? String(iv, $"{path}.id") : null;
             if (string.IsNullOrEmpty(id)) { _errors.Add($"{path}.id: required"); continue; }
             if (!ids.Add(id)) { _errors.Add($"{path}.id: '{id}' is used by another key"); continue; }
@@ -484,7 +506,7 @@ internal sealed partial class ConfigReader(IReadOnlyDictionary<string, string> e
                 priority = p switch { "low" => 0, "normal" => 1, "high" => 2, _ => -1 };
                 if (priority < 0) { _errors.Add($"{path}.priority: \"low\", \"normal\" or \"high\", not '{p}'"); priority = 1; }
             }
-            keys.Add(new KeyConfig(id, hash, models, admin) { Priority = priority });
+            keys.Add(new KeyConfig(id, hash, models, admin) { Priority = priority, Limits = limits, Budget = budget });
         }
         return keys;
     }

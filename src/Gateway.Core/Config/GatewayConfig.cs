@@ -201,6 +201,10 @@ public sealed record KeyConfig(string Id, byte[] Hash, IReadOnlyList<string> Mod
 {
     /// <summary>0 low, 1 normal (default), 2 high: the key's requests' priority, and the most a request may ask for.</summary>
     public int Priority { get; init; } = 1;
+    /// <summary>Requests and tokens per minute (0: no limit), counted like a stored key's.</summary>
+    public Governance.RateLimits Limits { get; init; }
+    /// <summary>What the key may spend; its spend is kept in the store under the key's id.</summary>
+    public Governance.Budget? Budget { get; init; }
 
     public override string ToString() => $"key {Id}";
 }

@@ -58,7 +58,8 @@ internal sealed class SnapshotFactory(ProviderFactory providers, byte[]? bootstr
         var ring = new KeyRing();
         // The first-start key is a way in until the operator sets up their own admin key: then it stops working.
         if (bootstrapAdminHash is not null && !HasAdminKey(config)) ring.Add(bootstrapAdminHash, new GatewayKey("admin", admin: true, [], priority: 2));
-        foreach (var key in config.Keys) ring.Add(key.Hash, new GatewayKey(key.Id, key.Admin, key.Models, key.Priority));
+        foreach (var key in config.Keys)
+            ring.Add(key.Hash, new GatewayKey(key.Id, key.Admin, key.Models, key.Priority) { Governance = ConfigKeyGovernance(key) });
         if (config.MasterKeyHash is not null) ring.Add(config.MasterKeyHash, new GatewayKey("master", admin: true, [], priority: 2));
 
         var snapshot = new GatewaySnapshot(config, instances, ring, Interlocked.Increment(ref _version), states, time, random, governor);
@@ -70,4 +71,12 @@ internal sealed class SnapshotFactory(ProviderFactory providers, byte[]? bootstr
 
     /// <summary>An admin key the operator chose: <c>GATEWAY_MASTER_KEY</c>, or a configured key marked admin.</summary>
     public static bool HasAdminKey(GatewayConfig config) => config.MasterKeyHash is not null || config.Keys.Any(k => k.Admin);
+
+    /// <summary>A file key's own limits and budget, counted in the same counters across reloads (by its id).</summary>
+    private Gateway.Core.Governance.KeyGovernance ConfigKeyGovernance(KeyConfig key)
+    {
+        if (governor is null || (key.Limits.IsNone && key.Budget is null)) return Gateway.Core.Governance.KeyGovernance.None;
+        var scope = new Gateway.Core.Governance.GovernedScope("key", key.Id, key.Limits, key.Budget, governor.Counters("key", key.Id));
+        return new Gateway.Core.Governance.KeyGovernance(key.Id, null, null, null, [scope]);
+    }
 }

@@ -45,6 +45,28 @@ public class ConfigLoaderTests
         Assert.Contains(bad.Errors, e => e.StartsWith("models.fast.deployments[0].budget.period: one of 1m, 1h, 1d, 1w, 1M", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("\"rpm\": 60, \"tpm\": 1000", 60, 1000, null, null)]
+    [InlineData("\"limits\": {\"rpm\": 5}, \"budgetUsd\": 12.5", 5, 0, 12_500_000_000L, null)]
+    [InlineData("\"budget\": {\"usd\": 1, \"period\": \"1w\"}", 0, 0, 1_000_000_000L, null)]
+    [InlineData("\"limits\": {\"rpm\": 5}, \"rpm\": 6", 0, 0, null, "keys[0]: rpm and tpm go in limits, or beside it, not both")]
+    [InlineData("\"budget\": {\"usd\": 1}, \"budgetUsd\": 2", 0, 0, null, "keys[0].budgetUsd: use budget or budgetUsd, not both")]
+    [InlineData("\"rpm\": -1", 0, 0, null, "keys[0].rpm")]
+    public void FileKeys_CarryLimitsAndBudgets(string settings, int rpm, int tpm, long? budgetNanos, string? error)
+    {
+        string hash = KeyHashing.Format(KeyHashing.Hash("k"));
+        var result = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, $$"""{ "keys": [ { "id": "a", "hash": "{{hash}}", {{settings}} } ] }""", "gw.json", NoEnv);
+        if (error is not null)
+        {
+            Assert.Contains(result.Errors, e => e.StartsWith(error, StringComparison.Ordinal));
+            return;
+        }
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        var key = result.Config!.Keys[0];
+        Assert.Equal(new Gateway.Core.Governance.RateLimits(rpm, tpm), key.Limits);
+        Assert.Equal(budgetNanos, key.Budget?.LimitNanos);
+    }
+
     [Fact]
     public void DatabaseUrl_FromTheEnvironment_WinsOverTheFile()
     {

@@ -119,6 +119,29 @@ public sealed class GovernanceTests : IDisposable
     }
 
     [Fact]
+    public async Task AKeyOfTheFile_HasItsLimitsAndBudget_CountedAcrossAReload()
+    {
+        await using var upstream = await TestUpstream.StartAsync();
+        string hash = Gateway.Core.Config.KeyHashing.Format(Gateway.Core.Config.KeyHashing.Hash("gw-file-key"));
+        string config = Path.Combine(_dir, "gateway.json");
+        string Text(int rpm) => "{\"pricing\":{\"openai/gpt-4o-mini\":{\"input\":0,\"output\":125000}},\"keys\":[{\"id\":\"file-key\",\"hash\":\"" + hash
+            + "\",\"rpm\":" + rpm + ",\"budget\":{\"usd\":2,\"period\":\"1d\"}}]}";
+        await File.WriteAllTextAsync(config, Text(2));
+        await using var gateway = await StartAsync(upstream, configPath: config, dataDir: Path.Combine(_dir, "data"));
+        var first = await gateway.ChatAsync("gw-file-key", "openai/gpt-4o-mini", "file one", maxTokens: 8);
+        Assert.Equal(200, first.Status);
+        Assert.Equal("2", first.Response.Header("x-ratelimit-limit-requests"));
+        await File.WriteAllTextAsync(config, Text(3));
+        for (int i = 0; i < 30 && gateway.Services.GetRequiredService<Gateway.Core.SnapshotHolder>().Current.Config.Keys[0].Limits.Rpm != 3; i++) await Task.Delay(100);
+        // The reload raised rpm to 3 and kept the minute's count and the day's spend (0.625 USD).
+        var second = await gateway.ChatAsync("gw-file-key", "openai/gpt-4o-mini", "file two", maxTokens: 8);
+        Assert.Equal(200, second.Status);
+        Assert.Equal("1", second.Response.Header("x-ratelimit-remaining-requests"));
+        var third = await gateway.ChatAsync("gw-file-key", "openai/gpt-4o-mini", "file three", maxTokens: 8);
+        Assert.Equal(402, third.Status); // 1.25 spent + a worst case of 1 > 2
+    }
+
+    [Fact]
     public async Task ARequestLargerThanAMinutesTokens_IsRefusedAsTooLarge()
     {
         await using var gateway = await StartAsync();
