@@ -24,11 +24,22 @@ public sealed class KeyRing
 
     public GatewayKey? Find(ReadOnlySpan<char> presented)
     {
-        if (presented.IsEmpty || presented.Length > MaxKeyBytes) return null;
+        Span<byte> hash = stackalloc byte[32];
+        return TryHash(presented, hash) ? FindHash(hash) : null;
+    }
+
+    /// <summary>The SHA-256 of a presented key (false for one no ring could hold): hashed once, looked up in several rings.</summary>
+    public static bool TryHash(ReadOnlySpan<char> presented, Span<byte> hash)
+    {
+        if (presented.IsEmpty || presented.Length > MaxKeyBytes) return false;
         Span<byte> utf8 = stackalloc byte[MaxKeyBytes * 3];
         int length = Encoding.UTF8.GetBytes(presented, utf8);
-        Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(utf8[..length], hash);
+        return true;
+    }
+
+    public GatewayKey? FindHash(ReadOnlySpan<byte> hash)
+    {
         if (!_byPrefix.TryGetValue(Prefix(hash), out var entry)) return null;
         return CryptographicOperations.FixedTimeEquals(entry.Hash, hash) ? entry.Key : null;
     }

@@ -45,8 +45,12 @@ internal static class Authenticator
         return null;
     }
 
-    private static GatewayKey? Find(ReadOnlySpan<char> presented, KeyRing keys, GovernanceDirectory directory) =>
-        keys.Find(presented) ?? (directory.Ring.Count > 0 ? directory.Ring.Find(presented) : null);
+    private static GatewayKey? Find(ReadOnlySpan<char> presented, KeyRing keys, GovernanceDirectory directory)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        if (!KeyRing.TryHash(presented, hash)) return null;
+        return keys.FindHash(hash) ?? (directory.Ring.Count > 0 ? directory.Ring.FindHash(hash) : null);
+    }
 
     // A directory swap (a key revoked, changed) ends what a connection had verified.
     private static GatewayKey? Cached(IDictionary<object, object?>? items, string header, KeyRing keys, GovernanceDirectory directory) =>
