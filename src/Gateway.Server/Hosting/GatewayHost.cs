@@ -127,8 +127,8 @@ public static partial class GatewayHost
         if (store is not null)
         {
             services.AddSingleton(store);
-            services.AddSingleton(sp => new RequestLogStore(sp.GetRequiredService<SqliteDatabase>()));
-            services.AddSingleton(sp => new StoreRequestSink(sp.GetRequiredService<RequestLogStore>(), options.Time, config.Storage.LogRetention,
+            services.AddSingleton<IRequestLogStore>(sp => new RequestLogStore(sp.GetRequiredService<SqliteDatabase>()));
+            services.AddSingleton(sp => new StoreRequestSink(sp.GetRequiredService<IRequestLogStore>(), options.Time, config.Storage.LogRetention,
                 sp.GetRequiredService<ILogger<StoreRequestSink>>()));
             services.AddSingleton<IRequestSink>(sp => sp.GetRequiredService<StoreRequestSink>());
             services.AddHostedService(sp => sp.GetRequiredService<StoreRequestSink>());

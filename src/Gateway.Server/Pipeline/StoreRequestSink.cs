@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Gateway.Core.Governance;
 using Gateway.Storage;
 using Gateway.Storage.Sqlite;
 using Microsoft.Extensions.Hosting;
@@ -17,13 +18,13 @@ internal sealed partial class StoreRequestSink : BackgroundService, IRequestSink
     public const int DefaultQueue = 10_000;
     private const int MaxBatch = 512;
     private readonly Channel<RequestLogRow> _queue;
-    private readonly RequestLogStore _store;
+    private readonly IRequestLogStore _store;
     private readonly TimeProvider _time;
     private readonly TimeSpan _retention;
     private readonly ILogger _logger;
     private long _dropped, _droppedReported, _written;
 
-    public StoreRequestSink(RequestLogStore store, TimeProvider time, TimeSpan retention, ILogger<StoreRequestSink> logger, int capacity = DefaultQueue)
+    public StoreRequestSink(IRequestLogStore store, TimeProvider time, TimeSpan retention, ILogger<StoreRequestSink> logger, int capacity = DefaultQueue)
     {
         _store = store;
         _time = time;

@@ -1,3 +1,4 @@
+using Gateway.Core.Governance;
 using Microsoft.Data.Sqlite;
 
 namespace Gateway.Storage.Sqlite;
@@ -7,7 +8,7 @@ namespace Gateway.Storage.Sqlite;
 /// batch's usage summed in memory first, so <c>usage_daily</c> takes one upsert per key, model and day
 /// in the batch rather than one per row. Prepared statements are reused across a batch.
 /// </summary>
-public sealed class RequestLogStore(SqliteDatabase database)
+public sealed class RequestLogStore(SqliteDatabase database) : IRequestLogStore
 {
     private const string InsertLog = """
         INSERT INTO request_log (request_id, time, key_id, team, tenant, dialect, model, provider, provider_model, attempts, stream, status, outcome,

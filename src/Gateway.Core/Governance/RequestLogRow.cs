@@ -1,4 +1,4 @@
-namespace Gateway.Storage;
+namespace Gateway.Core.Governance;
 
 /// <summary>One request as the store keeps it (a row of <c>request_log</c>, counted into <c>usage_daily</c>).</summary>
 public readonly record struct RequestLogRow
@@ -29,4 +29,14 @@ public readonly record struct RequestLogRow
     public double UpstreamMs { get; init; }
     public string? RequestBody { get; init; }
     public string? ResponseBody { get; init; }
+}
+
+/// <summary>Where request rows go: written in batches off the request path, pruned by age.</summary>
+public interface IRequestLogStore
+{
+    /// <summary>Writes the rows (and their usage) in one transaction; a failure leaves none of them written.</summary>
+    void Write(IReadOnlyList<RequestLogRow> rows);
+
+    /// <summary>Deletes request rows older than <paramref name="before"/> (Unix ms); daily usage stays.</summary>
+    int DeleteOlderThan(long before);
 }
