@@ -93,27 +93,15 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
             request.Dialect = route.Dialect.Name;
             context.Features.Set(request);
         }
-        Task task;
-        try
-        {
-            task = route.Handler(context);
-        }
-        catch (Exception ex)
-        {
-            task = FailAsync(context, ex);
-        }
-        if (task.IsCompletedSuccessfully)
-        {
-            End(context, request, started);
-            return task;
-        }
-        return GuardAsync(task, context, request, started);
+        return Run(context, route.Handler, request, started);
     }
 
-    /// <summary>A route without a model: guarded and logged like the others, no record.</summary>
-    private Task Plain(HttpContext context, RequestDelegate handler)
+    /// <summary>A route without a model (the admin API): guarded and logged like the others, no record.</summary>
+    private Task Plain(HttpContext context, RequestDelegate handler) => Run(context, handler, null, System.Diagnostics.Stopwatch.GetTimestamp());
+
+    /// <summary>Runs a handler so that the request ends exactly once, whether it completes at once, later, or throws.</summary>
+    private Task Run(HttpContext context, RequestDelegate handler, GatewayRequest? request, long started)
     {
-        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         Task task;
         try
         {
@@ -125,10 +113,10 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
         }
         if (task.IsCompletedSuccessfully)
         {
-            End(context, null, started);
+            End(context, request, started);
             return task;
         }
-        return GuardAsync(task, context, null, started);
+        return GuardAsync(task, context, request, started);
     }
 
     /// <summary>The last line of defence: a bug answers 500 in the OpenAI shape instead of a bare reset.</summary>
