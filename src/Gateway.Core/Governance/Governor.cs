@@ -158,19 +158,6 @@ public sealed partial class Governor(TimeProvider time, ILogger<Governor>? logge
         }
     }
 
-    /// <summary>Whether a budget has nothing left in its current period (read without the lock: a routing hint, not an admission).</summary>
-    public bool IsSpent(GovernedScope scope)
-    {
-        if (scope.Budget is not { } budget) return false;
-        var c = scope.Counters;
-        long now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        if (Budget.PeriodStart(budget.Period, now) != Volatile.Read(ref c.PeriodStart))
-        {
-            lock (_gate) RollBudget(c, budget, now);
-        }
-        return Volatile.Read(ref c.Spent) >= budget.LimitNanos;
-    }
-
     /// <summary>Settled spend not yet in the store, taken (the caller writes it, or hands it back with <see cref="Return"/>).</summary>
     public List<SpendRow> TakeUnflushed()
     {
