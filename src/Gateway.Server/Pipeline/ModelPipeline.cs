@@ -185,7 +185,7 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
         RequestShape clientShape, RequestIntake.BoundPolicies? bound, GatewayKey key)
     {
         bool stream = request.Stream;
-        if (key.Governance.Scopes.Length > 0 && Admit(context, request, key, route, sender.Json) is { } refused)
+        if (key.Governance.Scopes.Length > 0 && Admit(context, request, key, route, sender.Json, dialect.Kind != RequestKind.Embeddings) is { } refused)
         {
             route.NotSent();
             await ErrorResponses.WriteAsync(context, refused, request.Started, dialect: dialect).ConfigureAwait(false);
@@ -237,7 +237,8 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
     /// Admits the request against its key's limits and budgets, reserving its tokens and worst-case cost
     /// (settled when it ends); the refusal when a level has no room. Rate headers go on the answer either way.
     /// </summary>
-    private GatewayError? Admit(HttpContext context, GatewayRequest request, GatewayKey key, in ModelRoute route, ReadOnlySpan<byte> json)
+    /// <param name="answersInTokens">The answer is text (chat, messages), not vectors (embeddings, which reserve no output).</param>
+    private GatewayError? Admit(HttpContext context, GatewayRequest request, GatewayKey key, in ModelRoute route, ReadOnlySpan<byte> json, bool answersInTokens)
     {
         long tokens = 0, worst = 0;
         if (key.Governance.NeedsTokens)
@@ -245,8 +246,8 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
             // Tokens a group already counted (it weighs them) are reused; else a byte estimate on the high side.
             // Counting with the tokenizer costs about 13 us per KB: more than the rest of the request.
             int prompt = route.Group is { CountsTokens: true } ? route.Request.EstimatedPromptTokens : PromptTokens.QuickEstimate(json);
-            int maxOutput = PromptTokens.MaxOutput(json);
-            int output = maxOutput > 0 ? maxOutput : DefaultOutputReserve;
+            int maxOutput = answersInTokens ? PromptTokens.MaxOutput(json) : 0;
+            int output = !answersInTokens ? 0 : maxOutput > 0 ? maxOutput : DefaultOutputReserve;
             tokens = (long)prompt + output;
             worst = GovernanceCosts.WorstCase(request.Snapshot, route, request.Model, prompt, output);
         }

@@ -150,6 +150,9 @@ public sealed class GovernanceTests : IDisposable
         Assert.Equal(429, status);
         Assert.Contains("Request too large", body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Equal(200, (await gateway.ChatAsync(key, "mock/echo", "hello", maxTokens: 20)).Status);
+        // Embeddings answer in vectors: they reserve their input only, not a chat's default output.
+        using var embedding = await gateway.Client.SendAsync(Post("/v1/embeddings", """{"model":"mock/embedding","input":"short text"}""", key));
+        Assert.Equal(System.Net.HttpStatusCode.OK, embedding.StatusCode);
     }
 
     [Fact]
