@@ -323,6 +323,9 @@ public sealed class DeploymentStates
     public DeploymentStates(TimeProvider? time = null) => _time = time ?? TimeProvider.System;
 
     public DeploymentState Get(string provider, string model) => _states.GetOrAdd(provider + "/" + model, static (_, time) => new DeploymentState(time), _time);
+
+    /// <summary>Every deployment seen so far, by <c>provider/model</c> (for metrics and health pages).</summary>
+    public IEnumerable<KeyValuePair<string, DeploymentState>> All => _states;
 }
 
 /// <summary>

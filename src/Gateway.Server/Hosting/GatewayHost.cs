@@ -10,6 +10,7 @@ using Gateway.Server.Admin;
 using Gateway.Server.Endpoints;
 using Gateway.Server.Governance;
 using Gateway.Server.Http;
+using Gateway.Server.Observability;
 using Gateway.Server.Pipeline;
 using Gateway.Server.Pipeline.Dialects;
 using Gateway.Storage;
@@ -140,6 +141,10 @@ public static partial class GatewayHost
         services.AddSingleton(sp => new AdminApi(sp.GetRequiredService<SnapshotHolder>(), sp.GetRequiredService<DirectoryHolder>(), sp.GetRequiredService<Governor>(),
             sp.GetRequiredService<StoredProviders>(), sp.GetRequiredService<SnapshotFactory>(), options.Time, sp.GetRequiredService<ILogger<AdminApi>>(),
             sp.GetService<IGovernanceStore>(), sp.GetService<GovernanceSync>()));
+        services.AddSingleton(sp => new GatewayMetrics(sp.GetRequiredService<DeploymentStates>(),
+            sp.GetService<StoreRequestSink>() is { } storeSink ? () => storeSink.Dropped : null));
+        services.AddSingleton<IRequestSink>(sp => new MetricsSink(sp.GetRequiredService<GatewayMetrics>()));
+        services.AddSingleton<MetricsEndpoint>();
         services.AddSingleton<ModelsEndpoint>();
         services.AddSingleton<HealthEndpoints>();
         services.AddSingleton<GatewayRouter>();
@@ -195,6 +200,7 @@ public static partial class GatewayHost
                 .Add("GET", prefix + "/models", models.ListAsync);
         }
         router.Add("GET", "/health", HealthEndpoints.HealthAsync).Add("GET", "/ready", health.ReadyAsync)
+            .Add("GET", "/metrics", app.Services.GetRequiredService<MetricsEndpoint>().ScrapeAsync)
             .AddPrefix(AdminApi.Prefix, app.Services.GetRequiredService<AdminApi>().HandleAsync);
         app.Run(router.DispatchAsync);
         return (app, []);

@@ -32,10 +32,22 @@ public class RequestLogTests
     }
 
     [Fact]
-    public async Task LogRequestsOff_NoRequestLines()
+    public async Task ByDefault_EachRequestHasItsLine_WithItsId()
     {
         var logs = new CapturingLoggerProvider();
         await using var gateway = await StartAsync(logs: logs);
+        var request = Post("/v1/chat/completions", Chat("mock/echo", "x"));
+        request.Headers.Add("x-request-id", "default-line-7");
+        using var ok = await gateway.Client.SendAsync(request);
+        for (int i = 0; i < 30 && !logs.Lines.Any(l => l.EndsWith("request default-line-7", StringComparison.Ordinal)); i++) await Task.Delay(100);
+        Assert.Contains(logs.Lines, l => l.Contains("POST /v1/chat/completions 200", StringComparison.Ordinal) && l.EndsWith("request default-line-7", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task LogRequestsOff_NoRequestLines()
+    {
+        var logs = new CapturingLoggerProvider();
+        await using var gateway = await StartAsync(configJson: """{ "server": { "logRequests": false } }""", logs: logs);
         using var ok = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("mock/echo", "x")));
         await Task.Delay(300);
         Assert.DoesNotContain(logs.Lines, l => l.Contains("POST /v1/chat/completions", StringComparison.Ordinal));

@@ -1,0 +1,31 @@
+using BenchmarkDotNet.Attributes;
+using Gateway.Core.Routing;
+using Gateway.Core.Sse;
+using Gateway.Server.Observability;
+using Gateway.Server.Pipeline;
+
+namespace Gateway.Benchmarks;
+
+/// <summary>What recording one request into the Prometheus metrics costs once its series exist (the steady state).</summary>
+[MemoryDiagnoser]
+public class MetricsBenchmarks
+{
+    private readonly GatewayMetrics _metrics = new(new DeploymentStates());
+    private RequestRecord _record;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _record = new RequestRecord
+        {
+            RequestId = "r", Method = "POST", Path = "/v1/chat/completions", Dialect = "chat", KeyId = "team-a", Model = "fast", Provider = "openai",
+            ProviderModel = "gpt-4o-mini", Attempts = 1, Stream = true, Status = 200, Outcome = RequestOutcome.Answered,
+            Total = TimeSpan.FromMilliseconds(812), Upstream = TimeSpan.FromMilliseconds(811.7), TimeToFirstToken = TimeSpan.FromMilliseconds(230),
+            Usage = new TokenUsage(812, 164, 976, 512, 0), CostNanos = 220_000,
+        };
+        _metrics.Record(_record);
+    }
+
+    [Benchmark]
+    public void RecordOneRequest() => _metrics.Record(_record);
+}
