@@ -13,6 +13,12 @@ internal static class UpstreamHttp
         HttpMessageInvoker invoker, HttpRequestMessage request, string provider, CancellationToken cancellationToken, TimeSpan connectTimeout = default)
     {
         if (connectTimeout > TimeSpan.Zero) request.Options.Set(UpstreamHandlerPool.ConnectTimeoutOption, connectTimeout);
+        // The trace goes on to the provider: the current span (the attempt's, or the client's continued) as W3C traceparent.
+        if (System.Diagnostics.Activity.Current is { IdFormat: System.Diagnostics.ActivityIdFormat.W3C } current && !request.Headers.Contains("traceparent"))
+        {
+            request.Headers.TryAddWithoutValidation("traceparent", current.Id);
+            if (current.TraceStateString is { Length: > 0 } state) request.Headers.TryAddWithoutValidation("tracestate", state);
+        }
         try
         {
             return (await invoker.SendAsync(request, cancellationToken).ConfigureAwait(false), default);

@@ -145,6 +145,7 @@ public static partial class GatewayHost
             sp.GetService<StoreRequestSink>() is { } storeSink ? () => storeSink.Dropped : null));
         services.AddSingleton<IRequestSink>(sp => new MetricsSink(sp.GetRequiredService<GatewayMetrics>()));
         services.AddSingleton<MetricsEndpoint>();
+        OpenTelemetrySetup.AddIfConfigured(services, options.Environment);
         services.AddSingleton<ModelsEndpoint>();
         services.AddSingleton<HealthEndpoints>();
         services.AddSingleton<GatewayRouter>();

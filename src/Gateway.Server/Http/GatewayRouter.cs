@@ -91,6 +91,7 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
             // The snapshot is read once, here: the whole request, fallbacks included, runs on it.
             request = GatewayRequest.Rent(snapshot, started);
             request.Dialect = route.Dialect.Name;
+            request.Activity = Observability.GatewayTracing.StartRequest(context);
             context.Features.Set(request);
         }
         return Run(context, route.Handler, request, started);
@@ -153,6 +154,9 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
                 var (tokens, cost) = Governance.GovernanceCosts.Settlement(record);
                 governor.Settle(request.Reservation, tokens, cost);
             }
+            if (request.Activity is { } activity)
+                Observability.GatewayTracing.EndRequest(activity, record,
+                    record.Provider is not null && request.Snapshot.Providers.TryGetValue(record.Provider, out var served) ? served.Config.Type : null);
             // A deployment's budget is charged what its answer cost.
             if (record.CostNanos is > 0 && request.Snapshot.DeploymentBudgets.Count > 0 && record.Provider is not null
                 && request.Snapshot.DeploymentBudgets.TryGetValue(record.Provider + "/" + record.ProviderModel, out var deployment))

@@ -139,8 +139,19 @@ internal static partial class UpstreamAttempts
             var deadline = new UpstreamDeadline(limits.FirstByte, limits.Total, context.RequestAborted, snapshot.Time, limits.Idle);
             long upstreamStarted = Stopwatch.GetTimestamp(), sentAt = snapshot.Time.GetTimestamp();
             record?.Sending(upstreamStarted);
-            var result = await sender.SendAsync(provider, new ProviderCall(operation, body.WrittenMemory, model, stream) { ConnectTimeout = limits.Connect }, context.Request,
-                deadline.Token).ConfigureAwait(false);
+            var attemptSpan = Observability.GatewayTracing.StartAttempt(provider, model, operation);
+            UpstreamResult result;
+            try
+            {
+                result = await sender.SendAsync(provider, new ProviderCall(operation, body.WrittenMemory, model, stream) { ConnectTimeout = limits.Connect }, context.Request,
+                    deadline.Token).ConfigureAwait(false);
+            }
+            catch
+            {
+                attemptSpan?.Stop();
+                throw;
+            }
+            Observability.GatewayTracing.EndAttempt(attemptSpan, result);
             long upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
             if (result.Response is not null)
                 return new SentCall(result, deadline, provider, upstreamStarted, upstreamTicks, body, state, route.Group?.Config.Breaker, logger, route.Target?.Model)

@@ -25,6 +25,8 @@ internal sealed class GatewayRequest
     public string? KeyId => Key?.Id;
     /// <summary>What the request holds against its limits and budgets until it ends (settled by the router).</summary>
     public Gateway.Core.Governance.Reservation Reservation { get; set; }
+    /// <summary>The request's span, when something traces (or the client sent a trace to continue).</summary>
+    public System.Diagnostics.Activity? Activity { get; set; }
     public string? Model { get; set; }
     public bool Stream { get; set; }
     public string? Provider { get; private set; }
@@ -162,6 +164,7 @@ internal sealed class GatewayRequest
         Dialect = "";
         Key = null;
         Reservation = default;
+        Activity = null;
         RequestBody = ResponseBody = null;
         Model = Provider = ProviderModel = Fallback = ErrorCode = null;
         Stream = false;

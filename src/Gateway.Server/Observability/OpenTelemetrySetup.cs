@@ -1,0 +1,44 @@
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Gateway.Server.Observability;
+
+/// <summary>
+/// Traces over OTLP when the standard variables ask for them (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c> or
+/// <c>OTEL_EXPORTER_OTLP_TRACES_ENDPOINT</c>; <c>OTEL_EXPORTER_OTLP_PROTOCOL</c> <c>grpc</c> or
+/// <c>http/protobuf</c>; <c>OTEL_EXPORTER_OTLP_HEADERS</c>; <c>OTEL_SERVICE_NAME</c>;
+/// <c>OTEL_BSP_SCHEDULE_DELAY</c>; <c>OTEL_SDK_DISABLED</c>). They are read from the gateway's own
+/// environment view, so tests and the process see the same thing. Without them nothing is registered.
+/// </summary>
+internal static class OpenTelemetrySetup
+{
+    public static bool AddIfConfigured(IServiceCollection services, IReadOnlyDictionary<string, string> env)
+    {
+        string? traces = env.GetValueOrDefault("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+        string? baseEndpoint = env.GetValueOrDefault("OTEL_EXPORTER_OTLP_ENDPOINT");
+        if (string.Equals(env.GetValueOrDefault("OTEL_SDK_DISABLED"), "true", StringComparison.OrdinalIgnoreCase)) return false;
+        if (string.IsNullOrEmpty(traces) && string.IsNullOrEmpty(baseEndpoint)) return false;
+        string protocolName = env.GetValueOrDefault("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") ?? env.GetValueOrDefault("OTEL_EXPORTER_OTLP_PROTOCOL") ?? "http/protobuf";
+        var protocol = protocolName.Equals("grpc", StringComparison.OrdinalIgnoreCase) ? OtlpExportProtocol.Grpc : OtlpExportProtocol.HttpProtobuf;
+        // The signal's own endpoint is used as given; the base one gets the signal's path over HTTP (the spec's rule).
+        var endpoint = !string.IsNullOrEmpty(traces) ? new Uri(traces)
+            : protocol == OtlpExportProtocol.HttpProtobuf ? new Uri(baseEndpoint!.TrimEnd('/') + "/v1/traces") : new Uri(baseEndpoint!);
+        string service = env.GetValueOrDefault("OTEL_SERVICE_NAME") is { Length: > 0 } name ? name : "gateway";
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(service, serviceVersion: typeof(OpenTelemetrySetup).Assembly.GetName().Version?.ToString()))
+            .WithTracing(tracing => tracing
+                .AddSource(GatewayTracing.SourceName)
+                .AddOtlpExporter(otlp =>
+                {
+                    otlp.Endpoint = endpoint;
+                    otlp.Protocol = protocol;
+                    if (env.GetValueOrDefault("OTEL_EXPORTER_OTLP_HEADERS") is { Length: > 0 } headers) otlp.Headers = headers;
+                    if (int.TryParse(env.GetValueOrDefault("OTEL_BSP_SCHEDULE_DELAY"), NumberStyles.None, CultureInfo.InvariantCulture, out int delay) && delay > 0)
+                        otlp.BatchExportProcessorOptions.ScheduledDelayMilliseconds = delay;
+                }));
+        return true;
+    }
+}
