@@ -59,7 +59,9 @@ internal sealed partial class ConfigReader(IReadOnlyDictionary<string, string> e
         var server = new ServerConfig();
         if (TryGet(root, "server", out var s) && Expect(s, JsonValueKind.Object, "server"))
         {
-            CheckProperties(s, "server", ["urls", "maxBodyBytes", "logRequests", "logFormat", "policyWorkers", "policyQueueMs", "metricsKey"]);
+            CheckProperties(s, "server", ["urls", "maxBodyBytes", "logRequests", "logFormat", "policyWorkers", "policyQueueMs", "metricsKey", "metrics"]);
+            if (TryGet(s, "metrics", out var me) && Bool(me, "server.metrics") is { } metricsOn)
+                server = server with { Metrics = metricsOn };
             if (TryGet(s, "metricsKey", out var mk) && String(mk, "server.metricsKey") is { Length: > 0 } metricsKey)
                 server = server with { MetricsKey = ResolveSecret(metricsKey, "server.metricsKey") };
             if (TryGet(s, "urls", out var urls) && String(urls, "server.urls") is { } u)

@@ -26,6 +26,8 @@ public sealed record ServerConfig
     public bool LogRequests { get; init; } = true;
     /// <summary>When set, <c>/metrics</c> wants <c>Authorization: Bearer</c> this (or an admin key); open otherwise, as Prometheus expects.</summary>
     public string? MetricsKey { get; init; }
+    /// <summary>Record and serve Prometheus metrics (on by default); off, <c>/metrics</c> answers 404 and nothing is recorded.</summary>
+    public bool Metrics { get; init; } = true;
     public const string TextLogs = "text", JsonLogs = "json";
     /// <summary><c>text</c>: one readable line per event; <c>json</c>: one JSON object per line, every message field a property (for log shippers). Read at start.</summary>
     public string LogFormat { get; init; } = TextLogs;

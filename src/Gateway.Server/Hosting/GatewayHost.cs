@@ -143,7 +143,7 @@ public static partial class GatewayHost
             sp.GetService<IGovernanceStore>(), sp.GetService<GovernanceSync>()));
         services.AddSingleton(sp => new GatewayMetrics(sp.GetRequiredService<DeploymentStates>(),
             sp.GetService<StoreRequestSink>() is { } storeSink ? () => storeSink.Dropped : null));
-        services.AddSingleton<IRequestSink>(sp => new MetricsSink(sp.GetRequiredService<GatewayMetrics>()));
+        services.AddSingleton<IRequestSink>(sp => new MetricsSink(sp.GetRequiredService<GatewayMetrics>(), sp.GetRequiredService<SnapshotHolder>()));
         services.AddSingleton<MetricsEndpoint>();
         OpenTelemetrySetup.AddIfConfigured(services, options.Environment);
         services.AddSingleton<ModelsEndpoint>();

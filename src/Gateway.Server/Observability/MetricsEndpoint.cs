@@ -19,6 +19,12 @@ internal sealed class MetricsEndpoint(GatewayMetrics metrics, SnapshotHolder sna
     public async Task ScrapeAsync(HttpContext context)
     {
         var snapshot = snapshots.Current;
+        if (!snapshot.Config.Server.Metrics)
+        {
+            await ErrorResponses.WriteAsync(context, new GatewayError(404, "invalid_request_error", "not_found", "Metrics are off (server.metrics is false).", ErrorSource.Client))
+                .ConfigureAwait(false);
+            return;
+        }
         if (snapshot.Config.Server.MetricsKey is { } required && !Allowed(context, required, snapshot))
         {
             await ErrorResponses.WriteAsync(context, GatewayError.Unauthorized("/metrics needs server.metricsKey or an admin key: 'Authorization: Bearer <key>'."))
@@ -45,7 +51,10 @@ internal sealed class MetricsEndpoint(GatewayMetrics metrics, SnapshotHolder sna
 }
 
 /// <summary>Each request's record into the metrics.</summary>
-internal sealed class MetricsSink(GatewayMetrics metrics) : IRequestSink
+internal sealed class MetricsSink(GatewayMetrics metrics, SnapshotHolder snapshots) : IRequestSink
 {
-    public void Write(in RequestRecord record) => metrics.Record(record);
+    public void Write(in RequestRecord record)
+    {
+        if (snapshots.Current.Config.Server.Metrics) metrics.Record(record);
+    }
 }

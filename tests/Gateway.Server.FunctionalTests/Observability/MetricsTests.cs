@@ -82,6 +82,13 @@ public sealed partial class MetricsTests
     }
 
     [Fact]
+    public async Task MetricsOff_NothingServed()
+    {
+        await using var gateway = await StartAsync(configJson: """{"server":{"metrics":false}}""");
+        Assert.Equal(HttpStatusCode.NotFound, (await ScrapeAsync(gateway, MasterKey)).Status);
+    }
+
+    [Fact]
     public async Task Deployments_ReportBreakerQueueAndInFlight()
     {
         await using var gateway = await StartAsync(configJson: """{"models":{"fast":{"deployments":[{"provider":"mock","model":"echo"}]}}}""");
