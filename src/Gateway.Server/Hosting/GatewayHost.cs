@@ -145,7 +145,14 @@ public static partial class GatewayHost
             sp.GetService<StoreRequestSink>() is { } storeSink ? () => storeSink.Dropped : null));
         services.AddSingleton<IRequestSink>(sp => new MetricsSink(sp.GetRequiredService<GatewayMetrics>(), sp.GetRequiredService<SnapshotHolder>()));
         services.AddSingleton<MetricsEndpoint>();
-        OpenTelemetrySetup.AddIfConfigured(services, options.Environment);
+        try
+        {
+            OpenTelemetrySetup.AddIfConfigured(services, options.Environment);
+        }
+        catch (Exception ex) when (ex is ArgumentException or UriFormatException)
+        {
+            return (null, [ex.Message]);
+        }
         services.AddSingleton<ModelsEndpoint>();
         services.AddSingleton<HealthEndpoints>();
         services.AddSingleton<GatewayRouter>();

@@ -26,10 +26,12 @@ internal static class OpenTelemetrySetup
         // The signal's own endpoint is used as given; the base one gets the signal's path over HTTP (the spec's rule).
         var endpoint = !string.IsNullOrEmpty(traces) ? new Uri(traces)
             : protocol == OtlpExportProtocol.HttpProtobuf ? new Uri(baseEndpoint!.TrimEnd('/') + "/v1/traces") : new Uri(baseEndpoint!);
+        var sampler = Sampler(env);
         string service = env.GetValueOrDefault("OTEL_SERVICE_NAME") is { Length: > 0 } name ? name : "gateway";
         services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(service, serviceVersion: typeof(OpenTelemetrySetup).Assembly.GetName().Version?.ToString()))
             .WithTracing(tracing => tracing
+                .SetSampler(sampler)
                 .AddSource(GatewayTracing.SourceName)
                 .AddOtlpExporter(otlp =>
                 {
@@ -40,5 +42,30 @@ internal static class OpenTelemetrySetup
                         otlp.BatchExportProcessorOptions.ScheduledDelayMilliseconds = delay;
                 }));
         return true;
+    }
+
+    /// <summary>
+    /// <c>OTEL_TRACES_SAMPLER</c> and <c>OTEL_TRACES_SAMPLER_ARG</c> as the specification names them; the default is
+    /// <c>parentbased_always_on</c>. A ratio samples by trace id, so a trace is kept or dropped whole.
+    /// </summary>
+    /// <exception cref="ArgumentException">An unknown sampler or a ratio outside 0..1: the start stops with the reason.</exception>
+    public static Sampler Sampler(IReadOnlyDictionary<string, string> env)
+    {
+        string name = env.GetValueOrDefault("OTEL_TRACES_SAMPLER") is { Length: > 0 } configured ? configured.Trim().ToLowerInvariant() : "parentbased_always_on";
+        double ratio = 1;
+        if (env.GetValueOrDefault("OTEL_TRACES_SAMPLER_ARG") is { Length: > 0 } arg
+            && !(double.TryParse(arg, NumberStyles.Float, CultureInfo.InvariantCulture, out ratio) && ratio is >= 0 and <= 1))
+            throw new ArgumentException($"OTEL_TRACES_SAMPLER_ARG: a ratio from 0 to 1, not '{arg}'");
+        return name switch
+        {
+            "always_on" => new AlwaysOnSampler(),
+            "always_off" => new AlwaysOffSampler(),
+            "traceidratio" => new TraceIdRatioBasedSampler(ratio),
+            "parentbased_always_on" => new ParentBasedSampler(new AlwaysOnSampler()),
+            "parentbased_always_off" => new ParentBasedSampler(new AlwaysOffSampler()),
+            "parentbased_traceidratio" => new ParentBasedSampler(new TraceIdRatioBasedSampler(ratio)),
+            _ => throw new ArgumentException($"OTEL_TRACES_SAMPLER: '{name}' is not one of always_on, always_off, traceidratio, parentbased_always_on, "
+                + "parentbased_always_off, parentbased_traceidratio"),
+        };
     }
 }

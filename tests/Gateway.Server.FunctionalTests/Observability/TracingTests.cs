@@ -61,6 +61,28 @@ public sealed class TracingTests
         Assert.False(upstream.Matching("no trace at all").Single().Headers.ContainsKey("traceparent"));
     }
 
+    [Theory]
+    [InlineData(null, null, "ParentBased{AlwaysOnSampler}")]
+    [InlineData("parentbased_traceidratio", "0.1", "ParentBased{TraceIdRatioBasedSampler{0.100000}}")]
+    [InlineData("always_off", null, "AlwaysOffSampler")]
+    public void TheSampler_IsTheOneTheStandardVariablesName(string? sampler, string? arg, string expected)
+    {
+        var env = new Dictionary<string, string>();
+        if (sampler is not null) env["OTEL_TRACES_SAMPLER"] = sampler;
+        if (arg is not null) env["OTEL_TRACES_SAMPLER_ARG"] = arg;
+        Assert.Equal(expected, OpenTelemetrySetup.Sampler(env).Description);
+    }
+
+    [Fact]
+    public async Task ABadSampler_StopsTheStartWithWhy()
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(env: new()
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:4318", ["OTEL_TRACES_SAMPLER"] = "sometimes",
+        }));
+        Assert.Contains("OTEL_TRACES_SAMPLER: 'sometimes'", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void OtlpIsRegistered_OnlyWhenTheStandardVariablesAskForIt()
     {
