@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using Gateway.Core.Routing;
 using Gateway.Server.Pipeline;
@@ -11,9 +12,36 @@ namespace Gateway.Server.Observability;
 /// and adds with interlocked operations. Label values that come from clients (a model name asked of a
 /// provider) are bounded: past <see cref="MaxSeries"/> series a family records under <c>other</c>.
 /// </summary>
-internal sealed class GatewayMetrics(DeploymentStates states, Func<long>? droppedLogRecords = null)
+internal sealed class GatewayMetrics
 {
     public const int MaxSeries = 5000;
+
+    /// <summary>The same numbers as instruments, for OpenTelemetry's metrics export over OTLP (DESIGN §9).</summary>
+    public const string MeterName = "Gateway";
+
+    private readonly DeploymentStates states;
+    private readonly Func<long>? droppedLogRecords;
+    private readonly Meter _meter;
+    // Histograms cannot be observed after the fact: recorded as requests end, only while an exporter listens.
+    private readonly Histogram<double> _otelDuration;
+    private readonly Histogram<long> _otelTokens;
+    private readonly Histogram<double> _otelFirstToken;
+
+    public GatewayMetrics(DeploymentStates states, Func<long>? droppedLogRecords = null)
+    {
+        this.states = states;
+        this.droppedLogRecords = droppedLogRecords;
+        _meter = new Meter(MeterName);
+        _meter.CreateObservableCounter("gateway.requests", ObserveRequests, "{request}", "Requests on model routes, by route, model asked, provider that served and status.");
+        _meter.CreateObservableCounter("gateway.cost", ObserveCost, "USD", "What requests cost at the deployment's price, by model and key.");
+        _meter.CreateObservableCounter("gateway.upstream.errors", ObserveUpstreamErrors, "{request}", "Requests that ended in a provider's error or timeout.");
+        _meter.CreateObservableGauge("gateway.breaker.open", () => Deployments(s => s.IsOpen ? 1 : 0), "{breaker}", "1 while a deployment's circuit breaker is open.");
+        _meter.CreateObservableGauge("gateway.queue.depth", () => Deployments(s => s.Queued), "{request}", "Requests waiting for a deployment's concurrency slot.");
+        _meter.CreateObservableCounter("gateway.log_records.dropped", () => droppedLogRecords?.Invoke() ?? 0, "{record}", "Request records the store's writer dropped.");
+        _otelDuration = _meter.CreateHistogram<double>("gen_ai.client.operation.duration", "s", "Whole requests, from the first byte in to the last byte out.");
+        _otelTokens = _meter.CreateHistogram<long>("gen_ai.client.token.usage", "{token}", "Tokens per request as the provider reported them.");
+        _otelFirstToken = _meter.CreateHistogram<double>("gen_ai.server.time_to_first_token", "s", "From a streamed request's arrival to its first event.");
+    }
     private const string Other = "other";
 
     private sealed class Cell
@@ -57,6 +85,41 @@ internal sealed class GatewayMetrics(DeploymentStates states, Func<long>? droppe
             Interlocked.Add(ref Bounded(_costNanos, (model, record.KeyId ?? ""), (Other, Other), static _ => new Cell()).Value, cost);
         if (record.Provider is not null && record.Outcome is RequestOutcome.ProviderError or RequestOutcome.Timeout)
             Interlocked.Increment(ref Bounded(_upstreamErrors, (provider, record.ErrorCode ?? StatusText[status]), (provider, Other), static _ => new Cell()).Value);
+        if (_otelDuration.Enabled || _otelTokens.Enabled || _otelFirstToken.Enabled) RecordInstruments(record, model);
+    }
+
+    private void RecordInstruments(in RequestRecord record, string model)
+    {
+        var operation = new KeyValuePair<string, object?>("gen_ai.operation.name", record.Dialect == "embeddings" ? "embeddings" : "chat");
+        var requestModel = new KeyValuePair<string, object?>("gen_ai.request.model", model);
+        _otelDuration.Record(record.Total.TotalSeconds, operation, requestModel, new("http.response.status_code", record.Status));
+        if (record.Usage is { } usage)
+        {
+            _otelTokens.Record(usage.PromptTokens, operation, requestModel, new("gen_ai.token.type", "input"));
+            _otelTokens.Record(usage.CompletionTokens, operation, requestModel, new("gen_ai.token.type", "output"));
+        }
+        if (record.TimeToFirstToken is { } ttft) _otelFirstToken.Record(ttft.TotalSeconds, operation, requestModel);
+    }
+
+    private IEnumerable<Measurement<long>> ObserveRequests()
+    {
+        foreach (var (s, cell) in _requests)
+            yield return new(Volatile.Read(ref cell.Value), new("route", s.Route), new("model", s.Model), new("provider", s.Provider), new("status", StatusText[s.Status]));
+    }
+
+    private IEnumerable<Measurement<double>> ObserveCost()
+    {
+        foreach (var ((model, key), cell) in _costNanos) yield return new(Volatile.Read(ref cell.Value) / 1e9, new("model", model), new("key", key));
+    }
+
+    private IEnumerable<Measurement<long>> ObserveUpstreamErrors()
+    {
+        foreach (var ((provider, code), cell) in _upstreamErrors) yield return new(Volatile.Read(ref cell.Value), new("provider", provider), new("code", code));
+    }
+
+    private IEnumerable<Measurement<int>> Deployments(Func<DeploymentState, int> read)
+    {
+        foreach (var (name, state) in states.All) yield return new(read(state), new KeyValuePair<string, object?>("deployment", name));
     }
 
     /// <summary>The series for <paramref name="key"/>, made on first use; <paramref name="overflow"/> once the family is full.</summary>

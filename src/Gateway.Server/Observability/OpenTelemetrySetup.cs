@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Exporter;
+using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
@@ -28,8 +29,26 @@ internal static class OpenTelemetrySetup
             : protocol == OtlpExportProtocol.HttpProtobuf ? new Uri(baseEndpoint!.TrimEnd('/') + "/v1/traces") : new Uri(baseEndpoint!);
         var sampler = Sampler(env);
         string service = env.GetValueOrDefault("OTEL_SERVICE_NAME") is { Length: > 0 } name ? name : "gateway";
-        services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService(service, serviceVersion: typeof(OpenTelemetrySetup).Assembly.GetName().Version?.ToString()))
+        var builder = services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(service, serviceVersion: typeof(OpenTelemetrySetup).Assembly.GetName().Version?.ToString()));
+        // The metrics go out too unless OTEL_METRICS_EXPORTER says none (the same numbers as /metrics, as instruments).
+        if (!string.Equals(env.GetValueOrDefault("OTEL_METRICS_EXPORTER"), "none", StringComparison.OrdinalIgnoreCase))
+        {
+            var metricsEndpoint = env.GetValueOrDefault("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") is { Length: > 0 } own ? new Uri(own)
+                : baseEndpoint is { Length: > 0 } ? (protocol == OtlpExportProtocol.HttpProtobuf ? new Uri(baseEndpoint.TrimEnd('/') + "/v1/metrics") : new Uri(baseEndpoint)) : null;
+            if (metricsEndpoint is not null)
+                builder.WithMetrics(metrics => metrics
+                    .AddMeter(GatewayMetrics.MeterName)
+                    .AddOtlpExporter((otlp, reader) =>
+                    {
+                        otlp.Endpoint = metricsEndpoint;
+                        otlp.Protocol = protocol;
+                        if (env.GetValueOrDefault("OTEL_EXPORTER_OTLP_HEADERS") is { Length: > 0 } headers) otlp.Headers = headers;
+                        if (int.TryParse(env.GetValueOrDefault("OTEL_METRIC_EXPORT_INTERVAL"), NumberStyles.None, CultureInfo.InvariantCulture, out int interval) && interval > 0)
+                            reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = interval;
+                    }));
+        }
+        builder
             .WithTracing(tracing => tracing
                 .SetSampler(sampler)
                 .AddSource(GatewayTracing.SourceName)
