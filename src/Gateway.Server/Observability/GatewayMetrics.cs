@@ -12,7 +12,7 @@ namespace Gateway.Server.Observability;
 /// and adds with interlocked operations. Label values that come from clients (a model name asked of a
 /// provider) are bounded: past <see cref="MaxSeries"/> series a family records under <c>other</c>.
 /// </summary>
-internal sealed class GatewayMetrics
+internal sealed class GatewayMetrics : IDisposable
 {
     public const int MaxSeries = 5000;
 
@@ -87,6 +87,9 @@ internal sealed class GatewayMetrics
             Interlocked.Increment(ref Bounded(_upstreamErrors, (provider, record.ErrorCode ?? StatusText[status]), (provider, Other), static _ => new Cell()).Value);
         if (_otelDuration.Enabled || _otelTokens.Enabled || _otelFirstToken.Enabled) RecordInstruments(record, model);
     }
+
+    /// <summary>The meter goes with the gateway: its instruments stop being observed.</summary>
+    public void Dispose() => _meter.Dispose();
 
     private void RecordInstruments(in RequestRecord record, string model)
     {
