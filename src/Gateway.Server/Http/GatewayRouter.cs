@@ -146,17 +146,15 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
         }
         context.Features.Set<GatewayRequest>(null);
         var record = request.ToRecord(context, now);
-        // Limits and budgets settle to what the request really used, however it ended.
+        // Each step is guarded on its own: one failing must not leave a reservation unsettled or a span open.
         try
         {
+            // Limits and budgets settle to what the request really used, however it ended.
             if (!request.Reservation.IsEmpty)
             {
                 var (tokens, cost) = Governance.GovernanceCosts.Settlement(record);
                 governor.Settle(request.Reservation, tokens, cost);
             }
-            if (request.Activity is { } activity)
-                Observability.GatewayTracing.EndRequest(activity, record,
-                    record.Provider is not null && request.Snapshot.Providers.TryGetValue(record.Provider, out var served) ? served.Config.Type : null);
             // A deployment's budget is charged what its answer cost.
             if (record.CostNanos is > 0 && request.Snapshot.DeploymentBudgets.Count > 0 && record.Provider is not null
                 && request.Snapshot.DeploymentBudgets.TryGetValue(record.Provider + "/" + record.ProviderModel, out var deployment))
@@ -165,6 +163,19 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
         catch (Exception ex)
         {
             Log.SinkFailed(_logger, nameof(Governance.GovernanceCosts.Settlement), ex);
+        }
+        if (request.Activity is { } activity)
+        {
+            try
+            {
+                Observability.GatewayTracing.EndRequest(activity, record,
+                    record.Provider is not null && request.Snapshot.Providers.TryGetValue(record.Provider, out var served) ? served.Config.Type : null);
+            }
+            catch (Exception ex)
+            {
+                activity.Stop();
+                Log.SinkFailed(_logger, nameof(Observability.GatewayTracing), ex);
+            }
         }
         foreach (var sink in _sinks)
         {
