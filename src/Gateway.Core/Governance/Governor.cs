@@ -25,7 +25,6 @@ public readonly record struct Admission(AdmissionResult Result, GovernedScope? B
     int LimitRequests, int RemainingRequests, long ResetRequestsMs, long LimitTokens, long RemainingTokens, long ResetTokensMs)
 {
     public bool Allowed => Result == AdmissionResult.Allowed;
-    public bool HasRateHeaders => LimitRequests >= 0 || LimitTokens >= 0;
 }
 
 /// <summary>
@@ -42,8 +41,6 @@ public sealed partial class Governor(TimeProvider time, ILogger<Governor>? logge
     private readonly Dictionary<(string Scope, string Id), ScopeCounters> _counters = [];
     private readonly Dictionary<(string Scope, string Id, long PeriodStart), long> _loaded = [];
     private readonly HashSet<ScopeCounters> _dirty = [];
-
-    public TimeProvider Time => time;
 
     /// <summary>The live counters of a scope, made on first use and kept for the life of the process.</summary>
     public ScopeCounters Counters(string scope, string id)

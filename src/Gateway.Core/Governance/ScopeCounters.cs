@@ -56,10 +56,7 @@ public sealed class ScopeCounters(string scope, string id)
 }
 
 /// <summary>One level that governs a request: its limits and budget (as configured now) and its live counts.</summary>
-public sealed record GovernedScope(string Scope, string Id, RateLimits Limits, Budget? Budget, ScopeCounters Counters)
-{
-    public bool IsGoverned => !Limits.IsNone || Budget is not null;
-}
+public sealed record GovernedScope(string Scope, string Id, RateLimits Limits, Budget? Budget, ScopeCounters Counters);
 
 /// <summary>What governs a stored key's requests: the key itself, its team and its tenant (those that set a limit or a budget), and when it expires.</summary>
 public sealed record KeyGovernance(string Name, string? Team, string? Tenant, long? ExpiresAt, GovernedScope[] Scopes)

@@ -21,18 +21,20 @@ public sealed class SqliteGovernanceStore(SqliteDatabase database) : IGovernance
     {
         using var connection = database.Open();
         using var transaction = connection.BeginTransaction(deferred: true);
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         var tenants = new List<Tenant>();
-        using (var reader = Query(connection, transaction, "SELECT id, name, limits, budget, metadata, created_at, updated_at FROM tenants ORDER BY id"))
+        using (var reader = Query(command, "SELECT id, name, limits, budget, metadata, created_at, updated_at FROM tenants ORDER BY id"))
             while (reader.Read())
                 tenants.Add(new Tenant(reader.GetString(0), reader.GetString(1), GovernanceJson.LimitsFromText(Text(reader, 2)), GovernanceJson.BudgetFromText(Text(reader, 3)),
                     Text(reader, 4), reader.GetInt64(5), reader.GetInt64(6)));
         var teams = new List<Team>();
-        using (var reader = Query(connection, transaction, "SELECT id, tenant, name, limits, budget, metadata, created_at, updated_at FROM teams ORDER BY id"))
+        using (var reader = Query(command, "SELECT id, tenant, name, limits, budget, metadata, created_at, updated_at FROM teams ORDER BY id"))
             while (reader.Read())
                 teams.Add(new Team(reader.GetString(0), Text(reader, 1), reader.GetString(2), GovernanceJson.LimitsFromText(Text(reader, 3)), GovernanceJson.BudgetFromText(Text(reader, 4)),
                     Text(reader, 5), reader.GetInt64(6), reader.GetInt64(7)));
         var keys = new List<StoredKey>();
-        using (var reader = Query(connection, transaction, """
+        using (var reader = Query(command, """
             SELECT id, name, hash, prefix, tenant, team, models, limits, budget, admin, metadata, expires_at, revoked_at, created_at, updated_at FROM keys ORDER BY created_at, id
             """))
             while (reader.Read())
@@ -263,12 +265,11 @@ public sealed class SqliteGovernanceStore(SqliteDatabase database) : IGovernance
         for (int i = 0; i < values.Length; i++) command.Parameters.AddWithValue("$" + (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), values[i] ?? DBNull.Value);
     }
 
-    private static SqliteDataReader Query(SqliteConnection connection, SqliteTransaction transaction, string sql)
+    /// <summary>One command reused for each query of a read (its reader is closed before the next).</summary>
+    private static SqliteDataReader Query(SqliteCommand command, string sql)
     {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
         command.CommandText = sql;
-        return command.ExecuteReader(System.Data.CommandBehavior.Default);
+        return command.ExecuteReader();
     }
 
     private static string? Text(SqliteDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
