@@ -42,6 +42,10 @@ public sealed class PolicyChain
 
     public bool IsEmpty => _policies.Length == 0;
 
+    /// <summary>The bound policies' names, comma-separated in declared order (for the request log).</summary>
+    public string Names => _names ??= string.Join(',', _policies.Select(p => p.Slot.Name));
+    private string? _names;
+
     /// <summary>The policies (with the version this request runs) that export <paramref name="hook"/>, in declared order.</summary>
     public IEnumerable<(PolicySlot Slot, CompiledPolicy Policy)> WithHook(PolicyHooks hook)
     {

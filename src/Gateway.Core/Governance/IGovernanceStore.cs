@@ -37,6 +37,11 @@ public interface IGovernanceStore
 
     IReadOnlyList<UsageRow> Usage(UsageGroup groupBy, long from, long to);
     (IReadOnlyList<LogRow> Rows, long? NextBefore) Logs(LogQuery query);
+
+    /// <summary>Requests, errors, tokens, cost and latency per interval and group, from the hourly rollups; ordered by time, then group.</summary>
+    IReadOnlyList<Analytics.SeriesPoint> Series(Analytics.SeriesQuery query);
+    /// <summary>The slowest or costliest request rows still in the request log.</summary>
+    IReadOnlyList<LogRow> TopRequests(Analytics.TopQuery query);
 }
 
 /// <summary>Money spent against one budget in one period, in nano-dollars.</summary>
@@ -51,7 +56,7 @@ public sealed record LogQuery(string? Key, string? Model, int? Status, long? Fro
 
 public sealed record LogRow(long Cursor, string Id, long Time, string? Key, string? Team, string? Tenant, string Dialect, string? Model, string? Provider, string? ProviderModel,
     int Attempts, bool Stream, int Status, string Outcome, string? ErrorCode, long InputTokens, long OutputTokens, long CachedTokens, long ReasoningTokens, long CostNanos,
-    double DurationMs, double? TtftMs, double UpstreamMs, string? RequestBody, string? ResponseBody);
+    double DurationMs, double? TtftMs, double UpstreamMs, string? RequestBody, string? ResponseBody, string? Policies = null, string? Cache = null);
 
 /// <summary>A change the store refused because of what is already there: a taken id, a missing or dependent row.</summary>
 public sealed class GovernanceConflictException(string message) : Exception(message);

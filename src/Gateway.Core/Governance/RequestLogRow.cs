@@ -1,6 +1,6 @@
 namespace Gateway.Core.Governance;
 
-/// <summary>One request as the store keeps it (a row of <c>request_log</c>, counted into <c>usage_daily</c>).</summary>
+/// <summary>One request as the store keeps it (a row of <c>request_log</c>, counted into <c>usage_daily</c>, <c>usage_hourly</c> and <c>latency_hourly</c>).</summary>
 public readonly record struct RequestLogRow
 {
     public required string Id { get; init; }
@@ -29,6 +29,16 @@ public readonly record struct RequestLogRow
     public double UpstreamMs { get; init; }
     public string? RequestBody { get; init; }
     public string? ResponseBody { get; init; }
+    /// <summary>The policies bound to the request, comma-separated in the order they ran; null when none.</summary>
+    public string? Policies { get; init; }
+    /// <summary>The cache's verdict (<c>hit</c>, <c>miss</c>, <c>bypass</c>); null when the request was not cacheable.</summary>
+    public string? Cache { get; init; }
+
+    /// <summary>The deployment that answered last, <c>provider/model</c>; empty when no provider was called.</summary>
+    public string Deployment => Provider is null ? "" : $"{Provider}/{ProviderModel}";
+
+    /// <summary>Counted as an error in analytics: every answer with an error status, the gateway's own refusals included.</summary>
+    public bool IsError => Status >= 400;
 }
 
 /// <summary>Where request rows go: written in batches off the request path, pruned by age.</summary>

@@ -65,41 +65,47 @@ internal sealed partial class AdminApi
             w.WriteStartObject();
             w.WriteString("object", "list");
             w.WriteStartArray("data");
-            foreach (var r in rows)
-            {
-                w.WriteStartObject();
-                w.WriteString("id", r.Id);
-                w.WriteString("time", Iso(r.Time));
-                Nullable(w, "key", r.Key);
-                Nullable(w, "team", r.Team);
-                Nullable(w, "tenant", r.Tenant);
-                w.WriteString("dialect", r.Dialect);
-                Nullable(w, "model", r.Model);
-                Nullable(w, "provider", r.Provider);
-                Nullable(w, "deployment", r.Provider is null ? null : $"{r.Provider}/{r.ProviderModel}");
-                w.WriteNumber("attempts", r.Attempts);
-                w.WriteBoolean("stream", r.Stream);
-                w.WriteNumber("status", r.Status);
-                w.WriteString("outcome", r.Outcome);
-                Nullable(w, "errorCode", r.ErrorCode);
-                w.WriteNumber("inputTokens", r.InputTokens);
-                w.WriteNumber("outputTokens", r.OutputTokens);
-                w.WriteNumber("cachedTokens", r.CachedTokens);
-                w.WriteNumber("reasoningTokens", r.ReasoningTokens);
-                w.WriteNumber("costUsd", Budget.ToUsd(r.CostNanos));
-                w.WriteNumber("durationMs", Math.Round(r.DurationMs, 3));
-                if (r.TtftMs is { } ttft) w.WriteNumber("ttftMs", Math.Round(ttft, 3));
-                else w.WriteNull("ttftMs");
-                w.WriteNumber("upstreamMs", Math.Round(r.UpstreamMs, 3));
-                if (r.RequestBody is not null) w.WriteString("requestBody", r.RequestBody);
-                if (r.ResponseBody is not null) w.WriteString("responseBody", r.ResponseBody);
-                w.WriteEndObject();
-            }
+            foreach (var r in rows) WriteLogRow(w, r);
             w.WriteEndArray();
             if (next is { } before) w.WriteNumber("nextBefore", before);
             else w.WriteNull("nextBefore");
             w.WriteEndObject();
         });
+    }
+
+    /// <summary>A request log row as the admin API shows it (logs, and the analytics' slowest and costliest).</summary>
+    private static void WriteLogRow(Utf8JsonWriter w, LogRow r)
+    {
+        w.WriteStartObject();
+        w.WriteString("id", r.Id);
+        w.WriteString("time", Iso(r.Time));
+        Nullable(w, "key", r.Key);
+        Nullable(w, "team", r.Team);
+        Nullable(w, "tenant", r.Tenant);
+        w.WriteString("dialect", r.Dialect);
+        Nullable(w, "model", r.Model);
+        Nullable(w, "provider", r.Provider);
+        Nullable(w, "deployment", r.Provider is null ? null : $"{r.Provider}/{r.ProviderModel}");
+        w.WriteNumber("attempts", r.Attempts);
+        w.WriteBoolean("stream", r.Stream);
+        w.WriteNumber("status", r.Status);
+        w.WriteString("outcome", r.Outcome);
+        Nullable(w, "errorCode", r.ErrorCode);
+        w.WriteNumber("inputTokens", r.InputTokens);
+        w.WriteNumber("outputTokens", r.OutputTokens);
+        w.WriteNumber("cachedTokens", r.CachedTokens);
+        w.WriteNumber("reasoningTokens", r.ReasoningTokens);
+        w.WriteNumber("costUsd", Budget.ToUsd(r.CostNanos));
+        w.WriteNumber("durationMs", Math.Round(r.DurationMs, 3));
+        if (r.TtftMs is { } ttft) w.WriteNumber("ttftMs", Math.Round(ttft, 3));
+        else w.WriteNull("ttftMs");
+        w.WriteNumber("upstreamMs", Math.Round(r.UpstreamMs, 3));
+        w.WriteNumber("overheadMs", Math.Round(Math.Max(0, r.DurationMs - r.UpstreamMs), 3));
+        Nullable(w, "policies", r.Policies);
+        Nullable(w, "cache", r.Cache);
+        if (r.RequestBody is not null) w.WriteString("requestBody", r.RequestBody);
+        if (r.ResponseBody is not null) w.WriteString("responseBody", r.ResponseBody);
+        w.WriteEndObject();
     }
 
     /// <summary><c>GET /admin/v1/audit?entity&amp;id&amp;limit&amp;before</c>: admin changes, newest first.</summary>

@@ -113,14 +113,17 @@ internal sealed partial class AdminApi(
             case ("usage", "GET", true): return (200, Usage(context.Request.Query, store));
             case ("logs", "GET", true): return (200, Logs(context.Request.Query, store));
             case ("audit", "GET", true): return (200, Audit(context.Request.Query, store));
+            case ("analytics", "GET", false) when id == "series": return (200, Series(context.Request.Query, store));
+            case ("analytics", "GET", false) when id == "requests": return (200, TopRequests(context.Request.Query, store));
         }
-        bool known = collection is "tenants" or "teams" or "keys" or "providers" or "usage" or "logs" or "audit";
+        if (collection == "analytics" && (id is null || id is not ("series" or "requests"))) throw NotFound(context);
+        bool known = collection is "tenants" or "teams" or "keys" or "providers" or "usage" or "logs" or "audit" or "analytics";
         if (!known) throw NotFound(context);
         throw new AdminError(405, "method_not_allowed", $"{context.Request.Method} is not served on {context.Request.Path}.");
     }
 
     private static AdminError NotFound(HttpContext context) => new(404, "not_found",
-        $"No admin route {context.Request.Method} {context.Request.Path}. Collections under {Prefix}: tenants, teams, keys, providers, usage, logs, audit.");
+        $"No admin route {context.Request.Method} {context.Request.Path}. Collections under {Prefix}: tenants, teams, keys, providers, usage, logs, audit, analytics/series, analytics/requests.");
 
     private static async Task<JsonElement> BodyAsync(HttpContext context)
     {

@@ -28,6 +28,8 @@ internal sealed class GatewayRequest
     /// <summary>The request's span, when something traces (or the client sent a trace to continue).</summary>
     public System.Diagnostics.Activity? Activity { get; set; }
     public string? Model { get; set; }
+    /// <summary>The policies bound to this request; null when none were.</summary>
+    public Gateway.Policies.PolicyChain? Policies { get; set; }
     public bool Stream { get; set; }
     public string? Provider { get; private set; }
     public string? ProviderModel { get; private set; }
@@ -147,6 +149,7 @@ internal sealed class GatewayRequest
             CostNanos = Cost(providerModel),
             RequestBody = RequestBody,
             ResponseBody = ResponseBody,
+            Policies = Policies is { IsEmpty: false } chain ? chain.Names : null,
         };
     }
 
@@ -165,6 +168,7 @@ internal sealed class GatewayRequest
         Key = null;
         Reservation = default;
         Activity = null;
+        Policies = null;
         RequestBody = ResponseBody = null;
         Model = Provider = ProviderModel = Fallback = ErrorCode = null;
         Stream = false;

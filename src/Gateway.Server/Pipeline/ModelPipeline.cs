@@ -61,6 +61,7 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
         // A model the key may not use is a 403 before any policy sees it, whatever a policy would have said.
         // The policies are the snapshot's: the ones built with the configuration this request runs on.
         var chain = snapshot.Policies is PolicySet { IsEmpty: false } policySet && key.MayUse(model) ? policySet.Select(model, key.Id) : PolicyChain.Empty;
+        if (!chain.IsEmpty) request.Policies = chain;
 
         // A route picked but never sent (a policy answered or refused, or the request was routed again)
         // gives up any breaker probe it claimed, so the next request can probe at once.

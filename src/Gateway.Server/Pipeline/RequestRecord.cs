@@ -47,4 +47,8 @@ internal readonly struct RequestRecord
     /// <summary>Bodies kept for the request log (<c>storage.logBodies</c>); null otherwise.</summary>
     public string? RequestBody { get; init; }
     public string? ResponseBody { get; init; }
+    /// <summary>The policies bound to the request, comma-separated in the order they run; null when none.</summary>
+    public string? Policies { get; init; }
+    /// <summary>The cache's verdict (<c>hit</c>, <c>miss</c>, <c>bypass</c>); null when the request was not cacheable.</summary>
+    public string? Cache { get; init; }
 }

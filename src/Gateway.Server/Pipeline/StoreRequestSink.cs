@@ -72,6 +72,8 @@ internal sealed partial class StoreRequestSink : BackgroundService, IRequestSink
             UpstreamMs = record.Upstream.TotalMilliseconds,
             RequestBody = record.RequestBody,
             ResponseBody = record.ResponseBody,
+            Policies = record.Policies,
+            Cache = record.Cache,
         };
         if (!_queue.Writer.TryWrite(row)) Interlocked.Increment(ref _dropped);
     }

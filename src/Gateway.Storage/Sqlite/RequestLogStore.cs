@@ -1,3 +1,4 @@
+using Gateway.Core.Analytics;
 using Gateway.Core.Governance;
 using Microsoft.Data.Sqlite;
 
@@ -6,15 +7,15 @@ namespace Gateway.Storage.Sqlite;
 /// <summary>
 /// Writes request rows in batches: one transaction per batch, each row into <c>request_log</c>, and the
 /// batch's usage summed in memory first, so <c>usage_daily</c> takes one upsert per key, model and day
-/// in the batch rather than one per row. Prepared statements are reused across a batch.
+/// in the batch rather than one per row, and the analytics rollups one per hour and group. Prepared statements are reused across a batch.
 /// </summary>
 public sealed class RequestLogStore(SqliteDatabase database) : IRequestLogStore
 {
     private const string InsertLog = """
         INSERT INTO request_log (request_id, time, key_id, team, tenant, dialect, model, provider, provider_model, attempts, stream, status, outcome,
-            error_code, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_nanos, duration_ms, ttft_ms, upstream_ms, request_body, response_body)
+            error_code, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_nanos, duration_ms, ttft_ms, upstream_ms, request_body, response_body, policies, cache)
         VALUES ($id, $time, $key, $team, $tenant, $dialect, $model, $provider, $providerModel, $attempts, $stream, $status, $outcome,
-            $error, $input, $output, $cached, $reasoning, $cost, $duration, $ttft, $upstream, $requestBody, $responseBody)
+            $error, $input, $output, $cached, $reasoning, $cost, $duration, $ttft, $upstream, $requestBody, $responseBody, $policies, $cache)
         """;
 
     private const string AddUsage = """
@@ -25,6 +26,20 @@ public sealed class RequestLogStore(SqliteDatabase database) : IRequestLogStore
             reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, cost_nanos = cost_nanos + excluded.cost_nanos
         """;
 
+    private const string AddHour = """
+        INSERT INTO usage_hourly (hour, key_id, team, tenant, model, deployment, requests, errors, cache_hits, input_tokens, output_tokens, cached_tokens, cost_nanos, duration_ms_sum)
+        VALUES ($hour, $key, $team, $tenant, $model, $deployment, $requests, $errors, $hits, $input, $output, $cached, $cost, $duration)
+        ON CONFLICT (hour, key_id, team, tenant, model, deployment) DO UPDATE SET requests = requests + excluded.requests, errors = errors + excluded.errors,
+            cache_hits = cache_hits + excluded.cache_hits, input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
+            cached_tokens = cached_tokens + excluded.cached_tokens, cost_nanos = cost_nanos + excluded.cost_nanos, duration_ms_sum = duration_ms_sum + excluded.duration_ms_sum
+        """;
+
+    private const string AddLatency = """
+        INSERT INTO latency_hourly (hour, key_id, team, tenant, model, deployment, bucket, count)
+        VALUES ($hour, $key, $team, $tenant, $model, $deployment, $bucket, $count)
+        ON CONFLICT (hour, key_id, team, tenant, model, deployment, bucket) DO UPDATE SET count = count + excluded.count
+        """;
+
     /// <summary>Writes the rows in one transaction; a failure leaves none of them written.</summary>
     public void Write(IReadOnlyList<RequestLogRow> rows)
     {
@@ -32,15 +47,20 @@ public sealed class RequestLogStore(SqliteDatabase database) : IRequestLogStore
         using var connection = database.Open();
         using var transaction = connection.BeginTransaction();
         using var log = Command(connection, transaction, InsertLog, "$id", "$time", "$key", "$team", "$tenant", "$dialect", "$model", "$provider", "$providerModel",
-            "$attempts", "$stream", "$status", "$outcome", "$error", "$input", "$output", "$cached", "$reasoning", "$cost", "$duration", "$ttft", "$upstream", "$requestBody", "$responseBody");
+            "$attempts", "$stream", "$status", "$outcome", "$error", "$input", "$output", "$cached", "$reasoning", "$cost", "$duration", "$ttft", "$upstream", "$requestBody", "$responseBody", "$policies", "$cache");
+        using var hour = Command(connection, transaction, AddHour, "$hour", "$key", "$team", "$tenant", "$model", "$deployment", "$requests", "$errors", "$hits",
+            "$input", "$output", "$cached", "$cost", "$duration");
+        using var latency = Command(connection, transaction, AddLatency, "$hour", "$key", "$team", "$tenant", "$model", "$deployment", "$bucket", "$count");
+        var hours = new HourlyRollup();
         using var usage = Command(connection, transaction, AddUsage, "$day", "$key", "$team", "$tenant", "$model", "$requests", "$input", "$output", "$cached", "$reasoning", "$cost");
         var days = new Dictionary<(long Day, string Key, string Model), (string Team, string Tenant, long Requests, long Input, long Output, long Cached, long Reasoning, long Cost)>();
         foreach (var row in rows)
         {
             Set(log, row.Id, row.Time, row.KeyId, row.Team, row.Tenant, row.Dialect, row.Model, row.Provider, row.ProviderModel, row.Attempts, row.Stream ? 1 : 0,
                 row.Status, row.Outcome, row.ErrorCode, row.InputTokens, row.OutputTokens, row.CachedTokens, row.ReasoningTokens, row.CostNanos,
-                row.DurationMs, row.TtftMs, row.UpstreamMs, row.RequestBody, row.ResponseBody);
+                row.DurationMs, row.TtftMs, row.UpstreamMs, row.RequestBody, row.ResponseBody, row.Policies, row.Cache);
             log.ExecuteNonQuery();
+            hours.Add(row);
             // Usage is what providers answered for: requests that never reached one add nothing.
             if (row.Provider is null) continue;
             var key = (DayOf(row.Time), row.KeyId ?? "", row.Model ?? "");
@@ -53,6 +73,7 @@ public sealed class RequestLogStore(SqliteDatabase database) : IRequestLogStore
             Set(usage, day, keyId, sum.Team, sum.Tenant, model, sum.Requests, sum.Input, sum.Output, sum.Cached, sum.Reasoning, sum.Cost);
             usage.ExecuteNonQuery();
         }
+        hours.WriteTo(hour, latency);
         transaction.Commit();
     }
 
@@ -68,6 +89,52 @@ public sealed class RequestLogStore(SqliteDatabase database) : IRequestLogStore
         command.Parameters.AddWithValue("$before", before);
         return command.ExecuteNonQuery();
     }
+
+    /// <summary>A batch's rows summed per hour and group in memory, so each group takes one upsert (and one per latency bucket it used).</summary>
+    private sealed class HourlyRollup
+    {
+        private readonly Dictionary<(long Hour, string Key, string Team, string Tenant, string Model, string Deployment), Sum> _groups = [];
+
+        private sealed class Sum
+        {
+            public long Requests, Errors, Hits, Input, Output, Cached, Cost;
+            public double Duration;
+            public readonly Dictionary<int, long> Buckets = [];
+        }
+
+        public void Add(in RequestLogRow row)
+        {
+            var group = (HourOf(row.Time), row.KeyId ?? "", row.Team ?? "", row.Tenant ?? "", row.Model ?? "", row.Deployment);
+            if (!_groups.TryGetValue(group, out var sum)) _groups[group] = sum = new Sum();
+            sum.Requests++;
+            if (row.IsError) sum.Errors++;
+            if (row.Cache == "hit") sum.Hits++;
+            sum.Input += row.InputTokens;
+            sum.Output += row.OutputTokens;
+            sum.Cached += row.CachedTokens;
+            sum.Cost += row.CostNanos;
+            sum.Duration += row.DurationMs;
+            int bucket = LatencyBuckets.Of(row.DurationMs);
+            sum.Buckets[bucket] = sum.Buckets.GetValueOrDefault(bucket) + 1;
+        }
+
+        public void WriteTo(SqliteCommand hour, SqliteCommand latency)
+        {
+            foreach (var ((h, key, team, tenant, model, deployment), sum) in _groups)
+            {
+                Set(hour, h, key, team, tenant, model, deployment, sum.Requests, sum.Errors, sum.Hits, sum.Input, sum.Output, sum.Cached, sum.Cost, sum.Duration);
+                hour.ExecuteNonQuery();
+                foreach (var (bucket, count) in sum.Buckets)
+                {
+                    Set(latency, h, key, team, tenant, model, deployment, bucket, count);
+                    latency.ExecuteNonQuery();
+                }
+            }
+        }
+    }
+
+    /// <summary>The UTC hour a time falls in, as Unix milliseconds of its start.</summary>
+    public static long HourOf(long unixMs) => unixMs - (((unixMs % 3_600_000) + 3_600_000) % 3_600_000);
 
     private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction transaction, string sql, params string[] names)
     {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gateway.Core.Analytics;
 using Gateway.Core.Governance;
 using Microsoft.Data.Sqlite;
 
@@ -195,10 +196,8 @@ public sealed class SqliteGovernanceStore(SqliteDatabase database) : IGovernance
     {
         using var connection = database.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT rowid, request_id, time, key_id, team, tenant, dialect, model, provider, provider_model, attempts, stream, status, outcome, error_code,
-                input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_nanos, duration_ms, ttft_ms, upstream_ms, request_body, response_body
-            FROM request_log
+        command.CommandText = $"""
+            SELECT {LogColumns} FROM request_log
             WHERE ($key IS NULL OR key_id = $key) AND ($model IS NULL OR model = $model) AND ($status IS NULL OR status = $status)
               AND ($team IS NULL OR team = $team) AND ($tenant IS NULL OR tenant = $tenant)
               AND ($from IS NULL OR time >= $from) AND ($to IS NULL OR time < $to) AND ($before IS NULL OR rowid < $before)
@@ -215,14 +214,107 @@ public sealed class SqliteGovernanceStore(SqliteDatabase database) : IGovernance
         command.Parameters.AddWithValue("$limit", query.Limit + 1);
         using var reader = command.ExecuteReader();
         var rows = new List<LogRow>();
-        while (reader.Read())
-            rows.Add(new LogRow(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), Text(reader, 3), Text(reader, 4), Text(reader, 5), reader.GetString(6), Text(reader, 7),
-                Text(reader, 8), Text(reader, 9), reader.GetInt32(10), reader.GetInt64(11) != 0, reader.GetInt32(12), reader.GetString(13), Text(reader, 14),
-                reader.GetInt64(15), reader.GetInt64(16), reader.GetInt64(17), reader.GetInt64(18), reader.GetInt64(19), reader.GetDouble(20),
-                reader.IsDBNull(21) ? null : reader.GetDouble(21), reader.GetDouble(22), Text(reader, 23), Text(reader, 24)));
+        while (reader.Read()) rows.Add(ReadLogRow(reader));
         if (rows.Count <= query.Limit) return (rows, null);
         rows.RemoveAt(rows.Count - 1);
         return (rows, rows[^1].Cursor);
+    }
+
+    private const string LogColumns = """
+        rowid, request_id, time, key_id, team, tenant, dialect, model, provider, provider_model, attempts, stream, status, outcome, error_code,
+            input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_nanos, duration_ms, ttft_ms, upstream_ms, request_body, response_body, policies, cache
+        """;
+
+    private static LogRow ReadLogRow(SqliteDataReader reader) =>
+        new(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), Text(reader, 3), Text(reader, 4), Text(reader, 5), reader.GetString(6), Text(reader, 7),
+            Text(reader, 8), Text(reader, 9), reader.GetInt32(10), reader.GetInt64(11) != 0, reader.GetInt32(12), reader.GetString(13), Text(reader, 14),
+            reader.GetInt64(15), reader.GetInt64(16), reader.GetInt64(17), reader.GetInt64(18), reader.GetInt64(19), reader.GetDouble(20),
+            reader.IsDBNull(21) ? null : reader.GetDouble(21), reader.GetDouble(22), Text(reader, 23), Text(reader, 24), Text(reader, 25), Text(reader, 26));
+
+    public IReadOnlyList<SeriesPoint> Series(SeriesQuery query)
+    {
+        long width = query.Interval == SeriesInterval.Day ? 86_400_000 : 3_600_000;
+        string group = GroupColumn(query.GroupBy);
+        long from = query.Interval == SeriesInterval.Day ? RequestLogStore.DayOf(query.From) : RequestLogStore.HourOf(query.From);
+        using var connection = database.Open();
+        var points = new Dictionary<(long, string), SeriesPoint>();
+        var order = new List<(long, string)>();
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = $"""
+                SELECT hour - hour % {width}, {group}, sum(requests), sum(errors), sum(cache_hits), sum(input_tokens), sum(output_tokens), sum(cached_tokens),
+                    sum(cost_nanos), sum(duration_ms_sum)
+                FROM usage_hourly WHERE hour >= $from AND hour < $to AND {FilterSql}
+                GROUP BY 1, 2 ORDER BY 1, 2
+                """;
+            Bind(command, from, query.To, query.Filter);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                var at = (reader.GetInt64(0), reader.GetString(1));
+                points[at] = new SeriesPoint(at.Item1, at.Item2, reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6),
+                    reader.GetInt64(7), reader.GetInt64(8), reader.GetDouble(9), new long[LatencyBuckets.Count]);
+                order.Add(at);
+            }
+        }
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = $"""
+                SELECT hour - hour % {width}, {group}, bucket, sum(count) FROM latency_hourly
+                WHERE hour >= $from AND hour < $to AND {FilterSql} GROUP BY 1, 2, 3
+                """;
+            Bind(command, from, query.To, query.Filter);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+                if (points.TryGetValue((reader.GetInt64(0), reader.GetString(1)), out var point))
+                    point.Latency[Math.Clamp(reader.GetInt32(2), 0, LatencyBuckets.Count - 1)] += reader.GetInt64(3);
+        }
+        return order.ConvertAll(at => points[at]);
+    }
+
+    public IReadOnlyList<LogRow> TopRequests(TopQuery query)
+    {
+        using var connection = database.Open();
+        using var command = connection.CreateCommand();
+        string order = query.Order == TopOrder.Costliest ? "cost_nanos DESC, duration_ms DESC" : "duration_ms DESC";
+        command.CommandText = $"""
+            SELECT {LogColumns} FROM request_log
+            WHERE time >= $from AND time < $to AND ($key IS NULL OR key_id = $key) AND ($team IS NULL OR team = $team) AND ($tenant IS NULL OR tenant = $tenant)
+              AND ($model IS NULL OR model = $model) AND ($deployment IS NULL OR (provider IS NOT NULL AND provider || '/' || coalesce(provider_model, '') = $deployment))
+            ORDER BY {order}, rowid DESC LIMIT $limit
+            """;
+        Bind(command, query.From, query.To, query.Filter);
+        command.Parameters.AddWithValue("$limit", query.Limit);
+        using var reader = command.ExecuteReader();
+        var rows = new List<LogRow>();
+        while (reader.Read()) rows.Add(ReadLogRow(reader));
+        return rows;
+    }
+
+    private const string FilterSql = """
+        ($key IS NULL OR key_id = $key) AND ($team IS NULL OR team = $team) AND ($tenant IS NULL OR tenant = $tenant)
+            AND ($model IS NULL OR model = $model) AND ($deployment IS NULL OR deployment = $deployment)
+        """;
+
+    private static string GroupColumn(SeriesGroup group) => group switch
+    {
+        SeriesGroup.Key => "key_id",
+        SeriesGroup.Team => "team",
+        SeriesGroup.Tenant => "tenant",
+        SeriesGroup.Model => "model",
+        SeriesGroup.Deployment => "deployment",
+        _ => "''",
+    };
+
+    private static void Bind(SqliteCommand command, long from, long to, AnalyticsFilter filter)
+    {
+        command.Parameters.AddWithValue("$from", from);
+        command.Parameters.AddWithValue("$to", to);
+        command.Parameters.AddWithValue("$key", (object?)filter.Key ?? DBNull.Value);
+        command.Parameters.AddWithValue("$team", (object?)filter.Team ?? DBNull.Value);
+        command.Parameters.AddWithValue("$tenant", (object?)filter.Tenant ?? DBNull.Value);
+        command.Parameters.AddWithValue("$model", (object?)filter.Model ?? DBNull.Value);
+        command.Parameters.AddWithValue("$deployment", (object?)filter.Deployment ?? DBNull.Value);
     }
 
     /// <summary>One change, its audit entry, and (for the directory) the version, in one transaction.</summary>

@@ -241,6 +241,7 @@ public sealed class GovernanceTests : IDisposable
         Assert.Contains("[EMAIL_1]", request, StringComparison.Ordinal);
         Assert.Contains("[EMAIL_1]", response, StringComparison.Ordinal);
         Assert.DoesNotContain("ann@example.org", request + response, StringComparison.Ordinal);
+        Assert.Equal("pii-redaction", row.GetProperty("policies").GetString());
 
         await using var plain = await StartAsync(upstream);
         Assert.Equal(200, (await plain.ChatAsync(MasterKey, "openai/gpt-4o-mini", "not logged")).Status);

@@ -41,7 +41,7 @@ public sealed class SchemaMigrationsTests : IDisposable
         Assert.Equal((0, SchemaMigrations.Latest), SchemaMigrations.Apply(database));
         using var connection = database.Open();
         Assert.Equal(SchemaMigrations.Latest, SchemaMigrations.CurrentVersion(connection));
-        Assert.Equal(["audit_log", "budget_spend", "keys", "meta", "provider_secrets", "request_log", "teams", "tenants", "usage_daily"], Tables(connection));
+        Assert.Equal(["audit_log", "budget_spend", "keys", "latency_hourly", "meta", "provider_secrets", "request_log", "teams", "tenants", "usage_daily", "usage_hourly"], Tables(connection));
         Assert.Equal("wal", Scalar(connection, "PRAGMA journal_mode"));
         Assert.Equal("1", Scalar(connection, "PRAGMA foreign_keys"));
     }
@@ -90,6 +90,31 @@ public sealed class SchemaMigrationsTests : IDisposable
         Assert.Equal("acme", Scalar(v2, "SELECT tenant FROM keys WHERE id = 'k1'"));
         Assert.Equal("1", Scalar(v2, "SELECT value FROM meta WHERE name = 'directory_version'"));
         Assert.Equal("request_log_model_time", Scalar(v2, "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'request_log_model_time'"));
+    }
+
+    [Fact]
+    public void Version3_RollsUpTheRequestLogItFinds_IntoHourlyCountsAndLatencyBuckets()
+    {
+        var database = Database();
+        SchemaMigrations.Apply(database, 2);
+        const string columns = "request_id, time, key_id, dialect, model, provider, provider_model, attempts, stream, status, outcome, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_nanos, duration_ms, upstream_ms";
+        using (var v2 = database.Open())
+        using (var insert = v2.CreateCommand())
+        {
+            insert.CommandText = $"""
+                INSERT INTO request_log ({columns}) VALUES ('a', 7200000, 'k1', 'chat', 'gpt', 'mock', 'echo', 1, 0, 200, 'Answered', 10, 5, 0, 0, 100, 1.0, 0.5);
+                INSERT INTO request_log ({columns}) VALUES ('b', 7300000, 'k1', 'chat', 'gpt', 'mock', 'echo', 1, 0, 502, 'ProviderError', 0, 0, 0, 0, 0, 250.0, 240);
+                INSERT INTO request_log ({columns}) VALUES ('c', 7400000, NULL, 'chat', NULL, NULL, NULL, 0, 0, 401, 'Unauthorized', 0, 0, 0, 0, 0, 0.05, 0);
+                """;
+            insert.ExecuteNonQuery();
+        }
+        Assert.Equal((2, 3), SchemaMigrations.Apply(database, 3));
+        using var v3 = database.Open();
+        Assert.Equal("2|1|15|100|251", Scalar(v3, "SELECT requests || '|' || errors || '|' || (input_tokens + output_tokens) || '|' || cost_nanos || '|' || CAST(duration_ms_sum AS INTEGER) FROM usage_hourly WHERE key_id = 'k1' AND deployment = 'mock/echo' AND hour = 7200000"));
+        Assert.Equal("1|1", Scalar(v3, "SELECT requests || '|' || errors FROM usage_hourly WHERE key_id = '' AND model = '' AND deployment = ''"));
+        // Each duration sits in the bucket the C# side would give it, so old and new rows merge.
+        foreach (double ms in new[] { 1.0, 250.0, 0.05 })
+            Assert.Equal("1", Scalar(v3, $"SELECT sum(count) FROM latency_hourly WHERE bucket = {Gateway.Core.Analytics.LatencyBuckets.Of(ms)}"));
     }
 
     [Fact]
