@@ -1,6 +1,7 @@
 namespace Gateway.Core.Analytics;
 
-public enum SeriesInterval { Hour, Day }
+/// <summary>Hourly or daily points, or <see cref="Range"/>: one point per group for the whole range (dated at its start).</summary>
+public enum SeriesInterval { Hour, Day, Range }
 
 /// <summary>What a series is split by; <see cref="None"/> gives one line for everything.</summary>
 public enum SeriesGroup { None, Key, Team, Tenant, Model, Deployment }

@@ -10,10 +10,11 @@ internal sealed partial class AdminApi
     private const int MaxSeriesPoints = 20_000, DefaultTop = 20, MaxTop = 200;
 
     /// <summary>
-    /// <c>GET /admin/v1/analytics/series?interval=hour|day&amp;groupBy=none|key|team|tenant|model|deployment&amp;from&amp;to</c>
+    /// <c>GET /admin/v1/analytics/series?interval=hour|day|range&amp;groupBy=none|key|team|tenant|model|deployment&amp;from&amp;to</c>
     /// (filters: <c>key team tenant model deployment</c>): per interval and group, requests, errors, cache hits,
     /// tokens, cost and latency (mean, p50, p95, p99), read from the hourly rollups. Intervals in which
-    /// nothing happened are left out. The default range is the last 24 hours by hour, the last 30 days by day.
+    /// nothing happened are left out; <c>range</c> gives one point per group for the whole range. The
+    /// default range is the last 30 days by day, else the last 24 hours.
     /// </summary>
     private byte[] Series(IQueryCollection query, IGovernanceStore store)
     {
@@ -22,7 +23,8 @@ internal sealed partial class AdminApi
         {
             "hour" => SeriesInterval.Hour,
             "day" => SeriesInterval.Day,
-            _ => throw new AdminError(400, "invalid_request", $"interval: hour or day (not '{intervalName}')"),
+            "range" => SeriesInterval.Range,
+            _ => throw new AdminError(400, "invalid_request", $"interval: hour, day or range (not '{intervalName}')"),
         };
         string groupName = Query(query, "groupBy") ?? "none";
         var group = groupName switch
@@ -36,7 +38,7 @@ internal sealed partial class AdminApi
             _ => throw new AdminError(400, "invalid_request", $"groupBy: one of none, key, team, tenant, model, deployment (not '{groupName}')"),
         };
         long to = Instant(query, "to") ?? Now();
-        long from = Instant(query, "from") ?? to - (interval == SeriesInterval.Hour ? 24 * 3_600_000L : 30 * 86_400_000L);
+        long from = Instant(query, "from") ?? to - (interval == SeriesInterval.Day ? 30 * 86_400_000L : 24 * 3_600_000L);
         if (from >= to) throw new AdminError(400, "invalid_request", "from must be before to");
         var points = store.Series(new SeriesQuery(interval, group, from, to, Filter(query)));
         if (points.Count > MaxSeriesPoints)

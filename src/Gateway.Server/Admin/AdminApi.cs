@@ -21,7 +21,7 @@ namespace Gateway.Server.Admin;
 /// </summary>
 internal sealed partial class AdminApi(
     SnapshotHolder snapshots, DirectoryHolder directory, Governor governor, StoredProviders providers, SnapshotFactory factory, TimeProvider time,
-    ILogger<AdminApi> logger, IGovernanceStore? store = null, GovernanceSync? sync = null)
+    ILogger<AdminApi> logger, IGovernanceStore? store = null, GovernanceSync? sync = null, Gateway.Policies.PolicyRegistry? policies = null)
 {
     public const string Prefix = "/admin/v1";
     private const int MaxBody = 1024 * 1024;
@@ -56,6 +56,13 @@ internal sealed partial class AdminApi(
         }
         try
         {
+            // Live state lives in memory: it is served with or without a store.
+            string live = (context.Request.Path.Value ?? "")[Prefix.Length..].Trim('/');
+            if (live is "deployments" or "policies" && HttpMethods.IsGet(context.Request.Method))
+            {
+                await WriteAsync(context, 200, live == "deployments" ? Deployments() : Policies()).ConfigureAwait(false);
+                return;
+            }
             if (store is null)
                 throw new AdminError(503, "no_store", "The admin API keeps its data in the store, and this gateway runs without one (storage.database is \"none\").");
             string rest = (context.Request.Path.Value ?? "")[Prefix.Length..].Trim('/');
@@ -117,13 +124,13 @@ internal sealed partial class AdminApi(
             case ("analytics", "GET", false) when id == "requests": return (200, TopRequests(context.Request.Query, store));
         }
         if (collection == "analytics" && (id is null || id is not ("series" or "requests"))) throw NotFound(context);
-        bool known = collection is "tenants" or "teams" or "keys" or "providers" or "usage" or "logs" or "audit" or "analytics";
+        bool known = collection is "tenants" or "teams" or "keys" or "providers" or "usage" or "logs" or "audit" or "analytics" or "deployments" or "policies";
         if (!known) throw NotFound(context);
         throw new AdminError(405, "method_not_allowed", $"{context.Request.Method} is not served on {context.Request.Path}.");
     }
 
     private static AdminError NotFound(HttpContext context) => new(404, "not_found",
-        $"No admin route {context.Request.Method} {context.Request.Path}. Collections under {Prefix}: tenants, teams, keys, providers, usage, logs, audit, analytics/series, analytics/requests.");
+        $"No admin route {context.Request.Method} {context.Request.Path}. Collections under {Prefix}: tenants, teams, keys, providers, usage, logs, audit, analytics/series, analytics/requests, deployments, policies.");
 
     private static async Task<JsonElement> BodyAsync(HttpContext context)
     {

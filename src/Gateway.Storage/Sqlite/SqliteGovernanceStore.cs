@@ -233,7 +233,7 @@ public sealed class SqliteGovernanceStore(SqliteDatabase database) : IGovernance
 
     public IReadOnlyList<SeriesPoint> Series(SeriesQuery query)
     {
-        long width = query.Interval == SeriesInterval.Day ? 86_400_000 : 3_600_000;
+        string time = query.Interval switch { SeriesInterval.Day => "hour - hour % 86400000", SeriesInterval.Range => "$from", _ => "hour" };
         string group = GroupColumn(query.GroupBy);
         long from = query.Interval == SeriesInterval.Day ? RequestLogStore.DayOf(query.From) : RequestLogStore.HourOf(query.From);
         using var connection = database.Open();
@@ -242,7 +242,7 @@ public sealed class SqliteGovernanceStore(SqliteDatabase database) : IGovernance
         using (var command = connection.CreateCommand())
         {
             command.CommandText = $"""
-                SELECT hour - hour % {width}, {group}, sum(requests), sum(errors), sum(cache_hits), sum(input_tokens), sum(output_tokens), sum(cached_tokens),
+                SELECT {time}, {group}, sum(requests), sum(errors), sum(cache_hits), sum(input_tokens), sum(output_tokens), sum(cached_tokens),
                     sum(cost_nanos), sum(duration_ms_sum)
                 FROM usage_hourly WHERE hour >= $from AND hour < $to AND {FilterSql}
                 GROUP BY 1, 2 ORDER BY 1, 2
@@ -260,7 +260,7 @@ public sealed class SqliteGovernanceStore(SqliteDatabase database) : IGovernance
         using (var command = connection.CreateCommand())
         {
             command.CommandText = $"""
-                SELECT hour - hour % {width}, {group}, bucket, sum(count) FROM latency_hourly
+                SELECT {time}, {group}, bucket, sum(count) FROM latency_hourly
                 WHERE hour >= $from AND hour < $to AND {FilterSql} GROUP BY 1, 2, 3
                 """;
             Bind(command, from, query.To, query.Filter);

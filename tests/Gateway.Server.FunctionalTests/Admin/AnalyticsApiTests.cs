@@ -73,6 +73,55 @@ public sealed class AnalyticsApiTests
         Assert.Equal(5 * 0.125, Assert.Single(costliest.EnumerateArray()).GetProperty("costUsd").GetDouble(), 9);
     }
 
+    [Fact]
+    public async Task RangeInterval_GivesOnePointPerGroup_ForTheWholeRange()
+    {
+        await using var upstream = await TestUpstream.StartAsync();
+        await using var gateway = await StartAsync(upstream, Pricing);
+        for (int i = 0; i < 2; i++) Assert.Equal(200, (await gateway.ChatAsync(MasterKey, "openai/gpt-4o-mini", $"r{i}")).Status);
+        await SeriesAsync(gateway, "", 2);
+        var body = (await gateway.CallAsync(HttpMethod.Get, "/admin/v1/analytics/series?interval=range&groupBy=model&from=2026-01-01")).Body;
+        var point = Assert.Single(body.GetProperty("data").EnumerateArray());
+        Assert.Equal(("openai/gpt-4o-mini", 2L), (point.GetProperty("group").GetString(), point.GetProperty("requests").GetInt64()));
+        Assert.StartsWith("2026-01-01T00:00:00", point.GetProperty("time").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Deployments_ShowEveryGroupsLiveHealth()
+    {
+        await using var upstream = await TestUpstream.StartAsync();
+        await using var gateway = await StartAsync(upstream, """
+            { "models": { "chat": { "strategy": "round-robin", "deployments": [ { "provider": "openai", "model": "gpt-4o-mini", "weight": 2, "maxConcurrency": 4 } ] } } }
+            """);
+        Assert.Equal(200, (await gateway.ChatAsync(MasterKey, "chat", "via the group")).Status);
+        var (status, live) = await gateway.CallAsync(HttpMethod.Get, "/admin/v1/deployments");
+        Assert.Equal(200, status);
+        Assert.Contains(live.GetProperty("providers").EnumerateArray(), p => p.GetProperty("name").GetString() == "openai" && p.GetProperty("type").GetString() == "openai");
+        var group = Assert.Single(live.GetProperty("groups").EnumerateArray(), g => g.GetProperty("name").GetString() == "chat");
+        Assert.Equal("round-robin", group.GetProperty("strategy").GetString());
+        var deployment = Assert.Single(group.GetProperty("deployments").EnumerateArray());
+        Assert.Equal(("openai/gpt-4o-mini", "closed", 2, 4, 0), (deployment.GetProperty("name").GetString(), deployment.GetProperty("breaker").GetString(),
+            deployment.GetProperty("weight").GetInt32(), deployment.GetProperty("maxConcurrency").GetInt32(), deployment.GetProperty("inFlight").GetInt32()));
+        Assert.True(deployment.GetProperty("latencyMs").GetDouble() > 0);
+        var (_, plainKey) = await gateway.NewKeyAsync("""{"name":"plain"}""");
+        Assert.Equal(403, (await gateway.CallAsync(HttpMethod.Get, "/admin/v1/deployments", key: plainKey)).Status);
+    }
+
+    [Fact]
+    public async Task Policies_ListWhatEachBinds_AndItsMeter()
+    {
+        string dir = Directory.CreateTempSubdirectory("gw-policy-list-").FullName;
+        await File.WriteAllTextAsync(Path.Combine(dir, "tag.js"), "export function onRequest(req) { req.user = 'tagged'; return req; }\n");
+        string file = Path.Combine(dir, "tag.js").Replace("\\", "/", StringComparison.Ordinal);
+        await using var gateway = await StartAsync(configJson: "{\"policies\":[{\"file\":\"" + file + "\",\"models\":[\"mock/*\"],\"limits\":{\"timeoutMs\":3000}}]}");
+        Assert.Equal(200, (await gateway.ChatAsync(MasterKey, "mock/echo", "once")).Status);
+        var policy = Assert.Single((await gateway.CallAsync(HttpMethod.Get, "/admin/v1/policies")).Body.GetProperty("data").EnumerateArray());
+        Assert.Equal(("tag", 1L, 0L), (policy.GetProperty("name").GetString(), policy.GetProperty("calls").GetInt64(), policy.GetProperty("failures").GetInt64()));
+        Assert.Equal(["onRequest"], policy.GetProperty("hooks").EnumerateArray().Select(h => h.GetString()));
+        Assert.Equal(["mock/*"], policy.GetProperty("models").EnumerateArray().Select(h => h.GetString()));
+        Assert.False(policy.GetProperty("failOpen").GetBoolean());
+    }
+
     [Theory]
     [InlineData("/admin/v1/analytics/series?interval=week", 400, "interval")]
     [InlineData("/admin/v1/analytics/series?groupBy=colour", 400, "groupBy")]
