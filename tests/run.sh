@@ -39,6 +39,8 @@ if [ -d "$ROOT/../shared/acceptance" ]; then
   command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
   command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 fi
+# The console's browser tests drive Debian's chromium (never a downloaded browser).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   log "installing ${need_apt[*]}"
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}") >"$WORK/apt.log" 2>&1 || tail -5 "$WORK/apt.log"
@@ -213,6 +215,28 @@ if [ -d "$KIT" ] && [ -x "$BIN" ]; then
   if [ "${apass:-0}" -eq 0 ]; then fail "acceptance kit ran no test"; fi
 else
   log "acceptance kit: skipped (no ../shared/acceptance here)"
+fi
+
+
+# ---- 6. the web console in a real browser (tests/console: playwright-core + Debian's chromium) ---
+CONSOLE_TESTS="$ROOT/tests/console"
+if [ -x "$BIN" ]; then
+  log "console in chromium (tests/console)"
+  if [ ! -x /usr/bin/chromium ]; then
+    fail "console: no /usr/bin/chromium (apt-get install -y chromium)"
+  elif ! (cd "$CONSOLE_TESTS" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent) >"$WORK/console-npm.log" 2>&1; then
+    tail -5 "$WORK/console-npm.log"; fail "console: npm ci in tests/console"
+  else
+    # CONSOLE_SCREENSHOTS=docs/screenshots keeps this run's screenshots (the README shows them).
+    (cd "$CONSOLE_TESTS" && GATEWAY_BIN="$BIN" SCREENSHOTS="${CONSOLE_SCREENSHOTS:+$ROOT/$CONSOLE_SCREENSHOTS}" timeout 600 \
+      node --test --test-concurrency=1 console.test.mjs) >"$WORK/console.log" 2>&1
+    cpass=$(grep -Eo '^# pass [0-9]+' "$WORK/console.log" | awk '{print $3}' | tail -1)
+    cfail=$(grep -Eo '^# fail [0-9]+' "$WORK/console.log" | awk '{print $3}' | tail -1)
+    grep -E '^(not )?ok ' "$WORK/console.log" | sed 's/^/  /'
+    if [ "${cfail:-0}" != 0 ]; then grep -A12 '^not ok' "$WORK/console.log" | grep -vE '^\s+at ' | head -60; fi
+    PASSED=$((PASSED + ${cpass:-0})); FAILED=$((FAILED + ${cfail:-0}))
+    if [ "${cpass:-0}" -eq 0 ]; then tail -20 "$WORK/console.log"; fail "console: the browser tests did not run"; fi
+  fi
 fi
 
 finish

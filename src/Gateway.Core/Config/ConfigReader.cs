@@ -59,7 +59,9 @@ internal sealed partial class ConfigReader(IReadOnlyDictionary<string, string> e
         var server = new ServerConfig();
         if (TryGet(root, "server", out var s) && Expect(s, JsonValueKind.Object, "server"))
         {
-            CheckProperties(s, "server", ["urls", "maxBodyBytes", "logRequests", "logFormat", "policyWorkers", "policyQueueMs", "metricsKey", "metrics"]);
+            CheckProperties(s, "server", ["urls", "maxBodyBytes", "logRequests", "logFormat", "policyWorkers", "policyQueueMs", "metricsKey", "metrics", "console"]);
+            if (TryGet(s, "console", out var co) && Bool(co, "server.console") is { } consoleOn)
+                server = server with { Console = consoleOn };
             if (TryGet(s, "metrics", out var me) && Bool(me, "server.metrics") is { } metricsOn)
                 server = server with { Metrics = metricsOn };
             if (TryGet(s, "metricsKey", out var mk) && String(mk, "server.metricsKey") is { Length: > 0 } metricsKey)

@@ -21,13 +21,14 @@ public sealed record ServerConfig
     public const long DefaultMaxBodyBytes = 20 * 1024 * 1024;
     public string Urls { get; init; } = "http://127.0.0.1:8080";
     public long MaxBodyBytes { get; init; } = DefaultMaxBodyBytes;
-    /// <summary>One log line per request at Information level: key, dialect, model, deployment, status, tokens, timings (off by default: console logging costs throughput).</summary>
-    /// <summary>One log line per request (on by default, like a web server's access log).</summary>
+    /// <summary>One log line per request at Information level: key, dialect, model, deployment, status, tokens, timings (on by default, like a web server's access log).</summary>
     public bool LogRequests { get; init; } = true;
     /// <summary>When set, <c>/metrics</c> wants <c>Authorization: Bearer</c> this (or an admin key); open otherwise, as Prometheus expects.</summary>
     public string? MetricsKey { get; init; }
     /// <summary>Record and serve Prometheus metrics (on by default); off, <c>/metrics</c> answers 404 and nothing is recorded.</summary>
     public bool Metrics { get; init; } = true;
+    /// <summary>Serve the web console at <c>/ui</c> (on by default); off, <c>/ui</c> answers 404. The console holds no data of its own: it calls the admin API.</summary>
+    public bool Console { get; init; } = true;
     public const string TextLogs = "text", JsonLogs = "json";
     /// <summary><c>text</c>: one readable line per event; <c>json</c>: one JSON object per line, every message field a property (for log shippers). Read at start.</summary>
     public string LogFormat { get; init; } = TextLogs;

@@ -140,11 +140,12 @@ public static partial class GatewayHost
         }
         services.AddSingleton(sp => new AdminApi(sp.GetRequiredService<SnapshotHolder>(), sp.GetRequiredService<DirectoryHolder>(), sp.GetRequiredService<Governor>(),
             sp.GetRequiredService<StoredProviders>(), sp.GetRequiredService<SnapshotFactory>(), options.Time, sp.GetRequiredService<ILogger<AdminApi>>(),
-            sp.GetService<IGovernanceStore>(), sp.GetService<GovernanceSync>()));
+            sp.GetService<IGovernanceStore>(), sp.GetService<GovernanceSync>(), sp.GetRequiredService<PolicyRegistry>()));
         services.AddSingleton(sp => new GatewayMetrics(sp.GetRequiredService<DeploymentStates>(),
             sp.GetService<StoreRequestSink>() is { } storeSink ? () => storeSink.Dropped : null));
         services.AddSingleton<IRequestSink>(sp => new MetricsSink(sp.GetRequiredService<GatewayMetrics>(), sp.GetRequiredService<SnapshotHolder>()));
         services.AddSingleton<MetricsEndpoint>();
+        services.AddSingleton<Gateway.Server.WebConsole.ConsoleEndpoint>();
         try
         {
             OpenTelemetrySetup.AddIfConfigured(services, options.Environment);
@@ -210,6 +211,8 @@ public static partial class GatewayHost
         router.Add("GET", "/health", HealthEndpoints.HealthAsync).Add("GET", "/ready", health.ReadyAsync)
             .Add("GET", "/metrics", app.Services.GetRequiredService<MetricsEndpoint>().ScrapeAsync)
             .AddPrefix(AdminApi.Prefix, app.Services.GetRequiredService<AdminApi>().HandleAsync);
+        var console = app.Services.GetRequiredService<Gateway.Server.WebConsole.ConsoleEndpoint>();
+        router.AddPrefix(Gateway.Server.WebConsole.ConsoleEndpoint.Prefix, console.ServeAsync).Add("GET", "/favicon.ico", console.FaviconAsync);
         app.Run(router.DispatchAsync);
         return (app, []);
     }
