@@ -34,9 +34,6 @@ public readonly record struct RequestLogRow
     /// <summary>The cache's verdict (<c>hit</c>, <c>miss</c>, <c>bypass</c>); null when the request was not cacheable.</summary>
     public string? Cache { get; init; }
 
-    /// <summary>The deployment that answered last, <c>provider/model</c>; empty when no provider was called.</summary>
-    public string Deployment => Provider is null ? "" : $"{Provider}/{ProviderModel}";
-
     /// <summary>Counted as an error in analytics: every answer with an error status, the gateway's own refusals included.</summary>
     public bool IsError => Status >= 400;
 }

@@ -93,7 +93,8 @@ public sealed class RequestLogStore(SqliteDatabase database) : IRequestLogStore
     /// <summary>A batch's rows summed per hour and group in memory, so each group takes one upsert (and one per latency bucket it used).</summary>
     private sealed class HourlyRollup
     {
-        private readonly Dictionary<(long Hour, string Key, string Team, string Tenant, string Model, string Deployment), Sum> _groups = [];
+        // Keyed by provider and model apart: the deployment's name is made once per group, not per row.
+        private readonly Dictionary<(long Hour, string Key, string Team, string Tenant, string Model, string Provider, string ProviderModel), Sum> _groups = [];
 
         private sealed class Sum
         {
@@ -104,7 +105,7 @@ public sealed class RequestLogStore(SqliteDatabase database) : IRequestLogStore
 
         public void Add(in RequestLogRow row)
         {
-            var group = (HourOf(row.Time), row.KeyId ?? "", row.Team ?? "", row.Tenant ?? "", row.Model ?? "", row.Deployment);
+            var group = (HourOf(row.Time), row.KeyId ?? "", row.Team ?? "", row.Tenant ?? "", row.Model ?? "", row.Provider ?? "", row.ProviderModel ?? "");
             if (!_groups.TryGetValue(group, out var sum)) _groups[group] = sum = new Sum();
             sum.Requests++;
             if (row.IsError) sum.Errors++;
@@ -120,8 +121,9 @@ public sealed class RequestLogStore(SqliteDatabase database) : IRequestLogStore
 
         public void WriteTo(SqliteCommand hour, SqliteCommand latency)
         {
-            foreach (var ((h, key, team, tenant, model, deployment), sum) in _groups)
+            foreach (var ((h, key, team, tenant, model, provider, providerModel), sum) in _groups)
             {
+                string deployment = provider.Length == 0 ? "" : $"{provider}/{providerModel}";
                 Set(hour, h, key, team, tenant, model, deployment, sum.Requests, sum.Errors, sum.Hits, sum.Input, sum.Output, sum.Cached, sum.Cost, sum.Duration);
                 hour.ExecuteNonQuery();
                 foreach (var (bucket, count) in sum.Buckets)
