@@ -41,6 +41,11 @@ public sealed class TracingTests
         var attempt = Assert.Single(spans, s => s.Kind == ActivityKind.Client);
         Assert.Equal(server.SpanId, attempt.ParentSpanId);
         Assert.Equal("gpt-4o-mini", attempt.GetTagItem("gen_ai.request.model"));
+        Assert.Equal("chat gpt-4o-mini", attempt.DisplayName);
+        Assert.Equal(("openai", 200), (server.GetTagItem("gateway.provider"), server.GetTagItem("http.response.status_code")));
+        Assert.Null(server.GetTagItem("gateway.attempts")); // one attempt: the usual case is not restated
+        Assert.Null(server.GetTagItem("gateway.outcome"));
+        Assert.Equal(("127.0.0.1", new Uri(upstream.BaseUrl).Port), (attempt.GetTagItem("server.address"), attempt.GetTagItem("server.port")));
         // The provider got the attempt's span as its parent, in the client's trace.
         string sent = upstream.Matching("traced request").Single().Headers["traceparent"];
         Assert.Equal($"00-{TraceId}-{attempt.SpanId.ToHexString()}-01", sent);
@@ -90,5 +95,21 @@ public sealed class TracingTests
         Assert.False(OpenTelemetrySetup.AddIfConfigured(new ServiceCollection(),
             new Dictionary<string, string> { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:4318", ["OTEL_SDK_DISABLED"] = "true" }));
         Assert.True(OpenTelemetrySetup.AddIfConfigured(new ServiceCollection(), new Dictionary<string, string> { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:4318" }));
+    }
+
+    [Fact]
+    public void SpanNames_AndModelStrings_AreMadeOncePerModel()
+    {
+        string first = GatewayTracing.SpanNames.Of("spans-once-model", embeddings: false);
+        Assert.Equal("chat spans-once-model", first);
+        Assert.Same(first, GatewayTracing.SpanNames.Of("spans-once-model", embeddings: false));
+        Assert.Equal("embeddings spans-once-model", GatewayTracing.SpanNames.Of("spans-once-model", embeddings: true));
+        string model = GatewayTracing.SpanNames.Model("spans-once-model"u8);
+        Assert.Equal("spans-once-model", model);
+        Assert.Same(model, GatewayTracing.SpanNames.Model("spans-once-model"u8));
+        Assert.Equal("never-seen-\u00e9", GatewayTracing.SpanNames.Model("never-seen-\u00e9"u8));
+        Assert.Same(GatewayTracing.Boxes.Of(200), GatewayTracing.Boxes.Of(200));
+        Assert.Equal(1_000_000, GatewayTracing.Boxes.Of(1_000_000));
+        Assert.Equal(-1, GatewayTracing.Boxes.Of(-1));
     }
 }
