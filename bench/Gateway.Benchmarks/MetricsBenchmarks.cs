@@ -3,6 +3,7 @@ using Gateway.Core.Routing;
 using Gateway.Core.Sse;
 using Gateway.Server.Observability;
 using Gateway.Server.Pipeline;
+using OpenTelemetry.Metrics;
 
 namespace Gateway.Benchmarks;
 
@@ -25,6 +26,41 @@ public class MetricsBenchmarks
         };
         _metrics.Record(_record);
     }
+
+    [Benchmark]
+    public void RecordOneRequest() => _metrics.Record(_record);
+}
+
+/// <summary>The same with an OpenTelemetry meter provider listening (as when OTLP metrics export): the GenAI histograms are recorded too.</summary>
+[MemoryDiagnoser]
+public class OtlpMetricsBenchmarks
+{
+    private readonly GatewayMetrics _metrics = new(new DeploymentStates());
+    private OpenTelemetry.Metrics.MeterProvider? _provider;
+    private RequestRecord _record;
+
+    private sealed class NoExport : OpenTelemetry.BaseExporter<OpenTelemetry.Metrics.Metric>
+    {
+        public override OpenTelemetry.ExportResult Export(in OpenTelemetry.Batch<OpenTelemetry.Metrics.Metric> batch) => OpenTelemetry.ExportResult.Success;
+    }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _provider = OpenTelemetry.Sdk.CreateMeterProviderBuilder().AddMeter(GatewayMetrics.MeterName)
+            .AddReader(new OpenTelemetry.Metrics.PeriodicExportingMetricReader(new NoExport(), 3_600_000)).Build();
+        _record = new RequestRecord
+        {
+            RequestId = "r", Method = "POST", Path = "/v1/chat/completions", Dialect = "chat", KeyId = "team-a", Model = "fast", Provider = "openai",
+            ProviderModel = "gpt-4o-mini", Attempts = 1, Stream = true, Status = 200, Outcome = RequestOutcome.Answered,
+            Total = TimeSpan.FromMilliseconds(812), Upstream = TimeSpan.FromMilliseconds(811.7), TimeToFirstToken = TimeSpan.FromMilliseconds(230),
+            Usage = new TokenUsage(812, 164, 976, 512, 0), CostNanos = 220_000,
+        };
+        _metrics.Record(_record);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _provider?.Dispose();
 
     [Benchmark]
     public void RecordOneRequest() => _metrics.Record(_record);

@@ -95,7 +95,7 @@ internal sealed class GatewayMetrics : IDisposable
     {
         var operation = new KeyValuePair<string, object?>("gen_ai.operation.name", record.Dialect == "embeddings" ? "embeddings" : "chat");
         var requestModel = new KeyValuePair<string, object?>("gen_ai.request.model", model);
-        _otelDuration.Record(record.Total.TotalSeconds, operation, requestModel, new("http.response.status_code", record.Status));
+        _otelDuration.Record(record.Total.TotalSeconds, operation, requestModel, new("http.response.status_code", GatewayTracing.Boxes.Of(record.Status)));
         if (record.Usage is { } usage)
         {
             _otelTokens.Record(usage.PromptTokens, operation, requestModel, new("gen_ai.token.type", "input"));
