@@ -17,13 +17,7 @@ public class MetricsBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _record = new RequestRecord
-        {
-            RequestId = "r", Method = "POST", Path = "/v1/chat/completions", Dialect = "chat", KeyId = "team-a", Model = "fast", Provider = "openai",
-            ProviderModel = "gpt-4o-mini", Attempts = 1, Stream = true, Status = 200, Outcome = RequestOutcome.Answered,
-            Total = TimeSpan.FromMilliseconds(812), Upstream = TimeSpan.FromMilliseconds(811.7), TimeToFirstToken = TimeSpan.FromMilliseconds(230),
-            Usage = new TokenUsage(812, 164, 976, 512, 0), CostNanos = 220_000,
-        };
+        _record = BenchData.StreamedRecord;
         _metrics.Record(_record);
     }
 
@@ -49,13 +43,7 @@ public class OtlpMetricsBenchmarks
     {
         _provider = OpenTelemetry.Sdk.CreateMeterProviderBuilder().AddMeter(GatewayMetrics.MeterName)
             .AddReader(new OpenTelemetry.Metrics.PeriodicExportingMetricReader(new NoExport(), 3_600_000)).Build();
-        _record = new RequestRecord
-        {
-            RequestId = "r", Method = "POST", Path = "/v1/chat/completions", Dialect = "chat", KeyId = "team-a", Model = "fast", Provider = "openai",
-            ProviderModel = "gpt-4o-mini", Attempts = 1, Stream = true, Status = 200, Outcome = RequestOutcome.Answered,
-            Total = TimeSpan.FromMilliseconds(812), Upstream = TimeSpan.FromMilliseconds(811.7), TimeToFirstToken = TimeSpan.FromMilliseconds(230),
-            Usage = new TokenUsage(812, 164, 976, 512, 0), CostNanos = 220_000,
-        };
+        _record = BenchData.StreamedRecord;
         _metrics.Record(_record);
     }
 

@@ -24,13 +24,7 @@ public class TracingBenchmarks
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
         };
         ActivitySource.AddActivityListener(_listener);
-        _record = new RequestRecord
-        {
-            RequestId = "r", Method = "POST", Path = "/v1/chat/completions", Dialect = "chat", KeyId = "team-a", Model = "fast", Provider = "openai",
-            ProviderModel = "gpt-4o-mini", Attempts = 1, Stream = true, Status = 200, Outcome = RequestOutcome.Answered,
-            Total = TimeSpan.FromMilliseconds(812), Upstream = TimeSpan.FromMilliseconds(811.7), TimeToFirstToken = TimeSpan.FromMilliseconds(230),
-            Usage = new TokenUsage(812, 164, 976, 512, 0), CostNanos = 220_000,
-        };
+        _record = BenchData.StreamedRecord;
     }
 
     [GlobalCleanup]
