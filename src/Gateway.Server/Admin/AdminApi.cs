@@ -56,16 +56,15 @@ internal sealed partial class AdminApi(
         }
         try
         {
+            string rest = (context.Request.Path.Value ?? "")[Prefix.Length..].Trim('/');
             // Live state lives in memory: it is served with or without a store.
-            string live = (context.Request.Path.Value ?? "")[Prefix.Length..].Trim('/');
-            if (live is "deployments" or "policies" && HttpMethods.IsGet(context.Request.Method))
+            if (rest is "deployments" or "policies" && HttpMethods.IsGet(context.Request.Method))
             {
-                await WriteAsync(context, 200, live == "deployments" ? Deployments() : Policies()).ConfigureAwait(false);
+                await WriteAsync(context, 200, rest == "deployments" ? Deployments() : Policies()).ConfigureAwait(false);
                 return;
             }
             if (store is null)
                 throw new AdminError(503, "no_store", "The admin API keeps its data in the store, and this gateway runs without one (storage.database is \"none\").");
-            string rest = (context.Request.Path.Value ?? "")[Prefix.Length..].Trim('/');
             string[] parts = rest.Length == 0 ? [] : rest.Split('/');
             for (int i = 0; i < parts.Length; i++) parts[i] = Uri.UnescapeDataString(parts[i]);
             string method = context.Request.Method.ToUpperInvariant();
@@ -123,7 +122,7 @@ internal sealed partial class AdminApi(
             case ("analytics", "GET", false) when id == "series": return (200, Series(context.Request.Query, store));
             case ("analytics", "GET", false) when id == "requests": return (200, TopRequests(context.Request.Query, store));
         }
-        if (collection == "analytics" && (id is null || id is not ("series" or "requests"))) throw NotFound(context);
+        if (collection == "analytics" && id is not ("series" or "requests")) throw NotFound(context);
         bool known = collection is "tenants" or "teams" or "keys" or "providers" or "usage" or "logs" or "audit" or "analytics" or "deployments" or "policies";
         if (!known) throw NotFound(context);
         throw new AdminError(405, "method_not_allowed", $"{context.Request.Method} is not served on {context.Request.Path}.");

@@ -108,6 +108,17 @@ public sealed class AnalyticsApiTests
     }
 
     [Fact]
+    public async Task LiveState_IsServedWithoutAStore_AndStoredReportsSayWhyNot()
+    {
+        await using var gateway = await StartAsync(configJson: """{"storage":{"database":"none"}}""");
+        Assert.Equal(200, (await gateway.CallAsync(HttpMethod.Get, "/admin/v1/deployments")).Status);
+        Assert.Equal(200, (await gateway.CallAsync(HttpMethod.Get, "/admin/v1/policies")).Status);
+        var (status, body) = await gateway.CallAsync(HttpMethod.Get, "/admin/v1/analytics/series");
+        Assert.Equal(503, status);
+        Assert.Equal("no_store", body.GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
     public async Task Policies_ListWhatEachBinds_AndItsMeter()
     {
         string dir = Directory.CreateTempSubdirectory("gw-policy-list-").FullName;
