@@ -31,6 +31,14 @@ public sealed record GatewayError(int Status, string Type, string Code, string M
         new(404, "invalid_request_error", "model_not_found",
             $"The model '{model}' does not exist or is not served by this gateway. GET /v1/models lists what is.", ErrorSource.Client);
 
+    /// <summary>A path the gateway does not serve (or a feature switched off), as opposed to an unknown model.</summary>
+    public static GatewayError NotFound(string message) =>
+        new(404, "invalid_request_error", "not_found", message, ErrorSource.Client);
+
+    /// <summary>A method the path does not take; <paramref name="allow"/> goes out as the <c>Allow</c> header.</summary>
+    public static GatewayError MethodNotAllowed(string path, string method, string allow) =>
+        new(405, "invalid_request_error", "method_not_allowed", $"{path} takes {allow}, not {method}.", ErrorSource.Client) { Headers = [new("Allow", allow)] };
+
     public static GatewayError BodyTooLarge(long limit) =>
         new(413, "invalid_request_error", "request_too_large",
             $"Request body exceeds the gateway limit of {limit} bytes.", ErrorSource.Client);

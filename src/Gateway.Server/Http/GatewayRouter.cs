@@ -70,17 +70,15 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
             foreach (var (prefix, handler) in _prefixes)
                 if (path.StartsWith(prefix, StringComparison.Ordinal) && (path.Length == prefix.Length || path[prefix.Length] == '/'))
                     return Plain(context, handler);
-            return ErrorResponses.WriteAsync(context, new GatewayError(404, "invalid_request_error", "not_found",
-                $"No route {context.Request.Method} {context.Request.Path}. The gateway serves /v1/chat/completions, /v1/messages, /v1/embeddings and /v1/models.",
-                ErrorSource.Client));
+            return ErrorResponses.WriteAsync(context, GatewayError.NotFound(
+                $"No route {context.Request.Method} {context.Request.Path}. The gateway serves /v1/chat/completions, /v1/messages, /v1/embeddings and /v1/models."));
         }
         // HEAD is GET without the body (Kestrel drops what the handler writes): load balancers probe /health with it.
         if (!string.Equals(context.Request.Method, route.Method, StringComparison.OrdinalIgnoreCase)
             && !(route.Method == "GET" && HttpMethods.IsHead(context.Request.Method)))
         {
             string allow = route.Method == "GET" ? "GET, HEAD" : route.Method;
-            return ErrorResponses.WriteAsync(context, new GatewayError(405, "invalid_request_error", "method_not_allowed",
-                $"{context.Request.Path} takes {allow}, not {context.Request.Method}.", ErrorSource.Client) { Headers = [new("Allow", allow)] });
+            return ErrorResponses.WriteAsync(context, GatewayError.MethodNotAllowed(context.Request.Path.Value ?? "", context.Request.Method, allow));
         }
 
         var snapshot = snapshots.Current;

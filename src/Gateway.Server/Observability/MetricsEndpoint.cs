@@ -21,8 +21,7 @@ internal sealed class MetricsEndpoint(GatewayMetrics metrics, SnapshotHolder sna
         var snapshot = snapshots.Current;
         if (!snapshot.Config.Server.Metrics)
         {
-            await ErrorResponses.WriteAsync(context, new GatewayError(404, "invalid_request_error", "not_found", "Metrics are off (server.metrics is false).", ErrorSource.Client))
-                .ConfigureAwait(false);
+            await ErrorResponses.WriteAsync(context, GatewayError.NotFound("Metrics are off (server.metrics is false).")).ConfigureAwait(false);
             return;
         }
         if (snapshot.Config.Server.MetricsKey is { } required && !Allowed(context, required, snapshot))

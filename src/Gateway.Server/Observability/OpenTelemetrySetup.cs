@@ -25,8 +25,12 @@ internal static class OpenTelemetrySetup
         string protocolName = env.GetValueOrDefault("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") ?? env.GetValueOrDefault("OTEL_EXPORTER_OTLP_PROTOCOL") ?? "http/protobuf";
         var protocol = protocolName.Equals("grpc", StringComparison.OrdinalIgnoreCase) ? OtlpExportProtocol.Grpc : OtlpExportProtocol.HttpProtobuf;
         // The signal's own endpoint is used as given; the base one gets the signal's path over HTTP (the spec's rule).
-        var endpoint = !string.IsNullOrEmpty(traces) ? new Uri(traces)
-            : protocol == OtlpExportProtocol.HttpProtobuf ? new Uri(baseEndpoint!.TrimEnd('/') + "/v1/traces") : new Uri(baseEndpoint!);
+        Uri? Endpoint(string? own, string path) =>
+            !string.IsNullOrEmpty(own) ? new Uri(own)
+            : string.IsNullOrEmpty(baseEndpoint) ? null
+            : protocol == OtlpExportProtocol.HttpProtobuf ? new Uri(baseEndpoint.TrimEnd('/') + path) : new Uri(baseEndpoint);
+        string? headers = env.GetValueOrDefault("OTEL_EXPORTER_OTLP_HEADERS") is { Length: > 0 } h ? h : null;
+        var endpoint = Endpoint(traces, "/v1/traces")!;
         var sampler = Sampler(env);
         string service = env.GetValueOrDefault("OTEL_SERVICE_NAME") is { Length: > 0 } name ? name : "gateway";
         var builder = services.AddOpenTelemetry()
@@ -34,8 +38,7 @@ internal static class OpenTelemetrySetup
         // The metrics go out too unless OTEL_METRICS_EXPORTER says none (the same numbers as /metrics, as instruments).
         if (!string.Equals(env.GetValueOrDefault("OTEL_METRICS_EXPORTER"), "none", StringComparison.OrdinalIgnoreCase))
         {
-            var metricsEndpoint = env.GetValueOrDefault("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") is { Length: > 0 } own ? new Uri(own)
-                : baseEndpoint is { Length: > 0 } ? (protocol == OtlpExportProtocol.HttpProtobuf ? new Uri(baseEndpoint.TrimEnd('/') + "/v1/metrics") : new Uri(baseEndpoint)) : null;
+            var metricsEndpoint = Endpoint(env.GetValueOrDefault("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"), "/v1/metrics");
             if (metricsEndpoint is not null)
                 builder.WithMetrics(metrics => metrics
                     .AddMeter(GatewayMetrics.MeterName)
@@ -43,7 +46,7 @@ internal static class OpenTelemetrySetup
                     {
                         otlp.Endpoint = metricsEndpoint;
                         otlp.Protocol = protocol;
-                        if (env.GetValueOrDefault("OTEL_EXPORTER_OTLP_HEADERS") is { Length: > 0 } headers) otlp.Headers = headers;
+                        if (headers is not null) otlp.Headers = headers;
                         if (int.TryParse(env.GetValueOrDefault("OTEL_METRIC_EXPORT_INTERVAL"), NumberStyles.None, CultureInfo.InvariantCulture, out int interval) && interval > 0)
                             reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = interval;
                     }));
@@ -56,7 +59,7 @@ internal static class OpenTelemetrySetup
                 {
                     otlp.Endpoint = endpoint;
                     otlp.Protocol = protocol;
-                    if (env.GetValueOrDefault("OTEL_EXPORTER_OTLP_HEADERS") is { Length: > 0 } headers) otlp.Headers = headers;
+                    if (headers is not null) otlp.Headers = headers;
                     if (int.TryParse(env.GetValueOrDefault("OTEL_BSP_SCHEDULE_DELAY"), NumberStyles.None, CultureInfo.InvariantCulture, out int delay) && delay > 0)
                         otlp.BatchExportProcessorOptions.ScheduledDelayMilliseconds = delay;
                 }));

@@ -28,7 +28,7 @@ internal sealed class GatewayRequest
     /// <summary>The request's span, when something traces (or the client sent a trace to continue).</summary>
     public System.Diagnostics.Activity? Activity { get; set; }
     public string? Model { get; set; }
-    /// <summary>The policies bound to this request; null when none were.</summary>
+    /// <summary>The policies bound to this request; null when none were (never an empty chain).</summary>
     public Gateway.Policies.PolicyChain? Policies { get; set; }
     public bool Stream { get; set; }
     public string? Provider { get; private set; }
@@ -149,7 +149,7 @@ internal sealed class GatewayRequest
             CostNanos = Cost(providerModel),
             RequestBody = RequestBody,
             ResponseBody = ResponseBody,
-            Policies = Policies is { IsEmpty: false } chain ? chain.Names : null,
+            Policies = Policies?.Names,
         };
     }
 

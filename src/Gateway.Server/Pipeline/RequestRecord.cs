@@ -49,6 +49,4 @@ internal readonly struct RequestRecord
     public string? ResponseBody { get; init; }
     /// <summary>The policies bound to the request, comma-separated in the order they run; null when none.</summary>
     public string? Policies { get; init; }
-    /// <summary>The cache's verdict (<c>hit</c>, <c>miss</c>, <c>bypass</c>); null when the request was not cacheable.</summary>
-    public string? Cache { get; init; }
 }

@@ -31,9 +31,6 @@ internal sealed class ConsoleEndpoint
         _assets = Load();
     }
 
-    /// <summary>The embedded files by name (<c>index.html</c>, <c>app.js</c>...).</summary>
-    internal IReadOnlyCollection<string> Files => _assets.Keys;
-
     private static FrozenDictionary<string, Asset> Load()
     {
         var assembly = typeof(ConsoleEndpoint).Assembly;
@@ -84,20 +81,17 @@ internal sealed class ConsoleEndpoint
         var request = context.Request;
         if (!_snapshots.Current.Config.Server.Console)
         {
-            await ErrorResponses.WriteAsync(context, new GatewayError(404, "invalid_request_error", "not_found", "The web console is off (server.console is false).", ErrorSource.Client))
-                .ConfigureAwait(false);
+            await ErrorResponses.WriteAsync(context, GatewayError.NotFound("The web console is off (server.console is false).")).ConfigureAwait(false);
             return;
         }
         if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
         {
-            await ErrorResponses.WriteAsync(context, new GatewayError(405, "invalid_request_error", "method_not_allowed", $"{request.Path} takes GET, HEAD.", ErrorSource.Client)
-                { Headers = [new("Allow", "GET, HEAD")] }).ConfigureAwait(false);
+            await ErrorResponses.WriteAsync(context, GatewayError.MethodNotAllowed(request.Path.Value ?? "", request.Method, "GET, HEAD")).ConfigureAwait(false);
             return;
         }
         if (!_assets.TryGetValue(name, out var asset))
         {
-            await ErrorResponses.WriteAsync(context, new GatewayError(404, "invalid_request_error", "not_found", $"No console file {request.Path}.", ErrorSource.Client))
-                .ConfigureAwait(false);
+            await ErrorResponses.WriteAsync(context, GatewayError.NotFound($"No console file {request.Path}.")).ConfigureAwait(false);
             return;
         }
         var response = context.Response;
