@@ -9,4 +9,9 @@ public readonly record struct ProviderCall(ProviderOperation Operation, ReadOnly
 {
     /// <summary>A shorter wait for a new connection than the provider's own, for this call (zero: the provider's).</summary>
     public TimeSpan ConnectTimeout { get; init; }
+    /// <summary>The trace the call continues (W3C headers for the provider); empty when nothing traces.</summary>
+    public TraceHeaders Trace { get; init; }
 }
+
+/// <summary>W3C <c>traceparent</c> (and <c>tracestate</c>) for an upstream call: the attempt's span as the provider's parent.</summary>
+public readonly record struct TraceHeaders(string? Traceparent, string? Tracestate);

@@ -68,7 +68,7 @@ internal sealed partial class AnthropicProvider : IProvider, IMessagesProvider
         request.Headers.TryAddWithoutValidation("anthropic-version", ApiVersion);
         foreach (var (name, value) in _extraHeaders) request.Headers.TryAddWithoutValidation(name, value);
 
-        var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken, call.ConnectTimeout).ConfigureAwait(false);
+        var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken, call.ConnectTimeout, call.Trace).ConfigureAwait(false);
         if (response is null) return failure;
         var translation = new Translation(this, model, _time.GetUtcNow().ToUnixTimeSeconds(), call, chat.WantsStreamUsage);
         return await TranslatedAnswer.ReadAsync(request, response, translation, Name, "request-id", cancellationToken).ConfigureAwait(false);
@@ -106,7 +106,7 @@ internal sealed partial class AnthropicProvider : IProvider, IMessagesProvider
         if (!versioned) request.Headers.TryAddWithoutValidation("anthropic-version", ApiVersion);
         foreach (var (name, value) in _extraHeaders) request.Headers.TryAddWithoutValidation(name, value);
 
-        var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken, call.ConnectTimeout).ConfigureAwait(false);
+        var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken, call.ConnectTimeout, call.Trace).ConfigureAwait(false);
         if (response is null) return failure;
         try
         {

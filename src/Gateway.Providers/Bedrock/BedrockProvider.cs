@@ -62,7 +62,7 @@ internal sealed partial class BedrockProvider : IProvider
         request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
         Sign(request, uri, body.WrittenSpan);
 
-        var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken, call.ConnectTimeout).ConfigureAwait(false);
+        var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken, call.ConnectTimeout, call.Trace).ConfigureAwait(false);
         if (response is null) return failure;
         var translation = new Translation(this, model, _time.GetUtcNow().ToUnixTimeSeconds(), call, chat.WantsStreamUsage);
         return await TranslatedAnswer.ReadAsync(request, response, translation, Name, "x-amzn-requestid", cancellationToken).ConfigureAwait(false);
@@ -112,7 +112,7 @@ internal sealed partial class BedrockProvider : IProvider
             var request = new HttpRequestMessage(HttpMethod.Post, uri) { Version = HttpVersion.Version11, Content = new ByteArrayContent(body) };
             request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
             Sign(request, uri, body);
-            var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken, call.ConnectTimeout).ConfigureAwait(false);
+            var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken, call.ConnectTimeout, call.Trace).ConfigureAwait(false);
             if (response is null) return failure;
             using (request)
             using (response)

@@ -78,7 +78,7 @@ internal sealed partial class GeminiProvider : IProvider
         if (!string.IsNullOrEmpty(Config.ApiKey)) request.Headers.TryAddWithoutValidation("x-goog-api-key", Config.ApiKey);
         foreach (var (name, value) in _extraHeaders) request.Headers.TryAddWithoutValidation(name, value);
 
-        var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken, call.ConnectTimeout).ConfigureAwait(false);
+        var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken, call.ConnectTimeout, call.Trace).ConfigureAwait(false);
         if (response is null) return failure;
         var translation = new Translation(this, model, _time.GetUtcNow().ToUnixTimeSeconds(), call, embeddings, base64, includeUsage);
         return await TranslatedAnswer.ReadAsync(request, response, translation, Name, null, cancellationToken).ConfigureAwait(false);

@@ -35,6 +35,8 @@ public sealed class UpstreamHandlerPool : IDisposable
         AutomaticDecompression = System.Net.DecompressionMethods.None,
         UseCookies = false,
         AllowAutoRedirect = false,
+        // The gateway writes the trace headers itself (UpstreamHttp), from its own attempt span.
+        ActivityHeadersPropagator = null,
     };
 
     /// <summary>

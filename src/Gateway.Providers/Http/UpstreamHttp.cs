@@ -10,14 +10,15 @@ internal static class UpstreamHttp
     /// <summary>Sends; on failure disposes the request and returns why, as a value.</summary>
     /// <param name="connectTimeout">The call's own connect limit (zero: the provider's).</param>
     public static async ValueTask<(HttpResponseMessage? Response, UpstreamResult Failure)> SendAsync(
-        HttpMessageInvoker invoker, HttpRequestMessage request, string provider, CancellationToken cancellationToken, TimeSpan connectTimeout = default)
+        HttpMessageInvoker invoker, HttpRequestMessage request, string provider, CancellationToken cancellationToken, TimeSpan connectTimeout = default,
+        TraceHeaders trace = default)
     {
         if (connectTimeout > TimeSpan.Zero) request.Options.Set(UpstreamHandlerPool.ConnectTimeoutOption, connectTimeout);
-        // The trace goes on to the provider: the current span (the attempt's, or the client's continued) as W3C traceparent.
-        if (System.Diagnostics.Activity.Current is { IdFormat: System.Diagnostics.ActivityIdFormat.W3C } current && !request.Headers.Contains("traceparent"))
+        // The trace goes on to the provider: the attempt's span as its parent.
+        if (trace.Traceparent is { } traceparent)
         {
-            request.Headers.TryAddWithoutValidation("traceparent", current.Id);
-            if (current.TraceStateString is { Length: > 0 } state) request.Headers.TryAddWithoutValidation("tracestate", state);
+            request.Headers.TryAddWithoutValidation("traceparent", traceparent);
+            if (trace.Tracestate is { Length: > 0 } state) request.Headers.TryAddWithoutValidation("tracestate", state);
         }
         try
         {

@@ -57,7 +57,7 @@ internal sealed partial class OpenAIProvider : IProvider
         AddHeaders(request.Headers);
         if (call.Stream) request.Headers.TryAddWithoutValidation("Accept", "text/event-stream");
 
-        var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken, call.ConnectTimeout).ConfigureAwait(false);
+        var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken, call.ConnectTimeout, call.Trace).ConfigureAwait(false);
         if (response is null) return failure;
 
         try

@@ -20,6 +20,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Server.Hosting;
@@ -148,12 +149,14 @@ public static partial class GatewayHost
         services.AddSingleton<Gateway.Server.WebConsole.ConsoleEndpoint>();
         try
         {
-            OpenTelemetrySetup.AddIfConfigured(services, options.Environment);
+            OpenTelemetrySetup.AddIfConfigured(services, options.Environment, options.Time);
         }
         catch (Exception ex) when (ex is ArgumentException or UriFormatException)
         {
             return (null, [ex.Message]);
         }
+        // Without an OTLP endpoint nothing is recorded, but a client's trace still reaches the provider.
+        services.TryAddSingleton(_ => Observability.Tracing.GatewayTracer.Passthrough(options.Time));
         services.AddSingleton<ModelsEndpoint>();
         services.AddSingleton<HealthEndpoints>();
         services.AddSingleton<GatewayRouter>();

@@ -13,7 +13,7 @@ namespace Gateway.Server.Http;
 /// request in the profile of the native binary, for a table that never changes.
 /// </summary>
 internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshots, ILoggerFactory loggers, IEnumerable<IRequestSink> sinks, RequestLogSink requestLog,
-    Gateway.Core.Governance.Governor governor)
+    Gateway.Core.Governance.Governor governor, Observability.Tracing.GatewayTracer tracer)
 {
     private readonly ILogger _logger = loggers.CreateLogger<GatewayRouter>();
     private readonly IRequestSink[] _sinks = [.. sinks];
@@ -89,7 +89,8 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
             // The snapshot is read once, here: the whole request, fallbacks included, runs on it.
             request = GatewayRequest.Rent(snapshot, started);
             request.Dialect = route.Dialect.Name;
-            request.Activity = Observability.GatewayTracing.StartRequest(context);
+            request.Tracer = tracer;
+            request.Trace = tracer.StartRequest(context);
             context.Features.Set(request);
         }
         return Run(context, route.Handler, request, started);
@@ -162,17 +163,16 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
         {
             Log.SinkFailed(_logger, nameof(Governance.GovernanceCosts.Settlement), ex);
         }
-        if (request.Activity is { } activity)
+        if (request.Trace.Recorded)
         {
             try
             {
-                Observability.GatewayTracing.EndRequest(activity, record,
+                tracer.EndRequest(request.Trace, request.Started, record,
                     record.Provider is not null && request.Snapshot.Providers.TryGetValue(record.Provider, out var served) ? served.Config.Type : null);
             }
             catch (Exception ex)
             {
-                activity.Stop();
-                Log.SinkFailed(_logger, nameof(Observability.GatewayTracing), ex);
+                Log.SinkFailed(_logger, nameof(Observability.Tracing.GatewayTracer), ex);
             }
         }
         foreach (var sink in _sinks)

@@ -139,19 +139,13 @@ internal static partial class UpstreamAttempts
             var deadline = new UpstreamDeadline(limits.FirstByte, limits.Total, context.RequestAborted, snapshot.Time, limits.Idle);
             long upstreamStarted = Stopwatch.GetTimestamp(), sentAt = snapshot.Time.GetTimestamp();
             record?.Sending(upstreamStarted);
-            var attemptSpan = Observability.GatewayTracing.StartAttempt(provider, model, operation);
-            UpstreamResult result;
-            try
-            {
-                result = await sender.SendAsync(provider, new ProviderCall(operation, body.WrittenMemory, model, stream) { ConnectTimeout = limits.Connect }, context.Request,
-                    deadline.Token).ConfigureAwait(false);
-            }
-            catch
-            {
-                attemptSpan?.Stop();
-                throw;
-            }
-            Observability.GatewayTracing.EndAttempt(attemptSpan, result);
+            var trace = record?.Trace ?? default;
+            TraceHeaders traceHeaders = default;
+            var attemptSpan = record?.Tracer is { } tracer ? tracer.StartAttempt(trace, out traceHeaders) : default;
+            var result = await sender.SendAsync(provider,
+                new ProviderCall(operation, body.WrittenMemory, model, stream) { ConnectTimeout = limits.Connect, Trace = traceHeaders }, context.Request,
+                deadline.Token).ConfigureAwait(false);
+            record?.Tracer?.EndAttempt(trace, attemptSpan, provider, model.Span, operation, result);
             long upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
             if (result.Response is not null)
                 return new SentCall(result, deadline, provider, upstreamStarted, upstreamTicks, body, state, route.Group?.Config.Breaker, logger, route.Target?.Model)

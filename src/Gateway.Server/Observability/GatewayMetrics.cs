@@ -95,7 +95,7 @@ internal sealed class GatewayMetrics : IDisposable
     {
         var operation = new KeyValuePair<string, object?>("gen_ai.operation.name", record.Dialect == "embeddings" ? "embeddings" : "chat");
         var requestModel = new KeyValuePair<string, object?>("gen_ai.request.model", model);
-        _otelDuration.Record(record.Total.TotalSeconds, operation, requestModel, new("http.response.status_code", GatewayTracing.Boxes.Of(record.Status)));
+        _otelDuration.Record(record.Total.TotalSeconds, operation, requestModel, new("http.response.status_code", Boxes.Of(record.Status)));
         if (record.Usage is { } usage)
         {
             _otelTokens.Record(usage.PromptTokens, operation, requestModel, new("gen_ai.token.type", "input"));
@@ -187,5 +187,13 @@ internal sealed class GatewayMetrics : IDisposable
         w.Sample(name, labels, cumulative, "_bucket", "+Inf");
         w.Sample(name, labels, sum, "_sum");
         w.Sample(name, labels, cumulative, "_count");
+    }
+
+    /// <summary>Boxed small numbers (statuses), shared so tagging a measurement does not allocate for them.</summary>
+    private static class Boxes
+    {
+        private static readonly object[] Small = Enumerable.Range(0, 1024).Select(i => (object)i).ToArray();
+
+        public static object Of(int value) => (uint)value < (uint)Small.Length ? Small[value] : value;
     }
 }

@@ -1,93 +1,139 @@
 using System.Globalization;
+using Gateway.Server.Observability.Tracing;
 using Microsoft.Extensions.DependencyInjection;
-using OpenTelemetry.Exporter;
+using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
-using OpenTelemetry.Trace;
 
 namespace Gateway.Server.Observability;
 
 /// <summary>
-/// Traces over OTLP when the standard variables ask for them (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c> or
-/// <c>OTEL_EXPORTER_OTLP_TRACES_ENDPOINT</c>; <c>OTEL_EXPORTER_OTLP_PROTOCOL</c> <c>grpc</c> or
-/// <c>http/protobuf</c>; <c>OTEL_EXPORTER_OTLP_HEADERS</c>; <c>OTEL_SERVICE_NAME</c>;
-/// <c>OTEL_BSP_SCHEDULE_DELAY</c>; <c>OTEL_SDK_DISABLED</c>). They are read from the gateway's own
-/// environment view, so tests and the process see the same thing. Without them nothing is registered.
+/// Traces and metrics over OTLP when the standard variables ask for them (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c>, or the
+/// signal's own <c>OTEL_EXPORTER_OTLP_TRACES_ENDPOINT</c> / <c>..._METRICS_ENDPOINT</c>; <c>OTEL_EXPORTER_OTLP_PROTOCOL</c>
+/// <c>grpc</c> or <c>http/protobuf</c>; <c>OTEL_EXPORTER_OTLP_HEADERS</c>, <c>..._TIMEOUT</c>; <c>OTEL_SERVICE_NAME</c>,
+/// <c>OTEL_RESOURCE_ATTRIBUTES</c>; <c>OTEL_BSP_SCHEDULE_DELAY</c>, <c>..._MAX_EXPORT_BATCH_SIZE</c>, <c>..._MAX_QUEUE_SIZE</c>;
+/// <c>OTEL_TRACES_SAMPLER</c>; <c>OTEL_TRACES_EXPORTER</c> / <c>OTEL_METRICS_EXPORTER</c> <c>none</c>; <c>OTEL_SDK_DISABLED</c>).
+/// They are read from the gateway's own environment view, so tests and the process see the same thing.
+/// Metrics go through the OpenTelemetry SDK's OTLP exporter (a periodic read, off the request path); spans
+/// through the gateway's own <see cref="OtlpTraceExporter"/>, because a span per request and per attempt made as
+/// SDK activities cost 15% of the gateway's throughput, nearly all of it in objects kept for the batch.
 /// </summary>
 internal static class OpenTelemetrySetup
 {
-    public static bool AddIfConfigured(IServiceCollection services, IReadOnlyDictionary<string, string> env)
+    private const string GrpcTracePath = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+    /// <summary>Registers the exporters the environment asks for; false when it asks for none.</summary>
+    /// <exception cref="ArgumentException">A setting that cannot be used (a sampler, a number, an endpoint): the start stops with the reason.</exception>
+    public static bool AddIfConfigured(IServiceCollection services, IReadOnlyDictionary<string, string> env, TimeProvider time)
     {
-        string? traces = env.GetValueOrDefault("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
-        string? baseEndpoint = env.GetValueOrDefault("OTEL_EXPORTER_OTLP_ENDPOINT");
-        if (string.Equals(env.GetValueOrDefault("OTEL_SDK_DISABLED"), "true", StringComparison.OrdinalIgnoreCase)) return false;
-        if (string.IsNullOrEmpty(traces) && string.IsNullOrEmpty(baseEndpoint)) return false;
-        string protocolName = env.GetValueOrDefault("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") ?? env.GetValueOrDefault("OTEL_EXPORTER_OTLP_PROTOCOL") ?? "http/protobuf";
-        var protocol = protocolName.Equals("grpc", StringComparison.OrdinalIgnoreCase) ? OtlpExportProtocol.Grpc : OtlpExportProtocol.HttpProtobuf;
-        // The signal's own endpoint is used as given; the base one gets the signal's path over HTTP (the spec's rule).
-        Uri? Endpoint(string? own, string path) =>
-            !string.IsNullOrEmpty(own) ? new Uri(own)
-            : string.IsNullOrEmpty(baseEndpoint) ? null
-            : protocol == OtlpExportProtocol.HttpProtobuf ? new Uri(baseEndpoint.TrimEnd('/') + path) : new Uri(baseEndpoint);
-        string? headers = env.GetValueOrDefault("OTEL_EXPORTER_OTLP_HEADERS") is { Length: > 0 } h ? h : null;
-        var endpoint = Endpoint(traces, "/v1/traces")!;
-        var sampler = Sampler(env);
-        string service = env.GetValueOrDefault("OTEL_SERVICE_NAME") is { Length: > 0 } name ? name : "gateway";
-        var builder = services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService(service, serviceVersion: typeof(OpenTelemetrySetup).Assembly.GetName().Version?.ToString()));
-        // The metrics go out too unless OTEL_METRICS_EXPORTER says none (the same numbers as /metrics, as instruments).
-        if (!string.Equals(env.GetValueOrDefault("OTEL_METRICS_EXPORTER"), "none", StringComparison.OrdinalIgnoreCase))
+        string? Get(string name) => env.GetValueOrDefault(name) is { Length: > 0 } value ? value.Trim() : null;
+        if (string.Equals(Get("OTEL_SDK_DISABLED"), "true", StringComparison.OrdinalIgnoreCase)) return false;
+        string? baseEndpoint = Get("OTEL_EXPORTER_OTLP_ENDPOINT");
+        string? Signal(string signal, string setting) => Get($"OTEL_EXPORTER_OTLP_{signal}_{setting}") ?? Get($"OTEL_EXPORTER_OTLP_{setting}");
+        bool Grpc(string signal) => (Signal(signal, "PROTOCOL") ?? "http/protobuf") switch
         {
-            var metricsEndpoint = Endpoint(env.GetValueOrDefault("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"), "/v1/metrics");
-            if (metricsEndpoint is not null)
-                builder.WithMetrics(metrics => metrics
+            "grpc" => true,
+            "http/protobuf" => false,
+            var other => throw new ArgumentException($"OTEL_EXPORTER_OTLP_PROTOCOL: '{other}' is not grpc or http/protobuf"),
+        };
+        // The signal's own endpoint is used as given; the base one gets the signal's path over HTTP (the specification's rule).
+        Uri? Endpoint(string signal, string path, bool grpc)
+        {
+            string? own = Get($"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT");
+            if (own is null && baseEndpoint is null) return null;
+            string url = own ?? (grpc ? baseEndpoint! : baseEndpoint!.TrimEnd('/') + path);
+            return Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" ? uri
+                : throw new ArgumentException($"OTEL_EXPORTER_OTLP_{(own is null ? "" : signal + "_")}ENDPOINT: '{url}' is not an http or https URL");
+        }
+        bool registered = false;
+        string service = Get("OTEL_SERVICE_NAME") ?? ResourceAttributes(Get("OTEL_RESOURCE_ATTRIBUTES")).FirstOrDefault(a => a.Key == "service.name").Value ?? "gateway";
+        string version = typeof(OpenTelemetrySetup).Assembly.GetName().Version?.ToString() ?? "";
+
+        if (!string.Equals(Get("OTEL_METRICS_EXPORTER"), "none", StringComparison.OrdinalIgnoreCase)
+            && Endpoint("METRICS", "/v1/metrics", Grpc("METRICS")) is { } metricsEndpoint)
+        {
+            bool grpc = Grpc("METRICS");
+            string? headers = Signal("METRICS", "HEADERS");
+            int? interval = PositiveInt(Get("OTEL_METRIC_EXPORT_INTERVAL"), "OTEL_METRIC_EXPORT_INTERVAL");
+            services.AddOpenTelemetry()
+                .ConfigureResource(resource => resource.AddService(service, serviceVersion: version))
+                .WithMetrics(metrics => metrics
                     .AddMeter(GatewayMetrics.MeterName)
                     .AddOtlpExporter((otlp, reader) =>
                     {
                         otlp.Endpoint = metricsEndpoint;
-                        otlp.Protocol = protocol;
+                        otlp.Protocol = grpc ? OpenTelemetry.Exporter.OtlpExportProtocol.Grpc : OpenTelemetry.Exporter.OtlpExportProtocol.HttpProtobuf;
                         if (headers is not null) otlp.Headers = headers;
-                        if (int.TryParse(env.GetValueOrDefault("OTEL_METRIC_EXPORT_INTERVAL"), NumberStyles.None, CultureInfo.InvariantCulture, out int interval) && interval > 0)
-                            reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = interval;
+                        if (interval is { } ms) reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = ms;
                     }));
+            registered = true;
         }
-        builder
-            .WithTracing(tracing => tracing
-                .SetSampler(sampler)
-                .AddSource(GatewayTracing.SourceName)
-                .AddOtlpExporter(otlp =>
-                {
-                    otlp.Endpoint = endpoint;
-                    otlp.Protocol = protocol;
-                    if (headers is not null) otlp.Headers = headers;
-                    if (int.TryParse(env.GetValueOrDefault("OTEL_BSP_SCHEDULE_DELAY"), NumberStyles.None, CultureInfo.InvariantCulture, out int delay) && delay > 0)
-                        otlp.BatchExportProcessorOptions.ScheduledDelayMilliseconds = delay;
-                }));
-        return true;
+
+        if (!string.Equals(Get("OTEL_TRACES_EXPORTER"), "none", StringComparison.OrdinalIgnoreCase)
+            && Endpoint("TRACES", "/v1/traces", Grpc("TRACES")) is { } tracesEndpoint)
+        {
+            bool grpc = Grpc("TRACES");
+            var resource = new List<KeyValuePair<string, string>>
+            {
+                new("service.name", service),
+                new("service.version", version),
+                new("service.instance.id", Guid.NewGuid().ToString()),
+                new("telemetry.sdk.name", "gateway"),
+                new("telemetry.sdk.language", "dotnet"),
+                new("telemetry.sdk.version", version),
+            };
+            foreach (var attribute in ResourceAttributes(Get("OTEL_RESOURCE_ATTRIBUTES")))
+                if (!resource.Exists(a => a.Key == attribute.Key)) resource.Add(attribute);
+            var options = new OtlpTraceOptions
+            {
+                Endpoint = grpc ? new Uri(tracesEndpoint.AbsoluteUri.TrimEnd('/') + GrpcTracePath) : tracesEndpoint,
+                Grpc = grpc,
+                Headers = Headers(Signal("TRACES", "HEADERS")),
+                Timeout = TimeSpan.FromMilliseconds(PositiveInt(Signal("TRACES", "TIMEOUT"), "OTEL_EXPORTER_OTLP_TIMEOUT") ?? 10_000),
+                ScheduleDelay = TimeSpan.FromMilliseconds(PositiveInt(Get("OTEL_BSP_SCHEDULE_DELAY"), "OTEL_BSP_SCHEDULE_DELAY") ?? 5_000),
+                MaxBatchSpans = PositiveInt(Get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"), "OTEL_BSP_MAX_EXPORT_BATCH_SIZE") ?? 512,
+                MaxQueueSpans = PositiveInt(Get("OTEL_BSP_MAX_QUEUE_SIZE"), "OTEL_BSP_MAX_QUEUE_SIZE") ?? 2048,
+                Resource = resource,
+                ScopeVersion = version,
+            };
+            var sampler = TraceSampler.FromEnvironment(env);
+            services.AddSingleton(sp => new OtlpTraceExporter(options, sp.GetRequiredService<ILogger<OtlpTraceExporter>>()));
+            services.AddHostedService(sp => sp.GetRequiredService<OtlpTraceExporter>());
+            services.AddSingleton(sp => new GatewayTracer(sp.GetRequiredService<OtlpTraceExporter>(), sampler, time, Random.Shared));
+            registered = true;
+        }
+        return registered;
     }
 
-    /// <summary>
-    /// <c>OTEL_TRACES_SAMPLER</c> and <c>OTEL_TRACES_SAMPLER_ARG</c> as the specification names them; the default is
-    /// <c>parentbased_always_on</c>. A ratio samples by trace id, so a trace is kept or dropped whole.
-    /// </summary>
-    /// <exception cref="ArgumentException">An unknown sampler or a ratio outside 0..1: the start stops with the reason.</exception>
-    public static Sampler Sampler(IReadOnlyDictionary<string, string> env)
+    /// <summary>A positive whole number (milliseconds or a count), or null when unset.</summary>
+    private static int? PositiveInt(string? value, string name) =>
+        value is null ? null
+        : int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int parsed) && parsed > 0 ? parsed
+        : throw new ArgumentException($"{name}: a positive whole number, not '{value}'");
+
+    /// <summary><c>key=value,key2=value2</c>, values percent-decoded (the W3C baggage form the specification uses for headers).</summary>
+    internal static List<KeyValuePair<string, string>> Headers(string? value)
     {
-        string name = env.GetValueOrDefault("OTEL_TRACES_SAMPLER") is { Length: > 0 } configured ? configured.Trim().ToLowerInvariant() : "parentbased_always_on";
-        double ratio = 1;
-        if (env.GetValueOrDefault("OTEL_TRACES_SAMPLER_ARG") is { Length: > 0 } arg
-            && !(double.TryParse(arg, NumberStyles.Float, CultureInfo.InvariantCulture, out ratio) && ratio is >= 0 and <= 1))
-            throw new ArgumentException($"OTEL_TRACES_SAMPLER_ARG: a ratio from 0 to 1, not '{arg}'");
-        return name switch
+        var pairs = new List<KeyValuePair<string, string>>();
+        if (value is null) return pairs;
+        foreach (var part in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            "always_on" => new AlwaysOnSampler(),
-            "always_off" => new AlwaysOffSampler(),
-            "traceidratio" => new TraceIdRatioBasedSampler(ratio),
-            "parentbased_always_on" => new ParentBasedSampler(new AlwaysOnSampler()),
-            "parentbased_always_off" => new ParentBasedSampler(new AlwaysOffSampler()),
-            "parentbased_traceidratio" => new ParentBasedSampler(new TraceIdRatioBasedSampler(ratio)),
-            _ => throw new ArgumentException($"OTEL_TRACES_SAMPLER: '{name}' is not one of always_on, always_off, traceidratio, parentbased_always_on, "
-                + "parentbased_always_off, parentbased_traceidratio"),
-        };
+            int equals = part.IndexOf('=');
+            if (equals <= 0) throw new ArgumentException($"OTEL_EXPORTER_OTLP_HEADERS: '{part}' is not key=value");
+            pairs.Add(new(Uri.UnescapeDataString(part[..equals].Trim()), Uri.UnescapeDataString(part[(equals + 1)..].Trim())));
+        }
+        return pairs;
+    }
+
+    private static List<KeyValuePair<string, string>> ResourceAttributes(string? value)
+    {
+        try
+        {
+            return Headers(value);
+        }
+        catch (ArgumentException)
+        {
+            throw new ArgumentException($"OTEL_RESOURCE_ATTRIBUTES: '{value}' is not key=value,key=value");
+        }
     }
 }

@@ -25,8 +25,10 @@ internal sealed class GatewayRequest
     public string? KeyId => Key?.Id;
     /// <summary>What the request holds against its limits and budgets until it ends (settled by the router).</summary>
     public Gateway.Core.Governance.Reservation Reservation { get; set; }
-    /// <summary>The request's span, when something traces (or the client sent a trace to continue).</summary>
-    public System.Diagnostics.Activity? Activity { get; set; }
+    /// <summary>The request's place in a trace: inactive unless something records spans or the client sent a trace to continue.</summary>
+    public Observability.Tracing.RequestTrace Trace { get; set; }
+    /// <summary>Where its attempts' spans go (set with <see cref="Trace"/>).</summary>
+    public Observability.Tracing.GatewayTracer? Tracer { get; set; }
     public string? Model { get; set; }
     /// <summary>The policies bound to this request; null when none were (never an empty chain).</summary>
     public Gateway.Policies.PolicyChain? Policies { get; set; }
@@ -167,7 +169,8 @@ internal sealed class GatewayRequest
         Dialect = "";
         Key = null;
         Reservation = default;
-        Activity = null;
+        Trace = default;
+        Tracer = null;
         Policies = null;
         RequestBody = ResponseBody = null;
         Model = Provider = ProviderModel = Fallback = ErrorCode = null;
