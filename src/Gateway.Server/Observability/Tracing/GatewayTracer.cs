@@ -99,14 +99,11 @@ internal sealed class GatewayTracer
         w.Fixed64Field(8, UnixNanos(Stopwatch.GetTimestamp()));
         w.Attribute(9, "gen_ai.operation.name"u8, operationName);
         w.Attribute(9, "gen_ai.provider.name"u8, tags.Type);
-        w.Message(9, out int kv);
-        w.BytesField(1, "gen_ai.request.model"u8);
-        w.Message(2, out int any);
+        w.BeginAttribute(9, "gen_ai.request.model"u8, out int kv, out int any);
         w.Message(1, out int text);
         AppendUtf8Text(ref w, model);
         w.EndLength(text);
-        w.EndLength(any);
-        w.EndLength(kv);
+        w.EndAttribute(kv, any);
         w.Attribute(9, "gateway.provider"u8, tags.Name);
         if (tags.Address is not null)
         {

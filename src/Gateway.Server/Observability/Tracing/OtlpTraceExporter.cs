@@ -253,15 +253,11 @@ internal sealed partial class OtlpTraceExporter : IHostedService, IDisposable
         w.Message(1, out int resource);
         foreach (var (key, value) in options.Resource)
         {
-            w.Message(1, out int kv);
-            w.StringField(1, key);
-            w.Message(2, out int any);
+            w.BeginAttribute(1, System.Text.Encoding.UTF8.GetBytes(key), out int kv, out int any);
             w.StringField(1, value);
-            w.EndLength(any);
-            w.EndLength(kv);
+            w.EndAttribute(kv, any);
         }
         w.EndLength(resource);
-        int resourceLength = w.Length;
         w.Message(1, out int scope);
         w.StringField(1, GatewayTracer.ScopeName);
         if (options.ScopeVersion.Length > 0) w.StringField(2, options.ScopeVersion);

@@ -133,30 +133,35 @@ internal ref struct ProtoWriter(Span<byte> buffer)
 
     public void Attribute(int field, scoped ReadOnlySpan<byte> key, scoped ReadOnlySpan<char> value)
     {
-        Message(field, out int kv);
-        BytesField(1, key);
-        Message(2, out int any);
+        BeginAttribute(field, key, out int kv, out int any);
         StringField(1, value);
-        EndLength(any);
-        EndLength(kv);
+        EndAttribute(kv, any);
     }
 
     public void Attribute(int field, scoped ReadOnlySpan<byte> key, long value)
     {
-        Message(field, out int kv);
-        BytesField(1, key);
-        Message(2, out int any);
+        BeginAttribute(field, key, out int kv, out int any);
         VarintField(3, (ulong)value);
-        EndLength(any);
-        EndLength(kv);
+        EndAttribute(kv, any);
     }
 
     public void Attribute(int field, scoped ReadOnlySpan<byte> key, double value)
     {
-        Message(field, out int kv);
-        BytesField(1, key);
-        Message(2, out int any);
+        BeginAttribute(field, key, out int kv, out int any);
         DoubleField(4, value);
+        EndAttribute(kv, any);
+    }
+
+    /// <summary>Opens a KeyValue and its AnyValue: the value's own field goes between this and <see cref="EndAttribute"/>.</summary>
+    public void BeginAttribute(int field, scoped ReadOnlySpan<byte> key, out int kv, out int any)
+    {
+        Message(field, out kv);
+        BytesField(1, key);
+        Message(2, out any);
+    }
+
+    public void EndAttribute(int kv, int any)
+    {
         EndLength(any);
         EndLength(kv);
     }
