@@ -145,7 +145,7 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
         }
         context.Features.Set<GatewayRequest>(null);
         var record = request.ToRecord(context, now);
-        // Each step is guarded on its own: one failing must not leave a reservation unsettled or a span open.
+        // Each step is guarded on its own: one failing must not leave a reservation unsettled or a span unwritten.
         try
         {
             // Limits and budgets settle to what the request really used, however it ended.

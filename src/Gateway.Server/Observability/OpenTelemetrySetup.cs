@@ -30,29 +30,29 @@ internal static class OpenTelemetrySetup
         if (string.Equals(Get("OTEL_SDK_DISABLED"), "true", StringComparison.OrdinalIgnoreCase)) return false;
         string? baseEndpoint = Get("OTEL_EXPORTER_OTLP_ENDPOINT");
         string? Signal(string signal, string setting) => Get($"OTEL_EXPORTER_OTLP_{signal}_{setting}") ?? Get($"OTEL_EXPORTER_OTLP_{setting}");
-        bool Grpc(string signal) => (Signal(signal, "PROTOCOL") ?? "http/protobuf") switch
-        {
-            "grpc" => true,
-            "http/protobuf" => false,
-            var other => throw new ArgumentException($"OTEL_EXPORTER_OTLP_PROTOCOL: '{other}' is not grpc or http/protobuf"),
-        };
         // The signal's own endpoint is used as given; the base one gets the signal's path over HTTP (the specification's rule).
-        Uri? Endpoint(string signal, string path, bool grpc)
+        (Uri Url, bool Grpc)? Endpoint(string signal, string path)
         {
+            bool grpc = (Signal(signal, "PROTOCOL") ?? "http/protobuf") switch
+            {
+                "grpc" => true,
+                "http/protobuf" => false,
+                var other => throw new ArgumentException($"OTEL_EXPORTER_OTLP_PROTOCOL: '{other}' is not grpc or http/protobuf"),
+            };
             string? own = Get($"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT");
             if (own is null && baseEndpoint is null) return null;
             string url = own ?? (grpc ? baseEndpoint! : baseEndpoint!.TrimEnd('/') + path);
-            return Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" ? uri
+            return Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" ? (uri, grpc)
                 : throw new ArgumentException($"OTEL_EXPORTER_OTLP_{(own is null ? "" : signal + "_")}ENDPOINT: '{url}' is not an http or https URL");
         }
         bool registered = false;
-        string service = Get("OTEL_SERVICE_NAME") ?? ResourceAttributes(Get("OTEL_RESOURCE_ATTRIBUTES")).FirstOrDefault(a => a.Key == "service.name").Value ?? "gateway";
+        var resourceAttributes = Pairs(Get("OTEL_RESOURCE_ATTRIBUTES"), "OTEL_RESOURCE_ATTRIBUTES");
+        string service = Get("OTEL_SERVICE_NAME") ?? resourceAttributes.FirstOrDefault(a => a.Key == "service.name").Value ?? "gateway";
         string version = typeof(OpenTelemetrySetup).Assembly.GetName().Version?.ToString() ?? "";
 
         if (!string.Equals(Get("OTEL_METRICS_EXPORTER"), "none", StringComparison.OrdinalIgnoreCase)
-            && Endpoint("METRICS", "/v1/metrics", Grpc("METRICS")) is { } metricsEndpoint)
+            && Endpoint("METRICS", "/v1/metrics") is { } metricsTarget)
         {
-            bool grpc = Grpc("METRICS");
             string? headers = Signal("METRICS", "HEADERS");
             int? interval = PositiveInt(Get("OTEL_METRIC_EXPORT_INTERVAL"), "OTEL_METRIC_EXPORT_INTERVAL");
             services.AddOpenTelemetry()
@@ -61,8 +61,8 @@ internal static class OpenTelemetrySetup
                     .AddMeter(GatewayMetrics.MeterName)
                     .AddOtlpExporter((otlp, reader) =>
                     {
-                        otlp.Endpoint = metricsEndpoint;
-                        otlp.Protocol = grpc ? OpenTelemetry.Exporter.OtlpExportProtocol.Grpc : OpenTelemetry.Exporter.OtlpExportProtocol.HttpProtobuf;
+                        otlp.Endpoint = metricsTarget.Url;
+                        otlp.Protocol = metricsTarget.Grpc ? OpenTelemetry.Exporter.OtlpExportProtocol.Grpc : OpenTelemetry.Exporter.OtlpExportProtocol.HttpProtobuf;
                         if (headers is not null) otlp.Headers = headers;
                         if (interval is { } ms) reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = ms;
                     }));
@@ -70,9 +70,8 @@ internal static class OpenTelemetrySetup
         }
 
         if (!string.Equals(Get("OTEL_TRACES_EXPORTER"), "none", StringComparison.OrdinalIgnoreCase)
-            && Endpoint("TRACES", "/v1/traces", Grpc("TRACES")) is { } tracesEndpoint)
+            && Endpoint("TRACES", "/v1/traces") is { } traces)
         {
-            bool grpc = Grpc("TRACES");
             var resource = new List<KeyValuePair<string, string>>
             {
                 new("service.name", service),
@@ -82,13 +81,13 @@ internal static class OpenTelemetrySetup
                 new("telemetry.sdk.language", "dotnet"),
                 new("telemetry.sdk.version", version),
             };
-            foreach (var attribute in ResourceAttributes(Get("OTEL_RESOURCE_ATTRIBUTES")))
+            foreach (var attribute in resourceAttributes)
                 if (!resource.Exists(a => a.Key == attribute.Key)) resource.Add(attribute);
             var options = new OtlpTraceOptions
             {
-                Endpoint = grpc ? new Uri(tracesEndpoint.AbsoluteUri.TrimEnd('/') + GrpcTracePath) : tracesEndpoint,
-                Grpc = grpc,
-                Headers = Headers(Signal("TRACES", "HEADERS")),
+                Endpoint = traces.Grpc ? new Uri(traces.Url.AbsoluteUri.TrimEnd('/') + GrpcTracePath) : traces.Url,
+                Grpc = traces.Grpc,
+                Headers = Pairs(Signal("TRACES", "HEADERS"), "OTEL_EXPORTER_OTLP_HEADERS"),
                 Timeout = TimeSpan.FromMilliseconds(PositiveInt(Signal("TRACES", "TIMEOUT"), "OTEL_EXPORTER_OTLP_TIMEOUT") ?? 10_000),
                 ScheduleDelay = TimeSpan.FromMilliseconds(PositiveInt(Get("OTEL_BSP_SCHEDULE_DELAY"), "OTEL_BSP_SCHEDULE_DELAY") ?? 5_000),
                 MaxBatchSpans = PositiveInt(Get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"), "OTEL_BSP_MAX_EXPORT_BATCH_SIZE") ?? 512,
@@ -111,29 +110,17 @@ internal static class OpenTelemetrySetup
         : int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int parsed) && parsed > 0 ? parsed
         : throw new ArgumentException($"{name}: a positive whole number, not '{value}'");
 
-    /// <summary><c>key=value,key2=value2</c>, values percent-decoded (the W3C baggage form the specification uses for headers).</summary>
-    internal static List<KeyValuePair<string, string>> Headers(string? value)
+    /// <summary><c>key=value,key2=value2</c>, percent-decoded (the W3C baggage form the specification uses for headers and resource attributes).</summary>
+    private static List<KeyValuePair<string, string>> Pairs(string? value, string setting)
     {
         var pairs = new List<KeyValuePair<string, string>>();
         if (value is null) return pairs;
         foreach (var part in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             int equals = part.IndexOf('=');
-            if (equals <= 0) throw new ArgumentException($"OTEL_EXPORTER_OTLP_HEADERS: '{part}' is not key=value");
+            if (equals <= 0) throw new ArgumentException($"{setting}: '{part}' is not key=value");
             pairs.Add(new(Uri.UnescapeDataString(part[..equals].Trim()), Uri.UnescapeDataString(part[(equals + 1)..].Trim())));
         }
         return pairs;
-    }
-
-    private static List<KeyValuePair<string, string>> ResourceAttributes(string? value)
-    {
-        try
-        {
-            return Headers(value);
-        }
-        catch (ArgumentException)
-        {
-            throw new ArgumentException($"OTEL_RESOURCE_ATTRIBUTES: '{value}' is not key=value,key=value");
-        }
     }
 }

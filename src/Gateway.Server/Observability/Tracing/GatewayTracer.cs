@@ -91,7 +91,7 @@ internal sealed class GatewayTracer
         string operationName = operation == ProviderOperation.Embeddings ? "embeddings" : "chat";
         w.Message(5, out int name);
         w.Append(operationName);
-        w.AppendUtf8(" "u8);
+        w.AppendBytes(" "u8);
         AppendUtf8Text(ref w, model);
         w.EndLength(name);
         w.VarintField(6, 3); // SPAN_KIND_CLIENT
@@ -141,7 +141,7 @@ internal sealed class GatewayTracer
         w.Append(operation);
         if (record.Model is { } model)
         {
-            w.AppendUtf8(" "u8);
+            w.AppendBytes(" "u8);
             w.Append(model);
         }
         w.EndLength(name);
@@ -211,7 +211,7 @@ internal sealed class GatewayTracer
     /// <summary>A provider's model name as it was sent (UTF-8), cut to the string limit; bytes that are not UTF-8 are written as U+FFFD.</summary>
     private static void AppendUtf8Text(ref ProtoWriter w, ReadOnlySpan<byte> utf8)
     {
-        if (utf8.Length <= ProtoWriter.MaxString && System.Text.Unicode.Utf8.IsValid(utf8)) w.AppendUtf8(utf8);
+        if (utf8.Length <= ProtoWriter.MaxString && System.Text.Unicode.Utf8.IsValid(utf8)) w.AppendBytes(utf8);
         else w.Append(System.Text.Encoding.UTF8.GetString(utf8[..Math.Min(utf8.Length, ProtoWriter.MaxString)]));
     }
 

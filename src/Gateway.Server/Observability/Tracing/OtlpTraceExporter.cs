@@ -39,7 +39,7 @@ internal sealed partial class OtlpTraceExporter : IHostedService, IDisposable
     private readonly OtlpTraceOptions _options;
     private readonly ILogger _logger;
     private readonly HttpMessageInvoker _http;
-    private readonly byte[] _prelude; // ResourceSpans.resource and ScopeSpans.scope, encoded once
+    private readonly byte[] _resource, _scope; // ResourceSpans.resource and ScopeSpans.scope, encoded once
     private readonly object _lock = new();
     private readonly Queue<Batch> _ready = new();
     private readonly Stack<Batch> _free = new();
@@ -64,7 +64,7 @@ internal sealed partial class OtlpTraceExporter : IHostedService, IDisposable
             UseCookies = false,
             AllowAutoRedirect = false,
         });
-        _prelude = Prelude(options);
+        (_resource, _scope) = Prelude(options);
         _open = new Batch();
         _maxReadyBatches = Math.Max(1, options.MaxQueueSpans / Math.Max(1, options.MaxBatchSpans));
     }
@@ -191,7 +191,7 @@ internal sealed partial class OtlpTraceExporter : IHostedService, IDisposable
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, _options.Endpoint)
         {
-            Content = new BatchContent(_prelude, batch, _options.Grpc),
+            Content = new BatchContent(_resource, _scope, batch, _options.Grpc),
         };
         if (_options.Grpc)
         {
@@ -245,8 +245,8 @@ internal sealed partial class OtlpTraceExporter : IHostedService, IDisposable
         }
     }
 
-    /// <summary><c>ResourceSpans.resource</c> (field 1) then the opening of <c>ScopeSpans</c>' scope (field 1 inside it), the part of every export that never changes.</summary>
-    private static byte[] Prelude(OtlpTraceOptions options)
+    /// <summary><c>ResourceSpans.resource</c> and <c>ScopeSpans.scope</c> (each field 1 of its message): the parts of every export that never change.</summary>
+    private static (byte[] Resource, byte[] Scope) Prelude(OtlpTraceOptions options)
     {
         var buffer = new byte[64 * 1024];
         var w = new ProtoWriter(buffer);
@@ -258,11 +258,13 @@ internal sealed partial class OtlpTraceExporter : IHostedService, IDisposable
             w.EndAttribute(kv, any);
         }
         w.EndLength(resource);
+        byte[] resourceField = w.Written.ToArray();
+        w = new ProtoWriter(buffer);
         w.Message(1, out int scope);
         w.StringField(1, GatewayTracer.ScopeName);
         if (options.ScopeVersion.Length > 0) w.StringField(2, options.ScopeVersion);
         w.EndLength(scope);
-        return buffer[..w.Length];
+        return (resourceField, w.Written.ToArray());
     }
 
     /// <summary>Encoded spans (each a whole <c>ScopeSpans.spans</c> field) in pooled memory.</summary>
@@ -299,7 +301,7 @@ internal sealed partial class OtlpTraceExporter : IHostedService, IDisposable
     }
 
     /// <summary>
-    /// One <c>ExportTraceServiceRequest</c> { resource_spans = 1: ResourceSpans { prelude, scope_spans = 2: ScopeSpans
+    /// One <c>ExportTraceServiceRequest</c> { resource_spans = 1: ResourceSpans { resource = 1, scope_spans = 2: ScopeSpans
     /// { scope, spans... } } }: the framing is worked out from the lengths, the spans are written from the batch as they are.
     /// Over gRPC the message goes in one uncompressed frame (a zero byte, then its length, big-endian).
     /// </summary>
@@ -308,14 +310,13 @@ internal sealed partial class OtlpTraceExporter : IHostedService, IDisposable
         private readonly byte[] _head;
         private readonly ReadOnlyMemory<byte> _spans;
 
-        public BatchContent(byte[] prelude, Batch batch, bool grpc)
+        public BatchContent(byte[] resource, byte[] scope, Batch batch, bool grpc)
         {
             _spans = batch.Written;
-            int resourceLength = ResourceLength(prelude);
-            int scopeSpans = prelude.Length - resourceLength + batch.Length;
-            int resourceSpans = resourceLength + 1 + ProtoWriter.VarintSize((uint)scopeSpans) + scopeSpans;
+            int scopeSpans = scope.Length + batch.Length;
+            int resourceSpans = resource.Length + 1 + ProtoWriter.VarintSize((uint)scopeSpans) + scopeSpans;
             int message = 1 + ProtoWriter.VarintSize((uint)resourceSpans) + resourceSpans;
-            var head = new byte[5 + 2 * 6 + prelude.Length];
+            var head = new byte[5 + 2 * 6 + resource.Length + scope.Length];
             int at = 0;
             if (grpc)
             {
@@ -325,26 +326,11 @@ internal sealed partial class OtlpTraceExporter : IHostedService, IDisposable
             }
             var w = new ProtoWriter(head.AsSpan(at));
             w.LengthPrefix(1, resourceSpans);
-            w.AppendUtf8(prelude.AsSpan(0, resourceLength));
+            w.AppendBytes(resource);
             w.LengthPrefix(2, scopeSpans);
-            w.AppendUtf8(prelude.AsSpan(resourceLength));
+            w.AppendBytes(scope);
             _head = head[..(at + w.Length)];
             Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(grpc ? "application/grpc" : "application/x-protobuf");
-        }
-
-        /// <summary>The prelude's first part, the resource field: its tag byte, its length's varint and the length.</summary>
-        private static int ResourceLength(byte[] prelude)
-        {
-            int length = 0, shift = 0, at = 1;
-            byte b;
-            do
-            {
-                b = prelude[at++];
-                length |= (b & 0x7f) << shift;
-                shift += 7;
-            }
-            while ((b & 0x80) != 0);
-            return at + length;
         }
 
         protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>

@@ -80,7 +80,8 @@ internal ref struct ProtoWriter(Span<byte> buffer)
         _position += written;
     }
 
-    public void AppendUtf8(scoped ReadOnlySpan<byte> value)
+    /// <summary>Appends bytes already encoded: UTF-8 text inside an open string, or whole fields.</summary>
+    public void AppendBytes(scoped ReadOnlySpan<byte> value)
     {
         value.CopyTo(_buffer[_position..]);
         _position += value.Length;
