@@ -44,8 +44,11 @@ public class TracingBenchmarks
         _record = BenchData.StreamedRecord;
         _exporter = new OtlpTraceExporter(new OtlpTraceOptions
         {
-            Endpoint = new Uri("http://127.0.0.1:4318/v1/traces"),
-            Resource = [new("service.name", "gateway")],
+            Export = new Gateway.Server.Observability.Otlp.OtlpExportOptions
+            {
+                Endpoint = new Uri("http://127.0.0.1:4318/v1/traces"),
+                Resource = [new("service.name", "gateway")],
+            },
         }, NullLogger<OtlpTraceExporter>.Instance, new Accepting());
         _tracer = new GatewayTracer(_exporter, TraceSampler.FromEnvironment(new Dictionary<string, string>()), TimeProvider.System, Random.Shared);
     }

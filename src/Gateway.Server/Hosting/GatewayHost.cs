@@ -143,7 +143,8 @@ public static partial class GatewayHost
             sp.GetRequiredService<StoredProviders>(), sp.GetRequiredService<SnapshotFactory>(), options.Time, sp.GetRequiredService<ILogger<AdminApi>>(),
             sp.GetService<IGovernanceStore>(), sp.GetService<GovernanceSync>(), sp.GetRequiredService<PolicyRegistry>()));
         services.AddSingleton(sp => new GatewayMetrics(sp.GetRequiredService<DeploymentStates>(),
-            sp.GetService<StoreRequestSink>() is { } storeSink ? () => storeSink.Dropped : null));
+            sp.GetService<StoreRequestSink>() is { } storeSink ? () => storeSink.Dropped : null,
+            genAi: sp.GetService<Observability.Otlp.OtlpMetricsOptions>() is not null));
         services.AddSingleton<IRequestSink>(sp => new MetricsSink(sp.GetRequiredService<GatewayMetrics>(), sp.GetRequiredService<SnapshotHolder>()));
         services.AddSingleton<MetricsEndpoint>();
         services.AddSingleton<Gateway.Server.WebConsole.ConsoleEndpoint>();

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
 using System.Globalization;
 using Gateway.Core.Routing;
 using Gateway.Server.Pipeline;
@@ -12,35 +11,21 @@ namespace Gateway.Server.Observability;
 /// and adds with interlocked operations. Label values that come from clients (a model name asked of a
 /// provider) are bounded: past <see cref="MaxSeries"/> series a family records under <c>other</c>.
 /// </summary>
-internal sealed class GatewayMetrics : IDisposable
+internal sealed class GatewayMetrics
 {
     public const int MaxSeries = 5000;
 
-    /// <summary>The same numbers as instruments, for OpenTelemetry's metrics export over OTLP (DESIGN §9).</summary>
-    public const string MeterName = "Gateway";
-
     private readonly DeploymentStates states;
     private readonly Func<long>? droppedLogRecords;
-    private readonly Meter _meter;
-    // Histograms cannot be observed after the fact: recorded as requests end, only while an exporter listens.
-    private readonly Histogram<double> _otelDuration;
-    private readonly Histogram<long> _otelTokens;
-    private readonly Histogram<double> _otelFirstToken;
+    // OpenTelemetry's GenAI histograms, by its attributes: kept only while metrics go out over OTLP.
+    private readonly bool _genAi;
 
-    public GatewayMetrics(DeploymentStates states, Func<long>? droppedLogRecords = null)
+    /// <param name="genAi">Also keep the GenAI histograms OTLP carries (<see cref="WriteOtlp"/>).</param>
+    public GatewayMetrics(DeploymentStates states, Func<long>? droppedLogRecords = null, bool genAi = false)
     {
         this.states = states;
         this.droppedLogRecords = droppedLogRecords;
-        _meter = new Meter(MeterName);
-        _meter.CreateObservableCounter("gateway.requests", ObserveRequests, "{request}", "Requests on model routes, by route, model asked, provider that served and status.");
-        _meter.CreateObservableCounter("gateway.cost", ObserveCost, "USD", "What requests cost at the deployment's price, by model and key.");
-        _meter.CreateObservableCounter("gateway.upstream.errors", ObserveUpstreamErrors, "{request}", "Requests that ended in a provider's error or timeout.");
-        _meter.CreateObservableGauge("gateway.breaker.open", () => Deployments(s => s.IsOpen ? 1 : 0), "{breaker}", "1 while a deployment's circuit breaker is open.");
-        _meter.CreateObservableGauge("gateway.queue.depth", () => Deployments(s => s.Queued), "{request}", "Requests waiting for a deployment's concurrency slot.");
-        _meter.CreateObservableCounter("gateway.log_records.dropped", () => droppedLogRecords?.Invoke() ?? 0, "{record}", "Request records the store's writer dropped.");
-        _otelDuration = _meter.CreateHistogram<double>("gen_ai.client.operation.duration", "s", "Whole requests, from the first byte in to the last byte out.");
-        _otelTokens = _meter.CreateHistogram<long>("gen_ai.client.token.usage", "{token}", "Tokens per request as the provider reported them.");
-        _otelFirstToken = _meter.CreateHistogram<double>("gen_ai.server.time_to_first_token", "s", "From a streamed request's arrival to its first event.");
+        _genAi = genAi;
     }
     private const string Other = "other";
 
@@ -59,6 +44,9 @@ internal sealed class GatewayMetrics : IDisposable
     private readonly ConcurrentDictionary<(string Model, string Key), Cell> _costNanos = new();
     private readonly ConcurrentDictionary<(string Provider, string Code), Cell> _upstreamErrors = new();
     private readonly Cell _cacheHits = new(), _cacheMisses = new();
+    private readonly ConcurrentDictionary<(string Operation, string Model, int Status), Histogram> _genAiDuration = new();
+    private readonly ConcurrentDictionary<(string Operation, string Model, string Type), Histogram> _genAiTokens = new();
+    private readonly ConcurrentDictionary<(string Operation, string Model), Histogram> _genAiFirstToken = new();
 
     private static readonly string[] StatusText = [.. Enumerable.Range(0, 600).Select(i => i.ToString(CultureInfo.InvariantCulture))];
 
@@ -85,44 +73,20 @@ internal sealed class GatewayMetrics : IDisposable
             Interlocked.Add(ref Bounded(_costNanos, (model, record.KeyId ?? ""), (Other, Other), static _ => new Cell()).Value, cost);
         if (record.Provider is not null && record.Outcome is RequestOutcome.ProviderError or RequestOutcome.Timeout)
             Interlocked.Increment(ref Bounded(_upstreamErrors, (provider, record.ErrorCode ?? StatusText[status]), (provider, Other), static _ => new Cell()).Value);
-        if (_otelDuration.Enabled || _otelTokens.Enabled || _otelFirstToken.Enabled) RecordInstruments(record, model);
+        if (_genAi) RecordGenAi(record, model, status);
     }
 
-    /// <summary>The meter goes with the gateway: its instruments stop being observed.</summary>
-    public void Dispose() => _meter.Dispose();
-
-    private void RecordInstruments(in RequestRecord record, string model)
+    private void RecordGenAi(in RequestRecord record, string model, int status)
     {
-        var operation = new KeyValuePair<string, object?>("gen_ai.operation.name", record.Dialect == "embeddings" ? "embeddings" : "chat");
-        var requestModel = new KeyValuePair<string, object?>("gen_ai.request.model", model);
-        _otelDuration.Record(record.Total.TotalSeconds, operation, requestModel, new("http.response.status_code", Boxes.Of(record.Status)));
+        string operation = record.Dialect == "embeddings" ? "embeddings" : "chat";
+        Bounded(_genAiDuration, (operation, model, status), (operation, Other, status), static _ => new Histogram(Buckets.Duration)).Record(record.Total.TotalSeconds);
         if (record.Usage is { } usage)
         {
-            _otelTokens.Record(usage.PromptTokens, operation, requestModel, new("gen_ai.token.type", "input"));
-            _otelTokens.Record(usage.CompletionTokens, operation, requestModel, new("gen_ai.token.type", "output"));
+            Bounded(_genAiTokens, (operation, model, "input"), (operation, Other, "input"), static _ => new Histogram(Buckets.Tokens)).Record(usage.PromptTokens);
+            Bounded(_genAiTokens, (operation, model, "output"), (operation, Other, "output"), static _ => new Histogram(Buckets.Tokens)).Record(usage.CompletionTokens);
         }
-        if (record.TimeToFirstToken is { } ttft) _otelFirstToken.Record(ttft.TotalSeconds, operation, requestModel);
-    }
-
-    private IEnumerable<Measurement<long>> ObserveRequests()
-    {
-        foreach (var (s, cell) in _requests)
-            yield return new(Volatile.Read(ref cell.Value), new("route", s.Route), new("model", s.Model), new("provider", s.Provider), new("status", StatusText[s.Status]));
-    }
-
-    private IEnumerable<Measurement<double>> ObserveCost()
-    {
-        foreach (var ((model, key), cell) in _costNanos) yield return new(Volatile.Read(ref cell.Value) / 1e9, new("model", model), new("key", key));
-    }
-
-    private IEnumerable<Measurement<long>> ObserveUpstreamErrors()
-    {
-        foreach (var ((provider, code), cell) in _upstreamErrors) yield return new(Volatile.Read(ref cell.Value), new("provider", provider), new("code", code));
-    }
-
-    private IEnumerable<Measurement<int>> Deployments(Func<DeploymentState, int> read)
-    {
-        foreach (var (name, state) in states.All) yield return new(read(state), new KeyValuePair<string, object?>("deployment", name));
+        if (record.TimeToFirstToken is { } ttft)
+            Bounded(_genAiFirstToken, (operation, model), (operation, Other), static _ => new Histogram(Buckets.FirstToken)).Record(ttft.TotalSeconds);
     }
 
     /// <summary>The series for <paramref name="key"/>, made on first use; <paramref name="overflow"/> once the family is full.</summary>
@@ -173,6 +137,70 @@ internal sealed class GatewayMetrics : IDisposable
         w.Sample("gateway_log_records_dropped_total", [], droppedLogRecords?.Invoke() ?? 0);
     }
 
+    /// <summary>
+    /// The same numbers as OTLP metrics (<see cref="Otlp.OtlpMetricWriter"/>), under OpenTelemetry's names: the
+    /// counters and gauges of <see cref="WriteTo"/>, the gateway's overhead, and the GenAI histograms by their
+    /// conventions' attributes (operation, model asked, status or token type). Cumulative since <paramref name="start"/>.
+    /// </summary>
+    public void WriteOtlp(ref Otlp.ProtoWriter w, ulong start, ulong now)
+    {
+        const Otlp.OtlpMetricWriter.Kind Sum = Otlp.OtlpMetricWriter.Kind.Sum, Gauge = Otlp.OtlpMetricWriter.Kind.Gauge, Hist = Otlp.OtlpMetricWriter.Kind.Histogram;
+        Otlp.OtlpMetricWriter.Begin(ref w, "gateway.requests", "Requests on model routes, by route, model asked, provider that served and status.", "{request}", Sum, out var m);
+        foreach (var (s, cell) in _requests)
+            Otlp.OtlpMetricWriter.Point(ref w, ["route", s.Route, "model", s.Model, "provider", s.Provider, "status", StatusText[s.Status]], start, now, Volatile.Read(ref cell.Value));
+        Otlp.OtlpMetricWriter.End(ref w, Sum, m);
+
+        Otlp.OtlpMetricWriter.Begin(ref w, "gateway.overhead", "The gateway's own time per request: the whole minus the time spent waiting on providers.", "s", Hist, out m);
+        foreach (var (route, h) in _overhead) Otlp.OtlpMetricWriter.Point(ref w, ["route", route], start, now, h);
+        Otlp.OtlpMetricWriter.End(ref w, Hist, m);
+
+        Otlp.OtlpMetricWriter.Begin(ref w, "gen_ai.client.operation.duration", "Whole requests, from the first byte in to the last byte out.", "s", Hist, out m);
+        foreach (var ((operation, model, status), h) in _genAiDuration)
+            Otlp.OtlpMetricWriter.Point(ref w, ["gen_ai.operation.name", operation, "gen_ai.request.model", model], start, now, h, status);
+        Otlp.OtlpMetricWriter.End(ref w, Hist, m);
+
+        Otlp.OtlpMetricWriter.Begin(ref w, "gen_ai.client.token.usage", "Tokens per request as the provider reported them.", "{token}", Hist, out m);
+        foreach (var ((operation, model, type), h) in _genAiTokens)
+            Otlp.OtlpMetricWriter.Point(ref w, ["gen_ai.operation.name", operation, "gen_ai.request.model", model, "gen_ai.token.type", type], start, now, h);
+        Otlp.OtlpMetricWriter.End(ref w, Hist, m);
+
+        Otlp.OtlpMetricWriter.Begin(ref w, "gen_ai.server.time_to_first_token", "From a streamed request's arrival to its first event.", "s", Hist, out m);
+        foreach (var ((operation, model), h) in _genAiFirstToken)
+            Otlp.OtlpMetricWriter.Point(ref w, ["gen_ai.operation.name", operation, "gen_ai.request.model", model], start, now, h);
+        Otlp.OtlpMetricWriter.End(ref w, Hist, m);
+
+        Otlp.OtlpMetricWriter.Begin(ref w, "gateway.cost", "What requests cost at the deployment's price, by model and key.", "USD", Sum, out m);
+        foreach (var ((model, key), cell) in _costNanos) Otlp.OtlpMetricWriter.Point(ref w, ["model", model, "key", key], start, now, Volatile.Read(ref cell.Value) / 1e9);
+        Otlp.OtlpMetricWriter.End(ref w, Sum, m);
+
+        Otlp.OtlpMetricWriter.Begin(ref w, "gateway.upstream.errors", "Requests that ended in a provider's error or timeout.", "{request}", Sum, out m);
+        foreach (var ((provider, code), cell) in _upstreamErrors) Otlp.OtlpMetricWriter.Point(ref w, ["provider", provider, "code", code], start, now, Volatile.Read(ref cell.Value));
+        Otlp.OtlpMetricWriter.End(ref w, Sum, m);
+
+        Otlp.OtlpMetricWriter.Begin(ref w, "gateway.breaker.open", "1 while a deployment's circuit breaker is open.", "{breaker}", Gauge, out m);
+        foreach (var (name, state) in states.All) Otlp.OtlpMetricWriter.Point(ref w, ["deployment", name], 0, now, state.IsOpen ? 1L : 0L);
+        Otlp.OtlpMetricWriter.End(ref w, Gauge, m);
+        Otlp.OtlpMetricWriter.Begin(ref w, "gateway.queue.depth", "Requests waiting for a deployment's concurrency slot.", "{request}", Gauge, out m);
+        foreach (var (name, state) in states.All) Otlp.OtlpMetricWriter.Point(ref w, ["deployment", name], 0, now, (long)state.Queued);
+        Otlp.OtlpMetricWriter.End(ref w, Gauge, m);
+        Otlp.OtlpMetricWriter.Begin(ref w, "gateway.deployment.in_flight", "Calls in flight to a deployment.", "{request}", Gauge, out m);
+        foreach (var (name, state) in states.All) Otlp.OtlpMetricWriter.Point(ref w, ["deployment", name], 0, now, (long)state.InFlight);
+        Otlp.OtlpMetricWriter.End(ref w, Gauge, m);
+
+        Otlp.OtlpMetricWriter.Begin(ref w, "gateway.cache.requests", "Answer cache lookups by result.", "{request}", Sum, out m);
+        Otlp.OtlpMetricWriter.Point(ref w, ["result", "hit"], start, now, Volatile.Read(ref _cacheHits.Value));
+        Otlp.OtlpMetricWriter.Point(ref w, ["result", "miss"], start, now, Volatile.Read(ref _cacheMisses.Value));
+        Otlp.OtlpMetricWriter.End(ref w, Sum, m);
+
+        Otlp.OtlpMetricWriter.Begin(ref w, "gateway.log_records.dropped", "Request records the store's writer dropped.", "{record}", Sum, out m);
+        Otlp.OtlpMetricWriter.Point(ref w, [], start, now, droppedLogRecords?.Invoke() ?? 0);
+        Otlp.OtlpMetricWriter.End(ref w, Sum, m);
+    }
+
+    /// <summary>The series <see cref="WriteOtlp"/> writes, to size its buffer.</summary>
+    public int SeriesCount => _requests.Count + _overhead.Count + _genAiDuration.Count + _genAiTokens.Count + _genAiFirstToken.Count
+        + _costNanos.Count + _upstreamErrors.Count + 3 * states.All.Count() + 3;
+
     private static void Histogram(PrometheusWriter w, string name, ReadOnlySpan<string> labels, Histogram h)
     {
         Span<long> counts = stackalloc long[h.Buckets];
@@ -187,13 +215,5 @@ internal sealed class GatewayMetrics : IDisposable
         w.Sample(name, labels, cumulative, "_bucket", "+Inf");
         w.Sample(name, labels, sum, "_sum");
         w.Sample(name, labels, cumulative, "_count");
-    }
-
-    /// <summary>Boxed small numbers (statuses), shared so tagging a measurement does not allocate for them.</summary>
-    private static class Boxes
-    {
-        private static readonly object[] Small = Enumerable.Range(0, 1024).Select(i => (object)i).ToArray();
-
-        public static object Of(int value) => (uint)value < (uint)Small.Length ? Small[value] : value;
     }
 }

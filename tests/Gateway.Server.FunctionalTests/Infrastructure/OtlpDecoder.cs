@@ -11,8 +11,13 @@ public sealed record OtlpSpan(string TraceId, string SpanId, string? ParentSpanI
     public object? Attribute(string key) => Attributes.GetValueOrDefault(key);
 }
 
+public sealed record OtlpPoint(IReadOnlyDictionary<string, object> Attributes, ulong Start, ulong Time, double Value, ulong Count, double Sum,
+    long[] BucketCounts, double[] Bounds);
+
+public sealed record OtlpMetric(string Name, string Unit, string Kind, int Temporality, bool Monotonic, IReadOnlyList<OtlpPoint> Points);
+
 /// <summary>
-/// Reads an OTLP <c>ExportTraceServiceRequest</c> with a protobuf wire reader of its own and the field numbers of
+/// Reads an OTLP <c>ExportTraceServiceRequest</c> or <c>ExportMetricsServiceRequest</c> with a protobuf wire reader of its own and the field numbers of
 /// opentelemetry-proto's <c>trace.proto</c> and <c>common.proto</c>. Strict: a wire type that does not match the
 /// field's declared type, a length past the end or an unknown field in a message it knows fails the test.
 /// </summary>
@@ -45,6 +50,114 @@ public static class OtlpDecoder
             }
         }
         return new OtlpExport(resource, scope, spans);
+    }
+
+    /// <summary>ExportMetricsServiceRequest { resource_metrics = 1: { resource = 1, scope_metrics = 2: { scope = 1, metrics = 2 } } }.</summary>
+    public static IReadOnlyList<OtlpMetric> DecodeMetrics(byte[] body)
+    {
+        var metrics = new List<OtlpMetric>();
+        foreach (var (field, resourceMetrics) in Fields(body))
+        {
+            Assert.Equal(1, field);
+            foreach (var (f, value) in Fields(Bytes(resourceMetrics)))
+            {
+                if (f == 1) continue; // the resource, read by Decode's tests
+                Assert.Equal(2, f);
+                foreach (var (sf, sv) in Fields(Bytes(value)))
+                {
+                    if (sf == 1) continue;
+                    Assert.Equal(2, sf);
+                    metrics.Add(Metric(Bytes(sv)));
+                }
+            }
+        }
+        return metrics;
+    }
+
+    /// <summary>Metric { name 1, description 2, unit 3, gauge 5, sum 7, histogram 9 }; Sum/Histogram { points 1, temporality 2, monotonic 3 }.</summary>
+    private static OtlpMetric Metric(byte[] metric)
+    {
+        string name = "", unit = "", kind = "";
+        int temporality = 0;
+        bool monotonic = false;
+        var points = new List<OtlpPoint>();
+        foreach (var (field, value) in Fields(metric))
+        {
+            switch (field)
+            {
+                case 1: name = Text(value); break;
+                case 2: Text(value); break;
+                case 3: unit = Text(value); break;
+                case 5 or 7 or 9:
+                    kind = field switch { 5 => "gauge", 7 => "sum", _ => "histogram" };
+                    foreach (var (df, dv) in Fields(Bytes(value)))
+                    {
+                        if (df == 1) points.Add(field == 9 ? HistogramPoint(Bytes(dv)) : NumberPoint(Bytes(dv)));
+                        else if (df == 2 && field != 5) temporality = (int)(ulong)dv;
+                        else if (df == 3 && field == 7) monotonic = (ulong)dv != 0;
+                        else Assert.Fail($"{kind} field {df}");
+                    }
+                    break;
+                default: Assert.Fail($"Metric field {field}"); break;
+            }
+        }
+        return new OtlpMetric(name, unit, kind, temporality, monotonic, points);
+    }
+
+    /// <summary>NumberDataPoint { start 2, time 3, as_double 4 (double), as_int 6 (sfixed64), attributes 7 }.</summary>
+    private static OtlpPoint NumberPoint(byte[] point)
+    {
+        var attributes = new Dictionary<string, object>();
+        ulong start = 0, time = 0;
+        double? number = null;
+        foreach (var (field, value) in Fields(point))
+        {
+            switch (field)
+            {
+                case 2: start = (ulong)value; break;
+                case 3: time = (ulong)value; break;
+                case 4: number = BitConverter.UInt64BitsToDouble((ulong)value); break;
+                case 6: number = (long)(ulong)value; break;
+                case 7: var (k, v) = KeyValue(Bytes(value)); attributes.Add(k, v); break;
+                default: Assert.Fail($"NumberDataPoint field {field}"); break;
+            }
+        }
+        Assert.True(time > 0, "a point without its time");
+        return new OtlpPoint(attributes, start, time, number ?? throw new InvalidOperationException("a point without a value"), 0, 0, [], []);
+    }
+
+    /// <summary>HistogramDataPoint { start 2, time 3, count 4, sum 5, bucket_counts 6 (packed fixed64), explicit_bounds 7 (packed double), attributes 9 }.</summary>
+    private static OtlpPoint HistogramPoint(byte[] point)
+    {
+        var attributes = new Dictionary<string, object>();
+        ulong start = 0, time = 0, count = 0;
+        double sum = 0;
+        long[] buckets = [];
+        double[] bounds = [];
+        foreach (var (field, value) in Fields(point))
+        {
+            switch (field)
+            {
+                case 2: start = (ulong)value; break;
+                case 3: time = (ulong)value; break;
+                case 4: count = (ulong)value; break;
+                case 5: sum = BitConverter.UInt64BitsToDouble((ulong)value); break;
+                case 6: buckets = [.. Packed(Bytes(value)).Select(b => (long)b)]; break;
+                case 7: bounds = [.. Packed(Bytes(value)).Select(BitConverter.UInt64BitsToDouble)]; break;
+                case 9: var (k, v) = KeyValue(Bytes(value)); attributes.Add(k, v); break;
+                default: Assert.Fail($"HistogramDataPoint field {field}"); break;
+            }
+        }
+        Assert.Equal(bounds.Length + 1, buckets.Length);
+        Assert.Equal((long)count, buckets.Sum());
+        Assert.True(bounds.Zip(bounds.Skip(1)).All(p => p.First < p.Second), "bounds strictly increasing");
+        return new OtlpPoint(attributes, start, time, 0, count, sum, buckets, bounds);
+    }
+
+    private static IEnumerable<ulong> Packed(byte[] values)
+    {
+        Assert.Equal(0, values.Length % 8);
+        for (int i = 0; i < values.Length; i += 8) yield return BinaryPrimitives.ReadUInt64LittleEndian(values.AsSpan(i, 8));
     }
 
     private static OtlpSpan Span(byte[] span)

@@ -11,9 +11,9 @@ using Microsoft.Extensions.Logging;
 namespace Gateway.Server.FunctionalTests.Infrastructure;
 
 /// <summary>
-/// An OTLP trace receiver on loopback, as a collector answers: HTTP/protobuf on <c>/v1/traces</c>, or gRPC
-/// (HTTP/2 without TLS) on the collector's <c>TraceService/Export</c>, with its status in the trailers. It keeps
-/// each export's spans, decoded by <see cref="OtlpDecoder"/>; <see cref="FailWith"/> makes it refuse exports.
+/// An OTLP receiver on loopback, as a collector answers: HTTP/protobuf on <c>/v1/traces</c> and <c>/v1/metrics</c>, or
+/// gRPC (HTTP/2 without TLS) on the collector's <c>TraceService/Export</c> and <c>MetricsService/Export</c>, with its status
+/// in the trailers. It keeps each export's spans or metrics, decoded by <see cref="OtlpDecoder"/>; <see cref="FailWith"/> makes it refuse exports.
 /// </summary>
 public sealed class OtlpReceiver : IAsyncDisposable
 {
@@ -27,6 +27,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
 
     public string Url { get; }
     public ConcurrentQueue<OtlpExport> Exports { get; } = new();
+    public ConcurrentQueue<IReadOnlyList<OtlpMetric>> MetricExports { get; } = new();
     public ConcurrentQueue<Dictionary<string, string>> Headers { get; } = new();
     /// <summary>A status to refuse exports with (HTTP status, or the gRPC status over gRPC); 0 accepts them.</summary>
     public int FailWith { get; set; }
@@ -40,7 +41,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
         builder.Logging.ClearProviders();
         var app = builder.Build();
         OtlpReceiver? self = null;
-        app.MapPost(grpc ? "/opentelemetry.proto.collector.trace.v1.TraceService/Export" : "/v1/traces", async ctx =>
+        async Task Receive(HttpContext ctx, bool metrics)
         {
             using var body = new MemoryStream();
             await ctx.Request.Body.CopyToAsync(body);
@@ -53,7 +54,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
                 Assert.Equal(bytes.Length - 5, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(1)));
                 bytes = bytes[5..];
                 ctx.Response.ContentType = "application/grpc";
-                if (self.FailWith == 0) self.Exports.Enqueue(OtlpDecoder.Decode(bytes));
+                if (self.FailWith == 0) self.Keep(bytes, metrics);
                 await ctx.Response.Body.FlushAsync();
                 ctx.Response.AppendTrailer("grpc-status", self.FailWith.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 return;
@@ -64,13 +65,21 @@ public sealed class OtlpReceiver : IAsyncDisposable
                 ctx.Response.StatusCode = self.FailWith;
                 return;
             }
-            self.Exports.Enqueue(OtlpDecoder.Decode(bytes));
+            self.Keep(bytes, metrics);
             ctx.Response.ContentType = "application/x-protobuf";
-        });
+        }
+        app.MapPost(grpc ? "/opentelemetry.proto.collector.trace.v1.TraceService/Export" : "/v1/traces", ctx => Receive(ctx, metrics: false));
+        app.MapPost(grpc ? "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export" : "/v1/metrics", ctx => Receive(ctx, metrics: true));
         await app.StartAsync();
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         self = new OtlpReceiver(app, address);
         return self;
+    }
+
+    private void Keep(byte[] body, bool metrics)
+    {
+        if (metrics) MetricExports.Enqueue(OtlpDecoder.DecodeMetrics(body));
+        else Exports.Enqueue(OtlpDecoder.Decode(body));
     }
 
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();

@@ -1,40 +1,78 @@
 using Gateway.Server.FunctionalTests.Admin;
 using Gateway.Server.FunctionalTests.Infrastructure;
-using Gateway.Server.Observability;
-using Microsoft.Extensions.DependencyInjection;
-using OpenTelemetry.Metrics;
 using static Gateway.Server.FunctionalTests.Infrastructure.GatewayUnderTest;
 
 namespace Gateway.Server.FunctionalTests.Observability;
 
-/// <summary>The metrics as OpenTelemetry instruments: what an OTLP metrics exporter gets.</summary>
+/// <summary>The metrics over OTLP: the same counts as <c>/metrics</c>, and the GenAI histograms by their conventions' attributes.</summary>
 public sealed class OtlpMetricsTests
 {
-    [Fact]
-    public async Task TheSameCounts_AndTheGenAiHistograms_ReachAMetricsExporter()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task TheSameCounts_AndTheGenAiHistograms_ReachTheCollector(bool grpc)
     {
-        var exported = new List<MetricSnapshot>();
+        await using var receiver = await OtlpReceiver.StartAsync(grpc);
         await using var upstream = await TestUpstream.StartAsync();
-        await using (var gateway = await StartAsync(upstream, services: s => s.AddOpenTelemetry().WithMetrics(m => m.AddMeter(GatewayMetrics.MeterName).AddInMemoryExporter(exported))))
+        await using (var gateway = await StartAsync(upstream, env: new()
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Url, ["OTEL_EXPORTER_OTLP_PROTOCOL"] = grpc ? "grpc" : "http/protobuf",
+            ["OTEL_TRACES_EXPORTER"] = "none", ["OTEL_METRIC_EXPORT_INTERVAL"] = "3600000",
+        }))
         {
             for (int i = 0; i < 2; i++) Assert.Equal(200, (await gateway.ChatAsync(MasterKey, "openai/gpt-4o-mini", $"otlp metrics {i}")).Status);
-        } // stopping collects and exports once more
-        var names = exported.Select(m => m.Name).ToHashSet();
-        Assert.Contains("gateway.requests", names);
-        Assert.Contains("gen_ai.client.token.usage", names);
-        Assert.Contains("gen_ai.client.operation.duration", names);
-        var requests = exported.Last(m => m.Name == "gateway.requests");
-        long count = 0;
-        foreach (var point in requests.MetricPoints)
-            foreach (var tag in point.Tags)
-                if (tag.Key == "model" && (string?)tag.Value == "openai/gpt-4o-mini") count += point.GetSumLong();
-        // At least ours: an exporter listens to every meter of that name in the process, and other tests' gateways run alongside.
-        Assert.True(count >= 2, $"requests {count}");
-        var tokens = exported.Last(m => m.Name == "gen_ai.client.token.usage");
-        double input = 0;
-        foreach (var point in tokens.MetricPoints)
-            foreach (var tag in point.Tags)
-                if (tag.Key == "gen_ai.token.type" && (string?)tag.Value == "input") input += point.GetHistogramSum();
-        Assert.True(input >= 20, $"input tokens {input}"); // 10 per answer (other tests' gateways may add to a process-wide meter)
+        } // stopping exports once more
+        var metrics = Assert.Single(receiver.MetricExports).ToDictionary(m => m.Name);
+        Assert.Empty(receiver.Exports); // OTEL_TRACES_EXPORTER=none
+
+        var requests = metrics["gateway.requests"];
+        Assert.Equal(("sum", 2, true), (requests.Kind, requests.Temporality, requests.Monotonic));
+        var answered = Assert.Single(requests.Points, p => (string)p.Attributes["model"] == "openai/gpt-4o-mini");
+        Assert.Equal((2.0, "200", "/v1/chat/completions"), (answered.Value, answered.Attributes["status"], answered.Attributes["route"]));
+        Assert.True(answered.Start > 0 && answered.Start <= answered.Time);
+
+        var duration = metrics["gen_ai.client.operation.duration"];
+        Assert.Equal(("histogram", "s", 2), (duration.Kind, duration.Unit, duration.Temporality));
+        var point = Assert.Single(duration.Points);
+        Assert.Equal(("chat", "openai/gpt-4o-mini", 200L), (point.Attributes["gen_ai.operation.name"], point.Attributes["gen_ai.request.model"], point.Attributes["http.response.status_code"]));
+        Assert.Equal(2UL, point.Count);
+        Assert.True(point.Sum > 0);
+
+        var tokens = metrics["gen_ai.client.token.usage"];
+        var input = Assert.Single(tokens.Points, p => (string)p.Attributes["gen_ai.token.type"] == "input");
+        Assert.Equal((2UL, 20.0), (input.Count, input.Sum)); // 10 tokens per answer
+        Assert.Contains("gateway.overhead", metrics.Keys);
+        Assert.Equal("gauge", metrics["gateway.queue.depth"].Kind);
+        Assert.Equal(0.0, Assert.Single(metrics["gateway.log_records.dropped"].Points).Value);
+    }
+
+    [Fact]
+    public async Task WithoutOtlpMetrics_NoGenAiHistogramIsKept()
+    {
+        await using var upstream = await TestUpstream.StartAsync();
+        await using var gateway = await StartAsync(upstream);
+        Assert.Equal(200, (await gateway.ChatAsync(MasterKey, "openai/gpt-4o-mini", "no otlp")).Status);
+        var metrics = gateway.Services.GetService(typeof(Gateway.Server.Observability.GatewayMetrics)) as Gateway.Server.Observability.GatewayMetrics;
+        var buffer = new byte[1 << 16];
+        var w = new Gateway.Server.Observability.Otlp.ProtoWriter(buffer);
+        metrics!.WriteOtlp(ref w, 1, 2);
+        var written = OtlpDecoder.DecodeMetrics(Envelope(buffer[..w.Length])).ToDictionary(m => m.Name);
+        Assert.Empty(written["gen_ai.client.operation.duration"].Points);
+        Assert.NotEmpty(written["gateway.requests"].Points);
+    }
+
+    /// <summary>Metrics fields wrapped as an export request (resource_metrics 1 { scope_metrics 2 { metrics... } }).</summary>
+    private static byte[] Envelope(byte[] metrics)
+    {
+        static byte[] Field(int number, byte[] content)
+        {
+            var bytes = new List<byte> { (byte)((number << 3) | 2) };
+            uint length = (uint)content.Length;
+            while (length >= 0x80) { bytes.Add((byte)(length | 0x80)); length >>= 7; }
+            bytes.Add((byte)length);
+            bytes.AddRange(content);
+            return [.. bytes];
+        }
+        return Field(1, Field(2, metrics));
     }
 }

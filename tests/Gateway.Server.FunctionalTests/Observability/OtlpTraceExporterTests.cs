@@ -1,4 +1,5 @@
 using Gateway.Server.FunctionalTests.Infrastructure;
+using Gateway.Server.Observability.Otlp;
 using Gateway.Server.Observability.Tracing;
 using Gateway.Server.Pipeline;
 using Microsoft.Extensions.Logging;
@@ -10,11 +11,14 @@ public sealed class OtlpTraceExporterTests
 {
     private static OtlpTraceExporter Exporter(OtlpReceiver receiver, ListLogger logger, int batch = 512, int queue = 2048) => new(new OtlpTraceOptions
     {
-        Endpoint = new Uri(receiver.Url + "/v1/traces"),
-        Resource = [new("service.name", "exporter-test")],
+        Export = new OtlpExportOptions
+        {
+            Endpoint = new Uri(receiver.Url + "/v1/traces"),
+            Resource = [new("service.name", "exporter-test")],
+            RetryBackoff = [TimeSpan.FromMilliseconds(10)],
+        },
         MaxBatchSpans = batch,
         MaxQueueSpans = queue,
-        RetryBackoff = [TimeSpan.FromMilliseconds(10)],
     }, logger);
 
     private static RequestRecord Record(string requestId, string model) => new()

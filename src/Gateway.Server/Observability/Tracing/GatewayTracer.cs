@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Gateway.Core.Providers;
+using Gateway.Server.Observability.Otlp;
 using Gateway.Server.Pipeline;
 using Microsoft.AspNetCore.Http;
 

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Unicode;
 
-namespace Gateway.Server.Observability.Tracing;
+namespace Gateway.Server.Observability.Otlp;
 
 /// <summary>
 /// Protocol Buffers wire format into a span of bytes, for the few OTLP messages the gateway writes. A nested
@@ -104,6 +104,28 @@ internal ref struct ProtoWriter(Span<byte> buffer)
         _position = mark;
         WriteVarint((uint)length);
         _position = end;
+    }
+
+    /// <summary>A packed repeated <c>fixed64</c> field (histogram bucket counts).</summary>
+    public void PackedFixed64(int field, scoped ReadOnlySpan<long> values)
+    {
+        LengthPrefix(field, values.Length * 8);
+        foreach (long value in values)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(_buffer[_position..], value);
+            _position += 8;
+        }
+    }
+
+    /// <summary>A packed repeated <c>double</c> field (histogram bounds).</summary>
+    public void PackedDouble(int field, scoped ReadOnlySpan<double> values)
+    {
+        LengthPrefix(field, values.Length * 8);
+        foreach (double value in values)
+        {
+            BinaryPrimitives.WriteDoubleLittleEndian(_buffer[_position..], value);
+            _position += 8;
+        }
     }
 
     /// <summary>A length-delimited field's tag and a length known beforehand (its content is written after).</summary>
