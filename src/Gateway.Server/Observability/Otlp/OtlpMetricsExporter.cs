@@ -16,15 +16,13 @@ internal sealed record OtlpMetricsOptions
 /// (<see cref="GatewayMetrics.WriteOtlp"/>): a request records nothing more for OTLP than its GenAI histograms,
 /// into cells like the others, so no metrics SDK sits on the request path. Stopping the host sends once more.
 /// </summary>
-internal sealed class OtlpMetricsExporter : IHostedService, IDisposable
+internal sealed class OtlpMetricsExporter : BackgroundService
 {
     private readonly OtlpMetricsOptions _options;
     private readonly GatewayMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly OtlpSender _sender;
     private readonly ulong _start;
-    private CancellationTokenSource? _stopping;
-    private Task? _loop;
     private int _disposed;
 
     public OtlpMetricsExporter(OtlpMetricsOptions options, GatewayMetrics metrics, TimeProvider time, ILogger<OtlpMetricsExporter> logger, HttpMessageHandler? handler = null)
@@ -36,22 +34,14 @@ internal sealed class OtlpMetricsExporter : IHostedService, IDisposable
         _start = Now();
     }
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>Stops the schedule, then sends once more, within the host's stop limit.</summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        _stopping = new CancellationTokenSource();
-        _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
-        return Task.CompletedTask;
-    }
-
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        if (_stopping is null || _loop is null) return;
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        await _loop.ConfigureAwait(false);
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
         await ExportAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task RunAsync(CancellationToken stopping)
+    protected override async Task ExecuteAsync(CancellationToken stopping)
     {
         using var timer = new PeriodicTimer(_options.Interval, _time);
         try
@@ -108,11 +98,11 @@ internal sealed class OtlpMetricsExporter : IHostedService, IDisposable
 
     private ulong Now() => (ulong)(_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
 
-    public void Dispose()
+    /// <summary>Idempotent: the container disposes it both as itself and as a hosted service.</summary>
+    public override void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        _stopping?.Cancel();
-        _stopping?.Dispose();
+        base.Dispose();
         _sender.Dispose();
     }
 }

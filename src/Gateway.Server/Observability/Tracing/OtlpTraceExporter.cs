@@ -24,7 +24,7 @@ internal sealed record OtlpTraceOptions
 /// when exports fall behind, new spans are dropped and counted, never queued without bound. Stopping the host
 /// exports what is left.
 /// </summary>
-internal sealed class OtlpTraceExporter : IHostedService, IDisposable
+internal sealed class OtlpTraceExporter : BackgroundService
 {
     private readonly OtlpTraceOptions _options;
     private readonly OtlpSender _sender;
@@ -36,8 +36,6 @@ internal sealed class OtlpTraceExporter : IHostedService, IDisposable
     private Batch _open;
     private long _exported, _dropped, _failed;
     private int _disposed;
-    private CancellationTokenSource? _stopping;
-    private Task? _loop;
 
     public OtlpTraceExporter(OtlpTraceOptions options, ILogger<OtlpTraceExporter> logger, HttpMessageHandler? handler = null)
     {
@@ -74,23 +72,14 @@ internal sealed class OtlpTraceExporter : IHostedService, IDisposable
         if (wake) _wake.Release();
     }
 
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        _stopping = new CancellationTokenSource();
-        _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
-        return Task.CompletedTask;
-    }
-
     /// <summary>Stops the schedule and exports what is left, within the host's stop limit.</summary>
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_stopping is null || _loop is null) return;
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        await _loop.ConfigureAwait(false);
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
         await ExportPendingAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task RunAsync(CancellationToken stopping)
+    protected override async Task ExecuteAsync(CancellationToken stopping)
     {
         while (!stopping.IsCancellationRequested)
         {
@@ -138,11 +127,10 @@ internal sealed class OtlpTraceExporter : IHostedService, IDisposable
     }
 
     /// <summary>Idempotent: the container disposes it both as itself and as a hosted service.</summary>
-    public void Dispose()
+    public override void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        _stopping?.Cancel();
-        _stopping?.Dispose();
+        base.Dispose();
         _sender.Dispose();
         _wake.Dispose();
         lock (_lock)
