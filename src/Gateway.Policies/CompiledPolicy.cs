@@ -20,6 +20,7 @@ public sealed class CompiledPolicy
 {
     private const string Specifier = "policy";
     private readonly Prepared<Acornima.Ast.Module> _module;
+    private readonly INativePolicy? _native;
     // Engines that served a call, each kept for the key it served: an engine never serves two keys,
     // so nothing a call leaves behind in it (beyond what the lockdown freezes) can reach another key.
     private readonly Lock _poolGate = new();
@@ -34,6 +35,26 @@ public sealed class CompiledPolicy
         Limits = limits;
         _module = module;
     }
+
+    private CompiledPolicy(string name, long version, PolicyMode mode, PolicyLimits limits, INativePolicy native)
+    {
+        Name = name;
+        Version = version;
+        Mode = mode;
+        Limits = limits;
+        _native = native;
+        Hooks = native.Hooks;
+    }
+
+    /// <summary>A built-in policy written in C#: bound, metered and failing by its mode like any other, with no engine.</summary>
+    public static CompiledPolicy Native(string name, long version, PolicyMode mode, PolicyLimits limits, INativePolicy native) =>
+        new(name, version, mode, limits, native);
+
+    /// <summary>
+    /// A C# policy runs on the caller's thread when its input is at most <see cref="PolicyRunner.InlineBytes"/>:
+    /// no script, so nothing to give up on or overflow, and its cost is a few microseconds.
+    /// </summary>
+    public bool IsNative => _native is not null;
 
     public string Name { get; }
     public long Version { get; }
@@ -125,6 +146,7 @@ public sealed class CompiledPolicy
     internal PolicyOutcome Call(PolicyHooks hook, ReadOnlySpan<byte> json, PolicyContext context, IBufferWriter<byte> output, IPolicyCallSite? site = null)
     {
         if ((Hooks & hook) == 0) return PolicyOutcome.Unchanged;
+        if (_native is not null) return CallNative(hook, json, context, output);
         var engine = Rent(context.KeyId);
         site?.Started(engine.Budget);
         var outcome = engine.CallObjectHook(engine.Function(hook)!, json, context, output, hook, site);
@@ -135,6 +157,18 @@ public sealed class CompiledPolicy
         // running: either is dropped, not reused.
         if (delivered && !outcome.LimitHit && outcome.Kind != PolicyOutcomeKind.Unreadable) Return(engine);
         return outcome;
+    }
+
+    private PolicyOutcome CallNative(PolicyHooks hook, ReadOnlySpan<byte> json, PolicyContext context, IBufferWriter<byte> output)
+    {
+        try
+        {
+            return _native!.Call(hook, json, context, output);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return PolicyOutcome.Failed($"policy '{Name}': regular expression time limit reached", true);
+        }
     }
 
     private PolicyEngine Rent(string? keyId)

@@ -118,19 +118,24 @@ public sealed partial class PolicyRegistry(ILogger<PolicyRegistry> logger) : IDi
 
     private CompiledPolicy? Compile(PolicyConfig config, out string? error)
     {
+        var mode = config.FailOpen ? PolicyMode.FailOpen : PolicyMode.FailClosed;
+        if (config.IsBuiltin)
+        {
+            error = null;
+            return Pii.PiiRedactionPolicy.Compile(config, Interlocked.Increment(ref _version), mode, LimitsOf(config.Limits));
+        }
         string code;
         try
         {
-            code = config.IsBuiltin ? Pii.PiiRedactionPolicy.Source(config) : File.ReadAllText(config.File);
+            code = File.ReadAllText(config.File);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             error = $"policy '{config.Name}': cannot read {config.File}: {ex.Message}";
             return null;
         }
-        var policy = CompiledPolicy.Compile(config.Name, code, Interlocked.Increment(ref _version),
-            config.FailOpen ? PolicyMode.FailOpen : PolicyMode.FailClosed, LimitsOf(config.Limits), out error, config.IsBuiltin ? config.File : Path.GetFileName(config.File),
-            config.Headers);
+        var policy = CompiledPolicy.Compile(config.Name, code, Interlocked.Increment(ref _version), mode, LimitsOf(config.Limits), out error,
+            Path.GetFileName(config.File), config.Headers);
         if (policy is null) error = $"policy '{config.Name}' ({config.File}): {error}";
         return policy;
     }

@@ -87,10 +87,33 @@ public sealed partial class PolicyRunner : IDisposable
         where TBuffer : class, IBufferWriter<byte>, IDisposable
     {
         if ((policy.Hooks & hook) == 0) return new((PolicyOutcome.Unchanged, null));
+        if (policy.IsNative && json.Length <= InlineBytes) return new(CallInline(policy, hook, json.Span, context, rent));
         var job = new PolicyJob<TBuffer>(policy, hook, json, context, rent, _time.GetTimestamp() + Volatile.Read(ref _queueTimeoutTicks),
             (long)((policy.Limits.Timeout + Grace).TotalSeconds * _time.TimestampFrequency));
         Enqueue(job);
         return job.Result;
+    }
+
+    /// <summary>
+    /// The largest input a C# policy runs on the caller's thread; a larger one goes to a worker like a
+    /// script, so a huge prompt's redaction counts against the concurrency cap and stalls no socket thread.
+    /// </summary>
+    public const int InlineBytes = 64 * 1024;
+
+    private static (PolicyOutcome, TBuffer?) CallInline<TBuffer>(CompiledPolicy policy, PolicyHooks hook, ReadOnlySpan<byte> json, PolicyContext context,
+        Func<int, TBuffer> rent)
+        where TBuffer : class, IBufferWriter<byte>, IDisposable
+    {
+        var output = rent(json.Length + 256);
+        try
+        {
+            return (policy.Call(hook, json, context, output), output);
+        }
+        catch (Exception ex)
+        {
+            output.Dispose();
+            return (PolicyOutcome.Failed($"policy '{policy.Name}': {ex.GetType().Name}: {ex.Message}", false), null);
+        }
     }
 
     internal void Enqueue(PolicyJob job)

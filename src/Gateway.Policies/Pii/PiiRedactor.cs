@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
@@ -65,38 +66,109 @@ public static partial class PiiRedactor
     [GeneratedRegex(@"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,4}(?![\w])", RegexOptions.CultureInvariant, TimeoutMs)]
     private static partial Regex PhonePattern();
 
-    private static readonly (PiiKinds Kind, string Label, Func<Regex> Pattern, Func<string, bool> Confirm)[] Detectors =
+    private delegate bool Confirmer(ReadOnlySpan<char> candidate);
+
+    private static readonly (PiiKinds Kind, string Label, string Mask, Func<Regex> Pattern, Confirmer Confirm)[] Detectors =
     [
-        (PiiKinds.Secret, "SECRET", SecretPattern, _ => true),
-        (PiiKinds.Email, "EMAIL", EmailPattern, _ => true),
-        (PiiKinds.Iban, "IBAN", IbanPattern, IsIban),
-        (PiiKinds.CreditCard, "CARD", CardPattern, IsCard),
-        (PiiKinds.UsSsn, "SSN", SsnPattern, _ => true),
-        (PiiKinds.IpAddress, "IP", IpPattern, IsIp),
-        (PiiKinds.Phone, "PHONE", PhonePattern, IsPhone),
+        (PiiKinds.Secret, "SECRET", "[SECRET]", SecretPattern, _ => true),
+        (PiiKinds.Email, "EMAIL", "[EMAIL]", EmailPattern, _ => true),
+        (PiiKinds.Iban, "IBAN", "[IBAN]", IbanPattern, IsIban),
+        (PiiKinds.CreditCard, "CARD", "[CARD]", CardPattern, IsCard),
+        (PiiKinds.UsSsn, "SSN", "[SSN]", SsnPattern, _ => true),
+        (PiiKinds.IpAddress, "IP", "[IP]", IpPattern, IsIp),
+        (PiiKinds.Phone, "PHONE", "[PHONE]", PhonePattern, IsPhone),
     ];
+
+    // What the secret pattern's alternatives begin with: text holding none of them has no secret.
+    private static readonly SearchValues<string> SecretPrefixes = SearchValues.Create(
+        ["sk-", "AKIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "AIza", "glpat-", "eyJ"], StringComparison.Ordinal);
 
     /// <summary>The text with every value of <paramref name="kinds"/> replaced; the same string instance when nothing was found.</summary>
     /// <param name="vault">Where placeholders are kept; required for <see cref="PiiMode.Placeholder"/>.</param>
     public static string Redact(string text, PiiMode mode = PiiMode.Mask, PiiKinds kinds = PiiKinds.All, PiiVault? vault = null)
     {
-        if (mode == PiiMode.Placeholder) ArgumentNullException.ThrowIfNull(vault);
-        foreach (var (kind, label, pattern, confirm) in Detectors)
+        var scratch = new RedactScratch();
+        try
         {
-            if ((kinds & kind) == 0) continue;
-            text = pattern().Replace(text, match =>
-            {
-                // Already a tag from an earlier detector, or a candidate its checksum rejects.
-                if (match.Value.StartsWith('[') || !confirm(match.Value)) return match.Value;
-                return mode switch
-                {
-                    PiiMode.Mask => $"[{label}]",
-                    PiiMode.Hash => $"[{label}:{Hash(match.Value)}]",
-                    _ => vault!.Placeholder(label, match.Value),
-                };
-            });
+            return Redact(text, mode, kinds, vault, ref scratch, out var redacted) ? redacted.ToString() : text;
         }
-        return text;
+        finally
+        {
+            scratch.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Redacts <paramref name="text"/>: true, with the result in <paramref name="redacted"/> (which lives in
+    /// <paramref name="scratch"/>'s buffers until its next use), when anything was replaced. A detector
+    /// runs only when the text holds what any of its matches must hold (an @, enough digits, a secret's
+    /// prefix), so ordinary prose costs a few vectorised scans and no regular expression.
+    /// </summary>
+    internal static bool Redact(ReadOnlySpan<char> text, PiiMode mode, PiiKinds kinds, PiiVault? vault, ref RedactScratch scratch,
+        out ReadOnlySpan<char> redacted)
+    {
+        if (mode == PiiMode.Placeholder) ArgumentNullException.ThrowIfNull(vault);
+        redacted = text;
+        bool changed = false;
+        var facts = TextFacts.Of(text);
+        foreach (var (kind, label, mask, pattern, confirm) in Detectors)
+        {
+            if ((kinds & kind) == 0 || !facts.Allows(kind)) continue;
+            int last = 0;
+            bool any = false;
+            foreach (var match in pattern().EnumerateMatches(redacted))
+            {
+                var value = redacted.Slice(match.Index, match.Length);
+                // Already a tag from an earlier detector, or a candidate its checksum rejects.
+                if (value[0] == '[' || !confirm(value)) continue;
+                if (!any) scratch.Begin(redacted.Length);
+                any = true;
+                scratch.Append(redacted[last..match.Index]);
+                scratch.Append(mode switch
+                {
+                    PiiMode.Mask => mask,
+                    PiiMode.Hash => $"[{label}:{Hash(value)}]",
+                    _ => vault!.Placeholder(label, value.ToString()),
+                });
+                last = match.Index + match.Length;
+            }
+            if (!any) continue;
+            scratch.Append(redacted[last..]);
+            redacted = scratch.Finish();
+            changed = true;
+            // A tag can bring what a later detector looks for (a hash's hex digits, a placeholder's number).
+            facts = TextFacts.Of(redacted);
+        }
+        return changed;
+    }
+
+    /// <summary>What a text holds that some detector's match needs: checked with vectorised scans before any pattern runs.</summary>
+    private readonly struct TextFacts(bool at, int digits, int dots, int colons, bool secretPrefix)
+    {
+        public static TextFacts Of(ReadOnlySpan<char> text)
+        {
+            int digits = 0;
+            for (var rest = text; digits < 13;)
+            {
+                int i = rest.IndexOfAnyInRange('0', '9');
+                if (i < 0) break;
+                digits++;
+                rest = rest[(i + 1)..];
+            }
+            return new TextFacts(text.Contains('@'), digits, digits >= 4 ? text.Count('.') : 0, text.Count(':'), text.IndexOfAny(SecretPrefixes) >= 0);
+        }
+
+        public bool Allows(PiiKinds kind) => kind switch
+        {
+            PiiKinds.Secret => secretPrefix,
+            PiiKinds.Email => at,
+            PiiKinds.Iban => digits >= 2,
+            PiiKinds.CreditCard => digits >= 13,
+            PiiKinds.UsSsn or PiiKinds.Phone => digits >= 9,
+            // IPv4: four numbers and three dots; IPv6: at least two colons.
+            PiiKinds.IpAddress => (digits >= 4 && dots >= 3) || colons >= 2,
+            _ => true,
+        };
     }
 
     /// <summary>Whether a kind's name (as operators write it) is known: email, phone, credit_card, iban, us_ssn, ip_address, secret.</summary>
@@ -117,9 +189,22 @@ public static partial class PiiRedactor
         return kind != PiiKinds.None;
     }
 
-    private static string Hash(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)).AsSpan(0, 4));
+    private static string Hash(ReadOnlySpan<char> value)
+    {
+        Span<byte> digest = stackalloc byte[32];
+        byte[] utf8 = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(value.Length));
+        try
+        {
+            SHA256.HashData(utf8.AsSpan(0, Encoding.UTF8.GetBytes(value, utf8)), digest);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(utf8);
+        }
+        return Convert.ToHexStringLower(digest[..4]);
+    }
 
-    internal static bool IsCard(string candidate)
+    internal static bool IsCard(ReadOnlySpan<char> candidate)
     {
         Span<int> digits = stackalloc int[19];
         int n = 0;
@@ -140,14 +225,22 @@ public static partial class PiiRedactor
         return sum % 10 == 0;
     }
 
-    internal static bool IsIban(string candidate)
+    internal static bool IsIban(ReadOnlySpan<char> candidate)
     {
-        string iban = candidate.Replace(" ", "", StringComparison.Ordinal);
-        if (iban.Length is < 15 or > 34) return false;
+        Span<char> iban = stackalloc char[34];
+        int n = 0;
+        foreach (char c in candidate)
+        {
+            if (c == ' ') continue;
+            if (n == iban.Length) return false;
+            iban[n++] = c;
+        }
+        if (n < 15) return false;
         // Move the country and check digits to the end, letters to numbers (A=10), mod 97 must be 1.
         int remainder = 0;
-        foreach (char c in iban[4..] + iban[..4])
+        for (int i = 0; i < n; i++)
         {
+            char c = iban[(i + 4) % n];
             if (char.IsAsciiDigit(c)) remainder = (remainder * 10 + (c - '0')) % 97;
             else if (char.IsAsciiLetterUpper(c)) remainder = (remainder * 100 + (c - 'A' + 10)) % 97;
             else return false;
@@ -155,18 +248,23 @@ public static partial class PiiRedactor
         return remainder == 1;
     }
 
-    private static bool IsIp(string candidate) =>
-        candidate.Contains(':', StringComparison.Ordinal)
-            ? candidate.Count(c => c == ':') >= 2 && candidate.Any(char.IsAsciiHexDigit) && IPAddress.TryParse(candidate, out var v6) && v6.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+    private static bool IsIp(ReadOnlySpan<char> candidate) =>
+        candidate.Contains(':')
+            ? candidate.Count(':') >= 2 && candidate.IndexOfAny(HexDigits) >= 0 && IPAddress.TryParse(candidate, out var v6)
+                && v6.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
             : IPAddress.TryParse(candidate, out _);
+
+    private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789abcdefABCDEF");
 
     // Nine to fifteen digits (E.164), and a sign that it is a phone number rather than some other
     // grouped number: a leading +, an area code in parentheses, or at least ten digits.
-    private static bool IsPhone(string candidate)
+    private static bool IsPhone(ReadOnlySpan<char> candidate)
     {
-        int digits = candidate.Count(char.IsAsciiDigit);
+        int digits = 0;
+        foreach (char c in candidate)
+            if (char.IsAsciiDigit(c)) digits++;
         if (digits is < 9 or > 15) return false;
-        return candidate.StartsWith('+') || candidate.Contains('(', StringComparison.Ordinal) || digits >= 10;
+        return candidate.StartsWith('+') || candidate.Contains('(') || digits >= 10;
     }
 }
 
@@ -223,5 +321,52 @@ public sealed class PiiVault
                 if (placeholder.AsSpan().StartsWith(tail, StringComparison.Ordinal)) return tail.Length;
         }
         return 0;
+    }
+}
+
+/// <summary>
+/// Two pooled character buffers for <see cref="PiiRedactor"/>: each detector that replaces something
+/// writes its result into the buffer the previous result is not in.
+/// </summary>
+internal struct RedactScratch : IDisposable
+{
+    private char[]? _write, _done;
+    private int _length;
+
+    public void Begin(int capacity)
+    {
+        _length = 0;
+        if (_write is null || _write.Length < capacity)
+        {
+            if (_write is not null) ArrayPool<char>.Shared.Return(_write);
+            _write = ArrayPool<char>.Shared.Rent(Math.Max(capacity, 256));
+        }
+    }
+
+    public void Append(scoped ReadOnlySpan<char> text)
+    {
+        if (_write!.Length - _length < text.Length)
+        {
+            var bigger = ArrayPool<char>.Shared.Rent(Math.Max(_write.Length * 2, _length + text.Length));
+            _write.AsSpan(0, _length).CopyTo(bigger);
+            ArrayPool<char>.Shared.Return(_write);
+            _write = bigger;
+        }
+        text.CopyTo(_write.AsSpan(_length));
+        _length += text.Length;
+    }
+
+    /// <summary>The text written since <see cref="Begin"/>; valid until the next <see cref="Finish"/>.</summary>
+    public ReadOnlySpan<char> Finish()
+    {
+        (_write, _done) = (_done, _write);
+        return _done.AsSpan(0, _length);
+    }
+
+    public void Dispose()
+    {
+        if (_write is not null) ArrayPool<char>.Shared.Return(_write);
+        if (_done is not null) ArrayPool<char>.Shared.Return(_done);
+        _write = _done = null;
     }
 }
