@@ -12,11 +12,14 @@ namespace Gateway.Benchmarks;
 public class PolicyBenchmarks
 {
     private readonly ArrayBufferWriter<byte> _output = new(8192);
-    private readonly PolicyContext _context = new("openai/gpt-4o-mini", "bench");
+    // As the gateway builds it for a direct provider/model call: one candidate.
+    private readonly PolicyContext _context = new("openai/gpt-4o-mini", "bench") { Candidates = [new PolicyCandidate("openai", "gpt-4o-mini", 1)] };
     private byte[] _request = [];
     private CompiledPolicy _empty = null!;
     private CompiledPolicy _passThrough = null!;
     private CompiledPolicy _redactor = null!;
+    private CompiledPolicy _systemPrompt = null!;
+    private CompiledPolicy _builtinPii = null!;
     private PolicySet _unbound = null!;
     private readonly PolicyRunner _runner = new(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, workers: 1);
     private readonly Func<int, BenchBuffer> _rent = size => new BenchBuffer(size);
@@ -41,6 +44,10 @@ public class PolicyBenchmarks
         _empty = Compile("empty", "export function onRequest(req, ctx) { }");
         _passThrough = Compile("return-req", "export function onRequest(req, ctx) { return req; }");
         _redactor = Compile("pii-redaction", File.ReadAllText(Path.Combine(FindRoot(), "policies", "pii-redaction.js")));
+        _systemPrompt = Compile("system-prompt", File.ReadAllText(Path.Combine(FindRoot(), "policies", "system-prompt.js")));
+        _builtinPii = Gateway.Policies.Pii.PiiRedactionPolicy.Compile(
+            new Gateway.Core.Config.PolicyConfig("pii", "builtin:pii-redaction", false, ["*"], ["*"], new Gateway.Core.Config.PolicyLimitsConfig()),
+            1, PolicyMode.FailClosed, PolicyLimits.Default);
         _unbound = PolicySet.Empty;
     }
 
@@ -89,5 +96,30 @@ public class PolicyBenchmarks
     {
         _output.ResetWrittenCount();
         return _redactor.OnRequest(_request, new PolicyContext("openai/gpt-4o-mini", "bench"), _output).Kind;
+    }
+
+    /// <summary>policies/system-prompt.js: a JS policy that rewrites the messages (the performance issue's example).</summary>
+    [Benchmark]
+    public PolicyOutcomeKind SystemPrompt()
+    {
+        _output.ResetWrittenCount();
+        return _systemPrompt.OnRequest(_request, _context, _output).Kind;
+    }
+
+    [Benchmark]
+    public async Task<PolicyOutcomeKind> SystemPromptOnWorker()
+    {
+        var (outcome, output) = await _runner.CallAsync(_systemPrompt, PolicyHooks.OnRequest, _request, _context, _rent).ConfigureAwait(false);
+        output?.Dispose();
+        return outcome.Kind;
+    }
+
+    /// <summary>The built-in PII redaction as the gateway runs it: C# over the request's bytes, on the caller's thread.</summary>
+    [Benchmark]
+    public async Task<PolicyOutcomeKind> BuiltinPii()
+    {
+        var (outcome, output) = await _runner.CallAsync(_builtinPii, PolicyHooks.OnRequest, _request, new PolicyContext("openai/gpt-4o-mini", "bench"), _rent).ConfigureAwait(false);
+        output?.Dispose();
+        return outcome.Kind;
     }
 }

@@ -7,6 +7,8 @@ using Jint.Native.Function;
 using Jint.Native.Json;
 using Jint.Native.Object;
 using Jint.Runtime;
+using Jint.Runtime.Descriptors;
+using Jint.Runtime.Interop;
 using Gateway.Policies.Sandbox;
 
 namespace Gateway.Policies;
@@ -224,8 +226,8 @@ public sealed class CompiledPolicy
         var exports = engine.Modules.Import(Specifier);
         foreach (var key in exports.GetOwnPropertyKeys())
             engine.Call(harden, JsValue.Undefined, [exports.Get(key)]);
+        host.Bind(exports, harden);
         budget.Setup = false;
-        host.Bind(exports);
         return host;
     }
 }
@@ -241,6 +243,17 @@ internal sealed class PolicyEngine
     /// <summary>The request the current call is for: what the host helpers (its PII vault) act on.</summary>
     private PolicyContext? _context;
 
+    // One of each per engine, like the engine itself used by one call at a time: a parser's intern
+    // tables alone are 12 KB, which a parser made per call allocated anew every time.
+    private readonly JsonParser _parser;
+    private readonly JsonSerializer _serializer;
+
+    /// <summary>The current call's <c>ctx</c>: the only object the lazy members' accessors fill in.</summary>
+    private ObjectInstance? _ctx;
+
+    /// <summary><c>ctx</c>'s members that cost objects to build, each made on first read (most hooks read none of them).</summary>
+    private (string Name, JsValue Get, JsValue Set)[] _lazyMembers = [];
+
     public PolicyEngine(Engine engine, string policyName, IReadOnlyList<string> allowedHeaders, CallBudget budget, string? keyId)
     {
         this.engine = engine;
@@ -248,6 +261,8 @@ internal sealed class PolicyEngine
         this.allowedHeaders = allowedHeaders;
         Budget = budget;
         KeyId = keyId;
+        _parser = new JsonParser(engine);
+        _serializer = new JsonSerializer(engine);
         // A call the gateway gave up on no longer reaches its request's vault.
         PolicyHelpers.Install(engine, () => budget.Abandoned ? null : _context);
     }
@@ -257,8 +272,14 @@ internal sealed class PolicyEngine
     /// <summary>The only key whose calls this engine serves (null: calls without a key, and compiling).</summary>
     public string? KeyId { get; }
 
-    public void Bind(Jint.Native.Object.ObjectInstance exports)
+    public void Bind(ObjectInstance exports, JsValue harden)
     {
+        _lazyMembers =
+        [
+            Lazy("metadata", harden, c => Strings(c.Metadata, null)),
+            Lazy("headers", harden, c => Strings(c.Headers, allowedHeaders)),
+            Lazy("candidates", harden, Candidates),
+        ];
         onRequest = exports.Get("onRequest") as Function;
         route = exports.Get("route") as Function;
         onResponse = exports.Get("onResponse") as Function;
@@ -289,7 +310,7 @@ internal sealed class PolicyEngine
             JsValue value;
             try
             {
-                value = new JsonParser(engine).Parse(json);
+                value = _parser.Parse(json);
             }
             catch (Exception ex) when (IsScriptFailure(ex))
             {
@@ -314,7 +335,7 @@ internal sealed class PolicyEngine
             if (!result.IsString() || result.AsString().Length == 0)
                 return PolicyOutcome.Failed($"policy '{policyName}': route returned {result.Type}, expected a model name", false);
             value.AsObject().Set("model", result);
-            new JsonSerializer(engine).Serialize(value, output);
+            _serializer.Serialize(value, output);
             return PolicyOutcome.Changed;
         }
         catch (Exception ex) when (IsScriptFailure(ex))
@@ -324,6 +345,7 @@ internal sealed class PolicyEngine
         finally
         {
             _context = null;
+            _ctx = null;
         }
     }
 
@@ -355,10 +377,10 @@ internal sealed class PolicyEngine
         if (!respond.IsUndefined())
         {
             if (!respond.IsObject()) return PolicyOutcome.Failed($"policy '{policyName}': respond must be an object", false);
-            new JsonSerializer(engine).Serialize(respond, output);
+            _serializer.Serialize(respond, output);
             return PolicyOutcome.Respond;
         }
-        new JsonSerializer(engine).Serialize(result, output);
+        _serializer.Serialize(result, output);
         return PolicyOutcome.Changed;
     }
 
@@ -369,15 +391,55 @@ internal sealed class PolicyEngine
         ctx.Set("operation", context.Operation == PolicyOperation.Embeddings ? "embeddings" : "chat");
         ctx.Set("keyId", context.KeyId is null ? JsValue.Null : context.KeyId);
         ctx.Set("tenant", context.Tenant is null ? JsValue.Null : context.Tenant);
-        var metadata = new JsObject(engine);
-        foreach (var (name, value) in context.Metadata) metadata.Set(name, value);
-        ctx.Set("metadata", metadata);
-        // Only the headers the operator allowed this policy: a header the request carries but the
-        // binding does not name is simply absent.
-        var headers = new JsObject(engine);
-        foreach (var name in allowedHeaders)
-            if (context.Headers.TryGetValue(name, out var value)) headers.Set(name, value);
-        ctx.Set("headers", headers);
+        foreach (var (name, get, set) in _lazyMembers)
+            ctx.DefineOwnProperty(name, new GetSetPropertyDescriptor(get, set, enumerable: true, configurable: true));
+        _ctx = ctx;
+        return ctx;
+    }
+
+    /// <summary>
+    /// An accessor pair for a member of <c>ctx</c>: the first read builds the value and leaves it as a
+    /// plain data member (a write likewise). The accessors act only on the current call's <c>ctx</c>, so
+    /// one kept by a policy builds nothing in a later call; they are hardened like the module's exports.
+    /// </summary>
+    private (string, JsValue, JsValue) Lazy(string name, JsValue harden, Func<PolicyContext, JsValue> build)
+    {
+        var get = new ClrFunction(engine, "get " + name, (self, _) =>
+        {
+            if (!ReferenceEquals(self, _ctx) || _context is not { } context) return JsValue.Undefined;
+            var value = build(context);
+            _ctx.DefineOwnProperty(name, new PropertyDescriptor(value, PropertyFlag.ConfigurableEnumerableWritable));
+            return value;
+        }, 0, PropertyFlag.Configurable);
+        var set = new ClrFunction(engine, "set " + name, (self, args) =>
+        {
+            if (ReferenceEquals(self, _ctx))
+                _ctx!.DefineOwnProperty(name, new PropertyDescriptor(args.Length > 0 ? args[0] : JsValue.Undefined, PropertyFlag.ConfigurableEnumerableWritable));
+            return JsValue.Undefined;
+        }, 1, PropertyFlag.Configurable);
+        engine.Call(harden, JsValue.Undefined, [get]);
+        engine.Call(harden, JsValue.Undefined, [set]);
+        return (name, get, set);
+    }
+
+    /// <param name="only">When set, only these names (the headers the operator allowed this policy: one the request carries but the binding does not name is simply absent).</param>
+    private JsObject Strings(IReadOnlyDictionary<string, string> values, IReadOnlyList<string>? only)
+    {
+        var result = new JsObject(engine);
+        if (only is null)
+        {
+            foreach (var (name, value) in values) result.Set(name, value);
+        }
+        else
+        {
+            foreach (var name in only)
+                if (values.TryGetValue(name, out var value)) result.Set(name, value);
+        }
+        return result;
+    }
+
+    private JsArray Candidates(PolicyContext context)
+    {
         var candidates = new JsArray(engine);
         foreach (var candidate in context.Candidates)
         {
@@ -395,8 +457,7 @@ internal sealed class PolicyEngine
             item.Set("tags", tags);
             candidates.Push(item);
         }
-        ctx.Set("candidates", candidates);
-        return ctx;
+        return candidates;
     }
 
     private static string Subject(PolicyHooks kind) => kind switch

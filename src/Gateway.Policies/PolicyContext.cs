@@ -13,7 +13,17 @@ public sealed record PolicyContext(string Model, string? KeyId = null, string? T
     public IReadOnlyDictionary<string, string> Headers { get; init; } = EmptyMetadata;
 
     /// <summary>The deployments the requested model can go to (an alias's, or the one <c>provider/model</c> names).</summary>
-    public IReadOnlyList<PolicyCandidate> Candidates { get; init; } = [];
+    public IReadOnlyList<PolicyCandidate> Candidates
+    {
+        get => _candidates ??= _findCandidates?.Invoke() ?? [];
+        init => _candidates = value;
+    }
+
+    /// <summary>Finds <see cref="Candidates"/> when a hook first reads them: most hooks never do.</summary>
+    public Func<IReadOnlyList<PolicyCandidate>>? FindCandidates { init => _findCandidates = value; }
+
+    private IReadOnlyList<PolicyCandidate>? _candidates;
+    private readonly Func<IReadOnlyList<PolicyCandidate>>? _findCandidates;
 
     private static readonly Dictionary<string, string> EmptyMetadata = [];
     private Pii.PiiVault? _vault;

@@ -54,7 +54,12 @@ public sealed class PolicyChain
     }
 
     /// <summary>Every header name some policy of this chain may read.</summary>
-    public IEnumerable<string> AllowedHeaders() => _policies.SelectMany(p => p.Policy.AllowedHeaders).Distinct(StringComparer.Ordinal);
+    public IEnumerable<string> AllowedHeaders()
+    {
+        foreach (var (_, policy) in _policies)
+            if (policy.AllowedHeaders.Count > 0) return _policies.SelectMany(p => p.Policy.AllowedHeaders).Distinct(StringComparer.Ordinal);
+        return [];
+    }
 
     public bool Has(PolicyHooks hook)
     {

@@ -46,6 +46,52 @@ public class CompiledPolicyTests
     }
 
     [Fact]
+    public void Ctx_LazyMembers_ReadWriteEnumerateAndStringifyLikeData()
+    {
+        var policy = Compile("""
+            export function onRequest(req, ctx) {
+              const keys = Object.keys(ctx).join(',');
+              const whole = JSON.parse(JSON.stringify(ctx));
+              const first = ctx.candidates;
+              ctx.headers = 'replaced';
+              req.seen = { keys, whole, same: first === ctx.candidates, headers: ctx.headers, tag: ctx.candidates[0].tags[0], meta: ctx.metadata.team,
+                           frozen: Object.isFrozen(Object.getOwnPropertyDescriptor(ctx, 'metadata').get) };
+              return req;
+            }
+            """);
+        var context = new PolicyContext("openai/gpt-4o-mini", KeyId: "k1")
+        {
+            Metadata = new Dictionary<string, string> { ["team"] = "search" },
+            Candidates = [new PolicyCandidate("openai", "gpt-4o-mini", 3) { Tags = ["eu"] }],
+        };
+        var output = new ArrayBufferWriter<byte>();
+        Assert.Equal(PolicyOutcomeKind.Changed, policy.OnRequest(Encoding.UTF8.GetBytes(Request), context, output).Kind);
+        var seen = JsonDocument.Parse(output.WrittenMemory).RootElement.GetProperty("seen");
+        Assert.Equal("model,operation,keyId,tenant,metadata,headers,candidates", seen.GetProperty("keys").GetString());
+        Assert.Equal(3, seen.GetProperty("whole").GetProperty("candidates")[0].GetProperty("weight").GetInt32());
+        Assert.Equal("search", seen.GetProperty("whole").GetProperty("metadata").GetProperty("team").GetString());
+        Assert.True(seen.GetProperty("same").GetBoolean());
+        Assert.Equal("replaced", seen.GetProperty("headers").GetString());
+        Assert.Equal("eu", seen.GetProperty("tag").GetString());
+        Assert.Equal("search", seen.GetProperty("meta").GetString());
+        Assert.True(seen.GetProperty("frozen").GetBoolean());
+    }
+
+    [Fact]
+    public void Ctx_LazyMemberAccessor_CalledOnAnotherObject_BuildsNothing()
+    {
+        var policy = Compile("""
+            export function onRequest(req, ctx) {
+              const get = Object.getOwnPropertyDescriptor(ctx, 'candidates').get;
+              req.other = get.call({}) === undefined;
+              return req;
+            }
+            """);
+        var (_, output) = Run(policy);
+        Assert.True(JsonDocument.Parse(output).RootElement.GetProperty("other").GetBoolean());
+    }
+
+    [Fact]
     public void OnRequest_NoReturn_IsUnchanged()
     {
         var (outcome, output) = Run(Compile("export function onRequest(req) { }"));

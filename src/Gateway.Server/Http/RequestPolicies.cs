@@ -30,7 +30,7 @@ internal static partial class RequestPolicies
         {
             Operation = kind == RequestKind.Embeddings ? PolicyOperation.Embeddings : PolicyOperation.Chat,
             Headers = headers ?? (IReadOnlyDictionary<string, string>)new Dictionary<string, string>(),
-            Candidates = Candidates(model, snapshot),
+            FindCandidates = () => Candidates(model, snapshot),
         };
     }
 
