@@ -33,10 +33,7 @@ public sealed partial class PolicyRunner : IDisposable
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(10);
 
     private readonly ConcurrentQueue<PolicyJob> _queue = new();
-    // Idle workers sleep on this monitor without spinning first (SemaphoreSlim spins, yielding the CPU
-    // dozens of times, on every wait: on a gateway given one core that was microseconds per call).
-    private readonly object _idle = new();
-    private int _sleeping;
+    private readonly SemaphoreSlim _signal = new(0);
     private readonly Lock _gate = new();
     private readonly List<Worker> _workers = [];
     private readonly ILogger _logger;
@@ -123,9 +120,7 @@ public sealed partial class PolicyRunner : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         _queue.Enqueue(job);
-        // The enqueue is a full fence and so is a sleeper's count: either it sees the job, or this sees it.
-        if (Volatile.Read(ref _sleeping) > 0)
-            lock (_idle) Monitor.Pulse(_idle);
+        _signal.Release();
     }
 
     private void StartWorker()
@@ -171,23 +166,7 @@ public sealed partial class PolicyRunner : IDisposable
         }
         _watchdog.Dispose();
         while (_queue.TryDequeue(out var job)) job.TryExpire();
-        lock (_idle) Monitor.PulseAll(_idle);
-    }
-
-    private void Sleep()
-    {
-        lock (_idle)
-        {
-            Interlocked.Increment(ref _sleeping);
-            try
-            {
-                while (_queue.IsEmpty && !_disposed) Monitor.Wait(_idle);
-            }
-            finally
-            {
-                Interlocked.Decrement(ref _sleeping);
-            }
-        }
+        _signal.Release(1024);
     }
 
     private sealed class Worker(PolicyRunner runner)
@@ -199,12 +178,9 @@ public sealed partial class PolicyRunner : IDisposable
         {
             while (true)
             {
+                runner._signal.Wait();
                 if (runner._disposed) return;
-                if (!runner._queue.TryDequeue(out var job))
-                {
-                    runner.Sleep();
-                    continue;
-                }
+                if (!runner._queue.TryDequeue(out var job)) continue;
                 Current = job;
                 job.Execute(runner._time);
                 Current = null;
