@@ -158,6 +158,10 @@ public static class GatewayCli
             return 2;
         }
 
+        // The process's own standard output (not a test's writer): log lines leave it in batches.
+        using var batched = ReferenceEquals(stdout, Console.Out) ? BatchedStdout.Install() : null;
+        if (batched is not null) stdout = Console.Out;
+
         Microsoft.AspNetCore.Builder.WebApplication? app;
         IReadOnlyList<string> errors;
         try
