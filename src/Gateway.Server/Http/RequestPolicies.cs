@@ -29,7 +29,7 @@ internal static partial class RequestPolicies
         return new PolicyContext(model, key.Id)
         {
             Operation = kind == RequestKind.Embeddings ? PolicyOperation.Embeddings : PolicyOperation.Chat,
-            Headers = headers ?? (IReadOnlyDictionary<string, string>)new Dictionary<string, string>(),
+            Headers = headers ?? (IReadOnlyDictionary<string, string>)System.Collections.Frozen.FrozenDictionary<string, string>.Empty,
             FindCandidates = () => Candidates(model, snapshot),
         };
     }

@@ -17,6 +17,9 @@ internal sealed partial class StoreRequestSink : BackgroundService, IRequestSink
 {
     public const int DefaultQueue = 10_000;
     private const int MaxBatch = 512;
+
+    /// <summary>How long the first row of a batch waits for others (a crash loses at most this much more).</summary>
+    internal static readonly TimeSpan Gather = TimeSpan.FromMilliseconds(50);
     private readonly Channel<RequestLogRow> _queue;
     private readonly IRequestLogStore _store;
     private readonly TimeProvider _time;
@@ -87,6 +90,10 @@ internal sealed partial class StoreRequestSink : BackgroundService, IRequestSink
         {
             while (await _queue.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
             {
+                // Let rows gather first: a transaction per row or two wrote the table's and each index's
+                // pages to the WAL every time (8% of a request's CPU under load); batched, they are shared.
+                // Real time, not the injected clock: this only paces writes, it decides nothing.
+                await Task.Delay(Gather, stoppingToken).ConfigureAwait(false);
                 Flush(batch);
                 long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
                 if (now >= nextCleanup)
