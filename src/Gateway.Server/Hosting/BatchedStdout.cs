@@ -89,11 +89,20 @@ internal sealed class BatchedStdout : TextWriter
     /// <param name="all">Everything waiting (the timer, a flush); else whole lines only, the start of the next one kept.</param>
     private void WriteOut(bool all)
     {
-        _scheduled = false;
         int limit = all ? _length : _buffer.AsSpan(0, _length).LastIndexOf((byte)'\n') + 1;
         // No line end in a large buffer: one very long line, written as it is.
         if (limit == 0 && _length > 16 * FlushBytes) limit = _length;
-        if (limit == 0) return;
+        if (limit == 0)
+        {
+            // Part of a line only: the timer writes it if its end never comes.
+            if (_length > 0 && !_scheduled && !_disposed)
+            {
+                _scheduled = true;
+                _timer.Change(Delay, Timeout.InfiniteTimeSpan);
+            }
+            return;
+        }
+        _scheduled = false;
         try
         {
             // Whole lines per write where they fit; a single longer line goes in one write of its own.

@@ -90,4 +90,15 @@ public class BatchedStdoutTests
         writer.WriteLine("late line");
         Assert.Equal("late line" + Environment.NewLine, stream.Text);
     }
+
+    [Fact]
+    public async Task ALongLineWithoutItsEnd_IsStillWrittenByTheTimer()
+    {
+        var stream = new RecordingStream();
+        using var writer = new BatchedStdout(stream);
+        string partial = new('z', 5000); // past the 4 KB mark, with no line end yet
+        writer.Write(partial);
+        for (int i = 0; i < 200 && stream.Writes.Count == 0; i++) await Task.Delay(10);
+        Assert.Equal(partial, stream.Text);
+    }
 }
