@@ -40,13 +40,9 @@ internal static class PolicyHelpers
             var m = options.Get("mode");
             if (!m.IsUndefined())
             {
-                mode = m.IsString() ? m.AsString() switch
-                {
-                    "mask" => PiiMode.Mask,
-                    "hash" => PiiMode.Hash,
-                    "placeholder" => PiiMode.Placeholder,
-                    var other => throw new JavaScriptException(engine.Intrinsics.TypeError, $"gateway.redact: unknown mode '{other}' (mask, hash or placeholder)"),
-                } : throw new JavaScriptException(engine.Intrinsics.TypeError, "gateway.redact: mode must be a string");
+                if (!m.IsString()) throw new JavaScriptException(engine.Intrinsics.TypeError, "gateway.redact: mode must be a string");
+                if (!PiiRedactor.TryParseMode(m.AsString(), out mode))
+                    throw new JavaScriptException(engine.Intrinsics.TypeError, $"gateway.redact: unknown mode '{m.AsString()}' (mask, hash or placeholder)");
             }
             if (options.Get("kinds") is ArrayInstance list)
             {

@@ -12,12 +12,8 @@ public static class PiiRedactionPolicy
 {
     public static CompiledPolicy Compile(PolicyConfig config, long version, PolicyMode mode, PolicyLimits limits)
     {
-        var redactMode = config.RedactMode switch
-        {
-            "mask" => PiiMode.Mask,
-            "hash" => PiiMode.Hash,
-            _ => PiiMode.Placeholder,
-        };
+        // The config reader has refused any other name; placeholder is its default.
+        if (!PiiRedactor.TryParseMode(config.RedactMode, out var redactMode)) redactMode = PiiMode.Placeholder;
         var kinds = PiiKinds.None;
         foreach (var name in config.RedactKinds)
             if (PiiRedactor.TryParseKind(name, out var kind)) kinds |= kind;

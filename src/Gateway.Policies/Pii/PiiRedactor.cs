@@ -171,6 +171,19 @@ public static partial class PiiRedactor
         };
     }
 
+    /// <summary>Whether a mode's name (as operators write it) is known: mask, hash, placeholder.</summary>
+    public static bool TryParseMode(string name, out PiiMode mode)
+    {
+        (bool known, mode) = name switch
+        {
+            "mask" => (true, PiiMode.Mask),
+            "hash" => (true, PiiMode.Hash),
+            "placeholder" => (true, PiiMode.Placeholder),
+            _ => (false, PiiMode.Mask),
+        };
+        return known;
+    }
+
     /// <summary>Whether a kind's name (as operators write it) is known: email, phone, credit_card, iban, us_ssn, ip_address, secret.</summary>
     public static bool TryParseKind(string name, out PiiKinds kind)
     {
