@@ -4,18 +4,21 @@ namespace Gateway.Core.Sse;
 
 /// <summary>
 /// Reads SSE frames from an upstream body into one pooled buffer that grows only for an oversized
-/// frame. The relay and the stream translators share it; a frame is a span into the buffer, valid
+/// frame, and is rented only while there are bytes to split: between tokens a stream holds none.
+/// The relay and the stream translators share it; a frame is a span into the buffer, valid
 /// until the next <see cref="ReadAsync"/>.
 /// </summary>
 public sealed class SseFrameReader(Stream upstream) : IDisposable
 {
-    private const int InitialBuffer = 16 * 1024;
+    /// <summary>Held only while bytes are being read and split (see <see cref="ReadAsync"/>), so its size costs an idle stream nothing.</summary>
+    internal const int InitialBuffer = 16 * 1024;
     /// <summary>No sane provider sends a single event this large; a bigger one is a broken upstream.</summary>
     public const int MaxFrameBytes = 8 * 1024 * 1024;
 
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
+    private byte[] _buffer = [];
     private int _start;
     private int _end;
+    private bool _lastReadFilled;
 
     /// <summary>Bytes of an unfinished frame held back (what is left when the upstream closes).</summary>
     public ReadOnlySpan<byte> Pending => _buffer.AsSpan(_start, _end - _start);
@@ -26,8 +29,21 @@ public sealed class SseFrameReader(Stream upstream) : IDisposable
     /// <summary>Reads more bytes; false at the end of the upstream body. Throws what the stream throws.</summary>
     public async ValueTask<SseReadResult> ReadAsync(CancellationToken cancellationToken)
     {
-        if (_start == _end) _start = _end = 0;
-        if (_end == _buffer.Length)
+        if (_start == _end)
+        {
+            _start = _end = 0;
+            // Nothing held back and the last read drained the upstream: the buffer goes back to the
+            // pool while the upstream is silent, so a stream waiting for its next token holds none (as
+            // Kestrel and YARP do). A zero-byte read waits for data where the stream supports that
+            // (sockets, HttpClient's bodies) and returns at once where not.
+            if (!_lastReadFilled)
+            {
+                if (_buffer.Length > 0) ArrayPool<byte>.Shared.Return(Interlocked.Exchange(ref _buffer, []));
+                await upstream.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            }
+            if (_buffer.Length == 0) _buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
+        }
+        else if (_end == _buffer.Length)
         {
             if (_start > 0)
             {
@@ -44,7 +60,9 @@ public sealed class SseFrameReader(Stream upstream) : IDisposable
                 _buffer = bigger;
             }
         }
-        int read = await upstream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
+        var free = _buffer.AsMemory(_end);
+        int read = await upstream.ReadAsync(free, cancellationToken).ConfigureAwait(false);
+        _lastReadFilled = read == free.Length;
         if (read == 0) return SseReadResult.End;
         FirstByteSeen = true;
         _end += read;

@@ -64,7 +64,12 @@ public static partial class GatewayHost
             }
         }
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        // The empty builder: the gateway reads its own config file and environment, so the host's
+        // defaults (appsettings.json, environment and command-line sources) only cost start time,
+        // and appsettings' reload watched the whole working folder, data folder included: every
+        // write to the store's WAL woke a watcher thread.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [] });
+        builder.WebHost.UseKestrelCore().UseKestrelHttpsConfiguration();
         builder.WebHost.UseUrls(urls);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
