@@ -6,23 +6,17 @@
 #   bench/ab.sh "A_ENV" A_CONFIG "B_ENV" B_CONFIG [json|stream]
 #   e.g. bench/ab.sh "" gateway.observability-off.bench.json \
 #          "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:18790 OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf" gateway.bench.json
-# Env: GATEWAY_BIN (default: the published binary in /tmp/gateway-publish/gateway), ROUNDS (8), DUR (5s).
+# Env: GATEWAY_BIN (default: the published binary in /tmp/gateway-publish/gateway), GATEWAY_BIN_A and
+# GATEWAY_BIN_B (two binaries, one config: "" gateway.bench.json "" gateway.bench.json), ROUNDS (8), DUR (5s).
 set -u
 AENV=$1; ACONF=$2; BENV=$3; BCONF=$4; MODE=${5:-json}; ROUNDS=${ROUNDS:-8}; DUR=${DUR:-5s}
-HERE=$(cd "$(dirname "$0")" && pwd); SHARED=$HERE/../../shared/bench
-BIN=${GATEWAY_BIN:-/tmp/gateway-publish/gateway}
-[ -x "$BIN" ] || { echo "no gateway binary at $BIN (dotnet publish src/Gateway.Server -c Release -o /tmp/gateway-publish)"; exit 1; }
-W=$(mktemp -d /tmp/gateway-ab.XXXXXX); chmod 755 "$W"; mkdir -p "$W/nginx/logs" "$W/nginx/tmp" "$W/bodies"
-cp "$SHARED/mock/chat.completion.json" "$SHARED/mock/chat.completion.stream.sse" "$W/bodies/"; chmod 644 "$W"/bodies/*; chmod 755 "$W/bodies"
-sed -e "s#@MOCK_PORT@#18081#g" -e "s#@MOCK_STREAM_PORT@#18082#g" -e "s#@MOCK_DOCROOT@#$W/bodies#g" "$SHARED/nginx-mock.conf" > "$W/nginx/nginx.conf"
-PIDS=()
-trap 'kill "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT
-taskset -c 1 nginx -p "$W/nginx" -e "$W/nginx/logs/error.log" -c "$W/nginx/nginx.conf" & PIDS+=($!)
-start() { # NAME PORT ENV CONFIG
-  env GATEWAY_MASTER_KEY=k GATEWAY_DATA_DIR="$W/data-$1" $3 taskset -c 1 "$BIN" serve --config "$HERE/$4" --urls "http://127.0.0.1:$2" >"$W/$1.log" 2>&1 & PIDS+=($!)
-  eval "P_$1=$!"
-}
-start a 18701 "$AENV" "$ACONF"; start b 18702 "$BENV" "$BCONF"
+source "$(dirname "$0")/lib.sh"
+bench_init ab
+start_mock
+BIN_A=${GATEWAY_BIN_A:-$BIN}; BIN_B=${GATEWAY_BIN_B:-$BIN}
+# $AENV and $BENV are lists of NAME=value words.
+BIN=$BIN_A start_gateway a 18701 "$ACONF" $AENV; P_a=$GW_PID
+BIN=$BIN_B start_gateway b 18702 "$BCONF" $BENV; P_b=$GW_PID
 sleep 2
 if [ "$MODE" = stream ]; then MODEL=benchstream/gpt-4o-mini; STREAM=1; else MODEL=benchjson/gpt-4o-mini; STREAM=0; fi
 load() { (cd "$SHARED" && BENCH_BODY_FILE=chat-request.json BENCH_MODEL=$MODEL BENCH_STREAM=$STREAM BENCH_AUTH="Bearer k" \
@@ -32,7 +26,7 @@ tick=$(getconf CLK_TCK); secs=${DUR%s}
 for r in $(seq "$ROUNDS"); do
   for t in $( ((r % 2)) && echo "a b" || echo "b a"); do
     if [ "$t" = a ]; then P=$P_a; PORT=18701; else P=$P_b; PORT=18702; fi
-    c0=$(awk '{print $14+$15}' /proc/$P/stat); rps=$(load $PORT "$DUR"); c1=$(awk '{print $14+$15}' /proc/$P/stat)
+    c0=$(cpu_ticks "$P"); rps=$(load $PORT "$DUR"); c1=$(cpu_ticks "$P")
     echo "$r $t $rps $(awk -v c=$((c1 - c0)) -v t="$tick" -v r="${rps:-0}" -v s="$secs" 'BEGIN{printf "%.1f", (r > 0 ? c/t*1e6/(r*s) : 0)}')"
   done
 done > "$W/rounds.txt"

@@ -6,16 +6,13 @@
 # ratios to both. Loopback only; the upstream, nginx and the gateway share CPU 1, wrk runs on CPU 0.
 #   bench/mixed.sh                 (GATEWAY_BIN, ROUNDS (5), DUR (5s), CONNS (32), MIXED_STREAMS (60), GATEWAY_CONFIG)
 set -u
-ROUNDS=${ROUNDS:-5}; DUR=${DUR:-5s}; CONNS=${CONNS:-32}
-HERE=$(cd "$(dirname "$0")" && pwd); SHARED=$HERE/../../shared/bench
-BIN=${GATEWAY_BIN:-/tmp/gateway-publish/gateway}; CONF=${GATEWAY_CONFIG:-gateway.bench.json}
-[ -x "$BIN" ] || { echo "no gateway binary at $BIN (dotnet publish src/Gateway.Server -c Release -o /tmp/gateway-publish)"; exit 1; }
+ROUNDS=${ROUNDS:-5}; DUR=${DUR:-5s}; CONNS=${CONNS:-32}; CONF=${GATEWAY_CONFIG:-gateway.bench.json}
+source "$(dirname "$0")/lib.sh"
 command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "mixed.sh needs wrk and nginx"; exit 1; }
-W=$(mktemp -d /tmp/gateway-mixed.XXXXXX); chmod 755 "$W"; mkdir -p "$W/mock/logs" "$W/mock/tmp" "$W/proxy/logs" "$W/proxy/tmp" "$W/bodies"
-cp "$SHARED/mock/chat.completion.json" "$SHARED/mock/chat.completion.stream.sse" "$W/bodies/"; chmod 644 "$W"/bodies/*; chmod 755 "$W/bodies"
-sed -e "s#@MOCK_PORT@#18081#g" -e "s#@MOCK_STREAM_PORT@#18082#g" -e "s#@MOCK_DOCROOT@#$W/bodies#g" "$SHARED/nginx-mock.conf" > "$W/mock/nginx.conf"
+bench_init mixed
+start_mock
 # One proxy for both kinds (the mock answers SSE on /stream/...), unbuffered so frames pass as they come.
-cat > "$W/proxy/nginx.conf" <<'CONF'
+cat > "$W/proxy.conf" <<'CONF'
 worker_processes 1;
 daemon off;
 pid logs/nginx.pid;
@@ -34,11 +31,8 @@ http {
     }
 }
 CONF
-PIDS=()
-trap 'kill "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT
-taskset -c 1 nginx -p "$W/mock" -e "$W/mock/logs/error.log" -c "$W/mock/nginx.conf" & PIDS+=($!)
-taskset -c 1 nginx -p "$W/proxy" -e "$W/proxy/logs/error.log" -c "$W/proxy/nginx.conf" & PIDS+=($!); NGINX=$!
-env GATEWAY_MASTER_KEY=k GATEWAY_DATA_DIR="$W/data" taskset -c 1 "$BIN" serve --config "$HERE/$CONF" --urls "http://127.0.0.1:18701" >"$W/gateway.log" 2>&1 & PIDS+=($!); GW=$!
+start_nginx proxy "$W/proxy.conf"; NGINX=$NGINX_PID
+start_gateway gw 18701 "$CONF"; GW=$GW_PID
 sleep 2
 NGINX_WORKER=$(ps -o pid= --ppid "$NGINX" | head -1 | tr -d ' ')
 url_of() { case $1 in direct) echo http://127.0.0.1:18081 ;; nginx) echo http://127.0.0.1:18090 ;; gateway) echo http://127.0.0.1:18701 ;; esac; }
@@ -50,9 +44,9 @@ tick=$(getconf CLK_TCK); secs=${DUR%s}; order=(direct nginx gateway)
 for r in $(seq "$ROUNDS"); do
   for i in 0 1 2; do
     t=${order[$(( (i + r) % 3 ))]}; p=$(pid_of "$t")
-    c0=0; [ -n "$p" ] && c0=$(awk '{print $14+$15}' "/proc/$p/stat")
+    c0=0; [ -n "$p" ] && c0=$(cpu_ticks "$p")
     line=$(load "$t" "$DUR")
-    c1=0; [ -n "$p" ] && c1=$(awk '{print $14+$15}' "/proc/$p/stat")
+    c1=0; [ -n "$p" ] && c1=$(cpu_ticks "$p")
     echo "$t $((c1 - c0)) $line"
   done
 done > "$W/rounds.txt"

@@ -8,14 +8,11 @@
 # request (utime+stime from /proc), and translated/passthrough for JSON and streams. Loopback only.
 set -u
 ROUNDS=${ROUNDS:-4}; DUR=${DUR:-5s}
-HERE=$(cd "$(dirname "$0")" && pwd); SHARED=$HERE/../../shared/bench
-BIN=${GATEWAY_BIN:-/tmp/gateway-publish/gateway}
-[ -x "$BIN" ] || { echo "no gateway binary at $BIN (dotnet publish src/Gateway.Server -c Release -o /tmp/gateway-publish)"; exit 1; }
-W=$(mktemp -d /tmp/gateway-translated.XXXXXX); chmod 755 "$W"; mkdir -p "$W/mock/logs" "$W/mock/tmp" "$W/ant/logs" "$W/ant/tmp" "$W/bodies"
-cp "$SHARED/mock/chat.completion.json" "$SHARED/mock/chat.completion.stream.sse" "$HERE/mock/anthropic.message.json" "$HERE/mock/anthropic.stream.sse" "$W/bodies/"
-chmod 644 "$W"/bodies/*; chmod 755 "$W/bodies"
-sed -e "s#@MOCK_PORT@#18081#g" -e "s#@MOCK_STREAM_PORT@#18082#g" -e "s#@MOCK_DOCROOT@#$W/bodies#g" "$SHARED/nginx-mock.conf" > "$W/mock/nginx.conf"
-cat > "$W/ant/nginx.conf" <<CONF
+source "$(dirname "$0")/lib.sh"
+bench_init translated
+cp "$HERE/mock/anthropic.message.json" "$HERE/mock/anthropic.stream.sse" "$W/bodies/"; chmod 644 "$W"/bodies/*
+start_mock
+cat > "$W/ant.conf" <<CONF
 worker_processes 1;
 daemon off;
 pid logs/nginx.pid;
@@ -32,11 +29,8 @@ http {
         location = /v1/messages { alias $W/bodies/anthropic.stream.sse; types { } default_type text/event-stream; error_page 405 =200 \$uri; } }
 }
 CONF
-PIDS=()
-trap 'kill "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT
-taskset -c 1 nginx -p "$W/mock" -e "$W/mock/logs/error.log" -c "$W/mock/nginx.conf" & PIDS+=($!)
-taskset -c 1 nginx -p "$W/ant" -e "$W/ant/logs/error.log" -c "$W/ant/nginx.conf" & PIDS+=($!)
-env GATEWAY_MASTER_KEY=k GATEWAY_DATA_DIR="$W/data" taskset -c 1 "$BIN" serve --config "$HERE/gateway.bench-translated.json" --urls http://127.0.0.1:18701 >"$W/gateway.log" 2>&1 & PIDS+=($!); GW=$!
+start_nginx ant "$W/ant.conf"
+start_gateway gw 18701 gateway.bench-translated.json; GW=$GW_PID
 sleep 2
 load() { # MODEL STREAM DURATION
   (cd "$SHARED" && BENCH_BODY_FILE=chat-request.json BENCH_MODEL=$1 BENCH_STREAM=$2 BENCH_AUTH="Bearer k" \
@@ -46,7 +40,7 @@ for c in "${CASES[@]}"; do load $c 2s >/dev/null; done
 tick=$(getconf CLK_TCK); secs=${DUR%s}
 for r in $(seq "$ROUNDS"); do
   for c in "${CASES[@]}"; do
-    c0=$(awk '{print $14+$15}' "/proc/$GW/stat"); line=$(load $c "$DUR"); c1=$(awk '{print $14+$15}' "/proc/$GW/stat")
+    c0=$(cpu_ticks "$GW"); line=$(load $c "$DUR"); c1=$(cpu_ticks "$GW")
     echo "${c%% *} $((c1 - c0)) $line"
   done
 done > "$W/rounds.txt"

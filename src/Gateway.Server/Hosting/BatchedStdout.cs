@@ -36,7 +36,7 @@ internal sealed class BatchedStdout : TextWriter
     public static IDisposable Install()
     {
         var previous = Console.Out;
-        var batched = new BatchedStdout(Console.OpenStandardOutput());
+        var batched = new BatchedStdout(OpenStandardOutput());
         Console.SetOut(batched);
         EventHandler onExit = (_, _) => batched.Flush();
         UnhandledExceptionEventHandler onCrash = (_, _) => batched.Flush();
@@ -49,6 +49,26 @@ internal sealed class BatchedStdout : TextWriter
             Console.SetOut(previous);
             batched.Dispose();
         });
+    }
+
+    /// <summary>
+    /// File descriptor 1 as a plain stream. Not <see cref="Console.OpenStandardOutput()"/>: its writes take
+    /// a lock on <see cref="Console.Out"/>, which is this writer's synchronized wrapper, held by a logger
+    /// while it waits for this writer's own lock. A flush from the timer then held that lock and waited for
+    /// Console.Out: the two deadlocked, the console logger's queue filled, every log call blocked, and
+    /// thousands of thread-pool threads piled up (seen under 9,000 streams).
+    /// </summary>
+    internal static Stream OpenStandardOutput()
+    {
+        try
+        {
+            return new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0);
+        }
+        catch (Exception ex) when (ex is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            // No usable standard output (closed, or not writable): lines are dropped, the gateway serves on.
+            return Stream.Null;
+        }
     }
 
     public override void Write(char value) => Write(new ReadOnlySpan<char>(in value));

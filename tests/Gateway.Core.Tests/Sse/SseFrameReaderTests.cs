@@ -58,7 +58,7 @@ public class SseFrameReaderTests
     }
 
     /// <summary>Hands out one piece per real read (a zero-byte read consumes nothing) and records every read's length.</summary>
-    private sealed class RecordingStream(byte[][] pieces) : Stream
+    private sealed class RecordingStream(byte[][] pieces) : ReadOnlyTestStream
     {
         private int _next;
         private int _offset;
@@ -81,14 +81,5 @@ public class SseFrameReaderTests
         }
 
         public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().Result;
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -104,7 +104,7 @@ public class SseRelayTests
     }
 
     /// <summary>Hands out the data in pieces of a fixed size, like a network that splits frames anywhere.</summary>
-    private sealed class SplitStream(byte[] data, int piece, bool failAtEnd = false) : Stream
+    private sealed class SplitStream(byte[] data, int piece, bool failAtEnd = false) : ReadOnlyTestStream
     {
         private int _position;
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
@@ -121,14 +121,5 @@ public class SseRelayTests
             return n;
         }
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromResult(Read(buffer.Span));
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -101,4 +101,29 @@ public class BatchedStdoutTests
         for (int i = 0; i < 200 && stream.Writes.Count == 0; i++) await Task.Delay(10);
         Assert.Equal(partial, stream.Text);
     }
+
+    [Fact]
+    public async Task Installed_ManyWritersWhileTheTimerFlushes_NeverDeadlock()
+    {
+        // As gateway serve wires it: Console.Out becomes the batcher behind .NET's synchronized wrapper,
+        // and loggers write lines from many threads while the timer flushes. Writing through the console's
+        // own stream here deadlocked (its writes lock Console.Out, the wrapper a logger holds).
+        var done = Task.CompletedTask;
+        using (BatchedStdout.Install())
+        {
+            var writers = Enumerable.Range(0, 8).Select(_ => Task.Factory.StartNew(() =>
+            {
+                var until = DateTime.UtcNow + TimeSpan.FromSeconds(1);
+                while (DateTime.UtcNow < until)
+                {
+                    Console.Out.WriteLine();
+                    Thread.SpinWait(2000);
+                }
+            }, TaskCreationOptions.LongRunning)).ToArray();
+            done = Task.WhenAll(writers);
+            var finished = await Task.WhenAny(done, Task.Delay(TimeSpan.FromSeconds(30)));
+            Assert.True(finished == done, "writers to the installed standard output did not finish: deadlocked");
+        }
+        await done;
+    }
 }

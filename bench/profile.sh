@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# bench/profile.sh: a perf profile of the published gateway under wrk load, and the stage-by-stage table
+# (bench/stages.py) of where its CPU per request goes. Behind the harness's nginx mock (../shared/bench),
+# gateway and mock on core 1, wrk (32 connections) on core 0; 8 s of samples at 2999 Hz with call graphs
+# (frame pointers). Loopback only; bounded in time.
+#   bench/profile.sh [CONFIG (gateway.bench.json)] [json|stream] [OUT (/tmp/gateway-profile.data)]
+# Env: GATEWAY_BIN (default /tmp/gateway-publish/gateway). Needs perf (Debian: linux-perf).
+set -u
+CONF=${1:-gateway.bench.json}; MODE=${2:-json}; OUT=${3:-/tmp/gateway-profile.data}
+source "$(dirname "$0")/lib.sh"
+command -v perf >/dev/null || { echo "profile.sh needs perf"; exit 1; }
+bench_init profile
+start_mock
+start_gateway gw 18703 "$CONF"; GW=$GW_PID
+sleep 2
+if [ "$MODE" = stream ]; then MODEL=benchstream/gpt-4o-mini; STREAM=1; else MODEL=benchjson/gpt-4o-mini; STREAM=0; fi
+load() { (cd "$SHARED" && BENCH_BODY_FILE=chat-request.json BENCH_MODEL=$MODEL BENCH_STREAM=$STREAM BENCH_AUTH="Bearer k" \
+  taskset -c 0 wrk -t2 -c32 -d"$1" -s chat.lua http://127.0.0.1:18703/v1/chat/completions 2>&1) | grep -oE 'rps=[0-9.]+' | cut -d= -f2; }
+load 3s >/dev/null
+c0=$(cpu_ticks "$GW")
+load 12s > "$W/rps" & LOAD=$!
+sleep 1; perf record -F 2999 -g -p "$GW" -o "$OUT" -- sleep 8 >/dev/null 2>&1
+wait "$LOAD"
+c1=$(cpu_ticks "$GW"); rps=$(cat "$W/rps")
+cpu=$(awk -v c=$((c1 - c0)) -v t="$(getconf CLK_TCK)" -v r="$rps" 'BEGIN{printf "%.1f", c/t*1e6/(r*12)}')
+echo "req/s $rps, CPU us/request $cpu (with perf recording for 8 of the 12 s)"
+perf script -i "$OUT" 2>/dev/null | python3 "$HERE/stages.py" - "$cpu"
