@@ -3,7 +3,8 @@
 # (bench/stages.py) of where its CPU per request goes. Behind the harness's nginx mock (../shared/bench),
 # gateway and mock on core 1, wrk (32 connections) on core 0; 8 s of samples at 2999 Hz with call graphs
 # (frame pointers). Loopback only; bounded in time.
-#   bench/profile.sh [CONFIG (gateway.bench.json)] [json|stream] [OUT (/tmp/gateway-profile.data)]
+#   bench/profile.sh [CONFIG (gateway.bench.json)] [json|stream|antjson|antstream] [OUT (/tmp/gateway-profile.data)]
+# antjson and antstream: OpenAI in, Anthropic out, with gateway.bench-translated.json (see bench/translated.sh).
 # Env: GATEWAY_BIN (default /tmp/gateway-publish/gateway). Needs perf (Debian: linux-perf).
 set -u
 CONF=${1:-gateway.bench.json}; MODE=${2:-json}; OUT=${3:-/tmp/gateway-profile.data}
@@ -11,9 +12,15 @@ source "$(dirname "$0")/lib.sh"
 command -v perf >/dev/null || { echo "profile.sh needs perf"; exit 1; }
 bench_init profile
 start_mock
+case $MODE in ant*) start_anthropic_mock ;; esac
 start_gateway gw 18703 "$CONF"; GW=$GW_PID
 sleep 2
-if [ "$MODE" = stream ]; then MODEL=benchstream/gpt-4o-mini; STREAM=1; else MODEL=benchjson/gpt-4o-mini; STREAM=0; fi
+case $MODE in
+  stream) MODEL=benchstream/gpt-4o-mini; STREAM=1 ;;
+  antjson) MODEL=antjson/x; STREAM=0 ;;
+  antstream) MODEL=antstream/x; STREAM=1 ;;
+  *) MODEL=benchjson/gpt-4o-mini; STREAM=0 ;;
+esac
 load() { (cd "$SHARED" && BENCH_BODY_FILE=chat-request.json BENCH_MODEL=$MODEL BENCH_STREAM=$STREAM BENCH_AUTH="Bearer k" \
   taskset -c 0 wrk -t2 -c32 -d"$1" -s chat.lua http://127.0.0.1:18703/v1/chat/completions 2>&1) | grep -oE 'rps=[0-9.]+' | cut -d= -f2; }
 load 3s >/dev/null

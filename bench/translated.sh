@@ -10,26 +10,8 @@ set -u
 ROUNDS=${ROUNDS:-4}; DUR=${DUR:-5s}
 source "$(dirname "$0")/lib.sh"
 bench_init translated
-cp "$HERE/mock/anthropic.message.json" "$HERE/mock/anthropic.stream.sse" "$W/bodies/"; chmod 644 "$W"/bodies/*
 start_mock
-cat > "$W/ant.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid logs/nginx.pid;
-error_log logs/error.log warn;
-events { worker_connections 8192; multi_accept on; }
-http {
-    access_log off; server_tokens off; sendfile on; tcp_nopush on; tcp_nodelay on; etag off;
-    keepalive_timeout 75s; keepalive_requests 10000000;
-    client_body_temp_path tmp/client_body; proxy_temp_path tmp/proxy; fastcgi_temp_path tmp/fastcgi; uwsgi_temp_path tmp/uwsgi; scgi_temp_path tmp/scgi;
-    # The static module answers POST with 405; error_page re-runs it as GET and the file is sent with 200.
-    server { listen 127.0.0.1:18083 backlog=4096;
-        location = /v1/messages { alias $W/bodies/anthropic.message.json; types { } default_type application/json; error_page 405 =200 \$uri; } }
-    server { listen 127.0.0.1:18084 backlog=4096;
-        location = /v1/messages { alias $W/bodies/anthropic.stream.sse; types { } default_type text/event-stream; error_page 405 =200 \$uri; } }
-}
-CONF
-start_nginx ant "$W/ant.conf"
+start_anthropic_mock
 start_gateway gw 18701 gateway.bench-translated.json; GW=$GW_PID
 sleep 2
 load() { # MODEL STREAM DURATION

@@ -42,9 +42,9 @@ public sealed class AnthropicUpstreamStream(string model, long created, bool inc
     {
         var data = DataOf(frame);
         if (data.IsEmpty) return;
-        if (TryTextDelta(data, out string? text))
+        if (TryTextDelta(data, out var text))
         {
-            _chunks.Content(output, text);
+            _chunks.ContentJson(output, text);
             return;
         }
         var reader = new Utf8JsonReader(data);
@@ -104,11 +104,12 @@ public sealed class AnthropicUpstreamStream(string model, long created, bool inc
 
     /// <summary>
     /// The common event, a <c>text_delta</c>, read with a forward-only reader and no document: most of
-    /// a streamed answer's events are these. Anything else takes the general path.
+    /// a streamed answer's events are these. The text comes back as the inside of its JSON string
+    /// literal, escapes intact, ready to be copied into the OpenAI chunk. Anything else takes the general path.
     /// </summary>
-    private static bool TryTextDelta(ReadOnlySpan<byte> json, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? text)
+    private static bool TryTextDelta(ReadOnlySpan<byte> json, out ReadOnlySpan<byte> text)
     {
-        text = null;
+        text = default;
         if (json.IndexOf("\"text_delta\""u8) < 0) return false;
         var reader = new Utf8JsonReader(json);
         bool isDelta = false, isText = false;
@@ -129,7 +130,13 @@ public sealed class AnthropicUpstreamStream(string model, long created, bool inc
                     while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                     {
                         if (reader.ValueTextEquals("type"u8)) { reader.Read(); isText = reader.ValueTextEquals("text_delta"u8); }
-                        else if (reader.ValueTextEquals("text"u8)) { reader.Read(); text = reader.GetString(); }
+                        else if (reader.ValueTextEquals("text"u8))
+                        {
+                            reader.Read();
+                            if (reader.TokenType != JsonTokenType.String) return false;
+                            // The literal's inside as sent: one contiguous span, since the reader reads one span.
+                            text = reader.ValueSpan;
+                        }
                         else { reader.Read(); reader.Skip(); }
                     }
                 }
@@ -139,12 +146,15 @@ public sealed class AnthropicUpstreamStream(string model, long created, bool inc
                     reader.Skip();
                 }
             }
+            // The whole event was read: the JSON is complete and well formed, so the literal is too.
+            if (reader.TokenType != JsonTokenType.EndObject || reader.Read()) return false;
         }
         catch (JsonException)
         {
             return false;
         }
-        return isDelta && isText && !string.IsNullOrEmpty(text);
+        // Bytes that are not UTF-8 are never passed on as they came: the general path decodes (and refuses) them.
+        return isDelta && isText && !text.IsEmpty && System.Text.Unicode.Utf8.IsValid(text);
     }
 
     private static ReadOnlySpan<byte> DataOf(ReadOnlySpan<byte> frame)

@@ -11,9 +11,45 @@ namespace Gateway.Providers.OpenAI;
 internal sealed class OpenAIChunkWriter(string id, long created, string model)
 {
     private readonly ArrayBufferWriter<byte> _json = new(512);
+    private byte[]? _header;
+    private string _id = id;
 
     /// <summary>Set once the provider's own id is known (it arrives with the first event).</summary>
-    public string Id { get; set; } = id;
+    public string Id
+    {
+        get => _id;
+        set
+        {
+            _id = value;
+            _header = null;
+        }
+    }
+
+    /// <summary>
+    /// A content chunk from text that is already the inside of a JSON string literal (escapes and all),
+    /// as a provider's own JSON carried it: copied as it is, with no string, no decoding and no
+    /// re-escaping. The common frame of a translated stream.
+    /// </summary>
+    public void ContentJson(IBufferWriter<byte> output, ReadOnlySpan<byte> escapedText)
+    {
+        output.Write("data: "u8);
+        output.Write(_header ??= EncodeHeader());
+        output.Write(",\"choices\":[{\"index\":0,\"delta\":{\"content\":\""u8);
+        output.Write(escapedText);
+        output.Write("\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n"u8);
+    }
+
+    /// <summary>The chunk's opening up to and including <c>model</c>, as <see cref="Header"/> writes it.</summary>
+    private byte[] EncodeHeader()
+    {
+        _json.ResetWrittenCount();
+        using (var w = new Utf8JsonWriter(_json))
+        {
+            Header(w);
+            w.Flush();
+        }
+        return _json.WrittenSpan.ToArray();
+    }
 
     public void Role(IBufferWriter<byte> output) => Text(output, "role"u8, "assistant", withEmptyContent: true);
 
@@ -105,7 +141,7 @@ internal sealed class OpenAIChunkWriter(string id, long created, string model)
     private void Header(Utf8JsonWriter w)
     {
         w.WriteStartObject();
-        w.WriteString("id"u8, Id);
+        w.WriteString("id"u8, _id);
         w.WriteString("object"u8, "chat.completion.chunk"u8);
         w.WriteNumber("created"u8, created);
         w.WriteString("model"u8, model);

@@ -58,7 +58,7 @@ public class SseFrameReaderTests
     }
 
     /// <summary>Hands out one piece per real read (a zero-byte read consumes nothing) and records every read's length.</summary>
-    private sealed class RecordingStream(byte[][] pieces) : ReadOnlyTestStream
+    private sealed class RecordingStream(byte[][] pieces) : Gateway.Providers.Http.ReadOnlyForwardStream
     {
         private int _next;
         private int _offset;

@@ -104,7 +104,7 @@ public class SseRelayTests
     }
 
     /// <summary>Hands out the data in pieces of a fixed size, like a network that splits frames anywhere.</summary>
-    private sealed class SplitStream(byte[] data, int piece, bool failAtEnd = false) : ReadOnlyTestStream
+    private sealed class SplitStream(byte[] data, int piece, bool failAtEnd = false) : Gateway.Providers.Http.ReadOnlyForwardStream
     {
         private int _position;
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));

@@ -188,4 +188,42 @@ public class AnthropicUpstreamTests
         Assert.Equal("Overloaded", translator.Error);
         Assert.False(translator.Completed);
     }
+
+    [Theory]
+    [InlineData("plain words")]
+    [InlineData("quote \" backslash \\ slash / newline \n tab \t")]
+    [InlineData("<script>alert('x')</script> & café 日本 🚀")]
+    [InlineData("\u2028 line separator, \u0001 control, \uD83D\uDE80 by escapes")]
+    public void Stream_TextDelta_ReachesTheClientAsTheSameString(string text)
+    {
+        var translator = new AnthropicUpstreamStream("m", 1, includeUsage: false);
+        var output = new ArrayBufferWriter<byte>();
+        translator.OnFrame(Encoding.UTF8.GetBytes(ToolStream[0]), output);
+        // Anthropic escapes what JSON requires; the literal's inside goes on as it came.
+        string literal = JsonSerializer.Serialize(text, new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        translator.OnFrame(Encoding.UTF8.GetBytes("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":" + literal + "}}\n\n"), output);
+        var frames = Encoding.UTF8.GetString(output.WrittenSpan).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        var chunk = JsonDocument.Parse(frames[^1][6..]).RootElement;
+        Assert.Equal(text, chunk.GetProperty("choices")[0].GetProperty("delta").GetProperty("content").GetString());
+        Assert.Equal("chatcmpl-msg_s", chunk.GetProperty("id").GetString());
+        Assert.Equal("m", chunk.GetProperty("model").GetString());
+    }
+
+    [Fact]
+    public void Stream_TextDeltaThatIsNotUtf8_IsNeverPassedOnAsItCame()
+    {
+        var translator = new AnthropicUpstreamStream("m", 1, includeUsage: false);
+        var output = new ArrayBufferWriter<byte>();
+        var frame = Encoding.UTF8.GetBytes("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"bad \u0001\"}}\n\n");
+        frame[Array.IndexOf(frame, (byte)1)] = 0xFF; // a byte that is never UTF-8
+        try
+        {
+            translator.OnFrame(frame, output);
+        }
+        catch (JsonException)
+        {
+            // refused as a malformed event (the stream ends with an error): fine, as long as the bytes did not go on
+        }
+        Assert.True(System.Text.Unicode.Utf8.IsValid(output.WrittenSpan));
+    }
 }
