@@ -1,8 +1,6 @@
 using Gateway.Core.Analytics;
 using Gateway.Core.Governance;
-using Gateway.Storage.Migrations;
 using Gateway.Storage.Sqlite;
-using Microsoft.Data.Sqlite;
 
 namespace Gateway.Storage.Tests.Sqlite;
 
@@ -11,23 +9,17 @@ public sealed class AnalyticsTests : IDisposable
 {
     private const long Hour = 3_600_000, Day = 24 * Hour;
     private static readonly long T0 = new DateTimeOffset(2026, 11, 30, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
-    private readonly string _dir = Directory.CreateTempSubdirectory("gw-analytics-").FullName;
+    private readonly TempStore _temp = new("gw-analytics-");
     private readonly SqliteGovernanceStore _store;
     private readonly RequestLogStore _log;
 
     public AnalyticsTests()
     {
-        var database = new SqliteDatabase(new StorageLocation(Path.Combine(_dir, "gateway.db")));
-        SchemaMigrations.Apply(database);
-        _store = new SqliteGovernanceStore(database);
-        _log = new RequestLogStore(database);
+        _store = _temp.Governance;
+        _log = _temp.Log;
     }
 
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_dir, recursive: true);
-    }
+    public void Dispose() => _temp.Dispose();
 
     private static RequestLogRow Row(string id, long time, string key, string model, int status = 200, double ms = 100, long cost = 1000, string? cache = null,
         string? team = null, string? provider = "mock", int input = 10, int output = 5) => new()

@@ -1,30 +1,22 @@
 using Gateway.Core.Governance;
-using Gateway.Storage.Migrations;
 using Gateway.Storage.Sqlite;
-using Microsoft.Data.Sqlite;
 
 namespace Gateway.Storage.Tests.Sqlite;
 
 /// <summary>What the request log writer stores is what the log query reads back, column for column.</summary>
 public sealed class RequestLogStoreTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("gw-requestlog-").FullName;
+    private readonly TempStore _temp = new("gw-requestlog-");
     private readonly SqliteGovernanceStore _store;
     private readonly RequestLogStore _log;
 
     public RequestLogStoreTests()
     {
-        var database = new SqliteDatabase(new StorageLocation(Path.Combine(_dir, "gateway.db")));
-        SchemaMigrations.Apply(database);
-        _store = new SqliteGovernanceStore(database);
-        _log = new RequestLogStore(database);
+        _store = _temp.Governance;
+        _log = _temp.Log;
     }
 
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_dir, recursive: true);
-    }
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void Write_EveryField_ReadsBackInItsOwnColumn()
