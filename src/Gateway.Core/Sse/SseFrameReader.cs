@@ -38,7 +38,11 @@ public sealed class SseFrameReader(Stream upstream) : IDisposable
             // (sockets, HttpClient's bodies) and returns at once where not.
             if (!_lastReadFilled)
             {
-                if (_buffer.Length > 0) ArrayPool<byte>.Shared.Return(Interlocked.Exchange(ref _buffer, []));
+                if (_buffer.Length > 0)
+                {
+                    ArrayPool<byte>.Shared.Return(_buffer);
+                    _buffer = [];
+                }
                 await upstream.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
             }
             if (_buffer.Length == 0) _buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
