@@ -2,7 +2,8 @@ namespace Gateway.Core.Providers;
 
 /// <summary>One call to a provider: the body is already in the provider's wire format.</summary>
 /// <param name="Operation">What is asked.</param>
-/// <param name="Body">The request body to send (already rewritten for this provider).</param>
+/// <param name="Body">The request body to send (already rewritten for this provider). A provider reads it only until its answer
+/// arrives: the gateway then hands the memory back (see <see cref="UpstreamResponse.ReleaseRequestBody"/>).</param>
 /// <param name="Model">The provider's model id, UTF-8, unescaped.</param>
 /// <param name="Stream">The caller expects an SSE stream.</param>
 public readonly record struct ProviderCall(ProviderOperation Operation, ReadOnlyMemory<byte> Body, ReadOnlyMemory<byte> Model, bool Stream)

@@ -17,6 +17,18 @@ public sealed class UpstreamResponse(int status, string? contentType, long? cont
     /// </summary>
     public Sse.IStreamTranslator? Translator { get; init; }
 
+    /// <summary>
+    /// The gateway has no more use for the request's body (the answer is here; a retry writes its own):
+    /// <paramref name="released"/> is disposed once the transport is done with the bytes too, which may be now.
+    /// It never runs when the answer's owner cannot tell (the body is then kept until the answer is disposed).
+    /// </summary>
+    public void ReleaseRequestBody(IDisposable released)
+    {
+        if (owner is IRequestBodyHolder holder) holder.ReleaseRequestBody(released);
+        // No owner: the provider answered from memory, or its upstream request is over already.
+        else if (owner is null) released.Dispose();
+    }
+
     public bool IsEventStream => ContentType is not null && ContentType.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase);
 
     public void Dispose()
@@ -24,4 +36,11 @@ public sealed class UpstreamResponse(int status, string? contentType, long? cont
         Body.Dispose();
         owner?.Dispose();
     }
+}
+
+/// <summary>Keeps an answer's upstream request alive, and can hand that request's body back early.</summary>
+public interface IRequestBodyHolder
+{
+    /// <summary>See <see cref="UpstreamResponse.ReleaseRequestBody"/>.</summary>
+    void ReleaseRequestBody(IDisposable released);
 }

@@ -61,7 +61,7 @@ internal sealed partial class AnthropicProvider : IProvider, IMessagesProvider
         {
             Version = HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
-            Content = new ReadOnlyMemoryContent(body.WrittenMemory),
+            Content = new UpstreamBodyContent(body.WrittenMemory),
         };
         request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
         if (!string.IsNullOrEmpty(Config.ApiKey)) request.Headers.TryAddWithoutValidation("x-api-key", Config.ApiKey);
@@ -93,7 +93,7 @@ internal sealed partial class AnthropicProvider : IProvider, IMessagesProvider
         {
             Version = HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
-            Content = new ReadOnlyMemoryContent(call.Body),
+            Content = new UpstreamBodyContent(call.Body),
         };
         request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
         if (!string.IsNullOrEmpty(Config.ApiKey)) request.Headers.TryAddWithoutValidation("x-api-key", Config.ApiKey);

@@ -57,7 +57,7 @@ internal sealed partial class BedrockProvider : IProvider
         {
             Version = HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
-            Content = new ReadOnlyMemoryContent(body.WrittenMemory),
+            Content = new UpstreamBodyContent(body.WrittenMemory),
         };
         request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
         Sign(request, uri, body.WrittenSpan);

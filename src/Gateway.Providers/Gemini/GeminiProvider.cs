@@ -72,7 +72,7 @@ internal sealed partial class GeminiProvider : IProvider
         {
             Version = HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
-            Content = new ReadOnlyMemoryContent(body.WrittenMemory),
+            Content = new UpstreamBodyContent(body.WrittenMemory),
         };
         request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
         if (!string.IsNullOrEmpty(Config.ApiKey)) request.Headers.TryAddWithoutValidation("x-goog-api-key", Config.ApiKey);

@@ -51,7 +51,7 @@ internal sealed partial class OpenAIProvider : IProvider
             Version = HttpVersion.Version11,
             // HTTP/2 when the upstream offers it over TLS (ALPN); plain HTTP/1.1 keep-alive otherwise.
             VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
-            Content = new ReadOnlyMemoryContent(call.Body),
+            Content = new UpstreamBodyContent(call.Body),
         };
         request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
         AddHeaders(request.Headers);

@@ -148,10 +148,15 @@ internal static partial class UpstreamAttempts
             record?.Tracer?.EndAttempt(trace, attemptSpan, provider, model.Span, operation, result);
             long upstreamTicks = Stopwatch.GetTimestamp() - upstreamStarted;
             if (result.Response is not null)
+            {
+                // The body is this attempt's alone (a retry writes its own): a stream held for minutes
+                // gives its bytes back to the pool as soon as the transport is done with them.
+                result.Response.ReleaseRequestBody(body);
                 return new SentCall(result, deadline, provider, upstreamStarted, upstreamTicks, body, state, route.Group?.Config.Breaker, logger, route.Target?.Model)
                 {
                     Clock = snapshot.Time, LatencyTicks = snapshot.Time.GetTimestamp() - sentAt,
                 };
+            }
 
             if (deadline.ClientGone)
             {
