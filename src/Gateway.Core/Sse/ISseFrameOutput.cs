@@ -32,6 +32,9 @@ public interface ISseFrameOutput
 
     /// <summary>A stage found the stream failed (a provider's error event, a malformed event, a policy's refusal): the relay stops with this.</summary>
     GatewayError? Failure => null;
+
+    /// <summary>The provider's events reach this output through <paramref name="upstream"/>'s translation (called once, before any frame).</summary>
+    void Translating(IStreamTranslator upstream) { }
 }
 
 /// <summary>An output with stages that may wait: the relay hands it each frame as memory it owns until the call completes.</summary>

@@ -24,6 +24,13 @@ public interface IStreamTranslator
 
     /// <summary>This stage stopped the stream (a policy refused what it saw): the error the client gets, as a value.</summary>
     GatewayError? Failure => null;
+
+    /// <summary>
+    /// The prompt's side of the usage (prompt tokens, cached ones among them) as the provider counted it,
+    /// once its stream has said so ahead of the usage at its end (Gemini repeats it on every chunk); null
+    /// until then, and for providers that do not.
+    /// </summary>
+    TokenUsage? PromptUsage => null;
 }
 
 /// <summary>A stage whose work on a frame may wait (a policy's <c>onChunk</c> runs on a policy worker).</summary>

@@ -95,8 +95,42 @@ public static class AnthropicRequestTranslator
                 && metadata.TryGetProperty("user_id", out var user) && user.ValueKind == JsonValueKind.String)
                 request.User = user.GetString();
 
+            if (root.TryGetProperty("output_config", out var outputConfig) && ReadOutputConfig(request, outputConfig, dropped) is { } outputError) return outputError;
             foreach (var field in DroppedFields)
                 if (root.TryGetProperty(field, out _)) dropped.Add(field);
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// <c>output_config.format</c> (a JSON schema the answer must follow) as the canonical
+    /// <c>response_format</c>, which every provider's translation knows; <c>effort</c> has no canonical
+    /// place for every model and is reported dropped.
+    /// </summary>
+    private static GatewayError? ReadOutputConfig(ChatRequest request, JsonElement config, List<string> dropped)
+    {
+        if (config.ValueKind != JsonValueKind.Object)
+            return GatewayError.BadRequest("output_config: must be an object.", "invalid_request");
+        foreach (var property in config.EnumerateObject())
+        {
+            if (property.NameEquals("format"u8))
+            {
+                var format = property.Value;
+                if (format.ValueKind == JsonValueKind.Null) continue;
+                if (format.ValueKind != JsonValueKind.Object || !format.TryGetProperty("type", out var type) || !type.ValueEquals("json_schema"u8))
+                    return GatewayError.BadRequest("output_config.format: the only format is {\"type\": \"json_schema\", \"schema\": {...}}.", "invalid_request");
+                if (!format.TryGetProperty("schema", out var schema) || schema.ValueKind != JsonValueKind.Object)
+                    return GatewayError.BadRequest("output_config.format.schema: a JSON schema object is required.", "invalid_request");
+                request.ResponseFormat = new ResponseFormat
+                {
+                    Type = ResponseFormat.JsonSchemaType,
+                    JsonSchema = new JsonSchemaFormat { Name = "output", Schema = schema.Clone() },
+                };
+            }
+            else
+            {
+                dropped.Add("output_config." + property.Name);
+            }
         }
         return null;
     }

@@ -23,6 +23,13 @@ public sealed class AnthropicStreamTranslator(string model)
     private string? _finishReason;
     private Usage? _usage;
 
+    /// <summary>
+    /// The prompt's side of the usage for <c>message_start</c>, asked once when it is written: the real API
+    /// reports the input there (some clients read it only there), while OpenAI's usage comes last. The
+    /// exact numbers still follow in <c>message_delta</c>. Unset: zero.
+    /// </summary>
+    public Func<TokenUsage>? PromptUsage { get; init; }
+
     /// <summary>The upstream's <c>[DONE]</c> was seen and the closing events were written.</summary>
     public bool Completed { get; private set; }
 
@@ -56,6 +63,7 @@ public sealed class AnthropicStreamTranslator(string model)
         {
             _started = true;
             string id = chunk.Id is { Length: > 0 } chunkId ? chunkId : Guid.NewGuid().ToString("N");
+            var prompt = PromptUsage?.Invoke() ?? default;
             Event(output, "message_start"u8, w =>
             {
                 w.WriteString("type"u8, "message_start"u8);
@@ -69,8 +77,11 @@ public sealed class AnthropicStreamTranslator(string model)
                 w.WriteNull("stop_reason"u8);
                 w.WriteNull("stop_sequence"u8);
                 w.WriteStartObject("usage"u8);
-                w.WriteNumber("input_tokens"u8, 0);
+                // Anthropic counts cache reads apart from input tokens.
+                w.WriteNumber("input_tokens"u8, Math.Max(0, prompt.PromptTokens - prompt.CachedTokens - prompt.CacheWriteTokens));
                 w.WriteNumber("output_tokens"u8, 0);
+                if (prompt.CachedTokens > 0) w.WriteNumber("cache_read_input_tokens"u8, prompt.CachedTokens);
+                if (prompt.CacheWriteTokens > 0) w.WriteNumber("cache_creation_input_tokens"u8, prompt.CacheWriteTokens);
                 w.WriteEndObject();
                 w.WriteEndObject();
             });

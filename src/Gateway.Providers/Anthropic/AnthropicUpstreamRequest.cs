@@ -93,6 +93,7 @@ public static class AnthropicUpstreamRequest
             if (WriteTools(w, tools) is { } error) return error;
             WriteToolChoice(w, request.ToolChoice, parallel: request.ParallelToolCalls != false);
         }
+        WriteOutputFormat(w, request.ResponseFormat, dropped);
         if (request.User is { } user)
         {
             w.WriteStartObject("metadata"u8);
@@ -104,7 +105,6 @@ public static class AnthropicUpstreamRequest
         if (request.FrequencyPenalty is not null) dropped.Add("frequency_penalty");
         if (request.PresencePenalty is not null) dropped.Add("presence_penalty");
         if (request.Seed is not null) dropped.Add("seed");
-        if (request.ResponseFormat is not null) dropped.Add("response_format");
         request.AddExtraFieldNames(dropped);
         return null;
     }
@@ -264,6 +264,28 @@ public static class AnthropicUpstreamRequest
         }
         w.WriteEndArray();
         return null;
+    }
+
+    /// <summary>
+    /// A JSON schema answer as Anthropic's structured output (<c>output_config.format</c>): the answer is
+    /// then the JSON as text, which is what an OpenAI client reads from the message content. Anthropic has
+    /// no JSON mode without a schema, so <c>json_object</c> is reported dropped.
+    /// </summary>
+    private static void WriteOutputFormat(Utf8JsonWriter w, ResponseFormat? format, List<string> dropped)
+    {
+        if (format is null || format.Type == ResponseFormat.TextType) return;
+        if (format.Type != ResponseFormat.JsonSchemaType || format.JsonSchema?.Schema is not { ValueKind: JsonValueKind.Object } schema)
+        {
+            dropped.Add($"response_format {format.Type} (Anthropic takes a JSON schema, not a JSON mode)");
+            return;
+        }
+        w.WriteStartObject("output_config"u8);
+        w.WriteStartObject("format"u8);
+        w.WriteString("type"u8, "json_schema"u8);
+        w.WritePropertyName("schema"u8);
+        schema.WriteTo(w);
+        w.WriteEndObject();
+        w.WriteEndObject();
     }
 
     private static void WriteToolChoice(Utf8JsonWriter w, ToolChoice? choice, bool parallel)

@@ -55,7 +55,11 @@ public sealed class AnthropicUpstreamStream(string model, long created, bool inc
             case "message_start":
                 var message = root.GetProperty("message");
                 if (message.TryGetProperty("id", out var id)) _chunks.Id = "chatcmpl-" + id.GetString();
-                if (message.TryGetProperty("usage", out var startUsage)) ReadUsage(startUsage);
+                if (message.TryGetProperty("usage", out var startUsage))
+                {
+                    ReadUsage(startUsage);
+                    PromptUsage = new(_input + _cacheRead + _cacheWrite, 0, _input + _cacheRead + _cacheWrite, _cacheRead, 0, _cacheWrite);
+                }
                 _chunks.Role(output);
                 break;
             case "content_block_start":
@@ -179,6 +183,9 @@ public sealed class AnthropicUpstreamStream(string model, long created, bool inc
         if (AnthropicUpstreamResponse.Int(usage, "cache_read_input_tokens") is > 0 and var read) _cacheRead = read;
         if (AnthropicUpstreamResponse.Int(usage, "cache_creation_input_tokens") is > 0 and var write) _cacheWrite = write;
     }
+
+    /// <summary>From <c>message_start</c>: Anthropic counts the input before it answers.</summary>
+    public TokenUsage? PromptUsage { get; private set; }
 
     public TokenUsage Usage => new(_input + _cacheRead + _cacheWrite, _output, _input + _cacheRead + _cacheWrite + _output, _cacheRead, 0);
 }

@@ -23,6 +23,9 @@ public sealed class GeminiUpstreamStream(string model, long created, bool includ
     public bool Completed { get; private set; }
     public string? Error { get; private set; }
 
+    /// <summary>From the first chunk's <c>usageMetadata</c>: Gemini counts the prompt before it answers.</summary>
+    public TokenUsage? PromptUsage { get; private set; }
+
     public void OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> output)
     {
         try
@@ -55,7 +58,15 @@ public sealed class GeminiUpstreamStream(string model, long created, bool includ
             _chunks.Role(output);
         }
         // Cumulative on every chunk: only the last one counts.
-        if (root.TryGetProperty("usageMetadata", out var usage) && usage.ValueKind == JsonValueKind.Object) _usage = usage.Clone();
+        if (root.TryGetProperty("usageMetadata", out var usage) && usage.ValueKind == JsonValueKind.Object)
+        {
+            _usage = usage.Clone();
+            if (PromptUsage is null && usage.TryGetProperty("promptTokenCount", out _))
+            {
+                var counted = GeminiUpstreamResponse.UsageOf(usage);
+                PromptUsage = new TokenUsage(counted.PromptTokens, 0, counted.PromptTokens, counted.PromptTokensDetails?.CachedTokens ?? 0, 0);
+            }
+        }
         if (!root.TryGetProperty("candidates", out var candidates) || candidates.ValueKind != JsonValueKind.Array || candidates.GetArrayLength() == 0) return;
         var candidate = candidates[0];
         if (candidate.TryGetProperty("content", out var content) && content.TryGetProperty("parts", out var parts))

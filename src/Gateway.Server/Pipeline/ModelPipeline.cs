@@ -167,6 +167,8 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
         /// <summary>The request as it will be sent (after policies): what limits and budgets count.</summary>
         public ReadOnlySpan<byte> Json => json.Span;
 
+        public ReadOnlyMemory<byte> JsonMemory => json;
+
         public int Length => json.Length;
 
         public ReadOnlyMemory<byte> Write(in ModelRoute route, PooledBufferWriter output)
@@ -217,7 +219,7 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
             {
                 if (stream && response.IsEventStream)
                 {
-                    var output = sender.Native ? dialect.NativeStreamOutput() : dialect.StreamOutput(request, model, clientShape.ClientWantsUsage);
+                    var output = sender.Native ? dialect.NativeStreamOutput() : dialect.StreamOutput(request, model, clientShape.ClientWantsUsage, sender.JsonMemory);
                     // No first token in time and nothing sent to the client yet: the next deployment may still answer.
                     if (await RelayStreamAsync(context, request, dialect, response, sent, output, sender.Native ? null : bound, sender.Native) is not { } firstTokenTimeout)
                         return;
@@ -277,7 +279,11 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
         // Frames stay zero-copy unless the provider's events need translating, a policy defines onChunk,
         // or placeholders are to be put back: then they go through those stages, in this one loop.
         List<IStreamTranslator>? stages = null;
-        if (upstream.Translator is { } translator) (stages = []).Add(translator);
+        if (upstream.Translator is { } translator)
+        {
+            (stages = []).Add(translator);
+            output.Translating(translator);
+        }
         if (bound is not null) PolicyStreams.AddStages(stages ??= [], bound, logger);
         if (stages is { Count: > 0 }) output = new FrameChain(stages, output, provider);
         var result = await SseRelay.RelayAsync(upstream.Body, response.BodyWriter, output, deadline.DataReceived, deadline.Token).ConfigureAwait(false);
@@ -400,7 +406,7 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
         {
             // The canonical chunks, through the same output a provider's stream would go through.
             PolicyAnswer.WriteChunks(completion, includeUsage: true, canonical);
-            var output = dialect.StreamOutput(request, model, shape.ClientWantsUsage);
+            var output = dialect.StreamOutput(request, model, shape.ClientWantsUsage, default);
             UpstreamAnswer.PrepareEventStream(context.Response, dialect.StreamContentType("text/event-stream; charset=utf-8"), null, request.Started, 0);
             var writer = context.Response.BodyWriter;
             for (var rest = canonical.WrittenMemory; rest.Length > 0;)

@@ -87,4 +87,31 @@ public class AnthropicRequestTranslatorTests
         var error = AnthropicRequestTranslator.Translate(Encoding.UTF8.GetBytes(anthropic), "m", false, new ArrayBufferWriter<byte>(), []);
         Assert.Equal((400, code), (error!.Status, error.Code));
     }
+
+    [Fact]
+    public void Translate_OutputConfigFormat_BecomesAJsonSchemaResponseFormat_EffortIsReportedDropped()
+    {
+        var (body, dropped) = Translate("""
+            {"model":"openai/gpt-x","max_tokens":100,"messages":[{"role":"user","content":"hi"}],
+             "output_config":{"format":{"type":"json_schema","schema":{"type":"object","properties":{"echo":{"type":"string"}},"required":["echo"],"additionalProperties":false}},"effort":"low"}}
+            """);
+        var format = body.GetProperty("response_format");
+        Assert.Equal("json_schema", format.GetProperty("type").GetString());
+        Assert.Equal("output", format.GetProperty("json_schema").GetProperty("name").GetString());
+        Assert.Equal("""{"type":"object","properties":{"echo":{"type":"string"}},"required":["echo"],"additionalProperties":false}""",
+            format.GetProperty("json_schema").GetProperty("schema").GetRawText());
+        Assert.Equal(["output_config.effort"], dropped);
+    }
+
+    [Theory]
+    [InlineData("""{"format":{"type":"json_object"}}""")]
+    [InlineData("""{"format":{"type":"json_schema"}}""")]
+    [InlineData("""{"format":{"type":"json_schema","schema":"object"}}""")]
+    [InlineData("\"json\"")]
+    public void Translate_OutputConfigThatIsNotASchema_Is400(string config)
+    {
+        var error = AnthropicRequestTranslator.Translate(Encoding.UTF8.GetBytes(
+            $$"""{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"hi"}],"output_config":{{config}}}"""), "gpt-x", false, new ArrayBufferWriter<byte>(), []);
+        Assert.Equal(400, error?.Status);
+    }
 }

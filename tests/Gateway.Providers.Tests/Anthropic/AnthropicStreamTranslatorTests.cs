@@ -92,4 +92,38 @@ public class AnthropicStreamTranslatorTests
         translator.OnFrame(Encoding.UTF8.GetBytes("data: {\"id\":\"c\",\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n"), new ArrayBufferWriter<byte>());
         Assert.False(translator.Completed);
     }
+
+    [Fact]
+    public void MessageStart_CarriesThePromptUsageAskedForWhenItIsWritten_MessageDeltaTheProvidersNumbers()
+    {
+        int asked = 0;
+        var translator = new AnthropicStreamTranslator("m") { PromptUsage = () => { asked++; return new Gateway.Core.Sse.TokenUsage(40, 0, 40, 25, 0, 5); } };
+        var output = new ArrayBufferWriter<byte>();
+        foreach (var chunk in new[]
+        {
+            """{"id":"c1","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null}]}""",
+            """{"id":"c1","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}""",
+            """{"id":"c1","choices":[],"usage":{"prompt_tokens":42,"completion_tokens":2,"total_tokens":44}}""",
+            "[DONE]",
+        })
+            translator.OnFrame(Encoding.UTF8.GetBytes($"data: {chunk}\n\n"), output);
+        var events = Encoding.UTF8.GetString(output.WrittenSpan).Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
+            .Select(e => JsonDocument.Parse(e.Split('\n')[1]["data: ".Length..]).RootElement.Clone()).ToArray();
+        var start = events[0].GetProperty("message").GetProperty("usage");
+        Assert.Equal(1, asked);
+        Assert.Equal((10, 25, 5, 0), (start.GetProperty("input_tokens").GetInt32(), start.GetProperty("cache_read_input_tokens").GetInt32(),
+            start.GetProperty("cache_creation_input_tokens").GetInt32(), start.GetProperty("output_tokens").GetInt32()));
+        var end = events.Single(e => e.GetProperty("type").GetString() == "message_delta").GetProperty("usage");
+        Assert.Equal((42, 2), (end.GetProperty("input_tokens").GetInt32(), end.GetProperty("output_tokens").GetInt32()));
+    }
+
+    [Fact]
+    public void MessageStart_WithoutAPromptUsage_SaysZero()
+    {
+        var translator = new AnthropicStreamTranslator("m");
+        var output = new ArrayBufferWriter<byte>();
+        translator.OnFrame("""data: {"id":"c1","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null}]}"""u8, output);
+        var start = JsonDocument.Parse(Encoding.UTF8.GetString(output.WrittenSpan).Split('\n')[1]["data: ".Length..]).RootElement;
+        Assert.Equal(0, start.GetProperty("message").GetProperty("usage").GetProperty("input_tokens").GetInt32());
+    }
 }

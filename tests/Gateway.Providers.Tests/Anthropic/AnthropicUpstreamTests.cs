@@ -36,6 +36,32 @@ public class AnthropicUpstreamTests
         Assert.Contains(dropped, d => d.StartsWith("temperature", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Request_JsonSchemaResponseFormat_BecomesOutputConfigFormat_JsonModeIsReportedDropped()
+    {
+        const string Schema = """{"type":"object","properties":{"echo":{"type":"string"}},"required":["echo"],"additionalProperties":false}""";
+        var (body, dropped) = Request("""{"model":"anthropic/claude-x","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"echo_reply","schema":"""
+            + Schema + ""","strict":true}}}""");
+        var format = body.GetProperty("output_config").GetProperty("format");
+        Assert.Equal("json_schema", format.GetProperty("type").GetString());
+        Assert.Equal(Schema, format.GetProperty("schema").GetRawText());
+        Assert.Empty(dropped);
+
+        var (jsonMode, droppedJsonMode) = Request("""{"model":"m","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_object"}}""");
+        Assert.False(jsonMode.TryGetProperty("output_config", out _));
+        Assert.Contains(droppedJsonMode, d => d.StartsWith("response_format json_object", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Stream_MessageStart_GivesThePromptSideOfTheUsageBeforeAnyText()
+    {
+        var translator = new AnthropicUpstreamStream("m", 1, includeUsage: true);
+        Assert.Null(translator.PromptUsage);
+        translator.OnFrame("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_s\",\"usage\":{\"input_tokens\":12,\"cache_read_input_tokens\":30,\"cache_creation_input_tokens\":5,\"output_tokens\":1}}}\n\n"u8,
+            new ArrayBufferWriter<byte>());
+        Assert.Equal(new Gateway.Core.Sse.TokenUsage(47, 0, 47, 30, 0, 5), translator.PromptUsage);
+    }
+
     [Theory]
     [InlineData("low", null, 1024, 4096 + 1024)]
     [InlineData("high", null, 4096, 4096 + 4096)]

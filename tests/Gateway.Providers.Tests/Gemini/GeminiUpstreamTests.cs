@@ -117,6 +117,18 @@ public class GeminiUpstreamTests
     }
 
     [Fact]
+    public void Stream_FirstChunk_GivesThePromptSideOfTheUsage_LaterChunksDoNotChangeIt()
+    {
+        var translator = new GeminiUpstreamStream("m", 1, includeUsage: false, "gemini");
+        var output = new ArrayBufferWriter<byte>();
+        Assert.Null(translator.PromptUsage);
+        translator.OnFrame("""data: {"candidates":[{"content":{"role":"model","parts":[{"text":"Hel"}]}}],"usageMetadata":{"promptTokenCount":9,"cachedContentTokenCount":4,"candidatesTokenCount":1}}"""u8, output);
+        Assert.Equal(new Gateway.Core.Sse.TokenUsage(9, 0, 9, 4, 0), translator.PromptUsage);
+        translator.OnFrame("""data: {"candidates":[{"content":{"role":"model","parts":[{"text":"lo"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":11,"candidatesTokenCount":2}}"""u8, output);
+        Assert.Equal(9, translator.PromptUsage?.PromptTokens);
+    }
+
+    [Fact]
     public void Stream_ClosedBeforeFinishReason_IsNotCompleted()
     {
         var translator = new GeminiUpstreamStream("m", 1, includeUsage: false, "gemini");

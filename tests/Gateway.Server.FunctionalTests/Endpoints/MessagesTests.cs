@@ -82,6 +82,58 @@ public class MessagesTests(SharedGateway shared) : IClassFixture<SharedGateway>
         Assert.Contains("content_block_delta", events);
     }
 
+    /// <summary>The usage objects of a stream's message_start and message_delta events.</summary>
+    private static async Task<(JsonElement Start, JsonElement Delta)> StreamUsage(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var events = (await response.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
+            .Select(e => JsonDocument.Parse(e.Split('\n')[1]["data: ".Length..]).RootElement.Clone()).ToArray();
+        var start = events.Single(e => e.GetProperty("type").GetString() == "message_start").GetProperty("message").GetProperty("usage");
+        var delta = events.Single(e => e.GetProperty("type").GetString() == "message_delta").GetProperty("usage");
+        return (start, delta);
+    }
+
+    [Fact]
+    public async Task Stream_Translated_MessageStartCarriesThePromptCounted_MessageDeltaTheProvidersNumbers()
+    {
+        string tag = Tag();
+        using var response = await Client.SendAsync(PostMessages(Message("openai/gpt-test", tag, stream: true)));
+        var (start, delta) = await StreamUsage(response);
+        // The OpenAI-format upstream reports usage only at the end: message_start has the tokenizer's count of
+        // the prompt ("Be brief." and the tag, with the chat format's few tokens around each message).
+        int estimate = start.GetProperty("input_tokens").GetInt32();
+        Assert.InRange(estimate, 8, 30);
+        Assert.Equal(0, start.GetProperty("output_tokens").GetInt32());
+        Assert.Equal((10, 5), (delta.GetProperty("input_tokens").GetInt32(), delta.GetProperty("output_tokens").GetInt32()));
+    }
+
+    [Fact]
+    public async Task Stream_TranslatedFromAnthropic_MessageStartCarriesTheProvidersOwnInputCount()
+    {
+        // A group mixing Anthropic with another provider is translated both ways (a retry may go to either):
+        // the Anthropic upstream's message_start count reaches the client's message_start unchanged.
+        await using var gateway = await StartAsync(shared.Upstream, configJson: """
+            {
+              "providers": {
+                "claude": { "type": "anthropic", "baseUrl": "$UPSTREAM_ROOT/anthropic", "apiKey": "env:OPENAI_API_KEY" },
+                "oa": { "type": "openai-compatible", "baseUrl": "$UPSTREAM", "apiKey": "env:OPENAI_API_KEY" }
+              },
+              "models": { "mixed": { "strategy": "round-robin", "deployments": [ { "provider": "claude", "model": "claude-test" }, { "provider": "oa", "model": "gpt-test" } ] } }
+            }
+            """);
+        var seen = new List<(int Start, int Delta)>();
+        for (int i = 0; i < 2; i++)
+        {
+            var request = Post("/v1/messages", Message("mixed", Tag(), stream: true), key: null);
+            request.Headers.Add("x-api-key", MasterKey);
+            using var response = await gateway.Client.SendAsync(request);
+            var (start, delta) = await StreamUsage(response);
+            seen.Add((start.GetProperty("input_tokens").GetInt32(), delta.GetProperty("input_tokens").GetInt32()));
+        }
+        Assert.Contains((3, 3), seen); // the Anthropic upstream's own count, in both events
+        Assert.Contains(seen, s => s.Delta == 10 && s.Start > 0); // the OpenAI-format one: an estimate first
+    }
+
     [Fact]
     public async Task AnthropicProvider_PassesThroughBytesUntouched()
     {

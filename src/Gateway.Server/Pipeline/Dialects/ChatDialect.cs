@@ -14,7 +14,7 @@ internal sealed class ChatDialect : InboundDialect
 
     public override RequestKind Kind => RequestKind.ChatCompletions;
 
-    public override ISseFrameOutput StreamOutput(GatewayRequest request, string model, bool clientAskedUsage) =>
+    public override ISseFrameOutput StreamOutput(GatewayRequest request, string model, bool clientAskedUsage, ReadOnlyMemory<byte> canonicalRequest) =>
         request.OpenAiOutput.Reset(stripUsageChunk: !clientAskedUsage);
 }
 
@@ -25,6 +25,6 @@ internal sealed class EmbeddingsDialect : InboundDialect
 
     public override RequestKind Kind => RequestKind.Embeddings;
 
-    public override ISseFrameOutput StreamOutput(GatewayRequest request, string model, bool clientAskedUsage) =>
+    public override ISseFrameOutput StreamOutput(GatewayRequest request, string model, bool clientAskedUsage, ReadOnlyMemory<byte> canonicalRequest) =>
         request.OpenAiOutput.Reset(stripUsageChunk: !clientAskedUsage);
 }

@@ -66,7 +66,8 @@ internal abstract class InboundDialect
 
     /// <summary>What a canonical stream becomes for this dialect's client, frame by frame.</summary>
     /// <param name="clientAskedUsage">The client asked for the usage chunk itself (else the gateway asked for it and drops it).</param>
-    public abstract ISseFrameOutput StreamOutput(GatewayRequest request, string model, bool clientAskedUsage);
+    /// <param name="canonicalRequest">The canonical request as sent (empty when none was: a policy answered), valid for the whole stream.</param>
+    public abstract ISseFrameOutput StreamOutput(GatewayRequest request, string model, bool clientAskedUsage, ReadOnlyMemory<byte> canonicalRequest);
 
     /// <summary>The content type of the client's event stream, given the upstream's.</summary>
     public virtual string StreamContentType(string? upstream) => upstream ?? "text/event-stream";

@@ -88,7 +88,8 @@ internal sealed partial class MessagesDialect : InboundDialect
         return true;
     }
 
-    public override ISseFrameOutput StreamOutput(GatewayRequest request, string model, bool clientAskedUsage) => new TranslatedEvents(new AnthropicStreamTranslator(model));
+    public override ISseFrameOutput StreamOutput(GatewayRequest request, string model, bool clientAskedUsage, ReadOnlyMemory<byte> canonicalRequest) =>
+        new TranslatedEvents(model, canonicalRequest);
 
     public override string StreamContentType(string? upstream) => "text/event-stream; charset=utf-8";
 
@@ -105,8 +106,32 @@ internal sealed partial class MessagesDialect : InboundDialect
     public override void WriteStreamError(IBufferWriter<byte> output, GatewayError error) => AnthropicErrors.WriteSseEvent(output, error);
 
     /// <summary>Canonical chunks translated to Anthropic's events.</summary>
-    private sealed class TranslatedEvents(AnthropicStreamTranslator translator) : ISseFrameOutput
+    private sealed class TranslatedEvents : ISseFrameOutput
     {
+        private readonly AnthropicStreamTranslator translator;
+        private readonly ReadOnlyMemory<byte> _request;
+        private IStreamTranslator? _upstream;
+
+        public TranslatedEvents(string model, ReadOnlyMemory<byte> canonicalRequest)
+        {
+            _request = canonicalRequest;
+            translator = new AnthropicStreamTranslator(model) { PromptUsage = PromptUsage };
+        }
+
+        public void Translating(IStreamTranslator upstream) => _upstream = upstream;
+
+        /// <summary>
+        /// For <c>message_start</c>: the provider's own count when its stream gave it first (Gemini), else
+        /// the prompt counted with the tokenizer (an estimate; <c>message_delta</c> brings the provider's numbers).
+        /// </summary>
+        private TokenUsage PromptUsage()
+        {
+            if (_upstream?.PromptUsage is { } counted) return counted;
+            if (_request.IsEmpty) return default;
+            int prompt = PromptTokens.Count(_request.Span).Prompt;
+            return new TokenUsage(prompt, 0, prompt, 0, 0);
+        }
+
         public bool Completed => translator.Completed;
 
         public TokenUsage? Usage => translator.Usage is { TotalTokens: > 0 } usage ? usage : null;
