@@ -38,6 +38,20 @@ public static class PromptTokens
     /// <summary>Loads the vocabulary (about 200 ms in the native binary) ahead of the first request that needs it; false when it cannot.</summary>
     public static bool Warm() => Encoding200k.Value is { } tokenizer && tokenizer.CountTokens("warm") > 0;
 
+    /// <summary>
+    /// The vocabulary is loaded, so counting costs microseconds; otherwise its load (about 200 ms) is started
+    /// on the thread pool, once, and false is returned: a caller on a latency-bound path (a stream's relay)
+    /// estimates instead of waiting for it.
+    /// </summary>
+    public static bool ReadyOrLoading()
+    {
+        if (Encoding200k.IsValueCreated) return true;
+        if (Interlocked.Exchange(ref s_loading, 1) == 0) ThreadPool.UnsafeQueueUserWorkItem(_ => Warm(), null);
+        return false;
+    }
+
+    private static int s_loading;
+
     /// <summary>Tokens in <paramref name="text"/>.</summary>
     public static int CountText(ReadOnlySpan<char> text) =>
         text.IsEmpty ? 0 : Encoding200k.Value is { } tokenizer ? tokenizer.CountTokens(text) : (text.Length + 3) / 4;

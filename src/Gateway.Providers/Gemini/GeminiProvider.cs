@@ -14,7 +14,7 @@ namespace Gateway.Providers.Gemini;
 /// Google AI Studio's Gemini API (<c>generateContent</c>, <c>streamGenerateContent?alt=sse</c>) behind
 /// the gateway's OpenAI-format provider contract. The key travels as <c>x-goog-api-key</c>.
 /// </summary>
-internal sealed partial class GeminiProvider : IProvider
+internal sealed partial class GeminiProvider : IProvider, IGenerateContentProvider
 {
     public const string DefaultBaseUrl = "https://generativelanguage.googleapis.com";
     private static readonly string[] KnownModels = ["gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.5-pro", "gemini-embedding-001"];
@@ -82,6 +82,56 @@ internal sealed partial class GeminiProvider : IProvider
         if (response is null) return failure;
         var translation = new Translation(this, model, _time.GetUtcNow().ToUnixTimeSeconds(), call, embeddings, base64, includeUsage);
         return await TranslatedAnswer.ReadAsync(request, response, translation, Name, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<UpstreamResult> SendGenerateContentAsync(ProviderCall call, CancellationToken cancellationToken)
+    {
+        string model = Encoding.UTF8.GetString(call.Model.Span);
+        string action = call.Stream ? ":streamGenerateContent?alt=sse" : ":generateContent";
+        var request = new HttpRequestMessage(HttpMethod.Post, $"{_baseUrl}/v1beta/models/{Uri.EscapeDataString(model)}{action}")
+        {
+            Version = HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
+            Content = new UpstreamBodyContent(call.Body),
+        };
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+        if (!string.IsNullOrEmpty(Config.ApiKey)) request.Headers.TryAddWithoutValidation("x-goog-api-key", Config.ApiKey);
+        foreach (var (name, value) in _extraHeaders) request.Headers.TryAddWithoutValidation(name, value);
+
+        var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken, call.ConnectTimeout, call.Trace).ConfigureAwait(false);
+        if (response is null) return failure;
+        try
+        {
+            int status = (int)response.StatusCode;
+            if (status is < 200 or >= 300)
+            {
+                var errorBody = await UpstreamHttp.ReadBoundedAsync(response.Content, 1024 * 1024, truncate: true, cancellationToken).ConfigureAwait(false);
+                var error = GeminiUpstreamErrors.FromResponse(Name, status, errorBody, Config.ApiKey);
+                if (UpstreamHttp.Header(response, "retry-after") is { } retryAfter) error = error with { Headers = [KeyValuePair.Create("retry-after", retryAfter)] };
+                // Same dialect on both sides: the provider's own error body goes back as it came (key scrubbed),
+                // except a refused provider key, which is the gateway's trouble and not the client's.
+                if (status is not (401 or 403) && error.Code != "upstream_auth_failed")
+                    error = error with { Status = status, RawBody = SecretScrubber.Scrub(errorBody, Config.ApiKey), RawBodyFormat = GeminiErrors.Format };
+                response.Dispose();
+                request.Dispose();
+                return UpstreamResult.Fail(error);
+            }
+            var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            return UpstreamResult.Ok(new UpstreamResponse(status, response.Content.Headers.ContentType?.ToString(), response.Content.Headers.ContentLength,
+                stream, new ResponseOwner(request, response)));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            response.Dispose();
+            request.Dispose();
+            return UpstreamResult.CanceledResult;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            response.Dispose();
+            request.Dispose();
+            return UpstreamResult.Fail(GatewayError.UpstreamBroken(Name, ex.Message));
+        }
     }
 
     private sealed class Translation(GeminiProvider provider, string model, long created, ProviderCall call, bool embeddings, bool base64, bool includeUsage) : IAnswerTranslation

@@ -217,6 +217,7 @@ public static partial class GatewayHost
                 .AddModelRoute(prefix + "/messages", new MessagesDialect(), pipeline)
                 .Add("GET", prefix + "/models", models.ListAsync);
         }
+        router.AddModelPattern(GeminiDialect.Matches, new GeminiDialect(), pipeline);
         router.Add("GET", "/health", HealthEndpoints.HealthAsync).Add("GET", "/ready", health.ReadyAsync)
             .Add("GET", "/metrics", app.Services.GetRequiredService<MetricsEndpoint>().ScrapeAsync)
             .AddPrefix(AdminApi.Prefix, app.Services.GetRequiredService<AdminApi>().HandleAsync);

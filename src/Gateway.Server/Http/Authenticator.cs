@@ -6,7 +6,7 @@ using Microsoft.Net.Http.Headers;
 
 namespace Gateway.Server.Http;
 
-/// <summary>Finds the gateway key in <c>Authorization: Bearer</c> or <c>x-api-key</c>.</summary>
+/// <summary>Finds the gateway key in <c>Authorization: Bearer</c> or <c>x-api-key</c> (on the Gemini routes also <c>x-goog-api-key</c> or <c>?key=</c>).</summary>
 internal static class Authenticator
 {
     private static readonly object CacheSlot = new();
@@ -20,7 +20,9 @@ internal static class Authenticator
     private sealed record Verified(string Header, KeyRing Ring, GovernanceDirectory Directory, GatewayKey Key);
 
     /// <summary>The key presented, from the configuration's keys or the stored ones (not revoked); null when neither has it.</summary>
-    public static GatewayKey? Authenticate(HttpContext context, KeyRing keys, GovernanceDirectory directory)
+    /// <param name="googleKeys">Also <c>x-goog-api-key</c> and <c>?key=</c>, where the Gemini SDKs put it (only on the Gemini routes:
+    /// elsewhere a key in the URL would end up in access logs for nothing).</param>
+    public static GatewayKey? Authenticate(HttpContext context, KeyRing keys, GovernanceDirectory directory, bool googleKeys = false)
     {
         var headers = context.Request.Headers;
         // Connection items are a plain dictionary: safe only while one request at a time uses the
@@ -42,7 +44,15 @@ internal static class Authenticator
             if (Cached(items, raw, keys, directory) is { } cached) return cached;
             if (Find(raw.AsSpan().Trim(), keys, directory) is { } key) return Remember(items, raw, keys, directory, key);
         }
-        return null;
+        if (!googleKeys) return null;
+        var googKey = headers["x-goog-api-key"];
+        if (googKey.Count == 1 && googKey[0] is { } goog)
+        {
+            if (Cached(items, goog, keys, directory) is { } cached) return cached;
+            if (Find(goog.AsSpan().Trim(), keys, directory) is { } key) return Remember(items, goog, keys, directory, key);
+        }
+        var query = context.Request.Query["key"];
+        return query.Count == 1 && query[0] is { Length: > 0 } inQuery ? Find(inQuery.AsSpan().Trim(), keys, directory) : null;
     }
 
     private static GatewayKey? Find(ReadOnlySpan<char> presented, KeyRing keys, GovernanceDirectory directory)

@@ -55,6 +55,15 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
         return this;
     }
 
+    private readonly List<(Func<string, bool> Matches, Route Route)> _patterns = [];
+
+    /// <summary>A model route whose paths carry the model (the Gemini API's <c>/v1beta/models/{model}:generateContent</c>), matched when no exact path is.</summary>
+    public GatewayRouter AddModelPattern(Func<string, bool> matches, InboundDialect dialect, ModelPipeline pipeline)
+    {
+        _patterns.Add((matches, new Route("POST", context => pipeline.HandleAsync(context, dialect), dialect)));
+        return this;
+    }
+
     public Task DispatchAsync(HttpContext context)
     {
         _routes ??= _building.ToFrozenDictionary(StringComparer.Ordinal);
@@ -65,13 +74,13 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
         context.Response.Headers[GatewayHeaders.RequestId] = context.TraceIdentifier;
         string path = context.Request.Path.Value ?? "/";
         if (path.Length > 1 && path[^1] == '/') path = path[..^1];
-        if (!_routes.TryGetValue(path, out var route))
+        if (!_routes.TryGetValue(path, out var route) && !TryPattern(path, out route))
         {
             foreach (var (prefix, handler) in _prefixes)
                 if (path.StartsWith(prefix, StringComparison.Ordinal) && (path.Length == prefix.Length || path[prefix.Length] == '/'))
                     return Plain(context, handler);
             return ErrorResponses.WriteAsync(context, GatewayError.NotFound(
-                $"No route {context.Request.Method} {context.Request.Path}. The gateway serves /v1/chat/completions, /v1/messages, /v1/embeddings and /v1/models."));
+                $"No route {context.Request.Method} {context.Request.Path}. The gateway serves /v1/chat/completions, /v1/messages, /v1/embeddings, /v1/models and the Gemini API's /v1beta/models/{{model}}:generateContent."));
         }
         // HEAD is GET without the body (Kestrel drops what the handler writes): load balancers probe /health with it.
         if (!string.Equals(context.Request.Method, route.Method, StringComparison.OrdinalIgnoreCase)
@@ -94,6 +103,18 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
             context.Features.Set(request);
         }
         return Run(context, route.Handler, request, started);
+    }
+
+    private bool TryPattern(string path, out Route route)
+    {
+        foreach (var (matches, candidate) in _patterns)
+        {
+            if (!matches(path)) continue;
+            route = candidate;
+            return true;
+        }
+        route = default;
+        return false;
     }
 
     /// <summary>A route without a model (the admin API): guarded and logged like the others, no record.</summary>

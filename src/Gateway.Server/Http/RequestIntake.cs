@@ -13,29 +13,46 @@ namespace Gateway.Server.Http;
 /// <summary>What every model route does first: authenticate, read the body (bounded), validate it in one pass.</summary>
 internal static class RequestIntake
 {
-    /// <summary>What intake found: the body (the caller disposes it) with its shape and the key, or the error to answer with.</summary>
-    public readonly record struct Intake(PooledBody? Body, RequestShape Shape, GatewayKey? Key, GatewayError? Error);
+    /// <summary>
+    /// What intake found: the body (the caller disposes it) with its shape and the key, or the error to answer with;
+    /// for a dialect that converts at intake, also the client's own bytes (the caller disposes them too), for a provider that speaks it.
+    /// </summary>
+    public readonly record struct Intake(PooledBody? Body, RequestShape Shape, GatewayKey? Key, GatewayError? Error, PooledBody? Original = null);
 
-    public static async ValueTask<Intake> ReadAsync(HttpContext context, GatewaySnapshot snapshot, GovernanceDirectory directory, RequestKind kind)
+    public static async ValueTask<Intake> ReadAsync(HttpContext context, GatewaySnapshot snapshot, GovernanceDirectory directory,
+        Pipeline.Dialects.InboundDialect dialect, Microsoft.Extensions.Logging.ILogger logger)
     {
-        if (Authenticate(context, snapshot, directory) is not { } key)
-            return new(null, default, null, GatewayError.Unauthorized("Missing or invalid gateway key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'."));
+        if (Authenticator.Authenticate(context, snapshot.Keys, directory, dialect.AcceptsGoogleKeys) is not { } key)
+            return new(null, default, null, GatewayError.Unauthorized($"Missing or invalid gateway key. Send it as {dialect.KeyHint}."));
         if (Authenticator.IsExpired(key, snapshot.Time))
             return new(null, default, null, GatewayError.Unauthorized("This gateway key has expired."));
         if (GatewayRequest.Of(context) is { } request) request.Key = key;
 
         var (body, readError) = await RequestBodyReader.ReadAsync(context.Request, snapshot.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
         if (body is null) return new(null, default, key, readError);
-        if (RequestInspector.Inspect(body.Span, kind, out var shape) is { } error)
+        PooledBody? original = null;
+        if (dialect.ConvertsAtIntake)
+        {
+            // The dialect names its model outside the body (Gemini: in the URL): from here on the request is canonical.
+            var canonical = new PooledBody(body.Length + 512);
+            var conversionError = dialect.FromClient(context, body.Memory, canonical, logger);
+            if (conversionError is not null)
+            {
+                canonical.Dispose();
+                body.Dispose();
+                return new(null, default, key, conversionError);
+            }
+            original = body;
+            body = canonical;
+        }
+        if (RequestInspector.Inspect(body.Span, dialect.Kind, out var shape) is { } error)
         {
             body.Dispose();
+            original?.Dispose();
             return new(null, default, key, error);
         }
-        return new(body, shape, key, null);
+        return new(body, shape, key, null, original);
     }
-
-    private static GatewayKey? Authenticate(HttpContext context, GatewaySnapshot snapshot, GovernanceDirectory directory) =>
-        Authenticator.Authenticate(context, snapshot.Keys, directory);
 
     /// <summary>The policies bound to one request, fixed at its start, and the context their hooks share (its PII vault).</summary>
     public sealed record BoundPolicies(PolicyChain Chain, PolicyContext Context);

@@ -41,18 +41,21 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
             return;
         }
         var snapshot = request.Snapshot;
-        var intake = await RequestIntake.ReadAsync(context, snapshot, directory.Current, dialect.Kind).ConfigureAwait(false);
+        var intake = await RequestIntake.ReadAsync(context, snapshot, directory.Current, dialect, logger).ConfigureAwait(false);
         if (intake.Body is not { } body)
         {
             await ErrorResponses.WriteAsync(context, intake.Error!, request.Started, dialect: dialect).ConfigureAwait(false);
             return;
         }
         using (body)
-            await RunAsync(context, request, dialect, body, intake.Shape, intake.Key!).ConfigureAwait(false);
+        using (intake.Original)
+            await RunAsync(context, request, dialect, body, intake.Shape, intake.Key!, intake.Original).ConfigureAwait(false);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask RunAsync(HttpContext context, GatewayRequest request, InboundDialect dialect, PooledBody body, RequestShape shape, GatewayKey key)
+    /// <param name="original">The client's own bytes when the dialect made the body canonical at intake (a native provider gets them).</param>
+    private async ValueTask RunAsync(HttpContext context, GatewayRequest request, InboundDialect dialect, PooledBody body, RequestShape shape, GatewayKey key,
+        PooledBody? original)
     {
         var snapshot = request.Snapshot;
         string model = RequestIntake.ClientModel(body, shape);
@@ -75,15 +78,17 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
                 await ErrorResponses.WriteAsync(context, error, request.Started, dialect: dialect).ConfigureAwait(false);
                 return;
             }
-            // Nothing needs the body: the client's own bytes go out with only the model rewritten.
-            if (dialect.IsCanonical)
-            {
-                await SendAsync(context, request, dialect, route, new Sender(dialect, body.Memory, shape, native: false, request.Stream), model, shape, null, key).ConfigureAwait(false);
-                return;
-            }
+            // Nothing needs the body: the client's own bytes go out with only the model rewritten (or, to a
+            // provider that speaks the client's dialect, as they came).
             if (dialect.ServesNatively(route))
             {
-                await SendAsync(context, request, dialect, route, new Sender(dialect, body.Memory, shape, native: true, request.Stream), model, shape, null, key).ConfigureAwait(false);
+                await SendAsync(context, request, dialect, route, new Sender(dialect, body.Memory, shape, native: true, request.Stream, (original ?? body).Memory),
+                    model, shape, null, key).ConfigureAwait(false);
+                return;
+            }
+            if (dialect.IsCanonical)
+            {
+                await SendAsync(context, request, dialect, route, new Sender(dialect, body.Memory, shape, native: false, request.Stream, default), model, shape, null, key).ConfigureAwait(false);
                 return;
             }
             unsent = route;
@@ -149,7 +154,7 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
                 await ErrorResponses.WriteAsync(context, error, request.Started, dialect: dialect).ConfigureAwait(false);
                 return;
             }
-            await SendAsync(context, request, dialect, route, new Sender(dialect, json, jsonShape, native: false, request.Stream), model, shape, bound, key).ConfigureAwait(false);
+            await SendAsync(context, request, dialect, route, new Sender(dialect, json, jsonShape, native: false, request.Stream, default), model, shape, bound, key).ConfigureAwait(false);
         }
         finally
         {
@@ -160,7 +165,9 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
     }
 
     /// <summary>How one attempt's request is written and sent: the canonical bytes, or the dialect's own to a provider that speaks it.</summary>
-    private readonly struct Sender(InboundDialect dialect, ReadOnlyMemory<byte> json, RequestShape shape, bool native, bool stream) : IAttemptSender
+    /// <param name="json">The request as the pipeline reads it (canonical, or the dialect's own when it passes through): limits, budgets and the model come from it.</param>
+    /// <param name="nativeBody">What a native provider is sent: the client's own bytes.</param>
+    private readonly struct Sender(InboundDialect dialect, ReadOnlyMemory<byte> json, RequestShape shape, bool native, bool stream, ReadOnlyMemory<byte> nativeBody) : IAttemptSender
     {
         public bool Native => native;
 
@@ -174,7 +181,7 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
         public ReadOnlyMemory<byte> Write(in ModelRoute route, PooledBufferWriter output)
         {
             var (model, modelJson) = RequestIntake.UpstreamModel(json, shape, route);
-            if (native) RequestRewriter.Rewrite(json.Span, shape, modelJson.Span, ensureUsage: false, output);
+            if (native) dialect.WriteNative(json.Span, nativeBody.Span, shape, modelJson.Span, output);
             else dialect.WriteUpstream(json.Span, shape, modelJson.Span, route, ensureUsage: stream, output);
             return model;
         }

@@ -46,6 +46,7 @@ public sealed class TestUpstream : IAsyncDisposable
         app.MapPost("/v1/embeddings", ctx => self!.EmbeddingsAsync(ctx));
         app.MapPost("/anthropic/v1/messages", ctx => self!.AnthropicAsync(ctx));
         app.MapPost("/bedrock/model/{model}/{action}", ctx => self!.BedrockAsync(ctx));
+        app.MapPost("/gemini/v1beta/models/{**method}", ctx => self!.GeminiAsync(ctx));
         // Azure OpenAI's deployment route (api-key header, api-version query)
         app.MapPost("/openai/deployments/{deployment}/chat/completions", ctx => self!.ChatAsync(ctx));
         app.MapGet("/v1/models", async ctx =>
@@ -179,6 +180,46 @@ public sealed class TestUpstream : IAsyncDisposable
         "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n" +
         "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":1}}\n\n" +
         "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+
+    /// <summary>The start of a Gemini stream's frames; the second and last carries the finish and the usage.</summary>
+    public static string GeminiFrame(string text, bool last) =>
+        "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":" + JsonSerializer.Serialize(text, TestJson.Default.String) + "}]},"
+        + (last ? "\"finishReason\":\"STOP\"," : "") + "\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":4,\"candidatesTokenCount\":" + (last ? 3 : 1)
+        + ",\"totalTokenCount\":" + (last ? 7 : 5) + "},\"modelVersion\":\"gemini-test\"}\r\n\r\n";
+
+    /// <summary>Google AI Studio's generateContent and streamGenerateContent (x-goog-api-key): "echo: text", usage 4 in, 3 out.</summary>
+    private async Task GeminiAsync(HttpContext ctx)
+    {
+        var (_, body) = await RecordAsync(ctx);
+        if (ctx.Request.Headers["x-goog-api-key"] != Key)
+        {
+            ctx.Response.StatusCode = 400;
+            await ctx.Response.WriteAsync("""{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT"}}""");
+            return;
+        }
+        string text = body.GetProperty("contents").EnumerateArray().Last().GetProperty("parts")[0].GetProperty("text").GetString() ?? "";
+        if (text.Contains("fault:429", StringComparison.Ordinal))
+        {
+            ctx.Response.StatusCode = 429;
+            ctx.Response.ContentType = "application/json";
+            await ctx.Response.WriteAsync("""{"error":{"code":429,"message":"Resource has been exhausted (e.g. check quota).","status":"RESOURCE_EXHAUSTED"}}""");
+            return;
+        }
+        if (ctx.Request.Path.Value!.EndsWith(":streamGenerateContent", StringComparison.Ordinal))
+        {
+            ctx.Response.ContentType = "text/event-stream";
+            await ctx.Response.WriteAsync(GeminiFrame("echo: ", last: false));
+            await ctx.Response.Body.FlushAsync();
+            if (!text.Contains("fault:no-finish", StringComparison.Ordinal)) await ctx.Response.WriteAsync(GeminiFrame(text, last: true));
+            return;
+        }
+        ctx.Response.ContentType = "application/json";
+        await ctx.Response.WriteAsync(GeminiAnswer(text));
+    }
+
+    public static string GeminiAnswer(string text) =>
+        "{\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":" + JsonSerializer.Serialize("echo: " + text, TestJson.Default.String)
+        + "}]},\"finishReason\":\"STOP\",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":4,\"candidatesTokenCount\":3,\"totalTokenCount\":7},\"modelVersion\":\"gemini-test\"}";
 
     private async Task AnthropicAsync(HttpContext ctx)
     {

@@ -29,6 +29,22 @@ internal abstract class InboundDialect
     /// <summary>The client's body is already canonical: policies read it and providers take it as it is.</summary>
     public virtual bool IsCanonical => true;
 
+    /// <summary>
+    /// The dialect's requests name their model outside the body (Gemini: in the URL), so the body is made
+    /// canonical as soon as it is read (<see cref="FromClient"/>) and the pipeline sees only the canonical form.
+    /// </summary>
+    public virtual bool ConvertsAtIntake => false;
+
+    /// <summary>Writes the canonical request for a dialect that <see cref="ConvertsAtIntake"/>: the model and stream flag from the URL, the rest from the body.</summary>
+    public virtual GatewayError? FromClient(HttpContext context, ReadOnlyMemory<byte> body, IBufferWriter<byte> output, ILogger logger) =>
+        throw new NotSupportedException($"the {Name} dialect reads its requests as they come");
+
+    /// <summary>The gateway key may also come in <c>x-goog-api-key</c> or <c>?key=</c>.</summary>
+    public virtual bool AcceptsGoogleKeys => false;
+
+    /// <summary>Where the 401 tells the client to put its key.</summary>
+    public virtual string KeyHint => "'Authorization: Bearer <key>' or 'x-api-key: <key>'";
+
     /// <summary>A problem with the request's headers, found before its body is read.</summary>
     public virtual GatewayError? CheckHeaders(HttpRequest request) => null;
 
@@ -49,6 +65,12 @@ internal abstract class InboundDialect
     /// policy binds the request: a policy always sees the canonical form.
     /// </summary>
     public virtual bool ServesNatively(in ModelRoute route) => false;
+
+    /// <summary>Writes what a provider that speaks the dialect is sent: by default the client's bytes with the model rewritten.</summary>
+    /// <param name="json">The body the pipeline read (<paramref name="shape"/> is its shape).</param>
+    /// <param name="clientBody">The client's own bytes (the same as <paramref name="json"/> unless the dialect converts at intake).</param>
+    public virtual void WriteNative(ReadOnlySpan<byte> json, ReadOnlySpan<byte> clientBody, in RequestShape shape, ReadOnlySpan<byte> modelJson, PooledBufferWriter output) =>
+        RequestRewriter.Rewrite(json, shape, modelJson, ensureUsage: false, output);
 
     /// <summary>Sends the client's own bytes (model rewritten) to a provider that speaks the dialect.</summary>
     public virtual ValueTask<UpstreamResult> SendNativeAsync(IProvider provider, ProviderCall call, HttpRequest request, CancellationToken cancellationToken) =>

@@ -121,14 +121,15 @@ internal sealed partial class MessagesDialect : InboundDialect
         public void Translating(IStreamTranslator upstream) => _upstream = upstream;
 
         /// <summary>
-        /// For <c>message_start</c>: the provider's own count when its stream gave it first (Gemini), else
-        /// the prompt counted with the tokenizer (an estimate; <c>message_delta</c> brings the provider's numbers).
+        /// For <c>message_start</c>: the provider's own count when its stream gave it first (Gemini, Anthropic),
+        /// else the prompt counted with the tokenizer (an estimate; <c>message_delta</c> brings the provider's
+        /// numbers). Until the tokenizer has loaded, a byte estimate: its first load must not stall a stream.
         /// </summary>
         private TokenUsage PromptUsage()
         {
             if (_upstream?.PromptUsage is { } counted) return counted;
             if (_request.IsEmpty) return default;
-            int prompt = PromptTokens.Count(_request.Span).Prompt;
+            int prompt = PromptTokens.ReadyOrLoading() ? PromptTokens.Count(_request.Span).Prompt : PromptTokens.QuickEstimate(_request.Span);
             return new TokenUsage(prompt, 0, prompt, 0, 0);
         }
 
