@@ -162,7 +162,7 @@ public static class RequestInspector
             if (streamOptionsStart >= 0 && !optionsNull && !stream)
                 return GatewayError.BadRequest("'stream_options' is only allowed when 'stream' is true.", "invalid_stream_options");
         }
-        else if (kind == RequestKind.Embeddings && !seenInput)
+        else if (kind is (RequestKind.Embeddings or RequestKind.Responses) && !seenInput)
         {
             return GatewayError.BadRequest("'input' is required.", "missing_input");
         }

@@ -5,4 +5,7 @@ public enum RequestKind
 {
     ChatCompletions,
     Embeddings,
+
+    /// <summary>OpenAI's Responses API: a model and an <c>input</c>, answered like a chat.</summary>
+    Responses,
 }

@@ -46,6 +46,9 @@ internal sealed class AzureEndpoints(string endpoint, string apiVersion, string?
     /// <summary>Azure lists models, not deployments; the config's <c>models</c> names the deployments instead.</summary>
     public Uri? Models => null;
 
+    /// <summary>Azure's Responses API sits at other paths and versions: <c>/v1/responses</c> to Azure is translated to chat.</summary>
+    public Uri? Responses => null;
+
     public void Authenticate(HttpRequestHeaders headers)
     {
         if (!string.IsNullOrEmpty(apiKey)) headers.TryAddWithoutValidation("api-key", apiKey);

@@ -15,7 +15,7 @@ namespace Gateway.Providers.OpenAI;
 /// LM Studio): the body passes through as the client sent it, model rewritten; the answer's bytes
 /// come back untouched.
 /// </summary>
-internal sealed partial class OpenAIProvider : IProvider
+internal sealed partial class OpenAIProvider : IProvider, IResponsesProvider
 {
     public const string DefaultBaseUrl = "https://api.openai.com/v1";
     private const int MaxErrorBody = 1024 * 1024;
@@ -37,16 +37,24 @@ internal sealed partial class OpenAIProvider : IProvider
         Config = config;
         _invoker = invoker;
         _logger = logger;
-        _endpoints = endpoints ?? new OpenAIEndpoints(config.BaseUrl ?? DefaultBaseUrl, config.ApiKey);
+        _endpoints = endpoints ?? new OpenAIEndpoints(config.BaseUrl ?? DefaultBaseUrl, config.ApiKey, responses: config.Type == OpenAIKind.TypeName);
         _extraHeaders = [.. config.Headers];
     }
 
     public string Name => Config.Name;
     public ProviderConfig Config { get; }
 
-    public async ValueTask<UpstreamResult> SendAsync(ProviderCall call, CancellationToken cancellationToken)
+    public ValueTask<UpstreamResult> SendAsync(ProviderCall call, CancellationToken cancellationToken) =>
+        SendToAsync(_endpoints.For(call.Operation, call.Model.Span), call, cancellationToken);
+
+    public bool ServesResponses => _endpoints.Responses is not null;
+
+    public ValueTask<UpstreamResult> SendResponsesAsync(ProviderCall call, CancellationToken cancellationToken) =>
+        SendToAsync(_endpoints.Responses ?? throw new InvalidOperationException($"provider '{Name}' serves no Responses API"), call, cancellationToken);
+
+    private async ValueTask<UpstreamResult> SendToAsync(Uri uri, ProviderCall call, CancellationToken cancellationToken)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, _endpoints.For(call.Operation, call.Model.Span))
+        var request = new HttpRequestMessage(HttpMethod.Post, uri)
         {
             Version = HttpVersion.Version11,
             // HTTP/2 when the upstream offers it over TLS (ALPN); plain HTTP/1.1 keep-alive otherwise.

@@ -215,6 +215,7 @@ public static partial class GatewayHost
             router.AddModelRoute(prefix + "/chat/completions", new ChatDialect(), pipeline)
                 .AddModelRoute(prefix + "/embeddings", new EmbeddingsDialect(), pipeline)
                 .AddModelRoute(prefix + "/messages", new MessagesDialect(), pipeline)
+                .AddModelRoute(prefix + "/responses", new ResponsesDialect(), pipeline)
                 .Add("GET", prefix + "/models", models.ListAsync);
         }
         router.AddModelPattern(GeminiDialect.Matches, new GeminiDialect(), pipeline);

@@ -60,7 +60,7 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
         var snapshot = request.Snapshot;
         string model = RequestIntake.ClientModel(body, shape);
         request.Model = model;
-        request.Stream = shape.Stream && dialect.Kind == RequestKind.ChatCompletions;
+        request.Stream = shape.Stream && dialect.Kind != RequestKind.Embeddings;
         // A model the key may not use is a 403 before any policy sees it, whatever a policy would have said.
         // The policies are the snapshot's: the ones built with the configuration this request runs on.
         var chain = snapshot.Policies is PolicySet { IsEmpty: false } policySet && key.MayUse(model) ? policySet.Select(model, key.Id) : PolicyChain.Empty;
@@ -135,7 +135,8 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
             if (changed is not null || !dialect.IsCanonical)
             {
                 // What a policy wrote is checked like what a client sent; a broken one is the policy's fault.
-                if (RequestInspector.Inspect(json.Span, dialect.Kind, out jsonShape) is { } invalid)
+                // A translated dialect's canonical form is a chat request.
+                if (RequestInspector.Inspect(json.Span, dialect.IsCanonical ? dialect.Kind : RequestKind.ChatCompletions, out jsonShape) is { } invalid)
                 {
                     error = changedBy is null ? invalid : RequestPolicies.Failed(changedBy, $"it returned a request the gateway cannot send ({invalid.Message})");
                     await ErrorResponses.WriteAsync(context, error, request.Started, dialect: dialect).ConfigureAwait(false);

@@ -47,6 +47,7 @@ public sealed class TestUpstream : IAsyncDisposable
         app.MapPost("/anthropic/v1/messages", ctx => self!.AnthropicAsync(ctx));
         app.MapPost("/bedrock/model/{model}/{action}", ctx => self!.BedrockAsync(ctx));
         app.MapPost("/gemini/v1beta/models/{**method}", ctx => self!.GeminiAsync(ctx));
+        app.MapPost("/v1/responses", ctx => self!.ResponsesAsync(ctx));
         // Azure OpenAI's deployment route (api-key header, api-version query)
         app.MapPost("/openai/deployments/{deployment}/chat/completions", ctx => self!.ChatAsync(ctx));
         app.MapGet("/v1/models", async ctx =>
@@ -180,6 +181,42 @@ public sealed class TestUpstream : IAsyncDisposable
         "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n" +
         "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":1}}\n\n" +
         "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+
+    /// <summary>OpenAI's Responses API: "echo: text" (the input string, or the last item's text), 8 tokens in, 2 out.</summary>
+    private async Task ResponsesAsync(HttpContext ctx)
+    {
+        var (_, body) = await RecordAsync(ctx);
+        if (ctx.Request.Headers.Authorization != $"Bearer {Key}")
+        {
+            await ErrorAsync(ctx, 401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key");
+            return;
+        }
+        var input = body.GetProperty("input");
+        string text = input.ValueKind == JsonValueKind.String ? input.GetString()! : input.EnumerateArray().Last().GetProperty("content").GetString() ?? "";
+        if (text.Contains("fault:429", StringComparison.Ordinal))
+        {
+            ctx.Response.Headers["retry-after"] = "3";
+            await ErrorAsync(ctx, 429, "Rate limit reached for requests", "requests", "rate_limit_exceeded");
+            return;
+        }
+        if (body.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True)
+        {
+            ctx.Response.ContentType = "text/event-stream";
+            await ctx.Response.WriteAsync(ResponsesEvents(text));
+            return;
+        }
+        ctx.Response.ContentType = "application/json";
+        await ctx.Response.WriteAsync(ResponsesAnswer(text));
+    }
+
+    public static string ResponsesAnswer(string text) =>
+        "{\"id\":\"resp_up\",\"object\":\"response\",\"status\":\"completed\",\"output\":[{\"type\":\"message\",\"id\":\"msg_up\",\"role\":\"assistant\",\"status\":\"completed\",\"content\":[{\"type\":\"output_text\",\"text\":"
+        + JsonSerializer.Serialize("echo: " + text, TestJson.Default.String) + ",\"annotations\":[]}]}],\"usage\":{\"input_tokens\":8,\"input_tokens_details\":{\"cached_tokens\":0},\"output_tokens\":2,\"output_tokens_details\":{\"reasoning_tokens\":0},\"total_tokens\":10}}";
+
+    public static string ResponsesEvents(string text) =>
+        "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"resp_up\",\"status\":\"in_progress\",\"output\":[]}}\n\n"
+        + "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"sequence_number\":1,\"item_id\":\"msg_up\",\"output_index\":0,\"content_index\":0,\"delta\":\"echo\"}\n\n"
+        + "event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":2,\"response\":" + ResponsesAnswer(text) + "}\n\n";
 
     /// <summary>The start of a Gemini stream's frames; the second and last carries the finish and the usage.</summary>
     public static string GeminiFrame(string text, bool last) =>

@@ -1,0 +1,177 @@
+using System.Buffers;
+using System.Text.Json;
+using Gateway.Core.Errors;
+using Gateway.Core.Json;
+using Gateway.Core.Providers;
+using Gateway.Core.Routing;
+using Gateway.Core.Sse;
+using Gateway.Providers.OpenAI;
+using Gateway.Server.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Server.Pipeline.Dialects;
+
+/// <summary>
+/// OpenAI's Responses API (<c>/v1/responses</c>), as the OpenAI Agents SDK, Codex and the Vercel AI SDK call it.
+/// Routed to OpenAI itself, the client's bytes pass through with only the model rewritten (so
+/// <c>previous_response_id</c>, <c>store</c> and built-in tools work as OpenAI runs them); to any other provider
+/// the request is translated to the canonical form and the answer back, a stream event by event. Errors use
+/// OpenAI's shape.
+/// </summary>
+internal sealed partial class ResponsesDialect : InboundDialect
+{
+    public override string Name => "responses";
+
+    public override RequestKind Kind => RequestKind.Responses;
+
+    public override bool IsCanonical => false;
+
+    public override GatewayError? ToCanonical(ReadOnlyMemory<byte> body, string model, IBufferWriter<byte> output, ILogger logger)
+    {
+        var dropped = new List<string>();
+        var error = ResponsesRequestTranslator.Translate(body, model, output, dropped);
+        if (error is null && dropped.Count > 0) Log.DroppedFields(logger, model, string.Join(", ", dropped));
+        return error;
+    }
+
+    // A group mixing OpenAI with other providers is translated, so a retry can go to any of them.
+    public override bool ServesNatively(in ModelRoute route) =>
+        route.Provider is IResponsesProvider { ServesResponses: true }
+        && (route.Group is null || route.Group.Deployments.All(d => d.Target.Provider is IResponsesProvider { ServesResponses: true }));
+
+    public override ValueTask<UpstreamResult> SendNativeAsync(IProvider provider, ProviderCall call, HttpRequest request, CancellationToken cancellationToken) =>
+        ((IResponsesProvider)provider).SendResponsesAsync(call, cancellationToken);
+
+    public override ISseFrameOutput NativeStreamOutput() => new NativeEvents();
+
+    public override bool TryReadNativeUsage(ReadOnlySpan<byte> answer, out TokenUsage usage)
+    {
+        usage = default;
+        return answer.IndexOf("\"usage\""u8) >= 0 && AnswerUsage.TryFindTopLevelObject(answer, "usage"u8, out var found) && NativeUsage.TryRead(found, out usage);
+    }
+
+    public override ISseFrameOutput StreamOutput(GatewayRequest request, string model, bool clientAskedUsage, ReadOnlyMemory<byte> canonicalRequest) =>
+        new TranslatedEvents(new ResponsesStreamTranslator(model));
+
+    public override string StreamContentType(string? upstream) => "text/event-stream; charset=utf-8";
+
+    public override bool TryWriteAnswer(ReadOnlyMemory<byte> canonical, string model, IBufferWriter<byte> output, out GatewayError? error)
+    {
+        error = ResponsesAnswer.Translate(canonical, model, output);
+        return true;
+    }
+
+    /// <summary>A broken Responses stream ends with an <c>error</c> event, which the OpenAI SDKs raise.</summary>
+    public override void WriteStreamError(IBufferWriter<byte> output, GatewayError error)
+    {
+        output.Write("event: error\ndata: "u8);
+        using (var w = new Utf8JsonWriter(output))
+        {
+            w.WriteStartObject();
+            w.WriteString("type"u8, "error"u8);
+            w.WriteString("code"u8, error.Code);
+            w.WriteString("message"u8, error.Message);
+            w.WriteNull("param"u8);
+            w.WriteEndObject();
+        }
+        output.Write("\n\n"u8);
+    }
+
+    /// <summary>Canonical chunks translated to the Responses events.</summary>
+    private sealed class TranslatedEvents(ResponsesStreamTranslator translator) : ISseFrameOutput
+    {
+        public bool Completed => translator.Completed;
+
+        public TokenUsage? Usage => translator.Usage is { TotalTokens: > 0 } usage ? usage : null;
+
+        public bool OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> client) => translator.OnFrame(frame, client);
+
+        // A final [DONE] without its blank line still ends the stream; any other leftover is a cut-off event.
+        public bool OnTrailing(ReadOnlySpan<byte> rest, IBufferWriter<byte> client)
+        {
+            if (OpenAiFrameInspector.Inspect(rest, out _) != OpenAiFrameKind.Done) return false;
+            translator.OnFrame(rest, client);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// OpenAI's Responses events forwarded byte for byte. The stream ended properly with <c>response.completed</c>,
+    /// <c>.incomplete</c> or <c>.failed</c> (the provider's own <c>error</c> event goes to the client as it came);
+    /// the usage is read from that terminal event's response.
+    /// </summary>
+    private sealed class NativeEvents : ISseFrameOutput
+    {
+        private TokenUsage? _usage;
+
+        public bool Completed { get; private set; }
+
+        public TokenUsage? Usage => _usage;
+
+        public bool OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> client)
+        {
+            if (frame.StartsWith("event: response.completed"u8) || frame.StartsWith("event: response.incomplete"u8) || frame.StartsWith("event: response.failed"u8)
+                || frame.StartsWith("event: error"u8) || IsTerminalData(frame))
+            {
+                Completed = true;
+                ReadUsage(frame);
+            }
+            client.Write(frame);
+            return true;
+        }
+
+        public bool OnTrailing(ReadOnlySpan<byte> rest, IBufferWriter<byte> client)
+        {
+            OnFrame(rest, client);
+            client.Write("\n\n"u8);
+            return Completed;
+        }
+
+        // Events may come without their "event:" line: the type is in the data too.
+        private static bool IsTerminalData(ReadOnlySpan<byte> frame) =>
+            frame.IndexOf("\"type\":\"response.completed\""u8) >= 0 || frame.IndexOf("\"type\":\"response.incomplete\""u8) >= 0
+            || frame.IndexOf("\"type\":\"response.failed\""u8) >= 0;
+
+        private void ReadUsage(ReadOnlySpan<byte> frame)
+        {
+            int data = frame.IndexOf("data:"u8);
+            if (data < 0) return;
+            var payload = frame[(data + 5)..].Trim(" \r\n"u8);
+            if (!AnswerUsage.TryFindTopLevelObject(payload, "response"u8, out var response)) return;
+            if (AnswerUsage.TryFindTopLevelObject(response, "usage"u8, out var usage) && NativeUsage.TryRead(usage, out var read)) _usage = read;
+        }
+    }
+
+    /// <summary>The Responses API's usage object: input and output tokens, cached and reasoning ones among them.</summary>
+    private static class NativeUsage
+    {
+        public static bool TryRead(ReadOnlySpan<byte> json, out TokenUsage usage)
+        {
+            usage = default;
+            try
+            {
+                using var document = JsonDocument.Parse(json.ToArray());
+                var root = document.RootElement;
+                int input = Int(root, "input_tokens"), output = Int(root, "output_tokens");
+                int cached = root.TryGetProperty("input_tokens_details", out var id) ? Int(id, "cached_tokens") : 0;
+                int reasoning = root.TryGetProperty("output_tokens_details", out var od) ? Int(od, "reasoning_tokens") : 0;
+                usage = new TokenUsage(input, output, input + output, cached, reasoning);
+                return true;
+            }
+            catch (JsonException)
+            {
+                return false;
+            }
+        }
+
+        private static int Int(JsonElement element, string name) =>
+            element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.TryGetInt32(out int i) ? i : 0;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1103, Level = LogLevel.Warning, Message = "/v1/responses for {Model}: fields without a canonical equivalent were dropped: {Fields}")]
+        public static partial void DroppedFields(ILogger logger, string model, string fields);
+    }
+}
