@@ -17,6 +17,16 @@ public static class BedrockConverseRequest
 {
     private sealed record Turn(string Role, List<Action<Utf8JsonWriter>> Blocks);
 
+    /// <summary>
+    /// Converse takes no output schema: a JSON answer (<c>response_format</c>) is asked for as a call of this
+    /// forced tool, whose input schema is the answer's schema; its input comes back as the message's text.
+    /// </summary>
+    public const string AnswerTool = "json_answer";
+
+    /// <summary>Whether a request is sent with the forced <see cref="AnswerTool"/> (a JSON answer asked for, no tools of its own).</summary>
+    public static bool UsesAnswerTool(ChatRequest request) =>
+        request.ResponseFormat is { Type: ResponseFormat.JsonSchemaType or ResponseFormat.JsonObjectType } && request.Tools is not { Count: > 0 };
+
     public static GatewayError? Translate(ChatRequest request, IBufferWriter<byte> output, List<string> dropped)
     {
         if (request.N is { } n && n != 1)
@@ -111,7 +121,30 @@ public static class BedrockConverseRequest
             w.WriteEndArray();
         }
         w.WriteEndObject();
-        if (request.Tools is { Count: > 0 } tools)
+        if (UsesAnswerTool(request))
+        {
+            w.WriteStartObject("toolConfig"u8);
+            w.WriteStartArray("tools"u8);
+            w.WriteStartObject();
+            w.WriteStartObject("toolSpec"u8);
+            w.WriteString("name"u8, AnswerTool);
+            w.WriteString("description"u8, "Give your answer by calling this tool: its input is the answer, as JSON."u8);
+            w.WriteStartObject("inputSchema"u8);
+            w.WritePropertyName("json"u8);
+            if (request.ResponseFormat!.JsonSchema?.Schema is { ValueKind: JsonValueKind.Object } schema) schema.WriteTo(w);
+            else w.WriteRawValue("{\"type\":\"object\"}"u8, skipInputValidation: true);
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.WriteEndArray();
+            w.WriteStartObject("toolChoice"u8);
+            w.WriteStartObject("tool"u8);
+            w.WriteString("name"u8, AnswerTool);
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        else if (request.Tools is { Count: > 0 } tools)
         {
             w.WriteStartObject("toolConfig"u8);
             w.WriteStartArray("tools"u8);
@@ -157,7 +190,8 @@ public static class BedrockConverseRequest
         if (request.FrequencyPenalty is not null) dropped.Add("frequency_penalty");
         if (request.PresencePenalty is not null) dropped.Add("presence_penalty");
         if (request.Seed is not null) dropped.Add("seed");
-        if (request.ResponseFormat is not null) dropped.Add("response_format");
+        if (request.ResponseFormat is { Type: not ResponseFormat.TextType } && !UsesAnswerTool(request))
+            dropped.Add("response_format (with tools of its own, a request cannot also force Bedrock's answer tool)");
         if (request.ReasoningEffort is not null) dropped.Add("reasoning_effort");
         if (request.User is not null) dropped.Add("user");
         if (request.ParallelToolCalls is not null) dropped.Add("parallel_tool_calls");

@@ -18,11 +18,12 @@ public static class BedrockConverseResponse
         _ => "stop",
     };
 
-    public static GatewayError? Translate(ReadOnlySpan<byte> body, string model, long created, IBufferWriter<byte> output)
+    /// <param name="answerTool">The request forced <see cref="BedrockConverseRequest.AnswerTool"/>: its call's input is the answer's text.</param>
+    public static GatewayError? Translate(ReadOnlySpan<byte> body, string model, long created, IBufferWriter<byte> output, bool answerTool = false)
     {
         try
         {
-            return TranslateUnguarded(body, model, created, output);
+            return TranslateUnguarded(body, model, created, output, answerTool);
         }
         catch (Exception ex) when (Http.JsonShape.IsMismatch(ex))
         {
@@ -30,7 +31,7 @@ public static class BedrockConverseResponse
         }
     }
 
-    private static GatewayError? TranslateUnguarded(ReadOnlySpan<byte> body, string model, long created, IBufferWriter<byte> output)
+    private static GatewayError? TranslateUnguarded(ReadOnlySpan<byte> body, string model, long created, IBufferWriter<byte> output, bool answerTool)
     {
         var reader = new Utf8JsonReader(body);
         using var document = JsonDocument.ParseValue(ref reader);
@@ -43,11 +44,17 @@ public static class BedrockConverseResponse
         {
             if (block.TryGetProperty("text", out var t)) text.Append(t.GetString());
             if (block.TryGetProperty("toolUse", out var use))
-                calls.Add(ToolCall.Of(use.GetProperty("toolUseId").GetString()!, use.GetProperty("name").GetString()!, use.TryGetProperty("input", out var input) ? input.GetRawText() : "{}"));
+            {
+                string name = use.GetProperty("name").GetString()!, input = use.TryGetProperty("input", out var i) ? i.GetRawText() : "{}";
+                if (answerTool && name == BedrockConverseRequest.AnswerTool) text.Append(input);
+                else calls.Add(ToolCall.Of(use.GetProperty("toolUseId").GetString()!, name, input));
+            }
         }
+        string? stopReason = root.TryGetProperty("stopReason", out var sr) ? sr.GetString() : null;
+        if (answerTool && stopReason == "tool_use" && calls.Count == 0) stopReason = "end_turn"; // the answer, not a call for the client
         OpenAICompletionWriter.Write(output, ChatCompletion.Single("chatcmpl-" + Guid.NewGuid().ToString("N"), created, model,
             ChatMessage.FromAssistant(text.ToString(), null, calls),
-            FinishReason(root.TryGetProperty("stopReason", out var sr) ? sr.GetString() : null),
+            FinishReason(stopReason),
             root.TryGetProperty("usage", out var usage) ? UsageOf(usage) : null));
         return null;
     }

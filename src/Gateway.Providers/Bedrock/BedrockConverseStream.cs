@@ -9,9 +9,11 @@ namespace Gateway.Providers.Bedrock;
 /// OpenAI chunks, event by event; the finish chunk, usage and <c>[DONE]</c> follow <c>metadata</c>,
 /// the last event. An exception message ends the stream as an error.
 /// </summary>
-public sealed class BedrockConverseStream(string model, long created, bool includeUsage)
+/// <param name="answerTool">The request forced <see cref="BedrockConverseRequest.AnswerTool"/>: its input streams as the answer's text.</param>
+public sealed class BedrockConverseStream(string model, long created, bool includeUsage, bool answerTool = false)
 {
     private readonly Dictionary<int, int> _toolIndexByBlock = [];
+    private readonly HashSet<int> _answerBlocks = [];
     private readonly OpenAIChunkWriter _chunks = new("chatcmpl-" + Guid.NewGuid().ToString("N"), created, model);
     private string? _stopReason;
 
@@ -46,6 +48,11 @@ public sealed class BedrockConverseStream(string model, long created, bool inclu
                 _chunks.Role(output);
                 break;
             case "contentBlockStart" when root.TryGetProperty("start", out var start) && start.TryGetProperty("toolUse", out var use):
+                if (answerTool && use.GetProperty("name").GetString() == BedrockConverseRequest.AnswerTool)
+                {
+                    _answerBlocks.Add(root.GetProperty("contentBlockIndex").GetInt32());
+                    break;
+                }
                 int toolIndex = _toolIndexByBlock.Count;
                 _toolIndexByBlock[root.GetProperty("contentBlockIndex").GetInt32()] = toolIndex;
                 _chunks.ToolCall(output, toolIndex, use.GetProperty("toolUseId").GetString(), use.GetProperty("name").GetString(), "");
@@ -54,14 +61,18 @@ public sealed class BedrockConverseStream(string model, long created, bool inclu
                 var delta = root.GetProperty("delta");
                 if (delta.TryGetProperty("text", out var text) && text.GetString() is { Length: > 0 } t)
                     _chunks.Content(output, t);
-                else if (delta.TryGetProperty("toolUse", out var toolDelta) && toolDelta.TryGetProperty("input", out var input)
-                    && input.GetString() is { Length: > 0 } fragment && _toolIndexByBlock.TryGetValue(root.GetProperty("contentBlockIndex").GetInt32(), out int index))
-                    _chunks.ToolCall(output, index, null, null, fragment);
+                else if (delta.TryGetProperty("toolUse", out var toolDelta) && toolDelta.TryGetProperty("input", out var input) && input.GetString() is { Length: > 0 } fragment)
+                {
+                    int block = root.GetProperty("contentBlockIndex").GetInt32();
+                    if (_answerBlocks.Contains(block)) _chunks.Content(output, fragment);
+                    else if (_toolIndexByBlock.TryGetValue(block, out int index)) _chunks.ToolCall(output, index, null, null, fragment);
+                }
                 else if (delta.TryGetProperty("reasoningContent", out var reasoning) && reasoning.TryGetProperty("text", out var rt) && rt.GetString() is { Length: > 0 } thought)
                     _chunks.Reasoning(output, thought);
                 break;
             case "messageStop":
                 _stopReason = root.TryGetProperty("stopReason", out var sr) ? sr.GetString() : null;
+                if (_stopReason == "tool_use" && _answerBlocks.Count > 0 && _toolIndexByBlock.Count == 0) _stopReason = "end_turn"; // the answer, not a call
                 break;
             case "metadata":
                 _chunks.Finish(output, BedrockConverseResponse.FinishReason(_stopReason));

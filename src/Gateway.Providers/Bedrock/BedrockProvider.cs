@@ -64,11 +64,11 @@ internal sealed partial class BedrockProvider : IProvider
 
         var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken, call.ConnectTimeout, call.Trace).ConfigureAwait(false);
         if (response is null) return failure;
-        var translation = new Translation(this, model, _time.GetUtcNow().ToUnixTimeSeconds(), call, chat.WantsStreamUsage);
+        var translation = new Translation(this, model, _time.GetUtcNow().ToUnixTimeSeconds(), call, chat.WantsStreamUsage, BedrockConverseRequest.UsesAnswerTool(chat));
         return await TranslatedAnswer.ReadAsync(request, response, translation, Name, "x-amzn-requestid", cancellationToken).ConfigureAwait(false);
     }
 
-    private sealed class Translation(BedrockProvider provider, string model, long created, ProviderCall call, bool includeUsage) : IAnswerTranslation
+    private sealed class Translation(BedrockProvider provider, string model, long created, ProviderCall call, bool includeUsage, bool answerTool) : IAnswerTranslation
     {
         public GatewayError Error(int status, byte[] body, HttpResponseMessage response) =>
             BedrockErrors.FromResponse(provider.Name, status, body, UpstreamHttp.Header(response, "x-amzn-errortype"), provider.Config.SecretAccessKey, provider.Config.SessionToken);
@@ -77,9 +77,9 @@ internal sealed partial class BedrockProvider : IProvider
 
         // AWS's binary event stream is not SSE: its frames are decoded here, into canonical SSE frames the relay splits.
         public (Stream Body, Gateway.Core.Sse.IStreamTranslator? Translator) OpenStream(Stream upstream) =>
-            (new EventStreamTranslatingStream(upstream, new BedrockConverseStream(model, created, includeUsage)), null);
+            (new EventStreamTranslatingStream(upstream, new BedrockConverseStream(model, created, includeUsage, answerTool)), null);
 
-        public GatewayError? Translate(byte[] answer, IBufferWriter<byte> output) => BedrockConverseResponse.Translate(answer, model, created, output);
+        public GatewayError? Translate(byte[] answer, IBufferWriter<byte> output) => BedrockConverseResponse.Translate(answer, model, created, output, answerTool);
     }
 
     /// <summary>Embeddings through InvokeModel: Titan takes one text a call, Cohere a batch.</summary>

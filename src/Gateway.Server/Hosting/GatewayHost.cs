@@ -210,15 +210,8 @@ public static partial class GatewayHost
         var models = app.Services.GetRequiredService<ModelsEndpoint>();
         var health = app.Services.GetRequiredService<HealthEndpoints>();
         var router = app.Services.GetRequiredService<GatewayRouter>();
-        foreach (var prefix in new[] { "/v1", "" })
-        {
-            router.AddModelRoute(prefix + "/chat/completions", new ChatDialect(), pipeline)
-                .AddModelRoute(prefix + "/embeddings", new EmbeddingsDialect(), pipeline)
-                .AddModelRoute(prefix + "/messages", new MessagesDialect(), pipeline)
-                .AddModelRoute(prefix + "/responses", new ResponsesDialect(), pipeline)
-                .Add("GET", prefix + "/models", models.ListAsync);
-        }
-        router.AddModelPattern(GeminiDialect.Matches, new GeminiDialect(), pipeline);
+        InboundRoutes.Add(router, pipeline);
+        router.Add("GET", "/v1/models", models.ListAsync).Add("GET", "/models", models.ListAsync);
         router.Add("GET", "/health", HealthEndpoints.HealthAsync).Add("GET", "/ready", health.ReadyAsync)
             .Add("GET", "/metrics", app.Services.GetRequiredService<MetricsEndpoint>().ScrapeAsync)
             .AddPrefix(AdminApi.Prefix, app.Services.GetRequiredService<AdminApi>().HandleAsync);

@@ -80,7 +80,7 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
                 if (path.StartsWith(prefix, StringComparison.Ordinal) && (path.Length == prefix.Length || path[prefix.Length] == '/'))
                     return Plain(context, handler);
             return ErrorResponses.WriteAsync(context, GatewayError.NotFound(
-                $"No route {context.Request.Method} {context.Request.Path}. The gateway serves /v1/chat/completions, /v1/responses, /v1/messages, /v1/embeddings, /v1/models and the Gemini API's /v1beta/models/{{model}}:generateContent."));
+                $"No route {context.Request.Method} {context.Request.Path}. The gateway serves /v1/chat/completions, /v1/responses, /v1/messages, /v1/embeddings, /v1/models and /v1beta/models/{{model}}:generateContent."));
         }
         // HEAD is GET without the body (Kestrel drops what the handler writes): load balancers probe /health with it.
         if (!string.Equals(context.Request.Method, route.Method, StringComparison.OrdinalIgnoreCase)

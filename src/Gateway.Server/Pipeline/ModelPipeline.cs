@@ -52,8 +52,8 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
             await RunAsync(context, request, dialect, body, intake.Shape, intake.Key!, intake.Original).ConfigureAwait(false);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     /// <param name="original">The client's own bytes when the dialect made the body canonical at intake (a native provider gets them).</param>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask RunAsync(HttpContext context, GatewayRequest request, InboundDialect dialect, PooledBody body, RequestShape shape, GatewayKey key,
         PooledBody? original)
     {

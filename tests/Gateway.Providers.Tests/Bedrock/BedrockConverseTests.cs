@@ -73,4 +73,61 @@ public class BedrockConverseTests
         Assert.Contains("throttlingException", translator.Error);
         Assert.False(translator.Completed);
     }
+
+    [Fact]
+    public void Request_JsonSchemaAnswer_IsAForcedAnswerTool_UnlessTheRequestHasToolsOfItsOwn()
+    {
+        const string Schema = """{"type":"object","properties":{"echo":{"type":"string"}},"required":["echo"]}""";
+        var output = new ArrayBufferWriter<byte>();
+        var dropped = new List<string>();
+        Assert.Null(Canonical.Translate("""{"model":"m","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"e","schema":"""
+            + Schema + "}}}", r => BedrockConverseRequest.Translate(r, output, dropped)));
+        var config = JsonDocument.Parse(output.WrittenMemory).RootElement.GetProperty("toolConfig");
+        var spec = config.GetProperty("tools")[0].GetProperty("toolSpec");
+        Assert.Equal((BedrockConverseRequest.AnswerTool, Schema), (spec.GetProperty("name").GetString(), spec.GetProperty("inputSchema").GetProperty("json").GetRawText()));
+        Assert.Equal(BedrockConverseRequest.AnswerTool, config.GetProperty("toolChoice").GetProperty("tool").GetProperty("name").GetString());
+        Assert.Empty(dropped);
+
+        var withTools = new ArrayBufferWriter<byte>();
+        var droppedWithTools = new List<string>();
+        Assert.Null(Canonical.Translate("""
+            {"model":"m","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_object"},"tools":[{"type":"function","function":{"name":"f"}}]}
+            """, r => BedrockConverseRequest.Translate(r, withTools, droppedWithTools)));
+        Assert.Equal("f", JsonDocument.Parse(withTools.WrittenMemory).RootElement.GetProperty("toolConfig").GetProperty("tools")[0].GetProperty("toolSpec").GetProperty("name").GetString());
+        Assert.Contains(droppedWithTools, d => d.StartsWith("response_format", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Response_TheAnswerToolsInput_IsTheMessagesText_AndTheTurnStops()
+    {
+        var output = new ArrayBufferWriter<byte>();
+        Assert.Null(BedrockConverseResponse.Translate("""
+            {"output":{"message":{"role":"assistant","content":[{"toolUse":{"toolUseId":"t1","name":"json_answer","input":{"echo":"hi"}}}]}},"stopReason":"tool_use","usage":{"inputTokens":5,"outputTokens":2,"totalTokens":7}}
+            """u8, "m", 1, output, answerTool: true));
+        var choice = JsonDocument.Parse(output.WrittenMemory).RootElement.GetProperty("choices")[0];
+        Assert.Equal(("stop", """{"echo":"hi"}"""), (choice.GetProperty("finish_reason").GetString(), choice.GetProperty("message").GetProperty("content").GetString()));
+        Assert.False(choice.GetProperty("message").TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array);
+    }
+
+    [Fact]
+    public void Stream_TheAnswerToolsInput_StreamsAsText()
+    {
+        var translator = new BedrockConverseStream("m", 1, includeUsage: false, answerTool: true);
+        var output = new ArrayBufferWriter<byte>();
+        foreach (var e in new[]
+        {
+            Event("messageStart", "{\"role\":\"assistant\"}"),
+            Event("contentBlockStart", "{\"contentBlockIndex\":0,\"start\":{\"toolUse\":{\"toolUseId\":\"t1\",\"name\":\"json_answer\"}}}"),
+            Event("contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"toolUse\":{\"input\":\"{\\\"echo\\\":\"}}}"),
+            Event("contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"toolUse\":{\"input\":\"\\\"hi\\\"}\"}}}"),
+            Event("messageStop", "{\"stopReason\":\"tool_use\"}"),
+            Event("metadata", "{\"usage\":{\"inputTokens\":5,\"outputTokens\":2,\"totalTokens\":7}}"),
+        })
+            translator.OnEvent(e, output);
+        var chunks = Encoding.UTF8.GetString(output.WrittenSpan).Split("\n\n", StringSplitOptions.RemoveEmptyEntries)[..^1]
+            .Select(f => JsonDocument.Parse(f[6..]).RootElement.Clone()).Where(c => c.GetProperty("choices").GetArrayLength() > 0).ToArray();
+        Assert.Equal("""{"echo":"hi"}""", string.Concat(chunks.Select(c => c.GetProperty("choices")[0].GetProperty("delta").TryGetProperty("content", out var t) ? t.GetString() : "")));
+        Assert.DoesNotContain(chunks, c => c.GetProperty("choices")[0].GetProperty("delta").TryGetProperty("tool_calls", out _));
+        Assert.Equal("stop", chunks[^1].GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+    }
 }
