@@ -191,4 +191,48 @@ public class TranslatorFuzzTests
             Assert.NotNull(BedrockErrors.FromResponse("p", status, input, "ValidationException", "secret", null));
         });
     }
+
+    [Fact]
+    public void GeminiInbound_RequestAnswerAndStream()
+    {
+        var requests = new[]
+        {
+            """{"systemInstruction":{"parts":[{"text":"s"}]},"contents":[{"role":"user","parts":[{"text":"a"},{"inlineData":{"mimeType":"image/png","data":"iVBOR"}}]},{"role":"model","parts":[{"text":"t","thought":true},{"functionCall":{"id":"c1","name":"f","args":{"a":1}},"thoughtSignature":"c2ln"}]},{"role":"user","parts":[{"functionResponse":{"id":"c1","name":"f","response":{"r":2}}}]}],"tools":[{"functionDeclarations":[{"name":"f","parameters":{"type":"OBJECT","properties":{"a":{"type":"INTEGER","nullable":true}},"required":["a"]}}]}],"toolConfig":{"functionCallingConfig":{"mode":"ANY","allowedFunctionNames":["f"]}},"generationConfig":{"maxOutputTokens":16,"temperature":0.5,"stopSequences":["x"],"responseMimeType":"application/json","responseSchema":{"type":"OBJECT"},"topK":3}}"""u8.ToArray(),
+        };
+        Mutator.Run("GeminiRequestTranslator", 2013, requests, Inputs, input =>
+            _ = GeminiRequestTranslator.Translate(input, "m", stream: true, new ArrayBufferWriter<byte>(), []));
+        var answers = new[] { """{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi","reasoning_content":"r","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},"finish_reason":"length"}],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3,"completion_tokens_details":{"reasoning_tokens":1}}}"""u8.ToArray() };
+        Mutator.Run("GeminiResponseTranslator", 2014, answers, Inputs, input => _ = GeminiResponseTranslator.Translate(input, "m", new ArrayBufferWriter<byte>()));
+        var streams = new[] { Encoding.UTF8.GetBytes("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"hi\",\"reasoning_content\":\"r\"}}]}\n\n"
+                + "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"t\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}}]}}]}\n\n"
+                + "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2,\"total_tokens\":3}}\n\ndata: [DONE]\n\n") };
+        Mutator.Run("GeminiStreamTranslator", 2015, streams, Inputs, input =>
+        {
+            var translator = new GeminiStreamTranslator("m");
+            var output = new ArrayBufferWriter<byte>();
+            Frames(input, frame => translator.OnFrame(frame, output));
+        }, StreamFailure);
+    }
+
+    [Fact]
+    public void ResponsesInbound_RequestAnswerAndStream()
+    {
+        var requests = new[]
+        {
+            """{"model":"m","instructions":"s","input":[{"role":"developer","content":"d"},{"type":"message","role":"user","content":[{"type":"input_text","text":"a"},{"type":"input_image","image_url":"https://e/a.png"}]},{"type":"reasoning","id":"r","summary":[]},{"type":"function_call","call_id":"c","name":"f","arguments":"{}"},{"type":"function_call_output","call_id":"c","output":[{"type":"input_text","text":"r"}]}],"tools":[{"type":"function","name":"f","parameters":{"type":"object"},"strict":true}],"tool_choice":{"type":"function","name":"f"},"text":{"format":{"type":"json_schema","name":"x","schema":{"type":"object"}}},"reasoning":{"effort":"low","summary":"auto"},"max_output_tokens":16,"stream":true,"store":false}"""u8.ToArray(),
+        };
+        Mutator.Run("ResponsesRequestTranslator", 2016, requests, Inputs, input =>
+            _ = ResponsesRequestTranslator.Translate(input, "m", new ArrayBufferWriter<byte>(), []));
+        var answers = new[] { """{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi","reasoning_content":"r","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},"finish_reason":"length"}],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3,"completion_tokens_details":{"reasoning_tokens":1}}}"""u8.ToArray() };
+        Mutator.Run("ResponsesAnswer", 2017, answers, Inputs, input => _ = ResponsesAnswer.Translate(input, "m", new ArrayBufferWriter<byte>()));
+        var streams = new[] { Encoding.UTF8.GetBytes("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"hi\",\"reasoning_content\":\"r\"}}]}\n\n"
+                + "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"t\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}}]}}]}\n\n"
+                + "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2,\"total_tokens\":3}}\n\ndata: [DONE]\n\n") };
+        Mutator.Run("ResponsesStreamTranslator", 2018, streams, Inputs, input =>
+        {
+            var translator = new ResponsesStreamTranslator("m");
+            var output = new ArrayBufferWriter<byte>();
+            Frames(input, frame => translator.OnFrame(frame, output));
+        }, StreamFailure);
+    }
 }
