@@ -39,3 +39,17 @@ public interface IAsyncStreamTranslator : IStreamTranslator
     /// <param name="frame">Memory the stage may read until the returned task completes.</param>
     ValueTask OnFrameAsync(ReadOnlyMemory<byte> frame, IBufferWriter<byte> output);
 }
+
+/// <summary>Canonical chunks into one inbound dialect's stream events (Anthropic's, Gemini's, the Responses API's), frame by frame.</summary>
+public interface IDialectStreamTranslator
+{
+    /// <summary>Translates one canonical frame; returns whether anything was written.</summary>
+    /// <exception cref="System.Text.Json.JsonException">The frame is not a canonical chunk.</exception>
+    bool OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> output);
+
+    /// <summary>The canonical <c>[DONE]</c> was seen and the dialect's closing events written.</summary>
+    bool Completed { get; }
+
+    /// <summary>The usage the canonical stream reported (zero until it did).</summary>
+    TokenUsage Usage { get; }
+}

@@ -11,7 +11,7 @@ namespace Gateway.Providers.Anthropic;
 /// (<c>thinking_delta</c>, <c>text_delta</c>, <c>input_json_delta</c>) / <c>_stop</c>, then <c>message_delta</c> (stop reason,
 /// usage) and <c>message_stop</c> once the upstream says <c>[DONE]</c>. Stateful, one per request.
 /// </summary>
-public sealed class AnthropicStreamTranslator(string model)
+public sealed class AnthropicStreamTranslator(string model) : IDialectStreamTranslator
 {
     private enum Block { None, Text, Thinking, Tool }
 

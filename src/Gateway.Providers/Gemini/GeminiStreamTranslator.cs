@@ -12,7 +12,7 @@ namespace Gateway.Providers.Gemini;
 /// upstream says <c>[DONE]</c>, a last one with the function calls (whole: Gemini sends a call in one part,
 /// OpenAI's arguments come in pieces), the <c>finishReason</c> and <c>usageMetadata</c>. Stateful, one per request.
 /// </summary>
-public sealed class GeminiStreamTranslator(string model)
+public sealed class GeminiStreamTranslator(string model) : IDialectStreamTranslator
 {
     private readonly ArrayBufferWriter<byte> _json = new(512);
     private readonly SortedDictionary<int, (string Id, string Name, StringBuilder Arguments)> _calls = [];

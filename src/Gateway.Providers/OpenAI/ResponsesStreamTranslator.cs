@@ -14,7 +14,7 @@ namespace Gateway.Providers.OpenAI;
 /// <c>response.incomplete</c> for a cut answer) with the whole output and the usage. Every event has a
 /// <c>sequence_number</c> from 0. Stateful, one per request.
 /// </summary>
-public sealed class ResponsesStreamTranslator(string model)
+public sealed class ResponsesStreamTranslator(string model) : IDialectStreamTranslator
 {
     private readonly ArrayBufferWriter<byte> _json = new(512);
     private readonly List<ResponsesItem> _items = [];

@@ -115,24 +115,6 @@ internal sealed partial class GeminiDialect : InboundDialect
 
     public override void WriteStreamError(IBufferWriter<byte> output, GatewayError error) => GeminiErrors.WriteSseEvent(output, error);
 
-    /// <summary>Canonical chunks as Gemini's stream frames.</summary>
-    private sealed class TranslatedEvents(GeminiStreamTranslator translator) : ISseFrameOutput
-    {
-        public bool Completed => translator.Completed;
-
-        public TokenUsage? Usage => translator.Usage is { TotalTokens: > 0 } usage ? usage : null;
-
-        public bool OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> client) => translator.OnFrame(frame, client);
-
-        // A final [DONE] without its blank line still ends the stream; any other leftover is a cut-off event.
-        public bool OnTrailing(ReadOnlySpan<byte> rest, IBufferWriter<byte> client)
-        {
-            if (OpenAiFrameInspector.Inspect(rest, out _) != OpenAiFrameKind.Done) return false;
-            translator.OnFrame(rest, client);
-            return true;
-        }
-    }
-
     /// <summary>
     /// Gemini's frames forwarded byte for byte. Gemini has no end event: a stream ended properly when a frame
     /// carried a <c>finishReason</c> before the upstream closed. Usage is cumulative on every frame; the last counts.

@@ -88,8 +88,25 @@ internal sealed partial class MessagesDialect : InboundDialect
         return true;
     }
 
-    public override ISseFrameOutput StreamOutput(GatewayRequest request, string model, bool clientAskedUsage, ReadOnlyMemory<byte> canonicalRequest) =>
-        new TranslatedEvents(model, canonicalRequest);
+    public override ISseFrameOutput StreamOutput(GatewayRequest request, string model, bool clientAskedUsage, ReadOnlyMemory<byte> canonicalRequest)
+    {
+        TranslatedEvents? events = null;
+        events = new TranslatedEvents(new AnthropicStreamTranslator(model) { PromptUsage = () => PromptUsage(events!.Upstream, canonicalRequest) });
+        return events;
+    }
+
+    /// <summary>
+    /// For <c>message_start</c>: the provider's own count when its stream gave it first (Gemini, Anthropic),
+    /// else the prompt counted with the tokenizer (an estimate; <c>message_delta</c> brings the provider's
+    /// numbers). Until the tokenizer has loaded, a byte estimate: its first load must not stall a stream.
+    /// </summary>
+    private static TokenUsage PromptUsage(IStreamTranslator? upstream, ReadOnlyMemory<byte> request)
+    {
+        if (upstream?.PromptUsage is { } counted) return counted;
+        if (request.IsEmpty) return default;
+        int prompt = PromptTokens.ReadyOrLoading() ? PromptTokens.Count(request.Span).Prompt : PromptTokens.QuickEstimate(request.Span);
+        return new TokenUsage(prompt, 0, prompt, 0, 0);
+    }
 
     public override string StreamContentType(string? upstream) => "text/event-stream; charset=utf-8";
 
@@ -104,49 +121,6 @@ internal sealed partial class MessagesDialect : InboundDialect
     public override ReadOnlyMemory<byte> ErrorBody(GatewayError error) => AnthropicErrors.ToBytes(error);
 
     public override void WriteStreamError(IBufferWriter<byte> output, GatewayError error) => AnthropicErrors.WriteSseEvent(output, error);
-
-    /// <summary>Canonical chunks translated to Anthropic's events.</summary>
-    private sealed class TranslatedEvents : ISseFrameOutput
-    {
-        private readonly AnthropicStreamTranslator translator;
-        private readonly ReadOnlyMemory<byte> _request;
-        private IStreamTranslator? _upstream;
-
-        public TranslatedEvents(string model, ReadOnlyMemory<byte> canonicalRequest)
-        {
-            _request = canonicalRequest;
-            translator = new AnthropicStreamTranslator(model) { PromptUsage = PromptUsage };
-        }
-
-        public void Translating(IStreamTranslator upstream) => _upstream = upstream;
-
-        /// <summary>
-        /// For <c>message_start</c>: the provider's own count when its stream gave it first (Gemini, Anthropic),
-        /// else the prompt counted with the tokenizer (an estimate; <c>message_delta</c> brings the provider's
-        /// numbers). Until the tokenizer has loaded, a byte estimate: its first load must not stall a stream.
-        /// </summary>
-        private TokenUsage PromptUsage()
-        {
-            if (_upstream?.PromptUsage is { } counted) return counted;
-            if (_request.IsEmpty) return default;
-            int prompt = PromptTokens.ReadyOrLoading() ? PromptTokens.Count(_request.Span).Prompt : PromptTokens.QuickEstimate(_request.Span);
-            return new TokenUsage(prompt, 0, prompt, 0, 0);
-        }
-
-        public bool Completed => translator.Completed;
-
-        public TokenUsage? Usage => translator.Usage is { TotalTokens: > 0 } usage ? usage : null;
-
-        public bool OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> client) => translator.OnFrame(frame, client);
-
-        // A final [DONE] without its blank line still ends the stream; any other leftover is a cut-off event.
-        public bool OnTrailing(ReadOnlySpan<byte> rest, IBufferWriter<byte> client)
-        {
-            if (OpenAiFrameInspector.Inspect(rest, out _) != OpenAiFrameKind.Done) return false;
-            translator.OnFrame(rest, client);
-            return true;
-        }
-    }
 
     /// <summary>
     /// Anthropic events forwarded byte for byte; <c>message_stop</c> (or the provider's own <c>error</c>

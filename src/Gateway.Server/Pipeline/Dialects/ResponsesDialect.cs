@@ -78,24 +78,6 @@ internal sealed partial class ResponsesDialect : InboundDialect
         output.Write("\n\n"u8);
     }
 
-    /// <summary>Canonical chunks translated to the Responses events.</summary>
-    private sealed class TranslatedEvents(ResponsesStreamTranslator translator) : ISseFrameOutput
-    {
-        public bool Completed => translator.Completed;
-
-        public TokenUsage? Usage => translator.Usage is { TotalTokens: > 0 } usage ? usage : null;
-
-        public bool OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> client) => translator.OnFrame(frame, client);
-
-        // A final [DONE] without its blank line still ends the stream; any other leftover is a cut-off event.
-        public bool OnTrailing(ReadOnlySpan<byte> rest, IBufferWriter<byte> client)
-        {
-            if (OpenAiFrameInspector.Inspect(rest, out _) != OpenAiFrameKind.Done) return false;
-            translator.OnFrame(rest, client);
-            return true;
-        }
-    }
-
     /// <summary>
     /// OpenAI's Responses events forwarded byte for byte. The stream ended properly with <c>response.completed</c>,
     /// <c>.incomplete</c> or <c>.failed</c> (the provider's own <c>error</c> event goes to the client as it came);
