@@ -13,7 +13,7 @@ namespace Gateway.Providers.OpenAI;
 /// <c>function_call_output</c> items into <c>tool</c> messages, flat function tools into chat's nested ones,
 /// <c>text.format</c> into <c>response_format</c>, <c>max_output_tokens</c> and <c>reasoning.effort</c> into their
 /// chat names. State the gateway does not keep (<c>previous_response_id</c>, <c>conversation</c>, item
-/// references) is a 400; fields with no canonical place are named in <c>dropped</c>.
+/// references, <c>store: true</c>) is a 400; fields with no canonical place are named in <c>dropped</c>.
 /// </summary>
 public static class ResponsesRequestTranslator
 {
@@ -52,6 +52,9 @@ public static class ResponsesRequestTranslator
         foreach (var stateful in (ReadOnlySpan<string>)["previous_response_id", "conversation"])
             if (root.TryGetProperty(stateful, out var state) && state.ValueKind is not JsonValueKind.Null)
                 return GatewayError.BadRequest($"'{stateful}' needs a provider that keeps responses (OpenAI itself): this model is served through a translation, and the gateway keeps no responses. Send the whole conversation in 'input' instead.", "unsupported_parameter");
+        // Asked for explicitly, storing is refused rather than silently not done; left out (OpenAI's default) or false, nothing is stored.
+        if (root.TryGetProperty("store", out var store) && store.ValueKind == JsonValueKind.True)
+            return GatewayError.BadRequest("'store': true needs a provider that keeps responses (OpenAI itself): this model is served through a translation, and the gateway keeps no responses. Send 'store': false or leave it out.", "unsupported_parameter");
 
         if (root.TryGetProperty("instructions", out var instructions) && instructions.ValueKind == JsonValueKind.String && instructions.GetString() is { Length: > 0 } system)
             request.Messages.Add(new ChatMessage { Role = ChatRoles.System, Content = MessageContent.FromText(system) });
@@ -71,7 +74,7 @@ public static class ResponsesRequestTranslator
             var value = property.Value;
             switch (property.Name)
             {
-                case "model" or "input" or "instructions" or "previous_response_id" or "conversation": break;
+                case "model" or "input" or "instructions" or "previous_response_id" or "conversation" or "store": break;
                 case "stream":
                     if (value.ValueKind == JsonValueKind.True)
                     {
@@ -95,7 +98,6 @@ public static class ResponsesRequestTranslator
                     }
                     break;
                 default:
-                    // store among them: the gateway keeps no responses, so a translated call is never stored.
                     if (value.ValueKind != JsonValueKind.Null) dropped.Add(property.Name);
                     break;
             }

@@ -22,7 +22,7 @@ public class ResponsesTranslationTests
         var (body, dropped) = Request("""
             {"model":"anthropic/claude-x","instructions":"Be terse.","input":"hi","max_output_tokens":16,"temperature":0.3,"top_p":0.9,
              "reasoning":{"effort":"low","summary":"auto"},"text":{"format":{"type":"json_schema","name":"echo","schema":{"type":"object"},"strict":true}},
-             "stream":true,"store":true,"metadata":{"a":"b"},"user":"u1"}
+             "stream":true,"store":false,"metadata":{"a":"b"},"user":"u1"}
             """);
         var messages = body.GetProperty("messages");
         Assert.Equal(["system:Be terse.", "user:hi"], messages.EnumerateArray().Select(m => m.GetProperty("role").GetString() + ":" + m.GetProperty("content").GetString()));
@@ -32,7 +32,7 @@ public class ResponsesTranslationTests
         Assert.Equal(("json_schema", "echo", """{"type":"object"}""", true), (format.GetProperty("type").GetString(), format.GetProperty("json_schema").GetProperty("name").GetString(),
             format.GetProperty("json_schema").GetProperty("schema").GetRawText(), format.GetProperty("json_schema").GetProperty("strict").GetBoolean()));
         Assert.True(body.GetProperty("stream_options").GetProperty("include_usage").GetBoolean());
-        Assert.Equal(["reasoning.summary", "store", "metadata"], dropped);
+        Assert.Equal(["reasoning.summary", "metadata"], dropped);
     }
 
     [Fact]
@@ -69,6 +69,7 @@ public class ResponsesTranslationTests
     [Theory]
     [InlineData("""{"model":"m","input":"hi","previous_response_id":"resp_1"}""", "unsupported_parameter")]
     [InlineData("""{"model":"m","input":"hi","conversation":"conv_1"}""", "unsupported_parameter")]
+    [InlineData("""{"model":"m","input":"hi","store":true}""", "unsupported_parameter")]
     [InlineData("""{"model":"m","input":[{"type":"item_reference","id":"msg_1"}]}""", "unsupported_input")]
     [InlineData("""{"model":"m","input":"hi","tools":[{"type":"web_search"}]}""", "unsupported_tool")]
     [InlineData("""{"model":"m","input":[{"role":"user","content":[{"type":"input_file","file_id":"f"}]}]}""", "unsupported_content")]
