@@ -92,11 +92,11 @@ public class HotReloadTests
         await using var upstream = await TestUpstream.StartAsync();
         string tag = "t" + Guid.NewGuid().ToString("N")[..10];
         await using var gateway = await StartAsync(upstream, configJson: """
-            { "models": { "g": { "timeouts": { "firstByteMs": 2500 }, "fallbacks": ["fb"], "deployments": [ { "provider": "openai", "model": "m1" } ] },
+            { "models": { "g": { "timeouts": { "firstByteMs": 6000 }, "fallbacks": ["fb"], "deployments": [ { "provider": "openai", "model": "m1" } ] },
                           "fb": "mock/echo" } }
             """);
         string path = Path.Combine(gateway.DataDir, "gateway.json");
-        var pending = gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{tag} fault:slow-headers:6000")));
+        var pending = gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{tag} fault:slow-headers:12000")));
         // While the first deployment keeps it waiting, the configuration moves the fallback to the upstream.
         await File.WriteAllTextAsync(path, """
             { "models": { "g": { "deployments": [ { "provider": "openai", "model": "m1" } ] }, "fb": "openai/gpt-new", "reloaded": "mock/echo" } }
