@@ -40,10 +40,7 @@ internal sealed class ResponsesItem(string type, string id)
                 break;
             default: // reasoning
                 w.WriteStartArray("summary"u8);
-                w.WriteStartObject();
-                w.WriteString("type"u8, "summary_text"u8);
-                w.WriteString("text"u8, Text.ToString());
-                w.WriteEndObject();
+                if (Done) ResponsesAnswer.WriteSummaryPart(w, Text.ToString());
                 w.WriteEndArray();
                 break;
         }
@@ -161,6 +158,14 @@ public static class ResponsesAnswer
         w.WriteNumber("reasoning_tokens"u8, usage.CompletionTokensDetails?.ReasoningTokens ?? 0);
         w.WriteEndObject();
         w.WriteNumber("total_tokens"u8, usage.PromptTokens + usage.CompletionTokens);
+        w.WriteEndObject();
+    }
+
+    internal static void WriteSummaryPart(Utf8JsonWriter w, string text)
+    {
+        w.WriteStartObject();
+        w.WriteString("type"u8, "summary_text"u8);
+        w.WriteString("text"u8, text);
         w.WriteEndObject();
     }
 

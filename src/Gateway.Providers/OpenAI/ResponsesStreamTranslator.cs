@@ -7,7 +7,9 @@ namespace Gateway.Providers.OpenAI;
 
 /// <summary>
 /// Turns an OpenAI <c>chat.completion.chunk</c> stream into the Responses API's event sequence, as the chunks
-/// arrive: <c>response.created</c>, <c>response.in_progress</c>; per message item <c>output_item.added</c>,
+/// arrive: <c>response.created</c>, <c>response.in_progress</c>; per reasoning item (the provider's thinking)
+/// <c>output_item.added</c>, <c>reasoning_summary_part.added</c>, <c>reasoning_summary_text.delta</c>…, their
+/// <c>.done</c> events and <c>output_item.done</c>; per message item <c>output_item.added</c>,
 /// <c>content_part.added</c>, <c>output_text.delta</c>…, <c>output_text.done</c>, <c>content_part.done</c>,
 /// <c>output_item.done</c>; per function call <c>output_item.added</c>, <c>function_call_arguments.delta</c>…,
 /// <c>.done</c>, <c>output_item.done</c>; then, once the upstream says <c>[DONE]</c>, <c>response.completed</c> (or
@@ -69,6 +71,7 @@ public sealed class ResponsesStreamTranslator(string model) : IDialectStreamTran
         {
             var choice = chunk.Choices[0];
             var delta = choice.Delta;
+            if (delta.ReasoningContent is { Length: > 0 } thinking) ReasoningDelta(output, thinking);
             string? text = delta.Content is { Length: > 0 } content ? content : delta.Refusal is { Length: > 0 } refusal ? refusal : null;
             if (text is not null) TextDelta(output, text);
             foreach (var call in delta.ToolCalls ?? []) CallDelta(output, call);
@@ -99,6 +102,29 @@ public sealed class ResponsesStreamTranslator(string model) : IDialectStreamTran
             w.WriteString("delta"u8, text);
             w.WriteStartArray("logprobs"u8);
             w.WriteEndArray();
+        });
+    }
+
+    private void ReasoningDelta(IBufferWriter<byte> output, string thinking)
+    {
+        if (_open is not { Type: ResponsesItem.Reasoning })
+        {
+            Close(output);
+            var item = new ResponsesItem(ResponsesItem.Reasoning, $"rs_{ResponsesAnswer.Suffix(_id)}_{_items.Count}");
+            Open(output, item);
+            Event(output, "response.reasoning_summary_part.added"u8, w =>
+            {
+                Summary(w, item);
+                w.WritePropertyName("part"u8);
+                ResponsesAnswer.WriteSummaryPart(w, "");
+            });
+        }
+        var reasoning = _open!;
+        reasoning.Text.Append(thinking);
+        Event(output, "response.reasoning_summary_text.delta"u8, w =>
+        {
+            Summary(w, reasoning);
+            w.WriteString("delta"u8, thinking);
         });
     }
 
@@ -166,6 +192,20 @@ public sealed class ResponsesStreamTranslator(string model) : IDialectStreamTran
                 ResponsesAnswer.WriteTextPart(w, text);
             });
         }
+        else if (item.Type == ResponsesItem.Reasoning)
+        {
+            Event(output, "response.reasoning_summary_text.done"u8, w =>
+            {
+                Summary(w, item);
+                w.WriteString("text"u8, text);
+            });
+            Event(output, "response.reasoning_summary_part.done"u8, w =>
+            {
+                Summary(w, item);
+                w.WritePropertyName("part"u8);
+                ResponsesAnswer.WriteSummaryPart(w, text);
+            });
+        }
         else
         {
             Event(output, "response.function_call_arguments.done"u8, w =>
@@ -198,6 +238,13 @@ public sealed class ResponsesStreamTranslator(string model) : IDialectStreamTran
         w.WriteString("item_id"u8, item.Id);
         w.WriteNumber("output_index"u8, _items.IndexOf(item));
         if (content) w.WriteNumber("content_index"u8, 0);
+    }
+
+    private void Summary(Utf8JsonWriter w, ResponsesItem item)
+    {
+        w.WriteString("item_id"u8, item.Id);
+        w.WriteNumber("output_index"u8, _items.IndexOf(item));
+        w.WriteNumber("summary_index"u8, 0);
     }
 
     private void Response(Utf8JsonWriter w, bool final)

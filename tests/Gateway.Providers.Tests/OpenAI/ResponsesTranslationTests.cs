@@ -192,4 +192,27 @@ public class ResponsesTranslationTests
         Assert.Equal("response.incomplete", events[^1].Type);
         Assert.Equal("max_output_tokens", events[^1].Data.GetProperty("response").GetProperty("incomplete_details").GetProperty("reason").GetString());
     }
+
+    [Fact]
+    public void Stream_Reasoning_IsAReasoningItemWithSummaryEvents_BeforeTheMessage()
+    {
+        var events = Stream(
+            """{"id":"c1","choices":[{"index":0,"delta":{"role":"assistant","reasoning_content":"Let me "},"finish_reason":null}]}""",
+            """{"id":"c1","choices":[{"index":0,"delta":{"reasoning_content":"think."},"finish_reason":null}]}""",
+            """{"id":"c1","choices":[{"index":0,"delta":{"content":"42"},"finish_reason":null}]}""",
+            """{"id":"c1","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":9,"total_tokens":14,"completion_tokens_details":{"reasoning_tokens":6}}}""",
+            "[DONE]");
+        Assert.Equal(["response.created", "response.in_progress",
+            "response.output_item.added", "response.reasoning_summary_part.added", "response.reasoning_summary_text.delta", "response.reasoning_summary_text.delta",
+            "response.reasoning_summary_text.done", "response.reasoning_summary_part.done", "response.output_item.done",
+            "response.output_item.added", "response.content_part.added", "response.output_text.delta", "response.output_text.done", "response.content_part.done",
+            "response.output_item.done", "response.completed"], events.Select(e => e.Type));
+        Assert.Equal(("reasoning", 0), (events[2].Data.GetProperty("item").GetProperty("type").GetString(), events[2].Data.GetProperty("item").GetProperty("summary").GetArrayLength()));
+        Assert.Equal("Let me think.", events[6].Data.GetProperty("text").GetString());
+        var output = events[^1].Data.GetProperty("response").GetProperty("output");
+        Assert.Equal(("reasoning", "Let me think.", "message"), (output[0].GetProperty("type").GetString(), output[0].GetProperty("summary")[0].GetProperty("text").GetString(),
+            output[1].GetProperty("type").GetString()));
+        Assert.Equal(1, events[9].Data.GetProperty("output_index").GetInt32());
+        Assert.Equal(6, events[^1].Data.GetProperty("response").GetProperty("usage").GetProperty("output_tokens_details").GetProperty("reasoning_tokens").GetInt32());
+    }
 }
