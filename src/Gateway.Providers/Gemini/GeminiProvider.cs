@@ -67,16 +67,7 @@ internal sealed partial class GeminiProvider : IProvider, IGenerateContentProvid
         if (translationError is not null) return UpstreamResult.Fail(translationError);
         if (dropped.Count > 0) Log.Dropped(_logger, Name, string.Join(", ", dropped));
 
-        string action = embeddings ? ":batchEmbedContents" : call.Stream ? ":streamGenerateContent?alt=sse" : ":generateContent";
-        var request = new HttpRequestMessage(HttpMethod.Post, $"{_baseUrl}/v1beta/models/{Uri.EscapeDataString(model)}{action}")
-        {
-            Version = HttpVersion.Version11,
-            VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
-            Content = new UpstreamBodyContent(body.WrittenMemory),
-        };
-        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
-        if (!string.IsNullOrEmpty(Config.ApiKey)) request.Headers.TryAddWithoutValidation("x-goog-api-key", Config.ApiKey);
-        foreach (var (name, value) in _extraHeaders) request.Headers.TryAddWithoutValidation(name, value);
+        var request = NewRequest(model, embeddings ? ":batchEmbedContents" : call.Stream ? ":streamGenerateContent?alt=sse" : ":generateContent", body.WrittenMemory);
 
         var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken, call.ConnectTimeout, call.Trace).ConfigureAwait(false);
         if (response is null) return failure;
@@ -87,16 +78,7 @@ internal sealed partial class GeminiProvider : IProvider, IGenerateContentProvid
     public async ValueTask<UpstreamResult> SendGenerateContentAsync(ProviderCall call, CancellationToken cancellationToken)
     {
         string model = Encoding.UTF8.GetString(call.Model.Span);
-        string action = call.Stream ? ":streamGenerateContent?alt=sse" : ":generateContent";
-        var request = new HttpRequestMessage(HttpMethod.Post, $"{_baseUrl}/v1beta/models/{Uri.EscapeDataString(model)}{action}")
-        {
-            Version = HttpVersion.Version11,
-            VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
-            Content = new UpstreamBodyContent(call.Body),
-        };
-        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
-        if (!string.IsNullOrEmpty(Config.ApiKey)) request.Headers.TryAddWithoutValidation("x-goog-api-key", Config.ApiKey);
-        foreach (var (name, value) in _extraHeaders) request.Headers.TryAddWithoutValidation(name, value);
+        var request = NewRequest(model, call.Stream ? ":streamGenerateContent?alt=sse" : ":generateContent", call.Body);
 
         var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken, call.ConnectTimeout, call.Trace).ConfigureAwait(false);
         if (response is null) return failure;
@@ -132,6 +114,21 @@ internal sealed partial class GeminiProvider : IProvider, IGenerateContentProvid
             request.Dispose();
             return UpstreamResult.Fail(GatewayError.UpstreamBroken(Name, ex.Message));
         }
+    }
+
+    /// <summary>A call of one of the model's methods (<c>:generateContent</c> and the like), with the key and the configured headers.</summary>
+    private HttpRequestMessage NewRequest(string model, string action, ReadOnlyMemory<byte> body)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, $"{_baseUrl}/v1beta/models/{Uri.EscapeDataString(model)}{action}")
+        {
+            Version = HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
+            Content = new UpstreamBodyContent(body),
+        };
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+        if (!string.IsNullOrEmpty(Config.ApiKey)) request.Headers.TryAddWithoutValidation("x-goog-api-key", Config.ApiKey);
+        foreach (var (name, value) in _extraHeaders) request.Headers.TryAddWithoutValidation(name, value);
+        return request;
     }
 
     private sealed class Translation(GeminiProvider provider, string model, long created, ProviderCall call, bool embeddings, bool base64, bool includeUsage) : IAnswerTranslation

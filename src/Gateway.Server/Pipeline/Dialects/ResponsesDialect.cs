@@ -125,30 +125,57 @@ internal sealed partial class ResponsesDialect : InboundDialect
         }
     }
 
-    /// <summary>The Responses API's usage object: input and output tokens, cached and reasoning ones among them.</summary>
+    /// <summary>The Responses API's usage object: input and output tokens, cached and reasoning ones among them. Read forward, without a document.</summary>
     private static class NativeUsage
     {
         public static bool TryRead(ReadOnlySpan<byte> json, out TokenUsage usage)
         {
             usage = default;
+            int input = 0, output = 0, cached = 0, reasoning = 0;
             try
             {
-                using var document = JsonDocument.Parse(json.ToArray());
-                var root = document.RootElement;
-                int input = Int(root, "input_tokens"), output = Int(root, "output_tokens");
-                int cached = root.TryGetProperty("input_tokens_details", out var id) ? Int(id, "cached_tokens") : 0;
-                int reasoning = root.TryGetProperty("output_tokens_details", out var od) ? Int(od, "reasoning_tokens") : 0;
-                usage = new TokenUsage(input, output, input + output, cached, reasoning);
-                return true;
+                var reader = new Utf8JsonReader(json);
+                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    if (reader.ValueTextEquals("input_tokens"u8)) input = Int(ref reader);
+                    else if (reader.ValueTextEquals("output_tokens"u8)) output = Int(ref reader);
+                    else if (reader.ValueTextEquals("input_tokens_details"u8)) cached = Detail(ref reader, "cached_tokens"u8);
+                    else if (reader.ValueTextEquals("output_tokens_details"u8)) reasoning = Detail(ref reader, "reasoning_tokens"u8);
+                    else { reader.Read(); reader.Skip(); }
+                }
             }
             catch (JsonException)
             {
                 return false;
             }
+            usage = new TokenUsage(input, output, input + output, cached, reasoning);
+            return true;
         }
 
-        private static int Int(JsonElement element, string name) =>
-            element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.TryGetInt32(out int i) ? i : 0;
+        private static int Int(ref Utf8JsonReader reader)
+        {
+            reader.Read();
+            return reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int value) ? value : 0;
+        }
+
+        /// <summary>One count inside a details object (the reader is on its name; it ends on the object's end).</summary>
+        private static int Detail(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
+        {
+            reader.Read();
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                return 0;
+            }
+            int found = 0;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals(name)) found = Int(ref reader);
+                else { reader.Read(); reader.Skip(); }
+            }
+            return found;
+        }
     }
 
     private static partial class Log
