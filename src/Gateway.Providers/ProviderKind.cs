@@ -20,6 +20,12 @@ public abstract class ProviderKind : ProviderDescriptor
     protected IEnumerable<ProviderConfig> FromVariables(IProviderEnvironment environment, string keyVariable, string urlVariable) =>
         environment.FromKeyAndUrl(Type, Type, keyVariable, urlVariable) is { } found ? [found] : [];
 
+    /// <summary>The <c>responsesApi</c> setting, for the types that may or may not serve OpenAI's Responses API.</summary>
+    protected const string ResponsesApiSetting = "responsesApi";
+
+    protected static ProviderConfig ReadResponsesApi(ProviderConfig config, IProviderSettings settings) =>
+        settings.Bool(ResponsesApiSetting) is { } serves ? config with { ResponsesApi = serves } : config;
+
     /// <summary>There is no default endpoint for this type.</summary>
     protected void RequireBaseUrl(IProviderSettings settings, string example)
     {

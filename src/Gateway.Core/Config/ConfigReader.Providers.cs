@@ -22,6 +22,8 @@ internal sealed partial class ConfigReader
 
         public long? Long(string name, long min, long max) => TryGet(entry, name, out var value) ? reader.Long(value, $"{path}.{name}", min, max) : null;
 
+        public bool? Bool(string name) => TryGet(entry, name, out var value) ? reader.Bool(value, $"{path}.{name}") : null;
+
         public string? Env(string variable) => reader.Env(variable);
 
         public void Error(string? name, string message) => reader._errors.Add(name is null ? $"{path}: {message}" : $"{path}.{name}: {message}");

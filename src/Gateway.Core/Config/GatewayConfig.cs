@@ -60,6 +60,11 @@ public sealed record ProviderConfig
     public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
     /// <summary>Azure OpenAI: the <c>api-version</c> query parameter.</summary>
     public string? ApiVersion { get; init; }
+    /// <summary>
+    /// Whether the provider serves OpenAI's Responses API, so <c>/v1/responses</c> passes through to it untouched;
+    /// null for its type's default (<c>openai</c> and <c>azure</c> do, an <c>openai-compatible</c> server is taken to be chat only).
+    /// </summary>
+    public bool? ResponsesApi { get; init; }
     /// <summary>Bedrock: the AWS region, and the credentials that sign requests (SigV4). Never logged.</summary>
     public string? Region { get; init; }
     public string? AccessKeyId { get; init; }

@@ -47,6 +47,9 @@ public interface IProviderSettings
 
     long? Long(string name, long min, long max);
 
+    /// <summary>A true/false setting (a wrong kind of value is reported); null when absent.</summary>
+    bool? Bool(string name);
+
     /// <summary>An environment variable, null when unset or empty.</summary>
     string? Env(string variable);
 

@@ -10,8 +10,11 @@ namespace Gateway.Providers.Azure;
 /// Azure OpenAI: the model in <c>azure/&lt;deployment&gt;</c> names a deployment, called at
 /// <c>{endpoint}/openai/deployments/{deployment}/{operation}?api-version=...</c> with an
 /// <c>api-key</c> header. The wire format is OpenAI's, so bodies pass through untouched.
+/// The Responses API is the exception: it is served only by Azure's OpenAI-compatible v1 surface,
+/// <c>{endpoint}/openai/v1/responses</c>, with no deployment in the path (the body's <c>model</c> names it) and no api-version.
 /// </summary>
-internal sealed class AzureEndpoints(string endpoint, string apiVersion, string? apiKey) : IOpenAIEndpoints
+/// <param name="responses">The resource serves the Responses API (every region but a few; <c>responsesApi: false</c> says otherwise).</param>
+internal sealed class AzureEndpoints(string endpoint, string apiVersion, string? apiKey, bool responses = true) : IOpenAIEndpoints
 {
     public const string DefaultApiVersion = "2024-10-21";
 
@@ -46,8 +49,7 @@ internal sealed class AzureEndpoints(string endpoint, string apiVersion, string?
     /// <summary>Azure lists models, not deployments; the config's <c>models</c> names the deployments instead.</summary>
     public Uri? Models => null;
 
-    /// <summary>Azure's Responses API sits at other paths and versions: <c>/v1/responses</c> to Azure is translated to chat.</summary>
-    public Uri? Responses => null;
+    public Uri? Responses { get; } = responses ? new($"{endpoint.TrimEnd('/')}/openai/v1/responses") : null;
 
     public void Authenticate(HttpRequestHeaders headers)
     {

@@ -15,12 +15,13 @@ public sealed class AzureKind : ProviderKind
 
     public override string Type => TypeName;
 
-    public override IReadOnlyList<string> OwnSettings { get; } = ["apiVersion"];
+    public override IReadOnlyList<string> OwnSettings { get; } = ["apiVersion", ResponsesApiSetting];
 
     public override ProviderConfig Read(ProviderConfig config, IProviderSettings settings)
     {
         RequireBaseUrl(settings, "the resource endpoint, e.g. \"https://my-resource.openai.azure.com\"");
         RequireApiKey(settings);
+        config = ReadResponsesApi(config, settings);
         return settings.String("apiVersion") is { Length: > 0 } version ? config with { ApiVersion = version } : config;
     }
 
@@ -33,5 +34,5 @@ public sealed class AzureKind : ProviderKind
 
     public override IProvider Create(ProviderConfig config, ProviderServices services) =>
         new OpenAIProvider(config, services.Handlers.Get(config, config.BaseUrl!), services.Loggers.CreateLogger("Gateway.Providers.Azure"),
-            new AzureEndpoints(config.BaseUrl!, config.ApiVersion ?? AzureEndpoints.DefaultApiVersion, config.ApiKey));
+            new AzureEndpoints(config.BaseUrl!, config.ApiVersion ?? AzureEndpoints.DefaultApiVersion, config.ApiKey, responses: config.ResponsesApi ?? true));
 }

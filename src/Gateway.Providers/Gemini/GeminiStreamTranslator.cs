@@ -11,6 +11,7 @@ namespace Gateway.Providers.Gemini;
 /// frames as the chunks arrive: one <c>GenerateContentResponse</c> per text (or thinking) delta, then, once the
 /// upstream says <c>[DONE]</c>, a last one with the function calls (whole: Gemini sends a call in one part,
 /// OpenAI's arguments come in pieces), the <c>finishReason</c> and <c>usageMetadata</c>. Stateful, one per request.
+/// Like Gemini's own streams, the frames before the last carry the prompt's side of <c>usageMetadata</c> when it is known.
 /// </summary>
 public sealed class GeminiStreamTranslator(string model) : IDialectStreamTranslator
 {
@@ -19,6 +20,13 @@ public sealed class GeminiStreamTranslator(string model) : IDialectStreamTransla
     private string _responseId = "";
     private string? _finishReason;
     private Usage? _usage;
+    private TokenUsage? _prompt;
+
+    /// <summary>
+    /// The prompt's side of the usage, asked once with the first frame: Gemini reports <c>promptTokenCount</c> on
+    /// every chunk, while OpenAI's usage comes last. The exact numbers still follow on the last frame. Unset: none.
+    /// </summary>
+    public Func<TokenUsage>? PromptUsage { get; init; }
 
     /// <summary>The upstream's <c>[DONE]</c> was seen and the last frame written.</summary>
     public bool Completed { get; private set; }
@@ -108,6 +116,7 @@ public sealed class GeminiStreamTranslator(string model) : IDialectStreamTransla
             w.WriteEndObject();
             w.WriteEndArray();
             if (finish is not null) GeminiResponseTranslator.WriteUsage(w, _usage);
+            else WritePromptUsage(w);
             w.WriteString("modelVersion"u8, model);
             w.WriteString("responseId"u8, _responseId);
             w.WriteEndObject();
@@ -115,5 +124,16 @@ public sealed class GeminiStreamTranslator(string model) : IDialectStreamTransla
         output.Write("data: "u8);
         output.Write(_json.WrittenSpan);
         output.Write("\r\n\r\n"u8);
+    }
+
+    private void WritePromptUsage(Utf8JsonWriter w)
+    {
+        _prompt ??= PromptUsage?.Invoke() ?? default;
+        if (_prompt is not { PromptTokens: > 0 } prompt) return;
+        w.WriteStartObject("usageMetadata"u8);
+        w.WriteNumber("promptTokenCount"u8, prompt.PromptTokens);
+        w.WriteNumber("totalTokenCount"u8, prompt.PromptTokens);
+        if (prompt.CachedTokens > 0) w.WriteNumber("cachedContentTokenCount"u8, prompt.CachedTokens);
+        w.WriteEndObject();
     }
 }

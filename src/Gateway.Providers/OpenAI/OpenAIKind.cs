@@ -31,10 +31,13 @@ public sealed class OpenAICompatibleKind : ProviderKind
 
     public override string Type => TypeName;
 
+    /// <summary><c>responsesApi: true</c> says the server has <c>/responses</c> too (vLLM and Ollama do), so it gets those requests untouched.</summary>
+    public override IReadOnlyList<string> OwnSettings { get; } = [ResponsesApiSetting];
+
     public override ProviderConfig Read(ProviderConfig config, IProviderSettings settings)
     {
         RequireBaseUrl(settings, "e.g. \"http://127.0.0.1:11434/v1\"");
-        return config;
+        return ReadResponsesApi(config, settings);
     }
 
     public override IProvider Create(ProviderConfig config, ProviderServices services) =>

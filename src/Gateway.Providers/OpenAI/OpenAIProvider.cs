@@ -37,7 +37,7 @@ internal sealed partial class OpenAIProvider : IProvider, IResponsesProvider
         Config = config;
         _invoker = invoker;
         _logger = logger;
-        _endpoints = endpoints ?? new OpenAIEndpoints(config.BaseUrl ?? DefaultBaseUrl, config.ApiKey, responses: config.Type == OpenAIKind.TypeName);
+        _endpoints = endpoints ?? new OpenAIEndpoints(config.BaseUrl ?? DefaultBaseUrl, config.ApiKey, responses: config.ResponsesApi ?? config.Type == OpenAIKind.TypeName);
         _extraHeaders = [.. config.Headers];
     }
 

@@ -236,6 +236,19 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void Load_ResponsesApi_IsABooleanOfTheTypesThatMayOrMayNotServeIt()
+    {
+        var catalog = Gateway.Providers.BuiltInProviders.Catalog;
+        var good = ConfigLoader.LoadText(catalog, """{"providers":{"az":{"type":"azure","baseUrl":"https://r.openai.azure.com","apiKey":"k","responsesApi":false},"v":{"type":"openai-compatible","baseUrl":"http://127.0.0.1:8000/v1","responsesApi":true},"w":{"type":"openai-compatible","baseUrl":"http://127.0.0.1:8001/v1"}}}""", "gw.json", new Dictionary<string, string>());
+        Assert.True(good.IsValid, string.Join("; ", good.Errors));
+        Assert.Equal((false, true, (bool?)null), (good.Config!.Providers["az"].ResponsesApi, good.Config.Providers["v"].ResponsesApi, good.Config.Providers["w"].ResponsesApi));
+
+        var bad = ConfigLoader.LoadText(catalog, """{"providers":{"v":{"type":"openai-compatible","baseUrl":"http://127.0.0.1:8000/v1","responsesApi":3},"oa":{"type":"openai","apiKey":"k","responsesApi":true}}}""", "gw.json", new Dictionary<string, string>());
+        Assert.Contains(bad.Errors, e => e.StartsWith("providers.v.responsesApi: expected true or false", StringComparison.Ordinal));
+        Assert.Contains(bad.Errors, e => e.StartsWith("providers.oa.responsesApi: only providers of type", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Load_Bedrock_NeedsRegionAndCredentialsAndRegistersFromAwsVariables()
     {
         var bad = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, """{"providers":{"aws":{"type":"bedrock"}}}""", "gw.json", new Dictionary<string, string>());

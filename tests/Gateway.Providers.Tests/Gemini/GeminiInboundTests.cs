@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using Gateway.Core.Sse;
 using Gateway.Providers.Gemini;
 
 namespace Gateway.Providers.Tests.Gemini;
@@ -127,9 +128,11 @@ public class GeminiInboundTests
         Assert.Equal(502, error?.Status);
     }
 
-    private static List<JsonElement> Stream(params string[] chunks)
+    private static List<JsonElement> Stream(params string[] chunks) => Stream(null, chunks);
+
+    private static List<JsonElement> Stream(Func<TokenUsage>? promptUsage, params string[] chunks)
     {
-        var translator = new GeminiStreamTranslator("openai/gpt-x");
+        var translator = new GeminiStreamTranslator("openai/gpt-x") { PromptUsage = promptUsage };
         var output = new ArrayBufferWriter<byte>();
         foreach (var chunk in chunks) translator.OnFrame(Encoding.UTF8.GetBytes($"data: {chunk}\n\n"), output);
         Assert.True(translator.Completed);
@@ -156,6 +159,26 @@ public class GeminiInboundTests
         Assert.Equal(14, frames[^1].GetProperty("usageMetadata").GetProperty("totalTokenCount").GetInt32());
         Assert.Single(frames, f => f.TryGetProperty("usageMetadata", out _));
         Assert.All(frames, f => Assert.Equal("c1", f.GetProperty("responseId").GetString()));
+    }
+
+    [Fact]
+    public void Stream_WithThePromptKnownEarly_EveryFrameBeforeTheLastCarriesIt_AskedOnce()
+    {
+        int asked = 0;
+        var frames = Stream(() => { asked++; return new TokenUsage(11, 0, 11, 4, 0); },
+            """{"id":"c1","choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}""",
+            """{"id":"c1","choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":"stop"}]}""",
+            """{"id":"c1","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":2,"total_tokens":14}}""",
+            "[DONE]");
+        Assert.Equal(1, asked);
+        Assert.All(frames[..^1], f =>
+        {
+            var usage = f.GetProperty("usageMetadata");
+            Assert.Equal((11, 11, 4), (usage.GetProperty("promptTokenCount").GetInt32(), usage.GetProperty("totalTokenCount").GetInt32(), usage.GetProperty("cachedContentTokenCount").GetInt32()));
+            Assert.False(usage.TryGetProperty("candidatesTokenCount", out _));
+        });
+        // The provider's numbers win on the last frame.
+        Assert.Equal((12, 14), (frames[^1].GetProperty("usageMetadata").GetProperty("promptTokenCount").GetInt32(), frames[^1].GetProperty("usageMetadata").GetProperty("totalTokenCount").GetInt32()));
     }
 
     [Fact]

@@ -130,4 +130,39 @@ public class ResponsesApiTests(SharedGateway shared) : IClassFixture<SharedGatew
         }
         Assert.All(paths, p => Assert.Equal("/v1/chat/completions", p));
     }
+
+    [Fact]
+    public async Task AzureProvider_PassesThroughToItsV1Surface_WithTheDeploymentAsModel()
+    {
+        string tag = Tag();
+        string body = "{\"model\":\"az/chat-deployment\",\"input\":\"" + tag + "\",\"previous_response_id\":\"resp_0\"}";
+        using var response = await Client.SendAsync(Post("/v1/responses", body));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(TestUpstream.ResponsesAnswer(tag), await response.Content.ReadAsStringAsync());
+        var record = Assert.Single(shared.Upstream.Matching(tag));
+        Assert.Equal("/openai/v1/responses", record.Path);
+        Assert.Equal(body.Replace("az/chat-deployment", "chat-deployment", StringComparison.Ordinal), record.Body);
+        Assert.Equal(TestUpstream.Key, record.Headers["api-key"]);
+        Assert.False(record.Headers.ContainsKey("authorization"));
+    }
+
+    [Fact]
+    public async Task ResponsesApiSetting_TurnsPassthroughOffForAzure_AndOnForACompatibleServer()
+    {
+        await using var gateway = await StartAsync(shared.Upstream, configJson: """
+            {
+              "providers": {
+                "az": { "type": "azure", "baseUrl": "$UPSTREAM_ROOT", "apiKey": "env:OPENAI_API_KEY", "responsesApi": false },
+                "vllm": { "type": "openai-compatible", "baseUrl": "$UPSTREAM", "apiKey": "env:OPENAI_API_KEY", "responsesApi": true }
+              }
+            }
+            """);
+        string azureTag = Tag(), vllmTag = Tag();
+        using var azure = await gateway.Client.SendAsync(Post("/v1/responses", Body("az/chat-deployment", azureTag)));
+        Assert.Equal(HttpStatusCode.OK, azure.StatusCode);
+        Assert.StartsWith("/openai/deployments/chat-deployment/chat/completions?api-version=", Assert.Single(shared.Upstream.Matching(azureTag)).Path, StringComparison.Ordinal);
+        using var vllm = await gateway.Client.SendAsync(Post("/v1/responses", Body("vllm/gpt-test", vllmTag)));
+        Assert.Equal(HttpStatusCode.OK, vllm.StatusCode);
+        Assert.Equal("/v1/responses", Assert.Single(shared.Upstream.Matching(vllmTag)).Path);
+    }
 }

@@ -50,6 +50,8 @@ public sealed class TestUpstream : IAsyncDisposable
         app.MapPost("/v1/responses", ctx => self!.ResponsesAsync(ctx));
         // Azure OpenAI's deployment route (api-key header, api-version query)
         app.MapPost("/openai/deployments/{deployment}/chat/completions", ctx => self!.ChatAsync(ctx));
+        // Azure's Responses API: the OpenAI-compatible v1 surface (api-key header, no deployment in the path, no api-version)
+        app.MapPost("/openai/v1/responses", ctx => self!.ResponsesAsync(ctx));
         app.MapGet("/v1/models", async ctx =>
         {
             ctx.Response.ContentType = "application/json";
@@ -186,7 +188,8 @@ public sealed class TestUpstream : IAsyncDisposable
     private async Task ResponsesAsync(HttpContext ctx)
     {
         var (_, body) = await RecordAsync(ctx);
-        if (ctx.Request.Headers.Authorization != $"Bearer {Key}")
+        bool azure = ctx.Request.Path.StartsWithSegments("/openai");
+        if (azure ? ctx.Request.Headers["api-key"] != Key || ctx.Request.Query.Count > 0 : ctx.Request.Headers.Authorization != $"Bearer {Key}")
         {
             await ErrorAsync(ctx, 401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key");
             return;

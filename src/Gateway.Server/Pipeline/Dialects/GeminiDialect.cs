@@ -98,8 +98,12 @@ internal sealed partial class GeminiDialect : InboundDialect
         return NativeUsage.TryRead(found, out usage);
     }
 
-    public override ISseFrameOutput StreamOutput(GatewayRequest request, string model, bool clientAskedUsage, ReadOnlyMemory<byte> canonicalRequest) =>
-        new TranslatedEvents(new GeminiStreamTranslator(model));
+    public override ISseFrameOutput StreamOutput(GatewayRequest request, string model, bool clientAskedUsage, ReadOnlyMemory<byte> canonicalRequest)
+    {
+        TranslatedEvents? events = null;
+        events = new TranslatedEvents(new GeminiStreamTranslator(model) { PromptUsage = () => events!.PromptUsage(canonicalRequest) });
+        return events;
+    }
 
     public override string StreamContentType(string? upstream) => "text/event-stream; charset=utf-8";
 

@@ -91,21 +91,8 @@ internal sealed partial class MessagesDialect : InboundDialect
     public override ISseFrameOutput StreamOutput(GatewayRequest request, string model, bool clientAskedUsage, ReadOnlyMemory<byte> canonicalRequest)
     {
         TranslatedEvents? events = null;
-        events = new TranslatedEvents(new AnthropicStreamTranslator(model) { PromptUsage = () => PromptUsage(events!.Upstream, canonicalRequest) });
+        events = new TranslatedEvents(new AnthropicStreamTranslator(model) { PromptUsage = () => events!.PromptUsage(canonicalRequest) });
         return events;
-    }
-
-    /// <summary>
-    /// For <c>message_start</c>: the provider's own count when its stream gave it first (Gemini, Anthropic),
-    /// else the prompt counted with the tokenizer (an estimate; <c>message_delta</c> brings the provider's
-    /// numbers). Until the tokenizer has loaded, a byte estimate: its first load must not stall a stream.
-    /// </summary>
-    private static TokenUsage PromptUsage(IStreamTranslator? upstream, ReadOnlyMemory<byte> request)
-    {
-        if (upstream?.PromptUsage is { } counted) return counted;
-        if (request.IsEmpty) return default;
-        int prompt = PromptTokens.ReadyOrLoading() ? PromptTokens.Count(request.Span).Prompt : PromptTokens.QuickEstimate(request.Span);
-        return new TokenUsage(prompt, 0, prompt, 0, 0);
     }
 
     public override string StreamContentType(string? upstream) => "text/event-stream; charset=utf-8";

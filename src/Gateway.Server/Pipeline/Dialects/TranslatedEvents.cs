@@ -1,5 +1,6 @@
 using System.Buffers;
 using Gateway.Core.Json;
+using Gateway.Core.Routing;
 using Gateway.Core.Sse;
 
 namespace Gateway.Server.Pipeline.Dialects;
@@ -11,6 +12,21 @@ internal sealed class TranslatedEvents(IDialectStreamTranslator translator) : IS
     public IStreamTranslator? Upstream { get; private set; }
 
     public void Translating(IStreamTranslator upstream) => Upstream = upstream;
+
+    /// <summary>
+    /// The prompt's side of the usage, for the dialects whose streams report it early (Anthropic's
+    /// <c>message_start</c>, Gemini's every chunk): the provider's own count when its stream gave it first
+    /// (Gemini, Anthropic), else the prompt counted with the tokenizer (an estimate; the provider's numbers
+    /// come at the end). Until the tokenizer has loaded, a byte estimate: its first load must not stall a stream.
+    /// </summary>
+    public TokenUsage PromptUsage(ReadOnlyMemory<byte> canonicalRequest)
+    {
+        if (Upstream?.PromptUsage is { } counted) return counted;
+        if (canonicalRequest.IsEmpty) return default;
+        var request = canonicalRequest.Span;
+        int prompt = PromptTokens.ReadyOrLoading() ? PromptTokens.Count(request).Prompt : PromptTokens.QuickEstimate(request);
+        return new TokenUsage(prompt, 0, prompt, 0, 0);
+    }
 
     public bool Completed => translator.Completed;
 
