@@ -15,8 +15,8 @@ internal sealed partial class ConfigReader(IReadOnlyDictionary<string, string> e
 {
     // Sections that later versions give meaning to: accepted with a warning so a file written for a
     // newer gateway still loads, but nobody is misled into thinking they apply.
-    private static readonly string[] FutureSections = ["limits", "cache", "routes", "tenants", "budgets"];
-    private static readonly string[] RootProperties = ["$schema", "server", "providers", "models", "keys", "storage", "policies", "pricing", .. FutureSections];
+    private static readonly string[] FutureSections = ["limits", "routes", "tenants", "budgets"];
+    private static readonly string[] RootProperties = ["$schema", "server", "providers", "models", "keys", "storage", "policies", "pricing", "cache", .. FutureSections];
 
     private readonly List<string> _errors = [];
     private readonly List<string> _warnings = [];
@@ -36,6 +36,7 @@ internal sealed partial class ConfigReader(IReadOnlyDictionary<string, string> e
         WarnOnUnknownKeyModels(keys, models, providers);
         var policies = ReadPolicies(root);
         var pricing = ReadPricing(root, providers, models);
+        var cache = ReadCache(root, providers, models);
         byte[]? master = null;
         if (environment.TryGetValue("GATEWAY_MASTER_KEY", out var masterKey) && masterKey.Length > 0)
             master = KeyHashing.Hash(masterKey);
@@ -50,6 +51,7 @@ internal sealed partial class ConfigReader(IReadOnlyDictionary<string, string> e
             Keys = keys,
             Policies = policies,
             Pricing = pricing,
+            Cache = cache,
             MasterKeyHash = master,
         }, _errors, _warnings);
     }
@@ -394,8 +396,7 @@ internal sealed partial class ConfigReader(IReadOnlyDictionary<string, string> e
         foreach (var entry in p.EnumerateObject())
         {
             string path = $"pricing.{entry.Name}";
-            int slash = entry.Name.IndexOf('/', StringComparison.Ordinal);
-            if (slash > 0 ? !providers.ContainsKey(entry.Name[..slash]) || slash == entry.Name.Length - 1 : !models.ContainsKey(entry.Name))
+            if (!NamesServedModel(entry.Name, providers, models))
             {
                 _errors.Add($"{path}: name a configured provider's model (\"provider/model\") or an alias from models");
                 continue;

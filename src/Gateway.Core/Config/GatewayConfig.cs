@@ -12,6 +12,8 @@ public sealed record GatewayConfig
     public IReadOnlyList<PolicyConfig> Policies { get; init; } = [];
     /// <summary>Prices that override or add to the built-in list, keyed <c>provider/model</c> (the provider's name here) or by alias.</summary>
     public IReadOnlyDictionary<string, Pricing.ModelPrice> Pricing { get; init; } = new Dictionary<string, Pricing.ModelPrice>();
+    /// <summary>The response cache; off unless it names models.</summary>
+    public CacheConfig Cache { get; init; } = new();
     /// <summary>The hash of <c>GATEWAY_MASTER_KEY</c>, when set.</summary>
     public byte[]? MasterKeyHash { get; init; }
 }

@@ -39,6 +39,7 @@ public sealed class UpstreamDeadline : IDisposable
     private bool _disposed;
     private CancellationTokenRegistration _clientRegistration;
 
+    /// <param name="total"><see cref="Timeout.InfiniteTimeSpan"/> for none (an answer from memory, bounded by the client alone).</param>
     /// <param name="idle">The longest silence between two reads once data flows; zero for none.</param>
     public UpstreamDeadline(TimeSpan firstByte, TimeSpan total, CancellationToken clientAborted, TimeProvider? time = null, TimeSpan idle = default)
     {
@@ -89,9 +90,12 @@ public sealed class UpstreamDeadline : IDisposable
         Volatile.Write(ref _lastData, _time.GetTimestamp());
         if (_firstByteSeen) return;
         _firstByteSeen = true;
-        var remaining = _total - _time.GetElapsedTime(_started);
-        if (remaining <= TimeSpan.Zero) Cancel();
-        else _cts.CancelAfter(remaining);
+        if (_total != Timeout.InfiniteTimeSpan)
+        {
+            var remaining = _total - _time.GetElapsedTime(_started);
+            if (remaining <= TimeSpan.Zero) Cancel();
+            else _cts.CancelAfter(remaining);
+        }
         if (_idle > TimeSpan.Zero)
             lock (_timerLock)
                 if (!_disposed) _idleTimer = _time.CreateTimer(static state => ((UpstreamDeadline)state!).CheckIdle(), this, _idle, Timeout.InfiniteTimeSpan);

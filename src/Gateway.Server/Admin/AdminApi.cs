@@ -21,7 +21,8 @@ namespace Gateway.Server.Admin;
 /// </summary>
 internal sealed partial class AdminApi(
     SnapshotHolder snapshots, DirectoryHolder directory, Governor governor, StoredProviders providers, SnapshotFactory factory, TimeProvider time,
-    ILogger<AdminApi> logger, IGovernanceStore? store = null, GovernanceSync? sync = null, Gateway.Policies.PolicyRegistry? policies = null)
+    ILogger<AdminApi> logger, IGovernanceStore? store = null, GovernanceSync? sync = null, Gateway.Policies.PolicyRegistry? policies = null,
+    Gateway.Core.Caching.IResponseCacheStore? cache = null)
 {
     public const string Prefix = "/admin/v1";
     private const int MaxBody = 1024 * 1024;
@@ -61,6 +62,13 @@ internal sealed partial class AdminApi(
             if (rest is "deployments" or "policies" && HttpMethods.IsGet(context.Request.Method))
             {
                 await WriteAsync(context, 200, rest == "deployments" ? Deployments() : Policies()).ConfigureAwait(false);
+                return;
+            }
+            if (rest == "cache")
+            {
+                if (HttpMethods.IsGet(context.Request.Method)) await WriteAsync(context, 200, CacheStats()).ConfigureAwait(false);
+                else if (HttpMethods.IsDelete(context.Request.Method)) await WriteAsync(context, 200, await PurgeCacheAsync(context, key.Id).ConfigureAwait(false)).ConfigureAwait(false);
+                else throw new AdminError(405, "method_not_allowed", $"{context.Request.Method} is not served on {context.Request.Path}: GET reads the cache's size, DELETE purges it.");
                 return;
             }
             if (store is null)
@@ -129,7 +137,7 @@ internal sealed partial class AdminApi(
     }
 
     private static AdminError NotFound(HttpContext context) => new(404, "not_found",
-        $"No admin route {context.Request.Method} {context.Request.Path}. Collections under {Prefix}: tenants, teams, keys, providers, usage, logs, audit, analytics/series, analytics/requests, deployments, policies.");
+        $"No admin route {context.Request.Method} {context.Request.Path}. Collections under {Prefix}: tenants, teams, keys, providers, usage, logs, audit, analytics/series, analytics/requests, deployments, policies, cache.");
 
     private static async Task<JsonElement> BodyAsync(HttpContext context)
     {
@@ -197,5 +205,8 @@ internal sealed partial class AdminApi(
 
         [LoggerMessage(EventId = 7002, Level = LogLevel.Information, Message = "Admin API: {Actor} {Action} {Entity} {Id}")]
         public static partial void Changed(ILogger logger, string actor, string action, string entity, string id);
+
+        [LoggerMessage(EventId = 7003, Level = LogLevel.Information, Message = "Admin API: {Actor} purged the response cache of {Scope}, {Model}: {Purged} entries")]
+        public static partial void CachePurged(ILogger logger, string actor, string scope, string model, long purged);
     }
 }

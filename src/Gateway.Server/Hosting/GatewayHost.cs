@@ -1,4 +1,5 @@
 using Gateway.Core;
+using Gateway.Core.Caching;
 using Gateway.Core.Config;
 using Gateway.Core.Errors;
 using Gateway.Core.Routing;
@@ -7,6 +8,7 @@ using Gateway.Providers;
 using Gateway.Providers.Http;
 using Gateway.Core.Governance;
 using Gateway.Server.Admin;
+using Gateway.Server.Caching;
 using Gateway.Server.Endpoints;
 using Gateway.Server.Governance;
 using Gateway.Server.Http;
@@ -128,6 +130,8 @@ public static partial class GatewayHost
         services.AddSingleton<RetryBudget>();
         services.AddSingleton(new DeploymentStates(options.Time));
         services.AddHostedService<PolicyMeterReporter>();
+        services.AddSingleton<IResponseCacheStore>(new MemoryCacheStore(config.Cache.MaxBytes));
+        services.AddSingleton(sp => new ResponseCache(sp.GetRequiredService<IResponseCacheStore>(), options.Time, sp.GetRequiredService<ILogger<ResponseCache>>()));
         services.AddSingleton<ModelPipeline>();
         services.AddSingleton<RequestLogSink>();
         services.AddSingleton<IRequestSink>(sp => sp.GetRequiredService<RequestLogSink>());
@@ -146,10 +150,10 @@ public static partial class GatewayHost
         }
         services.AddSingleton(sp => new AdminApi(sp.GetRequiredService<SnapshotHolder>(), sp.GetRequiredService<DirectoryHolder>(), sp.GetRequiredService<Governor>(),
             sp.GetRequiredService<StoredProviders>(), sp.GetRequiredService<SnapshotFactory>(), options.Time, sp.GetRequiredService<ILogger<AdminApi>>(),
-            sp.GetService<IGovernanceStore>(), sp.GetService<GovernanceSync>(), sp.GetRequiredService<PolicyRegistry>()));
+            sp.GetService<IGovernanceStore>(), sp.GetService<GovernanceSync>(), sp.GetRequiredService<PolicyRegistry>(), sp.GetRequiredService<IResponseCacheStore>()));
         services.AddSingleton(sp => new GatewayMetrics(sp.GetRequiredService<DeploymentStates>(),
             sp.GetService<StoreRequestSink>() is { } storeSink ? () => storeSink.Dropped : null,
-            genAi: sp.GetService<Observability.Otlp.OtlpMetricsOptions>() is not null));
+            genAi: sp.GetService<Observability.Otlp.OtlpMetricsOptions>() is not null, cache: sp.GetRequiredService<IResponseCacheStore>()));
         services.AddSingleton<IRequestSink>(sp => new MetricsSink(sp.GetRequiredService<GatewayMetrics>(), sp.GetRequiredService<SnapshotHolder>()));
         services.AddSingleton<MetricsEndpoint>();
         services.AddSingleton<Gateway.Server.WebConsole.ConsoleEndpoint>();

@@ -8,6 +8,9 @@ internal static class GatewayHeaders
     public const string Overhead = "x-gateway-overhead-ms";
     public const string UpstreamRequestId = "x-upstream-request-id";
 
+    /// <summary>What the response cache did: <c>hit</c>, <c>miss</c>, <c>bypass</c> or <c>refresh</c>, on every answer of a cached model.</summary>
+    public const string Cache = "x-gateway-cache";
+
     /// <summary>The request's own id, on every answer: the client's when it sent one, else the gateway's.</summary>
     public const string RequestId = "x-request-id";
 

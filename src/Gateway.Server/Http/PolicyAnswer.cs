@@ -33,39 +33,7 @@ internal static class PolicyAnswer
         JsonSerializer.Serialize(w, completion, ProtocolJson.Default.ChatCompletion);
     }
 
-    /// <summary>The completion as an OpenAI event stream: the message in one chunk, the finish, the usage when asked, <c>[DONE]</c>.</summary>
-    public static void WriteChunks(ChatCompletion completion, bool includeUsage, IBufferWriter<byte> output)
-    {
-        var choice = completion.Choices[0];
-        var message = choice.Message;
-        Frame(output, Chunk(completion, new ChatDelta
-        {
-            Role = ChatRoles.Assistant,
-            Content = message.Text,
-            ReasoningContent = message.ReasoningContent,
-            ToolCalls = message.ToolCalls?.Select((call, i) => new ToolCallDelta
-            {
-                Index = i, Id = call.Id, Type = call.Type, Function = new FunctionCallDelta { Name = call.Function.Name, Arguments = call.Function.Arguments },
-            }).ToList(),
-        }, null));
-        Frame(output, Chunk(completion, new ChatDelta(), choice.FinishReason));
-        if (includeUsage)
-            Frame(output, new ChatCompletionChunk { Id = completion.Id, Created = completion.Created, Model = completion.Model, Usage = completion.Usage ?? Usage.Of(0, 0) });
-        output.Write("data: [DONE]\n\n"u8);
-    }
-
-    private static ChatCompletionChunk Chunk(ChatCompletion completion, ChatDelta delta, string? finish) => new()
-    {
-        Id = completion.Id,
-        Created = completion.Created,
-        Model = completion.Model,
-        Choices = [new ChunkChoice { Delta = delta, FinishReason = finish }],
-    };
-
-    private static void Frame(IBufferWriter<byte> output, ChatCompletionChunk chunk)
-    {
-        output.Write("data: "u8);
-        using (var w = new Utf8JsonWriter(output)) JsonSerializer.Serialize(w, chunk, ProtocolJson.Default.ChatCompletionChunk);
-        output.Write("\n\n"u8);
-    }
+    /// <summary>The completion as an OpenAI event stream (see <see cref="CompletionChunks"/>).</summary>
+    public static void WriteChunks(ChatCompletion completion, bool includeUsage, IBufferWriter<byte> output) =>
+        CompletionChunks.Write(completion, includeUsage, output);
 }

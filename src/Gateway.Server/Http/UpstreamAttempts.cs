@@ -26,8 +26,13 @@ internal readonly record struct AttemptTimeouts(TimeSpan Connect, TimeSpan First
 /// and the deployment's meter, settled when the answer has been relayed (on dispose).
 /// </summary>
 internal sealed class SentCall(UpstreamResult result, UpstreamDeadline deadline, IProvider provider, long upstreamStarted, long upstreamTicks,
-    PooledBufferWriter body, DeploymentState? state, BreakerConfig? breaker = null, ILogger? logger = null, string? model = null, bool wentOut = true) : IDisposable
+    PooledBufferWriter? body, DeploymentState? state, BreakerConfig? breaker = null, ILogger? logger = null, string? model = null, bool wentOut = true) : IDisposable
 {
+    /// <summary>An answer the gateway had already (the response cache's): nothing went out, no deployment is judged by it, only the client can cut it short.</summary>
+    public static SentCall Replay(UpstreamResponse answer, IProvider provider, CancellationToken clientAborted) =>
+        new(UpstreamResult.Ok(answer), new UpstreamDeadline(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan, clientAborted), provider,
+            System.Diagnostics.Stopwatch.GetTimestamp(), 0, body: null, state: null, wentOut: false);
+
     /// <summary>The call reached the provider (false: the gateway answered for it, a full queue or no deployment left).</summary>
     public bool WentOut { get; } = wentOut;
 
@@ -54,7 +59,7 @@ internal sealed class SentCall(UpstreamResult result, UpstreamDeadline deadline,
         var transition = state?.Finished(success: !_failed, _failed ? 0 : LatencyTicks, Clock.GetTimestamp(), breaker ?? BreakerConfig.Default);
         if (transition is { } t && logger is not null) UpstreamAttempts.LogBreaker(logger, t, Provider.Name, model ?? "", breaker ?? BreakerConfig.Default);
         Deadline.Dispose();
-        body.Dispose();
+        body?.Dispose();
     }
 }
 

@@ -21,12 +21,15 @@ internal sealed class GatewayMetrics
     private readonly bool _genAi;
 
     /// <param name="genAi">Also keep the GenAI histograms OTLP carries (<see cref="WriteOtlp"/>).</param>
-    public GatewayMetrics(DeploymentStates states, Func<long>? droppedLogRecords = null, bool genAi = false)
+    /// <param name="cache">The response cache's store, whose size is read when scraped.</param>
+    public GatewayMetrics(DeploymentStates states, Func<long>? droppedLogRecords = null, bool genAi = false, Gateway.Core.Caching.IResponseCacheStore? cache = null)
     {
         this.states = states;
         this.droppedLogRecords = droppedLogRecords;
         _genAi = genAi;
+        _cacheStore = cache;
     }
+    private readonly Gateway.Core.Caching.IResponseCacheStore? _cacheStore;
     private const string Other = "other";
 
     private sealed class Cell
@@ -43,7 +46,9 @@ internal sealed class GatewayMetrics
     private readonly ConcurrentDictionary<(string Type, string Model), Histogram> _tokens = new();
     private readonly ConcurrentDictionary<(string Model, string Key), Cell> _costNanos = new();
     private readonly ConcurrentDictionary<(string Provider, string Code), Cell> _upstreamErrors = new();
-    private readonly Cell _cacheHits = new(), _cacheMisses = new();
+    /// <summary>Requests of cached models by what the cache did, in the order of <see cref="CacheResultNames"/>.</summary>
+    private readonly Cell[] _cache = [new(), new(), new(), new()];
+    private static readonly string[] CacheResultNames = [Caching.CacheResults.Hit, Caching.CacheResults.Miss, Caching.CacheResults.Bypass, Caching.CacheResults.Refresh];
     private readonly ConcurrentDictionary<(string Operation, string Model, int Status), Histogram> _genAiDuration = new();
     private readonly ConcurrentDictionary<(string Operation, string Model, string Type), Histogram> _genAiTokens = new();
     private readonly ConcurrentDictionary<(string Operation, string Model), Histogram> _genAiFirstToken = new();
@@ -54,7 +59,7 @@ internal sealed class GatewayMetrics
     {
         // A model only counts under its own name once a provider was asked for it: names that routed nowhere
         // (a typo, a probe) would each make a series.
-        string model = record.Provider is null ? "" : record.Model ?? "";
+        string model = record.Provider is null && record.Cache != Caching.CacheResults.Hit ? "" : record.Model ?? "";
         string provider = record.Provider ?? "";
         string route = record.Path;
         int status = record.Status is >= 0 and < 600 ? record.Status : 0;
@@ -73,6 +78,7 @@ internal sealed class GatewayMetrics
             Interlocked.Add(ref Bounded(_costNanos, (model, record.KeyId ?? ""), (Other, Other), static _ => new Cell()).Value, cost);
         if (record.Provider is not null && record.Outcome is RequestOutcome.ProviderError or RequestOutcome.Timeout)
             Interlocked.Increment(ref Bounded(_upstreamErrors, (provider, record.ErrorCode ?? StatusText[status]), (provider, Other), static _ => new Cell()).Value);
+        if (record.Cache is { } cache && Array.IndexOf(CacheResultNames, cache) is var result and >= 0) Interlocked.Increment(ref _cache[result].Value);
         if (_genAi) RecordGenAi(record, model, status);
     }
 
@@ -129,9 +135,17 @@ internal sealed class GatewayMetrics
         w.Family("gateway_deployment_in_flight", "gauge", "Calls in flight to a deployment.");
         foreach (var (name, state) in deployments) w.Sample("gateway_deployment_in_flight", ["deployment", name], state.InFlight);
 
-        w.Family("gateway_cache_requests_total", "counter", "Answer cache lookups by result.");
-        w.Sample("gateway_cache_requests_total", ["result", "hit"], Volatile.Read(ref _cacheHits.Value));
-        w.Sample("gateway_cache_requests_total", ["result", "miss"], Volatile.Read(ref _cacheMisses.Value));
+        w.Family("gateway_cache_requests_total", "counter", "Requests of cached models by what the response cache did (hit, miss, bypass: no-store, refresh: no-cache).");
+        for (int i = 0; i < CacheResultNames.Length; i++) w.Sample("gateway_cache_requests_total", ["result", CacheResultNames[i]], Volatile.Read(ref _cache[i].Value));
+        if (_cacheStore?.Stats is { } stats)
+        {
+            w.Family("gateway_cache_entries", "gauge", "Answers held by the response cache.");
+            w.Sample("gateway_cache_entries", [], stats.Entries);
+            w.Family("gateway_cache_bytes", "gauge", "Bytes of answers held by the response cache (its bound is cache.maxBytes).");
+            w.Sample("gateway_cache_bytes", [], stats.Bytes);
+            w.Family("gateway_cache_evictions_total", "counter", "Answers the response cache let go to stay within its bound.");
+            w.Sample("gateway_cache_evictions_total", [], stats.Evicted);
+        }
 
         w.Family("gateway_log_records_dropped_total", "counter", "Request records the store's writer dropped (its queue was full, or the store failed).");
         w.Sample("gateway_log_records_dropped_total", [], droppedLogRecords?.Invoke() ?? 0);
@@ -188,8 +202,7 @@ internal sealed class GatewayMetrics
         Otlp.OtlpMetricWriter.End(ref w, Gauge, m);
 
         Otlp.OtlpMetricWriter.Begin(ref w, "gateway.cache.requests", "Answer cache lookups by result.", "{request}", Sum, out m);
-        Otlp.OtlpMetricWriter.Point(ref w, ["result", "hit"], start, now, Volatile.Read(ref _cacheHits.Value));
-        Otlp.OtlpMetricWriter.Point(ref w, ["result", "miss"], start, now, Volatile.Read(ref _cacheMisses.Value));
+        for (int i = 0; i < CacheResultNames.Length; i++) Otlp.OtlpMetricWriter.Point(ref w, ["result", CacheResultNames[i]], start, now, Volatile.Read(ref _cache[i].Value));
         Otlp.OtlpMetricWriter.End(ref w, Sum, m);
 
         Otlp.OtlpMetricWriter.Begin(ref w, "gateway.log_records.dropped", "Request records the store's writer dropped.", "{record}", Sum, out m);

@@ -40,6 +40,10 @@ internal sealed class GatewayRequest
     public TokenUsage? Usage { get; set; }
     public string? ErrorCode { get; private set; }
     public RequestOutcome? Outcome { get; set; }
+    /// <summary>What the response cache did (<c>hit</c>, <c>miss</c>, <c>bypass</c>, <c>refresh</c>); null when the model is not cached.</summary>
+    public string? Cache { get; set; }
+    /// <summary>How close the prompt was to the one a semantic hit answered.</summary>
+    public double? CacheSimilarity { get; set; }
     /// <summary>The request as sent and the answer as kept (after policies, PII placeholders not put back), when <c>storage.logBodies</c> is on.</summary>
     public string? RequestBody { get; private set; }
     public string? ResponseBody { get; private set; }
@@ -152,6 +156,8 @@ internal sealed class GatewayRequest
             RequestBody = RequestBody,
             ResponseBody = ResponseBody,
             Policies = Policies?.Names,
+            Cache = Cache,
+            CacheSimilarity = CacheSimilarity,
         };
     }
 
@@ -178,6 +184,8 @@ internal sealed class GatewayRequest
         Attempts = 0;
         Usage = null;
         Outcome = null;
+        Cache = null;
+        CacheSimilarity = null;
         _upstreamStarted = _upstreamEnded = _firstToken = 0;
     }
 

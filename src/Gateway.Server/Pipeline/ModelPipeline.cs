@@ -10,6 +10,8 @@ using Gateway.Core.Providers;
 using Gateway.Core.Routing;
 using Gateway.Core.Sse;
 using Gateway.Policies;
+using Gateway.Core.Caching;
+using Gateway.Server.Caching;
 using Gateway.Server.Governance;
 using Gateway.Server.Http;
 using Gateway.Server.Pipeline.Dialects;
@@ -26,7 +28,7 @@ namespace Gateway.Server.Pipeline;
 /// the answer policies and written in the dialect's form. What it learns goes into the request's
 /// <see cref="GatewayRequest"/>; the router hands the record to the sinks when the request ends.
 /// </summary>
-internal sealed partial class ModelPipeline(RetryBudget retries, Governor governor, DirectoryHolder directory, ILogger<ModelPipeline> logger)
+internal sealed partial class ModelPipeline(RetryBudget retries, Governor governor, DirectoryHolder directory, ResponseCache cache, ILogger<ModelPipeline> logger)
 {
     /// <summary>The output a request without <c>max_tokens</c> reserves against token limits and budgets until it settles.</summary>
     public const int DefaultOutputReserve = 4096;
@@ -179,6 +181,13 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
 
         public int Length => json.Length;
 
+        /// <summary>What goes to the provider, as the cache keys it: the client's own bytes to a native provider.</summary>
+        public ReadOnlySpan<byte> Sent => native ? nativeBody.Span : json.Span;
+
+        /// <summary>The model as routed: the group's name, or <c>provider/model</c>.</summary>
+        public string Routed(in ModelRoute route) =>
+            route.Group?.Name ?? route.Provider.Name + "/" + System.Text.Encoding.UTF8.GetString(RequestIntake.UpstreamModel(json, shape, route).Model.Span);
+
         public ReadOnlyMemory<byte> Write(in ModelRoute route, PooledBufferWriter output)
         {
             var (model, modelJson) = RequestIntake.UpstreamModel(json, shape, route);
@@ -196,6 +205,17 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
         RequestShape clientShape, RequestIntake.BoundPolicies? bound, GatewayKey key)
     {
         bool stream = request.Stream;
+        var ticket = cache.Begin(request.Snapshot, context.Request, key, dialect.Name, dialect.Kind, sender.Routed(route), request.Model, sender.Sent, sender.Native, stream);
+        if (ticket is not null)
+        {
+            if (await cache.FindAsync(ticket, context.RequestAborted).ConfigureAwait(false) is { } hit)
+            {
+                await ReplayAsync(context, request, dialect, route, sender, hit, model, clientShape, bound, key).ConfigureAwait(false);
+                return;
+            }
+            request.Cache = ticket.NotHit;
+            context.Response.Headers[GatewayHeaders.Cache] = ticket.NotHit;
+        }
         if (key.Governance.Scopes.Length > 0 && Admit(context, request, key, route, sender.Json, dialect.Kind != RequestKind.Embeddings) is { } refused)
         {
             route.NotSent();
@@ -228,9 +248,20 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
                 if (stream && response.IsEventStream)
                 {
                     var output = sender.Native ? dialect.NativeStreamOutput() : dialect.StreamOutput(request, model, clientShape.ClientWantsUsage, sender.JsonMemory);
+                    CompletionRecorder? completion = null;
+                    EventStreamRecorder? events = null;
+                    if (ticket is { Writes: true })
+                    {
+                        if (sender.Native) output = events = new EventStreamRecorder(output, ticket.Settings.MaxEntryBytes);
+                        else completion = new CompletionRecorder(ticket.Settings.MaxEntryBytes);
+                    }
                     // No first token in time and nothing sent to the client yet: the next deployment may still answer.
-                    if (await RelayStreamAsync(context, request, dialect, response, sent, output, sender.Native ? null : bound, sender.Native) is not { } firstTokenTimeout)
+                    if (await RelayStreamAsync(context, request, dialect, response, sent, output, sender.Native ? null : bound, sender.Native, completion) is not { } firstTokenTimeout)
+                    {
+                        if (ticket is not null && request.Outcome == RequestOutcome.Answered && (events?.Answer() ?? completion?.Answer()) is { } answer)
+                            cache.Keep(ticket, answer.Span, events is null ? "application/json" : response.ContentType ?? "text/event-stream", request.Usage ?? default);
                         return;
+                    }
                     sent.Failed();
                     if (await plan.NextAsync(request.Snapshot, firstTokenTimeout, retries, context.RequestAborted).ConfigureAwait(false))
                         continue;
@@ -238,10 +269,42 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
                     await ErrorResponses.WriteAsync(context, firstTokenTimeout, request.Started, sent.UpstreamTicks, dialect).ConfigureAwait(false);
                     return;
                 }
-                await CopyAnswerAsync(context, request, dialect, response, sent, model, sender.Native, bound).ConfigureAwait(false);
+                await CopyAnswerAsync(context, request, dialect, response, sent, model, sender.Native, bound, ticket).ConfigureAwait(false);
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// A cached answer served as if its provider had just sent it: through the same answer path (the
+    /// policies' answer hooks, placeholders put back, the dialect's form, a stream when the client streams),
+    /// counted against the key's request limits but not its tokens or budgets.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask ReplayAsync(HttpContext context, GatewayRequest request, InboundDialect dialect, ModelRoute route, Sender sender, CachedAnswer hit,
+        string model, RequestShape clientShape, RequestIntake.BoundPolicies? bound, GatewayKey key)
+    {
+        route.NotSent();
+        if (key.Governance.Scopes.Length > 0 && Admit(context, request, key, route, default, answersInTokens: false, free: true) is { } refused)
+        {
+            await ErrorResponses.WriteAsync(context, refused, request.Started, dialect: dialect).ConfigureAwait(false);
+            return;
+        }
+        request.Cache = CacheResults.Hit;
+        var headers = context.Response.Headers;
+        headers[GatewayHeaders.Cache] = CacheResults.Hit;
+        headers.Age = cache.AgeSeconds(hit).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        request.KeepBody(sender.Json, answer: false);
+        var (body, contentType) = request.Stream && hit.Form == CachedForm.Completion ? (CachedReplay.Chunks(hit.Body), "text/event-stream; charset=utf-8") : (hit.Body, hit.ContentType);
+        using var sent = SentCall.Replay(new UpstreamResponse(200, contentType, body.Length, new MemoryStream(body, writable: false), owner: null), route.Provider, context.RequestAborted);
+        using var answer = sent.Result.Response!;
+        if (request.Stream && answer.IsEventStream)
+        {
+            var output = sender.Native ? dialect.NativeStreamOutput() : dialect.StreamOutput(request, model, clientShape.ClientWantsUsage, sender.JsonMemory);
+            await RelayStreamAsync(context, request, dialect, answer, sent, output, sender.Native ? null : bound, sender.Native, recorder: null).ConfigureAwait(false);
+            return;
+        }
+        await CopyAnswerAsync(context, request, dialect, answer, sent, model, sender.Native, bound, ticket: null).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -249,10 +312,11 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
     /// (settled when it ends); the refusal when a level has no room. Rate headers go on the answer either way.
     /// </summary>
     /// <param name="answersInTokens">The answer is text (chat, messages), not vectors (embeddings, which reserve no output).</param>
-    private GatewayError? Admit(HttpContext context, GatewayRequest request, GatewayKey key, in ModelRoute route, ReadOnlySpan<byte> json, bool answersInTokens)
+    /// <param name="free">A cached answer: it counts as a request, but holds no tokens and no money.</param>
+    private GatewayError? Admit(HttpContext context, GatewayRequest request, GatewayKey key, in ModelRoute route, ReadOnlySpan<byte> json, bool answersInTokens, bool free = false)
     {
         long tokens = 0, worst = 0;
-        if (key.Governance.NeedsTokens)
+        if (key.Governance.NeedsTokens && !free)
         {
             // Tokens a group already counted (it weighs them) are reused; else a byte estimate on the high side.
             // Counting with the tokenizer costs about 13 us per KB: more than the rest of the request.
@@ -279,7 +343,7 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
     /// </returns>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<GatewayError?> RelayStreamAsync(HttpContext context, GatewayRequest request, InboundDialect dialect, UpstreamResponse upstream, SentCall sent,
-        ISseFrameOutput output, RequestIntake.BoundPolicies? bound, bool native)
+        ISseFrameOutput output, RequestIntake.BoundPolicies? bound, bool native, CompletionRecorder? recorder)
     {
         var (deadline, provider, upstreamTicks) = (sent.Deadline, sent.Provider.Name, sent.UpstreamTicks);
         var response = context.Response;
@@ -292,6 +356,8 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
             (stages = []).Add(translator);
             output.Translating(translator);
         }
+        // The cache keeps the provider's answer: before the policies' stages, which a hit goes through again.
+        if (recorder is not null) (stages ??= []).Add(recorder);
         if (bound is not null) PolicyStreams.AddStages(stages ??= [], bound, logger);
         if (stages is { Count: > 0 }) output = new FrameChain(stages, output, provider);
         var result = await SseRelay.RelayAsync(upstream.Body, response.BodyWriter, output, deadline.DataReceived, deadline.Token).ConfigureAwait(false);
@@ -328,7 +394,7 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask CopyAnswerAsync(HttpContext context, GatewayRequest request, InboundDialect dialect, UpstreamResponse upstream, SentCall sent, string model,
-        bool native, RequestIntake.BoundPolicies? bound)
+        bool native, RequestIntake.BoundPolicies? bound, CacheTicket? ticket)
     {
         var (body, error) = await UpstreamAnswer.ReadAllAsync(sent, upstream).ConfigureAwait(false);
         long upstreamTicks = Stopwatch.GetTimestamp() - sent.UpstreamStarted;
@@ -343,6 +409,8 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
         {
             bool ok = upstream.Status is >= 200 and < 300;
             if (ok && (native ? dialect.TryReadNativeUsage(body.Span, out var usage) : AnswerUsage.TryRead(body.Span, out usage))) request.Usage = usage;
+            // The provider's answer, before the policies' answer hooks: a hit goes through them again.
+            if (ok && ticket is not null) cache.Keep(ticket, body.Span, upstream.ContentType ?? "application/json", request.Usage ?? default);
             if (native)
             {
                 request.KeepBody(body.Span, answer: true);

@@ -49,4 +49,8 @@ internal readonly struct RequestRecord
     public string? ResponseBody { get; init; }
     /// <summary>The policies bound to the request, comma-separated in the order they run; null when none.</summary>
     public string? Policies { get; init; }
+    /// <summary>What the response cache did (<c>hit</c>, <c>miss</c>, <c>bypass</c>, <c>refresh</c>); null when the model is not cached.</summary>
+    public string? Cache { get; init; }
+    /// <summary>A semantic hit's cosine similarity to the prompt it answered.</summary>
+    public double? CacheSimilarity { get; init; }
 }

@@ -76,6 +76,7 @@ internal sealed partial class StoreRequestSink : BackgroundService, IRequestSink
             RequestBody = record.RequestBody,
             ResponseBody = record.ResponseBody,
             Policies = record.Policies,
+            Cache = record.Cache,
         };
         if (!_queue.Writer.TryWrite(row)) Interlocked.Increment(ref _dropped);
     }

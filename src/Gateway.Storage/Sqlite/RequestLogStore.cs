@@ -105,11 +105,15 @@ public sealed class RequestLogStore(SqliteDatabase database) : IRequestLogStore
             if (!_groups.TryGetValue(group, out var sum)) _groups[group] = sum = new Sum();
             sum.Requests++;
             if (row.IsError) sum.Errors++;
+            // A hit's tokens are what it saved, not what a provider was paid for: its row in the log keeps them.
             if (row.Cache == "hit") sum.Hits++;
-            sum.Input += row.InputTokens;
-            sum.Output += row.OutputTokens;
-            sum.Cached += row.CachedTokens;
-            sum.Cost += row.CostNanos;
+            else
+            {
+                sum.Input += row.InputTokens;
+                sum.Output += row.OutputTokens;
+                sum.Cached += row.CachedTokens;
+                sum.Cost += row.CostNanos;
+            }
             sum.Duration += row.DurationMs;
             int bucket = LatencyBuckets.Of(row.DurationMs);
             sum.Buckets[bucket] = sum.Buckets.GetValueOrDefault(bucket) + 1;

@@ -236,6 +236,44 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void Load_Cache_ModelsInheritTheSectionsDefaults_AndAreFoundByRouteOrAlias()
+    {
+        var result = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, """
+            {
+              "providers": { "oa": { "type": "openai", "apiKey": "k" } },
+              "models": { "fast": { "deployments": [ { "provider": "oa", "model": "gpt-4o-mini" } ] } },
+              "cache": { "maxBytes": 10485760, "ttlSeconds": 30, "maxEntryBytes": 4096,
+                         "models": { "fast": { "ttlSeconds": 5 }, "oa/gpt-4o": { "semantic": { "threshold": 0.9, "embedder": "local" } } } }
+            }
+            """, "gw.json", new Dictionary<string, string>());
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        var cache = result.Config!.Cache;
+        Assert.Equal((CacheConfig.MemoryStore, 10485760L), (cache.Store, cache.MaxBytes));
+        Assert.Equal((TimeSpan.FromSeconds(5), 4096), (cache.Models["fast"].Ttl, cache.Models["fast"].MaxEntryBytes));
+        Assert.Equal((TimeSpan.FromSeconds(30), 0.9, "local"), (cache.Models["oa/gpt-4o"].Ttl, cache.Models["oa/gpt-4o"].Semantic!.Threshold, cache.Models["oa/gpt-4o"].Semantic!.Embedder));
+        Assert.Same(cache.Models["fast"], cache.For("fast", null));
+        Assert.Same(cache.Models["fast"], cache.For("group-it-routed-to", "fast"));
+        Assert.Null(cache.For("oa/gpt-4o-mini", null));
+        Assert.False(ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, "{}", "gw.json", new Dictionary<string, string>()).Config!.Cache.Enabled);
+        Assert.DoesNotContain(result.Warnings, w => w.StartsWith("cache", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("""{"store":"redis"}""", "cache.store: \"memory\" or \"sqlite\"")]
+    [InlineData("""{"models":{"nowhere":{}}}""", "cache.models.nowhere: name an alias")]
+    [InlineData("""{"models":{"ghost/m":{}}}""", "cache.models.ghost/m: name an alias")]
+    [InlineData("""{"models":{"*":{"ttlSeconds":0}}}""", "cache.models.*.ttlSeconds")]
+    [InlineData("""{"models":{"*":{"semantic":{"threshold":1.5}}}}""", "cache.models.*.semantic.threshold")]
+    [InlineData("""{"models":{"*":{"semantic":{"embedder":"ghost/e"}}}}""", "cache.models.*.semantic.embedder")]
+    [InlineData("""{"models":{"*":{"ttl":5}}}""", "cache.models.*.ttl: unknown")]
+    [InlineData("""{"maxBytes":10}""", "cache.maxBytes")]
+    public void Load_Cache_MistakesAreNamed(string cache, string error)
+    {
+        var result = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, "{\"providers\":{\"oa\":{\"type\":\"openai\",\"apiKey\":\"k\"}},\"cache\":" + cache + "}", "gw.json", new Dictionary<string, string>());
+        Assert.Contains(result.Errors, e => e.StartsWith(error, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Load_ResponsesApi_IsABooleanOfTheTypesThatMayOrMayNotServeIt()
     {
         var catalog = Gateway.Providers.BuiltInProviders.Catalog;

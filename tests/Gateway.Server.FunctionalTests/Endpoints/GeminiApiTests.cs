@@ -66,8 +66,8 @@ public class GeminiApiTests(SharedGateway shared) : IClassFixture<SharedGateway>
         Assert.Equal("STOP", frames[^1].GetProperty("candidates")[0].GetProperty("finishReason").GetString());
         Assert.Equal(15, frames[^1].GetProperty("usageMetadata").GetProperty("totalTokenCount").GetInt32());
         // Like Gemini's own streams, the frames before the last carry the prompt's count (here the tokenizer's, the
-        // OpenAI-format upstream reporting usage only at its end).
-        Assert.All(frames[..^1], f => Assert.InRange(f.GetProperty("usageMetadata").GetProperty("promptTokenCount").GetInt32(), 5, 30));
+        // OpenAI-format upstream reporting usage only at its end; a byte estimate on the high side until it has loaded).
+        Assert.All(frames[..^1], f => Assert.InRange(f.GetProperty("usageMetadata").GetProperty("promptTokenCount").GetInt32(), 5, 120));
         var sent = JsonDocument.Parse(Assert.Single(shared.Upstream.Matching(tag)).Body).RootElement;
         Assert.True(sent.GetProperty("stream").GetBoolean());
     }

@@ -100,9 +100,10 @@ public class MessagesTests(SharedGateway shared) : IClassFixture<SharedGateway>
         using var response = await Client.SendAsync(PostMessages(Message("openai/gpt-test", tag, stream: true)));
         var (start, delta) = await StreamUsage(response);
         // The OpenAI-format upstream reports usage only at the end: message_start has the tokenizer's count of
-        // the prompt ("Be brief." and the tag, with the chat format's few tokens around each message).
+        // the prompt ("Be brief." and the tag, with the chat format's few tokens around each message), or a byte
+        // estimate on the high side (a third of the request's bytes) until the tokenizer has loaded.
         int estimate = start.GetProperty("input_tokens").GetInt32();
-        Assert.InRange(estimate, 8, 30);
+        Assert.InRange(estimate, 8, 120);
         Assert.Equal(0, start.GetProperty("output_tokens").GetInt32());
         Assert.Equal((10, 5), (delta.GetProperty("input_tokens").GetInt32(), delta.GetProperty("output_tokens").GetInt32()));
     }

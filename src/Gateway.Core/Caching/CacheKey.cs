@@ -1,0 +1,82 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace Gateway.Core.Caching;
+
+/// <summary>
+/// What identifies a cached answer: 128 bits of a SHA-256 over who may see it (a tenant, or a key with
+/// none), the model as routed, the form of the entry, and the request normalised (object members in
+/// ordinal order, numbers by value, fields that do not change the answer left out).
+/// </summary>
+public readonly record struct CacheKey(UInt128 Hash)
+{
+    /// <summary>Top-level fields that change nothing in the answer: how it is delivered, who asked, what the provider keeps.</summary>
+    private static readonly string[] Ignored =
+        ["model", "stream", "stream_options", "user", "metadata", "store", "service_tier", "safety_identifier", "prompt_cache_key", "prompt_cache_retention"];
+
+    private const int MaxDepth = 256;
+
+    /// <param name="scope">Whose entries these are (<c>t:tenant</c>, or <c>k:key</c>).</param>
+    /// <param name="routed">The model as routed: a group's name, or <c>provider/model</c>.</param>
+    /// <param name="form">What kind of entry (a canonical answer, or a dialect's own JSON or stream).</param>
+    /// <param name="request">The request as it is sent (after policies), a JSON object.</param>
+    /// <exception cref="JsonException">The request is not JSON (it was validated before; a policy's rewrite was too).</exception>
+    public static CacheKey Of(string scope, string routed, string form, ReadOnlySpan<byte> request)
+    {
+        var buffer = new ArrayBufferWriter<byte>(request.Length + 256);
+        WriteHeader(buffer, scope);
+        WriteHeader(buffer, routed);
+        WriteHeader(buffer, form);
+        var reader = new Utf8JsonReader(request, new JsonReaderOptions { MaxDepth = MaxDepth });
+        using (var document = JsonDocument.ParseValue(ref reader))
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true, MaxDepth = MaxDepth }))
+            WriteNormalised(writer, document.RootElement, top: true);
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(buffer.WrittenSpan, hash);
+        return new CacheKey(new UInt128(BitConverter.ToUInt64(hash), BitConverter.ToUInt64(hash[8..])));
+    }
+
+    // Length-prefixed, so no two (scope, routed, form) triples run together into the same bytes.
+    private static void WriteHeader(ArrayBufferWriter<byte> buffer, string part)
+    {
+        int length = Encoding.UTF8.GetByteCount(part);
+        BitConverter.TryWriteBytes(buffer.GetSpan(4), length);
+        buffer.Advance(4);
+        buffer.Advance(Encoding.UTF8.GetBytes(part, buffer.GetSpan(length)));
+    }
+
+    private static void WriteNormalised(Utf8JsonWriter writer, JsonElement value, bool top)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var members = new List<JsonProperty>();
+                foreach (var member in value.EnumerateObject())
+                    if (!top || Array.IndexOf(Ignored, member.Name) < 0) members.Add(member);
+                members.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+                writer.WriteStartObject();
+                foreach (var member in members)
+                {
+                    writer.WritePropertyName(member.Name);
+                    WriteNormalised(writer, member.Value, top: false);
+                }
+                writer.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                writer.WriteStartArray();
+                foreach (var item in value.EnumerateArray()) WriteNormalised(writer, item, top: false);
+                writer.WriteEndArray();
+                break;
+            case JsonValueKind.Number:
+                // 1, 1.0 and 1e0 are one value.
+                if (value.TryGetDouble(out double number) && double.IsFinite(number)) writer.WriteNumberValue(number);
+                else writer.WriteRawValue(value.GetRawText(), skipInputValidation: true);
+                break;
+            default:
+                value.WriteTo(writer);
+                break;
+        }
+    }
+}
