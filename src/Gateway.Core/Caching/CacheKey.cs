@@ -23,7 +23,8 @@ public readonly record struct CacheKey(UInt128 Hash)
     /// <param name="form">What kind of entry (a canonical answer, or a dialect's own JSON or stream).</param>
     /// <param name="request">The request as it is sent (after policies), a JSON object.</param>
     /// <exception cref="JsonException">The request is not JSON (it was validated before; a policy's rewrite was too).</exception>
-    public static CacheKey Of(string scope, string routed, string form, ReadOnlySpan<byte> request)
+    /// <param name="withoutLastMessage">Leave the last of <c>messages</c> out: the key of the semantic cache's bucket, whose members differ only there.</param>
+    public static CacheKey Of(string scope, string routed, string form, ReadOnlySpan<byte> request, bool withoutLastMessage = false)
     {
         var buffer = new ArrayBufferWriter<byte>(request.Length + 256);
         WriteHeader(buffer, scope);
@@ -32,7 +33,7 @@ public readonly record struct CacheKey(UInt128 Hash)
         var reader = new Utf8JsonReader(request, new JsonReaderOptions { MaxDepth = MaxDepth });
         using (var document = JsonDocument.ParseValue(ref reader))
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true, MaxDepth = MaxDepth }))
-            WriteNormalised(writer, document.RootElement, top: true);
+            WriteNormalised(writer, document.RootElement, top: true, withoutLastMessage);
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(buffer.WrittenSpan, hash);
         return new CacheKey(new UInt128(BitConverter.ToUInt64(hash), BitConverter.ToUInt64(hash[8..])));
@@ -47,7 +48,7 @@ public readonly record struct CacheKey(UInt128 Hash)
         buffer.Advance(Encoding.UTF8.GetBytes(part, buffer.GetSpan(length)));
     }
 
-    private static void WriteNormalised(Utf8JsonWriter writer, JsonElement value, bool top)
+    private static void WriteNormalised(Utf8JsonWriter writer, JsonElement value, bool top, bool withoutLastMessage = false)
     {
         switch (value.ValueKind)
         {
@@ -60,7 +61,15 @@ public readonly record struct CacheKey(UInt128 Hash)
                 foreach (var member in members)
                 {
                     writer.WritePropertyName(member.Name);
-                    WriteNormalised(writer, member.Value, top: false);
+                    if (withoutLastMessage && member.Name == "messages" && member.Value.ValueKind == JsonValueKind.Array)
+                    {
+                        writer.WriteStartArray();
+                        int left = member.Value.GetArrayLength() - 1;
+                        foreach (var message in member.Value.EnumerateArray())
+                            if (left-- > 0) WriteNormalised(writer, message, top: false);
+                        writer.WriteEndArray();
+                    }
+                    else WriteNormalised(writer, member.Value, top: false);
                 }
                 writer.WriteEndObject();
                 break;

@@ -18,6 +18,12 @@ public sealed record CacheConfig
     /// <summary>Settings by alias, group or <c>provider/model</c>; <c>"*"</c> for every model not named.</summary>
     public IReadOnlyDictionary<string, CacheModelConfig> Models { get; init; } = new Dictionary<string, CacheModelConfig>();
 
+    /// <summary>The local embedder's program; null for <c>GATEWAY_EMBEDDER</c>, else <c>embedder/gateway-embedder</c> beside the gateway.</summary>
+    public string? LocalEmbedder { get; init; }
+
+    /// <summary>Prompt embeddings the semantic cache keeps (past it the oldest go): 20,000 of 384 dimensions are about 31 MB.</summary>
+    public int SemanticMaxVectors { get; init; } = 20_000;
+
     public bool Enabled => Models.Count > 0;
 
     /// <summary>The settings for a request routed as <paramref name="routed"/> (a group's name, or <c>provider/model</c>) that the client named <paramref name="asked"/>; null when it is not cached.</summary>

@@ -8,7 +8,7 @@ internal sealed partial class ConfigReader
     {
         var cache = new CacheConfig();
         if (!TryGet(root, "cache", out var c) || !Expect(c, JsonValueKind.Object, "cache")) return cache;
-        CheckProperties(c, "cache", ["store", "maxBytes", "ttlSeconds", "maxEntryBytes", "models"]);
+        CheckProperties(c, "cache", ["store", "maxBytes", "ttlSeconds", "maxEntryBytes", "models", "localEmbedder", "semanticMaxVectors"]);
         if (TryGet(c, "store", out var s) && String(s, "cache.store") is { } store)
         {
             if (store is CacheConfig.MemoryStore or CacheConfig.SqliteStore) cache = cache with { Store = store };
@@ -16,6 +16,10 @@ internal sealed partial class ConfigReader
         }
         if (TryGet(c, "maxBytes", out var mb) && Long(mb, "cache.maxBytes", 1024 * 1024, 1L << 40) is { } maxBytes)
             cache = cache with { MaxBytes = maxBytes };
+        if (TryGet(c, "localEmbedder", out var le) && String(le, "cache.localEmbedder") is { Length: > 0 } local)
+            cache = cache with { LocalEmbedder = Path.IsPathRooted(local) ? local : Path.GetFullPath(Path.Combine(baseDirectory, local)) };
+        if (TryGet(c, "semanticMaxVectors", out var sv) && Long(sv, "cache.semanticMaxVectors", 100, 10_000_000) is { } vectors)
+            cache = cache with { SemanticMaxVectors = (int)vectors };
         // The section's ttlSeconds and maxEntryBytes are the defaults of each model's entry.
         var defaults = ReadCacheModel(c, "cache", new CacheModelConfig(), allowSemantic: false);
         var entries = new Dictionary<string, CacheModelConfig>(StringComparer.Ordinal);

@@ -9,7 +9,7 @@ internal sealed partial class AdminApi
     /// <summary><c>GET /admin/v1/cache</c>: what the response cache holds.</summary>
     private byte[] CacheStats()
     {
-        var stats = cache?.Stats ?? default;
+        var stats = cache?.Store.Stats ?? default;
         return Json(w =>
         {
             w.WriteStartObject();
@@ -20,6 +20,7 @@ internal sealed partial class AdminApi
             w.WriteNumber("bytes", stats.Bytes);
             w.WriteNumber("maxBytes", stats.MaxBytes);
             w.WriteNumber("evicted", stats.Evicted);
+            w.WriteNumber("semanticVectors", cache?.Index.Count ?? 0);
             w.WriteEndObject();
         });
     }

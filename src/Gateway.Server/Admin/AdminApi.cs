@@ -22,7 +22,7 @@ namespace Gateway.Server.Admin;
 internal sealed partial class AdminApi(
     SnapshotHolder snapshots, DirectoryHolder directory, Governor governor, StoredProviders providers, SnapshotFactory factory, TimeProvider time,
     ILogger<AdminApi> logger, IGovernanceStore? store = null, GovernanceSync? sync = null, Gateway.Policies.PolicyRegistry? policies = null,
-    Gateway.Core.Caching.IResponseCacheStore? cache = null)
+    Caching.ResponseCache? cache = null)
 {
     public const string Prefix = "/admin/v1";
     private const int MaxBody = 1024 * 1024;

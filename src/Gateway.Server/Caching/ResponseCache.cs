@@ -15,9 +15,14 @@ namespace Gateway.Server.Caching;
 /// key, without one): nobody is ever served another tenant's answer. A store that fails (a shared one
 /// unreachable) costs the request its hit or its entry, never its answer.
 /// </summary>
-internal sealed partial class ResponseCache(IResponseCacheStore store, TimeProvider time, ILogger<ResponseCache> logger)
+internal sealed partial class ResponseCache(IResponseCacheStore store, SemanticIndex index, Func<string, IPromptEmbedder> embedders, TimeProvider time,
+    ILogger<ResponseCache> logger)
 {
     public IResponseCacheStore Store => store;
+
+    public SemanticIndex Index => index;
+
+    private long _embedderWarnedAt = long.MinValue;
 
     /// <summary>The request's ticket, or null when its model is not cached.</summary>
     /// <param name="routed">The model as routed: a group's name, or <c>provider/model</c>.</param>
@@ -44,7 +49,13 @@ internal sealed partial class ResponseCache(IResponseCacheStore store, TimeProvi
         {
             return null; // validated before; a body too deep to normalise is simply not cached
         }
-        return new CacheTicket(decision, cacheKey, scope, routed, settings, form, native, null);
+        // The semantic cache compares canonical chat prompts: a dialect's own request passed through is the exact cache's alone.
+        if (settings.Semantic is { } semantic && form == CachedForm.Completion && SemanticPrompt.Read(sent) is { } prompt)
+        {
+            var bucket = CacheKey.Of(scope, routed, "semantic:" + semantic.Embedder, sent, withoutLastMessage: true);
+            return new CacheTicket(decision, cacheKey, scope, routed, settings, form, native, prompt, bucket);
+        }
+        return new CacheTicket(decision, cacheKey, scope, routed, settings, form, native);
     }
 
     /// <summary><c>no-store</c> bypasses, <c>no-cache</c> refreshes; anything else reads.</summary>
@@ -64,19 +75,56 @@ internal sealed partial class ResponseCache(IResponseCacheStore store, TimeProvi
         return decision;
     }
 
-    /// <summary>The stored answer for the ticket, or null (a miss, a refresh, or the store failing).</summary>
-    public async ValueTask<CachedAnswer?> FindAsync(CacheTicket ticket, CancellationToken cancellationToken)
+    /// <summary>
+    /// The stored answer for the ticket: the exact entry, else (with a semantic cache) the entry of the closest
+    /// prompt in its bucket at least the threshold alike, with its similarity; null on a miss, a refresh, or a
+    /// store that fails. The prompt's embedding is made on the way (a refresh too), for the answer to be stored with.
+    /// </summary>
+    public async ValueTask<(CachedAnswer Answer, double? Similarity)?> FindAsync(CacheTicket ticket, CancellationToken cancellationToken)
     {
-        if (!ticket.Reads) return null;
+        if (ticket.Decision == CacheDecision.Bypass) return null;
         try
         {
-            return await store.GetAsync(ticket.Key, time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+            long now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            if (ticket.Reads && await store.GetAsync(ticket.Key, now, cancellationToken).ConfigureAwait(false) is { } exact) return (exact, null);
+            if (ticket.Prompt is null || ticket.Settings.Semantic is not { } semantic || await EmbedAsync(ticket, semantic, cancellationToken).ConfigureAwait(false) is not { } vector)
+                return null;
+            if (!ticket.Reads || index.Find(ticket.Bucket, vector, semantic.Threshold, now) is not { } match) return null;
+            if (await store.GetAsync(match.Entry, now, cancellationToken).ConfigureAwait(false) is { } similar) return (similar, match.Similarity);
+            index.Remove(ticket.Bucket, match.Entry); // its answer expired or was evicted
+            return null;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Log.StoreFailed(logger, "read", ex.Message);
             return null;
         }
+    }
+
+    private async ValueTask<float[]?> EmbedAsync(CacheTicket ticket, Gateway.Core.Config.SemanticCacheConfig semantic, CancellationToken cancellationToken)
+    {
+        var embedder = embedders(semantic.Embedder);
+        try
+        {
+            var vector = await embedder.EmbedAsync(ticket.Prompt!, cancellationToken).ConfigureAwait(false);
+            if (!SemanticPrompt.Normalize(vector)) throw new EmbedderException($"the embedder '{embedder.Name}' gave a vector of no length");
+            return ticket.Vector = vector;
+        }
+        catch (EmbedderException ex)
+        {
+            // Once a minute at most: a missing embedder would otherwise log on every request.
+            long now = time.GetTimestamp(), last = Interlocked.Read(ref _embedderWarnedAt);
+            if ((last == long.MinValue || time.GetElapsedTime(last, now) >= TimeSpan.FromMinutes(1)) && Interlocked.CompareExchange(ref _embedderWarnedAt, now, last) == last)
+                Log.EmbedderFailed(logger, embedder.Name, ex.Message);
+            return null;
+        }
+    }
+
+    /// <summary>Removes the entries (and their prompts' vectors) of a scope and a model (null: any).</summary>
+    public async ValueTask<long> PurgeAsync(string? scope, string? model, CancellationToken cancellationToken)
+    {
+        index.Purge(scope, model);
+        return await store.PurgeAsync(scope, model, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>How long ago the answer was stored, in whole seconds (HTTP's <c>Age</c>).</summary>
@@ -88,6 +136,7 @@ internal sealed partial class ResponseCache(IResponseCacheStore store, TimeProvi
         if (!ticket.Writes || body.IsEmpty || body.Length > ticket.Settings.MaxEntryBytes) return;
         long now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var entry = new CachedAnswer(ticket.Key, ticket.Scope, ticket.Model, ticket.Form, contentType, body.ToArray(), now, now + (long)ticket.Settings.Ttl.TotalMilliseconds, usage);
+        if (ticket.Vector is { } vector) index.Add(ticket.Bucket, ticket.Scope, ticket.Model, vector, ticket.Key, entry.Expires);
         var pending = store.SetAsync(entry, CancellationToken.None);
         if (pending.IsCompletedSuccessfully) return;
         _ = AwaitStoreAsync(pending);
@@ -107,6 +156,9 @@ internal sealed partial class ResponseCache(IResponseCacheStore store, TimeProvi
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 1802, Level = LogLevel.Warning, Message = "The semantic cache's embedder {Embedder} failed: {Reason}; until it answers, the exact cache alone serves (logged once a minute)")]
+        public static partial void EmbedderFailed(ILogger logger, string embedder, string reason);
+
         [LoggerMessage(EventId = 1801, Level = LogLevel.Warning, Message = "Response cache store failed to {Operation}: {Reason}; the request goes on without the cache")]
         public static partial void StoreFailed(ILogger logger, string operation, string reason);
     }

@@ -131,7 +131,10 @@ public static partial class GatewayHost
         services.AddSingleton(new DeploymentStates(options.Time));
         services.AddHostedService<PolicyMeterReporter>();
         services.AddSingleton<IResponseCacheStore>(new MemoryCacheStore(config.Cache.MaxBytes));
-        services.AddSingleton(sp => new ResponseCache(sp.GetRequiredService<IResponseCacheStore>(), options.Time, sp.GetRequiredService<ILogger<ResponseCache>>()));
+        services.AddSingleton(sp => new Embedders(() => sp.GetRequiredService<SnapshotHolder>().Current,
+            LocalEmbedder.Locate(config.Cache.LocalEmbedder, options.Environment.GetValueOrDefault("GATEWAY_EMBEDDER")), options.Time, sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton(sp => new ResponseCache(sp.GetRequiredService<IResponseCacheStore>(), new SemanticIndex(config.Cache.SemanticMaxVectors),
+            sp.GetRequiredService<Embedders>().For, options.Time, sp.GetRequiredService<ILogger<ResponseCache>>()));
         services.AddSingleton<ModelPipeline>();
         services.AddSingleton<RequestLogSink>();
         services.AddSingleton<IRequestSink>(sp => sp.GetRequiredService<RequestLogSink>());
@@ -150,7 +153,7 @@ public static partial class GatewayHost
         }
         services.AddSingleton(sp => new AdminApi(sp.GetRequiredService<SnapshotHolder>(), sp.GetRequiredService<DirectoryHolder>(), sp.GetRequiredService<Governor>(),
             sp.GetRequiredService<StoredProviders>(), sp.GetRequiredService<SnapshotFactory>(), options.Time, sp.GetRequiredService<ILogger<AdminApi>>(),
-            sp.GetService<IGovernanceStore>(), sp.GetService<GovernanceSync>(), sp.GetRequiredService<PolicyRegistry>(), sp.GetRequiredService<IResponseCacheStore>()));
+            sp.GetService<IGovernanceStore>(), sp.GetService<GovernanceSync>(), sp.GetRequiredService<PolicyRegistry>(), sp.GetRequiredService<ResponseCache>()));
         services.AddSingleton(sp => new GatewayMetrics(sp.GetRequiredService<DeploymentStates>(),
             sp.GetService<StoreRequestSink>() is { } storeSink ? () => storeSink.Dropped : null,
             genAi: sp.GetService<Observability.Otlp.OtlpMetricsOptions>() is not null, cache: sp.GetRequiredService<IResponseCacheStore>()));
@@ -211,6 +214,7 @@ public static partial class GatewayHost
             Log.BootstrapKeySuperseded(logger, Path.Combine(config.Storage.DataDir, AdminKeyBootstrap.FileName));
 
         var pipeline = app.Services.GetRequiredService<ModelPipeline>();
+        app.Services.GetRequiredService<Embedders>().WarmUp(config.Cache);
         var models = app.Services.GetRequiredService<ModelsEndpoint>();
         var health = app.Services.GetRequiredService<HealthEndpoints>();
         var router = app.Services.GetRequiredService<GatewayRouter>();

@@ -11,6 +11,9 @@ internal static class GatewayHeaders
     /// <summary>What the response cache did: <c>hit</c>, <c>miss</c>, <c>bypass</c> or <c>refresh</c>, on every answer of a cached model.</summary>
     public const string Cache = "x-gateway-cache";
 
+    /// <summary>A semantic hit's cosine similarity between the prompt and the one whose answer it got.</summary>
+    public const string CacheSimilarity = "x-gateway-cache-similarity";
+
     /// <summary>The request's own id, on every answer: the client's when it sent one, else the gateway's.</summary>
     public const string RequestId = "x-request-id";
 

@@ -48,6 +48,7 @@ internal sealed class GatewayMetrics
     private readonly ConcurrentDictionary<(string Provider, string Code), Cell> _upstreamErrors = new();
     /// <summary>Requests of cached models by what the cache did, in the order of <see cref="CacheResultNames"/>.</summary>
     private readonly Cell[] _cache = [new(), new(), new(), new()];
+    private readonly Cell _semanticHits = new();
     private static readonly string[] CacheResultNames = [Caching.CacheResults.Hit, Caching.CacheResults.Miss, Caching.CacheResults.Bypass, Caching.CacheResults.Refresh];
     private readonly ConcurrentDictionary<(string Operation, string Model, int Status), Histogram> _genAiDuration = new();
     private readonly ConcurrentDictionary<(string Operation, string Model, string Type), Histogram> _genAiTokens = new();
@@ -79,6 +80,7 @@ internal sealed class GatewayMetrics
         if (record.Provider is not null && record.Outcome is RequestOutcome.ProviderError or RequestOutcome.Timeout)
             Interlocked.Increment(ref Bounded(_upstreamErrors, (provider, record.ErrorCode ?? StatusText[status]), (provider, Other), static _ => new Cell()).Value);
         if (record.Cache is { } cache && Array.IndexOf(CacheResultNames, cache) is var result and >= 0) Interlocked.Increment(ref _cache[result].Value);
+        if (record.CacheSimilarity is not null) Interlocked.Increment(ref _semanticHits.Value);
         if (_genAi) RecordGenAi(record, model, status);
     }
 
@@ -137,6 +139,8 @@ internal sealed class GatewayMetrics
 
         w.Family("gateway_cache_requests_total", "counter", "Requests of cached models by what the response cache did (hit, miss, bypass: no-store, refresh: no-cache).");
         for (int i = 0; i < CacheResultNames.Length; i++) w.Sample("gateway_cache_requests_total", ["result", CacheResultNames[i]], Volatile.Read(ref _cache[i].Value));
+        w.Family("gateway_cache_semantic_hits_total", "counter", "Hits served by the semantic cache (a prompt close enough to a stored one), among the hits above.");
+        w.Sample("gateway_cache_semantic_hits_total", [], Volatile.Read(ref _semanticHits.Value));
         if (_cacheStore?.Stats is { } stats)
         {
             w.Family("gateway_cache_entries", "gauge", "Answers held by the response cache.");

@@ -208,9 +208,9 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
         var ticket = cache.Begin(request.Snapshot, context.Request, key, dialect.Name, dialect.Kind, sender.Routed(route), request.Model, sender.Sent, sender.Native, stream);
         if (ticket is not null)
         {
-            if (await cache.FindAsync(ticket, context.RequestAborted).ConfigureAwait(false) is { } hit)
+            if (await cache.FindAsync(ticket, context.RequestAborted).ConfigureAwait(false) is var (hit, similarity))
             {
-                await ReplayAsync(context, request, dialect, route, sender, hit, model, clientShape, bound, key).ConfigureAwait(false);
+                await ReplayAsync(context, request, dialect, route, sender, hit, similarity, model, clientShape, bound, key).ConfigureAwait(false);
                 return;
             }
             request.Cache = ticket.NotHit;
@@ -281,8 +281,9 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
     /// counted against the key's request limits but not its tokens or budgets.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    /// <param name="similarity">A semantic hit's: how alike its prompt and the one it answered are.</param>
     private async ValueTask ReplayAsync(HttpContext context, GatewayRequest request, InboundDialect dialect, ModelRoute route, Sender sender, CachedAnswer hit,
-        string model, RequestShape clientShape, RequestIntake.BoundPolicies? bound, GatewayKey key)
+        double? similarity, string model, RequestShape clientShape, RequestIntake.BoundPolicies? bound, GatewayKey key)
     {
         route.NotSent();
         if (key.Governance.Scopes.Length > 0 && Admit(context, request, key, route, default, answersInTokens: false, free: true) is { } refused)
@@ -294,6 +295,11 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
         var headers = context.Response.Headers;
         headers[GatewayHeaders.Cache] = CacheResults.Hit;
         headers.Age = cache.AgeSeconds(hit).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (similarity is { } alike)
+        {
+            request.CacheSimilarity = alike;
+            headers[GatewayHeaders.CacheSimilarity] = alike.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture);
+        }
         request.KeepBody(sender.Json, answer: false);
         var (body, contentType) = request.Stream && hit.Form == CachedForm.Completion ? (CachedReplay.Chunks(hit.Body), "text/event-stream; charset=utf-8") : (hit.Body, hit.ContentType);
         using var sent = SentCall.Replay(new UpstreamResponse(200, contentType, body.Length, new MemoryStream(body, writable: false), owner: null), route.Provider, context.RequestAborted);
