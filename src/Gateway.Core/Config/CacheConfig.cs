@@ -9,7 +9,7 @@ public sealed record CacheConfig
     public const string MemoryStore = "memory", SqliteStore = "sqlite";
     public const long DefaultMaxBytes = 256L * 1024 * 1024;
 
-    /// <summary><c>memory</c> (the default: in this process, least recently used entries evicted past <see cref="MaxBytes"/>) or <c>sqlite</c> (in the store's database, kept across restarts).</summary>
+    /// <summary><c>memory</c>: in this process, least recently used entries evicted past <see cref="MaxBytes"/> (the only store yet; <c>sqlite</c> is refused until it is built).</summary>
     public string Store { get; init; } = MemoryStore;
 
     /// <summary>What all entries together may hold, in bytes of answers.</summary>
