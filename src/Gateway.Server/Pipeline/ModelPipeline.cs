@@ -205,7 +205,10 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
         RequestShape clientShape, RequestIntake.BoundPolicies? bound, GatewayKey key)
     {
         bool stream = request.Stream;
-        var ticket = cache.Begin(request.Snapshot, context.Request, key, dialect.Name, dialect.Kind, sender.Routed(route), request.Model, sender.Sent, sender.Native, stream);
+        // Checked here first: with no cache configured the passthrough path makes no routed name (a string) per request.
+        var ticket = request.Snapshot.Config.Cache.Enabled
+            ? cache.Begin(request.Snapshot, context.Request, key, dialect.Name, dialect.Kind, sender.Routed(route), request.Model, sender.Sent, sender.Native, stream)
+            : null;
         if (ticket is not null)
         {
             if (await cache.FindAsync(ticket, context.RequestAborted).ConfigureAwait(false) is var (hit, similarity))
