@@ -18,22 +18,34 @@ public readonly record struct CacheKey(UInt128 Hash)
 
     private const int MaxDepth = 256;
 
+    /// <summary>Parses the request and makes its key (see <see cref="Of(string, string, string, JsonElement, bool)"/>).</summary>
+    /// <exception cref="JsonException">The request is not JSON (it was validated before; a policy's rewrite was too).</exception>
+    public static CacheKey Of(string scope, string routed, string form, ReadOnlySpan<byte> request, bool withoutLastMessage = false)
+    {
+        using var document = Parse(request);
+        return Of(scope, routed, form, document.RootElement, withoutLastMessage);
+    }
+
+    /// <summary>The request parsed as the key reads it (a caller making several keys of one request parses it once).</summary>
+    public static JsonDocument Parse(ReadOnlySpan<byte> request)
+    {
+        var reader = new Utf8JsonReader(request, new JsonReaderOptions { MaxDepth = MaxDepth });
+        return JsonDocument.ParseValue(ref reader);
+    }
+
     /// <param name="scope">Whose entries these are (<c>t:tenant</c>, or <c>k:key</c>).</param>
     /// <param name="routed">The model as routed: a group's name, or <c>provider/model</c>.</param>
     /// <param name="form">What kind of entry (a canonical answer, or a dialect's own JSON or stream).</param>
     /// <param name="request">The request as it is sent (after policies), a JSON object.</param>
-    /// <exception cref="JsonException">The request is not JSON (it was validated before; a policy's rewrite was too).</exception>
     /// <param name="withoutLastMessage">Leave the last of <c>messages</c> out: the key of the semantic cache's bucket, whose members differ only there.</param>
-    public static CacheKey Of(string scope, string routed, string form, ReadOnlySpan<byte> request, bool withoutLastMessage = false)
+    public static CacheKey Of(string scope, string routed, string form, JsonElement request, bool withoutLastMessage = false)
     {
-        var buffer = new ArrayBufferWriter<byte>(request.Length + 256);
+        var buffer = new ArrayBufferWriter<byte>(1024);
         WriteHeader(buffer, scope);
         WriteHeader(buffer, routed);
         WriteHeader(buffer, form);
-        var reader = new Utf8JsonReader(request, new JsonReaderOptions { MaxDepth = MaxDepth });
-        using (var document = JsonDocument.ParseValue(ref reader))
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true, MaxDepth = MaxDepth }))
-            WriteNormalised(writer, document.RootElement, top: true, withoutLastMessage);
+            WriteNormalised(writer, request, top: true, withoutLastMessage);
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(buffer.WrittenSpan, hash);
         return new CacheKey(new UInt128(BitConverter.ToUInt64(hash), BitConverter.ToUInt64(hash[8..])));

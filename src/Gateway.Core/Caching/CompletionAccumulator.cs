@@ -14,7 +14,7 @@ public sealed class CompletionAccumulator(int maxBytes)
     private sealed class Choice
     {
         public readonly StringBuilder Text = new(), Reasoning = new(), Refusal = new();
-        public readonly SortedDictionary<int, (string Id, string Name, StringBuilder Arguments)> Calls = [];
+        public readonly ToolCallFragments Calls = new();
         public string? Finish;
     }
 
@@ -64,13 +64,7 @@ public sealed class CompletionAccumulator(int maxBytes)
             choice.Text.Append(delta.Content);
             choice.Reasoning.Append(delta.ReasoningContent);
             choice.Refusal.Append(delta.Refusal);
-            foreach (var call in delta.ToolCalls ?? [])
-            {
-                if (!choice.Calls.TryGetValue(call.Index, out var known)) choice.Calls[call.Index] = known = ("", "", new StringBuilder());
-                if (known.Id.Length == 0 && call.Id is { Length: > 0 } id) choice.Calls[call.Index] = known = known with { Id = id };
-                if (known.Name.Length == 0 && call.Function?.Name is { Length: > 0 } name) choice.Calls[call.Index] = known = known with { Name = name };
-                known.Arguments.Append(call.Function?.Arguments);
-            }
+            choice.Calls.Add(delta.ToolCalls);
             if (part.FinishReason is { } finish) choice.Finish = finish;
         }
     }
@@ -82,7 +76,7 @@ public sealed class CompletionAccumulator(int maxBytes)
         var completion = new ChatCompletion { Id = _id, Created = _created, Model = _model, Usage = _usage, SystemFingerprint = _fingerprint };
         foreach (var (index, choice) in _choices)
         {
-            var calls = choice.Calls.Count == 0 ? null : choice.Calls.Values.Select(c => ToolCall.Of(c.Id, c.Name, c.Arguments.ToString())).ToList();
+            var calls = choice.Calls.Count == 0 ? null : choice.Calls.Calls.ToList();
             var message = ChatMessage.FromAssistant(choice.Text.ToString(), choice.Reasoning.Length > 0 ? choice.Reasoning.ToString() : null, calls);
             if (choice.Refusal.Length > 0) message.Refusal = choice.Refusal.ToString();
             completion.Choices.Add(new ChatChoice { Index = index, Message = message, FinishReason = choice.Finish });

@@ -14,30 +14,36 @@ public static class SemanticPrompt
     /// <summary>The longest prompt compared, in characters (all-MiniLM-L6-v2 reads 256 word pieces, roughly a thousand characters of English).</summary>
     public const int MaxChars = 1000;
 
-    /// <summary>The last message's text, when it is a user's and only text, and short enough.</summary>
+    /// <summary>Parses the request and reads its prompt (see <see cref="Read(JsonElement)"/>).</summary>
     public static string? Read(ReadOnlySpan<byte> request)
     {
         try
         {
-            using var document = JsonDocument.Parse(request.ToArray());
-            if (!document.RootElement.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array) return null;
-            int count = messages.GetArrayLength();
-            if (count == 0) return null;
-            var last = messages[count - 1];
-            if (last.ValueKind != JsonValueKind.Object || !last.TryGetProperty("role", out var role) || role.ValueEquals("user") is false) return null;
-            if (!last.TryGetProperty("content", out var content)) return null;
-            string? text = content.ValueKind switch
-            {
-                JsonValueKind.String => content.GetString(),
-                JsonValueKind.Array => TextParts(content),
-                _ => null,
-            };
-            return text is { Length: > 0 and <= MaxChars } && !string.IsNullOrWhiteSpace(text) ? text : null;
+            using var document = CacheKey.Parse(request);
+            return Read(document.RootElement);
         }
         catch (JsonException)
         {
             return null;
         }
+    }
+
+    /// <summary>The last message's text, when it is a user's and only text, and short enough.</summary>
+    public static string? Read(JsonElement request)
+    {
+        if (request.ValueKind != JsonValueKind.Object || !request.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array) return null;
+        int count = messages.GetArrayLength();
+        if (count == 0) return null;
+        var last = messages[count - 1];
+        if (last.ValueKind != JsonValueKind.Object || !last.TryGetProperty("role", out var role) || role.ValueKind != JsonValueKind.String || !role.ValueEquals("user")) return null;
+        if (!last.TryGetProperty("content", out var content)) return null;
+        string? text = content.ValueKind switch
+        {
+            JsonValueKind.String => content.GetString(),
+            JsonValueKind.Array => TextParts(content),
+            _ => null,
+        };
+        return text is { Length: > 0 and <= MaxChars } && !string.IsNullOrWhiteSpace(text) ? text : null;
     }
 
     // Text parts only: an image or a file makes a prompt no text embedding can stand for.

@@ -115,6 +115,9 @@ public sealed class Usage
 
     [JsonIgnore] public int CachedTokens => PromptTokensDetails?.CachedTokens ?? 0;
     [JsonIgnore] public int ReasoningTokens => CompletionTokensDetails?.ReasoningTokens ?? 0;
+
+    /// <summary>The counts as the gateway records them.</summary>
+    public Sse.TokenUsage ToTokenUsage() => new(PromptTokens, CompletionTokens, TotalTokens, CachedTokens, ReasoningTokens);
 }
 
 public sealed class PromptTokensDetails

@@ -53,3 +53,12 @@ public interface IDialectStreamTranslator
     /// <summary>The usage the canonical stream reported (zero until it did).</summary>
     TokenUsage Usage { get; }
 }
+
+/// <summary>
+/// A dialect whose stream reports the prompt's tokens before its end (Anthropic's <c>message_start</c>, Gemini's
+/// every chunk), while a canonical stream's usage comes last: it asks for them once, when it first writes them.
+/// </summary>
+public interface IAsksPromptUsage
+{
+    Func<TokenUsage>? PromptUsage { get; set; }
+}

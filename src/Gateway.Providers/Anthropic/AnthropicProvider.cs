@@ -108,36 +108,14 @@ internal sealed partial class AnthropicProvider : IProvider, IMessagesProvider
 
         var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken, call.ConnectTimeout, call.Trace).ConfigureAwait(false);
         if (response is null) return failure;
-        try
+        return await UpstreamHttp.RelayAsync(request, response, Name, "request-id", 1024 * 1024, this, static (self, status, errorBody, answer) =>
         {
-            int status = (int)response.StatusCode;
-            if (status is < 200 or >= 300)
-            {
-                var errorBody = await UpstreamHttp.ReadBoundedAsync(response.Content, 1024 * 1024, truncate: true, cancellationToken).ConfigureAwait(false);
-                var error = AnthropicUpstreamErrors.FromResponse(Name, status, errorBody, Config.ApiKey, UpstreamHttp.Header(response, "retry-after"));
-                // Same dialect on both sides: the provider's own error body goes back as it came (key scrubbed).
-                if (status is not (401 or 403) && !error.Message.StartsWith($"Provider '{Name}' answered", StringComparison.Ordinal))
-                    error = error with { Status = status, RawBody = Scrub(errorBody), RawBodyFormat = AnthropicErrors.Format };
-                response.Dispose();
-                request.Dispose();
-                return UpstreamResult.Fail(error);
-            }
-            var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            return UpstreamResult.Ok(new UpstreamResponse(status, response.Content.Headers.ContentType?.ToString(), response.Content.Headers.ContentLength,
-                stream, new ResponseOwner(request, response)) { RequestId = UpstreamHttp.Header(response, "request-id") });
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            response.Dispose();
-            request.Dispose();
-            return UpstreamResult.CanceledResult;
-        }
-        catch (Exception ex) when (ex is HttpRequestException or IOException)
-        {
-            response.Dispose();
-            request.Dispose();
-            return UpstreamResult.Fail(GatewayError.UpstreamBroken(Name, ex.Message));
-        }
+            var error = AnthropicUpstreamErrors.FromResponse(self.Name, status, errorBody, self.Config.ApiKey, UpstreamHttp.Header(answer, "retry-after"));
+            // Same dialect on both sides: the provider's own error body goes back as it came (key scrubbed).
+            return status is not (401 or 403) && !error.Message.StartsWith($"Provider '{self.Name}' answered", StringComparison.Ordinal)
+                ? error with { Status = status, RawBody = self.Scrub(errorBody), RawBodyFormat = AnthropicErrors.Format }
+                : error;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     private byte[] Scrub(byte[] body) => SecretScrubber.Scrub(body, Config.ApiKey);

@@ -48,15 +48,7 @@ public static class AnthropicRequestTranslator
     private static GatewayError? ToCanonicalUnguarded(ReadOnlyMemory<byte> body, string upstreamModel, bool maxCompletionTokens, List<string> dropped, out ChatRequest request)
     {
         request = new ChatRequest { Model = upstreamModel };
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 256 });
-        }
-        catch (JsonException)
-        {
-            return GatewayError.BadRequest("The request body is not valid JSON.", "invalid_json");
-        }
+        if (Http.JsonShape.ParseRequest(body, out var document) is { } notJson) return notJson;
         using (document)
         {
             var root = document.RootElement;

@@ -8,26 +8,11 @@ namespace Gateway.Providers.Anthropic;
 /// <summary>An OpenAI <c>chat.completion</c> as an Anthropic <c>message</c>.</summary>
 public static class AnthropicResponseTranslator
 {
-    public static GatewayError? Translate(ReadOnlyMemory<byte> openAiBody, string model, IBufferWriter<byte> output)
-    {
-        try
-        {
-            return TranslateUnguarded(openAiBody, model, output);
-        }
-        catch (Exception ex) when (Http.JsonShape.IsMismatch(ex))
-        {
-            return Http.JsonShape.InvalidAnswer(ex);
-        }
-    }
+    public static GatewayError? Translate(ReadOnlyMemory<byte> openAiBody, string model, IBufferWriter<byte> output) =>
+        Http.CanonicalAnswer.Translate(openAiBody, (model, output), static (completion, choice, state) => Write(completion, choice, state.model, state.output));
 
-    private static GatewayError? TranslateUnguarded(ReadOnlyMemory<byte> openAiBody, string model, IBufferWriter<byte> output)
+    private static GatewayError? Write(ChatCompletion completion, ChatChoice choice, string model, IBufferWriter<byte> output)
     {
-        var completion = ProtocolReader.ReadCompletion(openAiBody.Span);
-        if (completion is null)
-            return new GatewayError(502, "upstream_error", "upstream_invalid_response", "The provider's answer is not a chat completion.", ErrorSource.Upstream);
-        if (completion.Choices.Count == 0)
-            return new GatewayError(502, "upstream_error", "upstream_invalid_response", "The provider's answer has no choices.", ErrorSource.Upstream);
-        var choice = completion.Choices[0];
         var message = choice.Message;
 
         using var w = new Utf8JsonWriter(output);

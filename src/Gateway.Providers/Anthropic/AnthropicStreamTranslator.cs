@@ -11,7 +11,7 @@ namespace Gateway.Providers.Anthropic;
 /// (<c>thinking_delta</c>, <c>text_delta</c>, <c>input_json_delta</c>) / <c>_stop</c>, then <c>message_delta</c> (stop reason,
 /// usage) and <c>message_stop</c> once the upstream says <c>[DONE]</c>. Stateful, one per request.
 /// </summary>
-public sealed class AnthropicStreamTranslator(string model) : IDialectStreamTranslator
+public sealed class AnthropicStreamTranslator(string model) : Http.CanonicalChunkTranslator, IAsksPromptUsage
 {
     private enum Block { None, Text, Thinking, Tool }
 
@@ -21,43 +21,29 @@ public sealed class AnthropicStreamTranslator(string model) : IDialectStreamTran
     private Block _open;
     private int _blockIndex = -1;
     private string? _finishReason;
-    private Usage? _usage;
 
     /// <summary>
     /// The prompt's side of the usage for <c>message_start</c>, asked once when it is written: the real API
     /// reports the input there (some clients read it only there), while OpenAI's usage comes last. The
     /// exact numbers still follow in <c>message_delta</c>. Unset: zero.
     /// </summary>
-    public Func<TokenUsage>? PromptUsage { get; init; }
+    public Func<TokenUsage>? PromptUsage { get; set; }
 
-    /// <summary>The upstream's <c>[DONE]</c> was seen and the closing events were written.</summary>
-    public bool Completed { get; private set; }
-
-    /// <summary>Translates one upstream frame; returns whether anything was written.</summary>
-    public bool OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> output)
+    protected override bool OnDone(IBufferWriter<byte> output)
     {
-        try
-        {
-            return OnFrameUnguarded(frame, output);
-        }
-        catch (Exception ex) when (ex is not System.Text.Json.JsonException && Http.JsonShape.IsMismatch(ex))
-        {
-            throw Http.JsonShape.MalformedEvent(ex);
-        }
+        Finish(output);
+        return true;
     }
 
-    private bool OnFrameUnguarded(ReadOnlySpan<byte> frame, IBufferWriter<byte> output)
+    protected override bool OnPayload(ReadOnlySpan<byte> payload, IBufferWriter<byte> output)
     {
-        if (!frame.StartsWith("data:"u8)) return false; // comments, keep-alives
-        var payload = frame[5..].Trim(" \r\n"u8);
-        if (payload.SequenceEqual("[DONE]"u8))
-        {
-            Finish(output);
-            return true;
-        }
+        // Most chunks are text alone: written without reading the chunk whole.
         if (_started && TryContentOnly(payload, out string? content)) return TextDelta(output, content) > 0;
-        var chunk = JsonSerializer.Deserialize(payload, ProtocolJson.Default.ChatCompletionChunk)
-            ?? throw new JsonException("a stream chunk must be a JSON object");
+        return OnChunk(ReadChunk(payload), output);
+    }
+
+    protected override bool OnChunk(ChatCompletionChunk chunk, IBufferWriter<byte> output)
+    {
         int written = 0;
         if (!_started)
         {
@@ -87,7 +73,7 @@ public sealed class AnthropicStreamTranslator(string model) : IDialectStreamTran
             });
             written++;
         }
-        if (chunk.Usage is { } usage) _usage = usage;
+        if (chunk.Usage is { } usage) ReportedUsage = usage;
         if (chunk.Choices.Count > 0)
         {
             var choice = chunk.Choices[0];
@@ -260,7 +246,7 @@ public sealed class AnthropicStreamTranslator(string model) : IDialectStreamTran
             w.WriteString("stop_reason"u8, AnthropicStopReasons.FromOpenAI(_finishReason));
             w.WriteNull("stop_sequence"u8);
             w.WriteEndObject();
-            AnthropicResponseTranslator.WriteUsage(w, _usage);
+            AnthropicResponseTranslator.WriteUsage(w, ReportedUsage);
         });
         Event(output, "message_stop"u8, w => w.WriteString("type"u8, "message_stop"u8));
         Completed = true;
@@ -281,7 +267,4 @@ public sealed class AnthropicStreamTranslator(string model) : IDialectStreamTran
         output.Write(_json.WrittenSpan);
         output.Write("\n\n"u8);
     }
-
-    /// <summary>For diagnostics: the usage the upstream reported.</summary>
-    public TokenUsage Usage => _usage is { } u ? new(u.PromptTokens, u.CompletionTokens, u.TotalTokens, u.CachedTokens, u.ReasoningTokens) : default;
 }

@@ -82,38 +82,16 @@ internal sealed partial class GeminiProvider : IProvider, IGenerateContentProvid
 
         var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken, call.ConnectTimeout, call.Trace).ConfigureAwait(false);
         if (response is null) return failure;
-        try
+        return await UpstreamHttp.RelayAsync(request, response, Name, null, 1024 * 1024, this, static (self, status, errorBody, answer) =>
         {
-            int status = (int)response.StatusCode;
-            if (status is < 200 or >= 300)
-            {
-                var errorBody = await UpstreamHttp.ReadBoundedAsync(response.Content, 1024 * 1024, truncate: true, cancellationToken).ConfigureAwait(false);
-                var error = GeminiUpstreamErrors.FromResponse(Name, status, errorBody, Config.ApiKey);
-                if (UpstreamHttp.Header(response, "retry-after") is { } retryAfter) error = error with { Headers = [KeyValuePair.Create("retry-after", retryAfter)] };
-                // Same dialect on both sides: the provider's own error body goes back as it came (key scrubbed),
-                // except a refused provider key, which is the gateway's trouble and not the client's.
-                if (status is not (401 or 403) && error.Code != "upstream_auth_failed")
-                    error = error with { Status = status, RawBody = SecretScrubber.Scrub(errorBody, Config.ApiKey), RawBodyFormat = GeminiErrors.Format };
-                response.Dispose();
-                request.Dispose();
-                return UpstreamResult.Fail(error);
-            }
-            var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            return UpstreamResult.Ok(new UpstreamResponse(status, response.Content.Headers.ContentType?.ToString(), response.Content.Headers.ContentLength,
-                stream, new ResponseOwner(request, response)));
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            response.Dispose();
-            request.Dispose();
-            return UpstreamResult.CanceledResult;
-        }
-        catch (Exception ex) when (ex is HttpRequestException or IOException)
-        {
-            response.Dispose();
-            request.Dispose();
-            return UpstreamResult.Fail(GatewayError.UpstreamBroken(Name, ex.Message));
-        }
+            var error = GeminiUpstreamErrors.FromResponse(self.Name, status, errorBody, self.Config.ApiKey);
+            if (UpstreamHttp.Header(answer, "retry-after") is { } retryAfter) error = error with { Headers = [KeyValuePair.Create("retry-after", retryAfter)] };
+            // Same dialect on both sides: the provider's own error body goes back as it came (key scrubbed),
+            // except a refused provider key, which is the gateway's trouble and not the client's.
+            return status is not (401 or 403) && error.Code != "upstream_auth_failed"
+                ? error with { Status = status, RawBody = SecretScrubber.Scrub(errorBody, self.Config.ApiKey), RawBodyFormat = GeminiErrors.Format }
+                : error;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A call of one of the model's methods (<c>:generateContent</c> and the like), with the key and the configured headers.</summary>

@@ -50,15 +50,7 @@ public static class GeminiRequestTranslator
     private static GatewayError? ToCanonicalUnguarded(ReadOnlyMemory<byte> body, string model, bool stream, List<string> dropped, out ChatRequest request)
     {
         request = new ChatRequest { Model = model };
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 256 });
-        }
-        catch (JsonException)
-        {
-            return GatewayError.BadRequest("The request body is not valid JSON.", "invalid_json");
-        }
+        if (Http.JsonShape.ParseRequest(body, out var document) is { } notJson) return notJson;
         using (document)
         {
             var root = document.RootElement;

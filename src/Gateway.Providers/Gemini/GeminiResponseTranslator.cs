@@ -12,35 +12,15 @@ namespace Gateway.Providers.Gemini;
 /// </summary>
 public static class GeminiResponseTranslator
 {
-    public static GatewayError? Translate(ReadOnlyMemory<byte> openAiBody, string model, IBufferWriter<byte> output)
-    {
-        try
-        {
-            return TranslateUnguarded(openAiBody, model, output);
-        }
-        catch (Exception ex) when (Http.JsonShape.IsMismatch(ex))
-        {
-            return Http.JsonShape.InvalidAnswer(ex);
-        }
-    }
+    public static GatewayError? Translate(ReadOnlyMemory<byte> openAiBody, string model, IBufferWriter<byte> output) =>
+        Http.CanonicalAnswer.Translate(openAiBody, (model, output), static (completion, choice, state) => Write(completion, choice, state.model, state.output));
 
-    private static GatewayError? TranslateUnguarded(ReadOnlyMemory<byte> openAiBody, string model, IBufferWriter<byte> output)
+    private static GatewayError? Write(ChatCompletion completion, ChatChoice choice, string model, IBufferWriter<byte> output)
     {
-        var completion = ProtocolReader.ReadCompletion(openAiBody.Span);
-        if (completion is null)
-            return new GatewayError(502, "upstream_error", "upstream_invalid_response", "The provider's answer is not a chat completion.", ErrorSource.Upstream);
-        if (completion.Choices.Count == 0)
-            return new GatewayError(502, "upstream_error", "upstream_invalid_response", "The provider's answer has no choices.", ErrorSource.Upstream);
-        var choice = completion.Choices[0];
         var message = choice.Message;
 
         using var w = new Utf8JsonWriter(output);
-        w.WriteStartObject();
-        w.WriteStartArray("candidates"u8);
-        w.WriteStartObject();
-        w.WriteStartObject("content"u8);
-        w.WriteString("role"u8, "model"u8);
-        w.WriteStartArray("parts"u8);
+        StartParts(w);
         if (!string.IsNullOrEmpty(message.ReasoningContent)) ThoughtPart(w, message.ReasoningContent);
         foreach (var text in (ReadOnlySpan<string?>)[message.Text, message.Refusal])
             if (!string.IsNullOrEmpty(text)) TextPart(w, text);
@@ -113,6 +93,17 @@ public static class GeminiResponseTranslator
     }
 
     /// <summary>OpenAI's usage as <c>usageMetadata</c>: Gemini counts thinking apart from the candidates' tokens.</summary>
+    /// <summary>Opens a <c>GenerateContentResponse</c> down to its one candidate's <c>content.parts</c>.</summary>
+    internal static void StartParts(Utf8JsonWriter w)
+    {
+        w.WriteStartObject();
+        w.WriteStartArray("candidates"u8);
+        w.WriteStartObject();
+        w.WriteStartObject("content"u8);
+        w.WriteString("role"u8, "model"u8);
+        w.WriteStartArray("parts"u8);
+    }
+
     internal static void WriteUsage(Utf8JsonWriter w, Usage? usage)
     {
         if (usage is null) return;

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 using System.Text.Json;
 using Gateway.Core.Protocol;
 using Gateway.Core.Sse;
@@ -13,62 +12,28 @@ namespace Gateway.Providers.Gemini;
 /// OpenAI's arguments come in pieces), the <c>finishReason</c> and <c>usageMetadata</c>. Stateful, one per request.
 /// Like Gemini's own streams, the frames before the last carry the prompt's side of <c>usageMetadata</c> when it is known.
 /// </summary>
-public sealed class GeminiStreamTranslator(string model) : IDialectStreamTranslator
+public sealed class GeminiStreamTranslator(string model) : Http.CanonicalChunkTranslator, IAsksPromptUsage
 {
     private readonly ArrayBufferWriter<byte> _json = new(512);
-    private readonly SortedDictionary<int, (string Id, string Name, StringBuilder Arguments)> _calls = [];
+    private readonly ToolCallFragments _calls = new();
     private string _responseId = "";
     private string? _finishReason;
-    private Usage? _usage;
     private TokenUsage? _prompt;
 
     /// <summary>
     /// The prompt's side of the usage, asked once with the first frame: Gemini reports <c>promptTokenCount</c> on
     /// every chunk, while OpenAI's usage comes last. The exact numbers still follow on the last frame. Unset: none.
     /// </summary>
-    public Func<TokenUsage>? PromptUsage { get; init; }
+    public Func<TokenUsage>? PromptUsage { get; set; }
 
-    /// <summary>The upstream's <c>[DONE]</c> was seen and the last frame written.</summary>
-    public bool Completed { get; private set; }
-
-    /// <summary>What the upstream reported, for the record.</summary>
-    public TokenUsage Usage => _usage is { } u
-        ? new(u.PromptTokens, u.CompletionTokens, u.TotalTokens, u.PromptTokensDetails?.CachedTokens ?? 0, u.CompletionTokensDetails?.ReasoningTokens ?? 0)
-        : default;
-
-    /// <summary>Translates one upstream frame; returns whether anything was written.</summary>
-    public bool OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> output)
+    protected override bool OnChunk(ChatCompletionChunk chunk, IBufferWriter<byte> output)
     {
-        try
-        {
-            return OnFrameUnguarded(frame, output);
-        }
-        catch (Exception ex) when (ex is not JsonException && Http.JsonShape.IsMismatch(ex))
-        {
-            throw Http.JsonShape.MalformedEvent(ex);
-        }
-    }
-
-    private bool OnFrameUnguarded(ReadOnlySpan<byte> frame, IBufferWriter<byte> output)
-    {
-        if (!frame.StartsWith("data:"u8)) return false; // comments, keep-alives
-        var payload = frame[5..].Trim(" \r\n"u8);
-        if (payload.SequenceEqual("[DONE]"u8)) return Finish(output);
-        var chunk = JsonSerializer.Deserialize(payload, ProtocolJson.Default.ChatCompletionChunk)
-            ?? throw new JsonException("a stream chunk must be a JSON object");
         if (_responseId.Length == 0) _responseId = chunk.Id.Length > 0 ? chunk.Id : Guid.NewGuid().ToString("N");
-        if (chunk.Usage is { } usage) _usage = usage;
+        if (chunk.Usage is { } usage) ReportedUsage = usage;
         if (chunk.Choices.Count == 0) return false;
         var choice = chunk.Choices[0];
         var delta = choice.Delta;
-        foreach (var call in delta.ToolCalls ?? [])
-        {
-            if (!_calls.TryGetValue(call.Index, out var known))
-                _calls[call.Index] = known = (call.Id ?? "", call.Function?.Name ?? "", new StringBuilder());
-            if (call.Id is { Length: > 0 } id && known.Id.Length == 0) _calls[call.Index] = known = known with { Id = id };
-            if (call.Function?.Name is { Length: > 0 } name && known.Name.Length == 0) _calls[call.Index] = known = known with { Name = name };
-            known.Arguments.Append(call.Function?.Arguments);
-        }
+        _calls.Add(delta.ToolCalls);
         if (choice.FinishReason is { } finish) _finishReason = finish;
         bool thinking = !string.IsNullOrEmpty(delta.ReasoningContent);
         string? text = delta.Content is { Length: > 0 } content ? content : delta.Refusal is { Length: > 0 } refusal ? refusal : null;
@@ -81,14 +46,14 @@ public sealed class GeminiStreamTranslator(string model) : IDialectStreamTransla
         return true;
     }
 
-    private bool Finish(IBufferWriter<byte> output)
+    protected override bool OnDone(IBufferWriter<byte> output)
     {
         if (Completed) return false;
         Core.Errors.GatewayError? invalid = null;
         Frame(output, w =>
         {
-            foreach (var (_, call) in _calls)
-                invalid ??= GeminiResponseTranslator.FunctionCallPart(w, call.Id, call.Name, call.Arguments.ToString());
+            foreach (var call in _calls.Calls)
+                invalid ??= GeminiResponseTranslator.FunctionCallPart(w, call.Id, call.Function.Name, call.Function.Arguments);
             if (_calls.Count == 0) GeminiResponseTranslator.TextPart(w, "");
         }, GeminiResponseTranslator.FinishReason(_finishReason));
         if (invalid is not null) throw new JsonException(invalid.Message);
@@ -102,12 +67,7 @@ public sealed class GeminiStreamTranslator(string model) : IDialectStreamTransla
         _json.ResetWrittenCount();
         using (var w = new Utf8JsonWriter(_json))
         {
-            w.WriteStartObject();
-            w.WriteStartArray("candidates"u8);
-            w.WriteStartObject();
-            w.WriteStartObject("content"u8);
-            w.WriteString("role"u8, "model"u8);
-            w.WriteStartArray("parts"u8);
+            GeminiResponseTranslator.StartParts(w);
             parts(w);
             w.WriteEndArray();
             w.WriteEndObject();
@@ -115,7 +75,7 @@ public sealed class GeminiStreamTranslator(string model) : IDialectStreamTransla
             w.WriteNumber("index"u8, 0);
             w.WriteEndObject();
             w.WriteEndArray();
-            if (finish is not null) GeminiResponseTranslator.WriteUsage(w, _usage);
+            if (finish is not null) GeminiResponseTranslator.WriteUsage(w, ReportedUsage);
             else WritePromptUsage(w);
             w.WriteString("modelVersion"u8, model);
             w.WriteString("responseId"u8, _responseId);

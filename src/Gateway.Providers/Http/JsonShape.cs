@@ -22,6 +22,21 @@ internal static class JsonShape
     public static GatewayError InvalidRequest(Exception ex) =>
         GatewayError.BadRequest($"The request does not have the shape the gateway reads: {ex.Message}", "invalid_request");
 
+    /// <summary>A client's request parsed for a translator; the error when it is not JSON.</summary>
+    public static GatewayError? ParseRequest(ReadOnlyMemory<byte> body, out JsonDocument document)
+    {
+        try
+        {
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 256 });
+            return null;
+        }
+        catch (JsonException)
+        {
+            document = null!;
+            return GatewayError.BadRequest("The request body is not valid JSON.", "invalid_json");
+        }
+    }
+
     /// <summary>For stream readers: a malformed event is a <see cref="JsonException"/>, which the relay turns into a failed stream.</summary>
     public static JsonException MalformedEvent(Exception ex) =>
         ex as JsonException ?? new JsonException($"the event does not have the expected shape: {ex.Message}", ex);

@@ -36,6 +36,45 @@ internal static class UpstreamHttp
         }
     }
 
+    /// <summary>
+    /// The answer of a call whose body goes to the client as it comes (a passthrough): on 2xx its body as a
+    /// stream, owned with the request until the answer is disposed; otherwise the error <paramref name="error"/>
+    /// makes of the status and the (bounded) error body, everything disposed. A redirect is not followed (the
+    /// provider key would go with it) and not relayed: it is an error like the others.
+    /// </summary>
+    /// <param name="requestIdHeader">The provider's header with its own request id, passed on; null when it has none.</param>
+    public static async ValueTask<UpstreamResult> RelayAsync<TState>(HttpRequestMessage request, HttpResponseMessage response, string provider, string? requestIdHeader,
+        int maxErrorBody, TState state, Func<TState, int, byte[], HttpResponseMessage, GatewayError> error, CancellationToken cancellationToken)
+    {
+        try
+        {
+            int status = (int)response.StatusCode;
+            if (status is < 200 or >= 300)
+            {
+                var body = await ReadBoundedAsync(response.Content, maxErrorBody, truncate: true, cancellationToken).ConfigureAwait(false);
+                var failure = error(state, status, body, response);
+                response.Dispose();
+                request.Dispose();
+                return UpstreamResult.Fail(failure);
+            }
+            var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            return UpstreamResult.Ok(new UpstreamResponse(status, response.Content.Headers.ContentType?.ToString(), response.Content.Headers.ContentLength,
+                stream, new ResponseOwner(request, response)) { RequestId = requestIdHeader is null ? null : Header(response, requestIdHeader) });
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            response.Dispose();
+            request.Dispose();
+            return UpstreamResult.CanceledResult;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            response.Dispose();
+            request.Dispose();
+            return UpstreamResult.Fail(GatewayError.UpstreamBroken(provider, ex.Message));
+        }
+    }
+
     /// <summary>Could not connect (502 unreachable) versus connected and then broke (502 connection error).</summary>
     public static GatewayError Classify(string provider, HttpRequestException ex)
     {

@@ -67,36 +67,9 @@ internal sealed partial class OpenAIProvider : IProvider, IResponsesProvider
 
         var (response, failure) = await UpstreamHttp.SendAsync(_invoker, request, Name, cancellationToken, call.ConnectTimeout, call.Trace).ConfigureAwait(false);
         if (response is null) return failure;
-
-        try
-        {
-            int status = (int)response.StatusCode;
-            // A redirect is not followed (the provider key would go with it) and not relayed: a 3xx is a 502.
-            if (status is < 200 or >= 300)
-            {
-                var body = await UpstreamHttp.ReadBoundedAsync(response.Content, MaxErrorBody, truncate: true, cancellationToken).ConfigureAwait(false);
-                var error = OpenAIErrors.FromResponse(Name, status, body, Config.ApiKey, UpstreamHttp.Header(response, "retry-after"));
-                response.Dispose();
-                request.Dispose();
-                return UpstreamResult.Fail(error);
-            }
-
-            var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            return UpstreamResult.Ok(new UpstreamResponse(status, response.Content.Headers.ContentType?.ToString(),
-                response.Content.Headers.ContentLength, stream, new ResponseOwner(request, response)) { RequestId = UpstreamHttp.Header(response, "x-request-id") });
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            response.Dispose();
-            request.Dispose();
-            return UpstreamResult.CanceledResult;
-        }
-        catch (Exception ex) when (ex is HttpRequestException or IOException)
-        {
-            response.Dispose();
-            request.Dispose();
-            return UpstreamResult.Fail(GatewayError.UpstreamBroken(Name, ex.Message));
-        }
+        return await UpstreamHttp.RelayAsync(request, response, Name, "x-request-id", MaxErrorBody, this,
+            static (self, status, body, answer) => OpenAIErrors.FromResponse(self.Name, status, body, self.Config.ApiKey, UpstreamHttp.Header(answer, "retry-after")),
+            cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken)

@@ -56,45 +56,37 @@ internal sealed class ResponsesItem(string type, string id)
 public static class ResponsesAnswer
 {
     /// <summary>An OpenAI <c>chat.completion</c> as a Responses <c>response</c>.</summary>
-    public static GatewayError? Translate(ReadOnlyMemory<byte> openAiBody, string model, IBufferWriter<byte> output)
+    public static GatewayError? Translate(ReadOnlyMemory<byte> openAiBody, string model, IBufferWriter<byte> output) =>
+        Http.CanonicalAnswer.Translate(openAiBody, (model, output), static (completion, choice, state) => Write(completion, choice, state.model, state.output));
+
+    private static GatewayError? Write(ChatCompletion completion, ChatChoice choice, string model, IBufferWriter<byte> output)
     {
-        try
+        var message = choice.Message;
+        string id = ResponseId(completion.Id);
+        var items = new List<ResponsesItem>();
+        if (!string.IsNullOrEmpty(message.ReasoningContent))
         {
-            var completion = ProtocolReader.ReadCompletion(openAiBody.Span);
-            if (completion is null || completion.Choices.Count == 0)
-                return new GatewayError(502, "upstream_error", "upstream_invalid_response", "The provider's answer is not a chat completion with a choice.", ErrorSource.Upstream);
-            var choice = completion.Choices[0];
-            var message = choice.Message;
-            string id = ResponseId(completion.Id);
-            var items = new List<ResponsesItem>();
-            if (!string.IsNullOrEmpty(message.ReasoningContent))
-            {
-                var reasoning = new ResponsesItem(ResponsesItem.Reasoning, "rs_" + Suffix(id)) { Done = true };
-                reasoning.Text.Append(message.ReasoningContent);
-                items.Add(reasoning);
-            }
-            string text = message.Text + (message.Refusal ?? "");
-            if (text.Length > 0 || message.ToolCalls is not { Count: > 0 })
-            {
-                var item = new ResponsesItem(ResponsesItem.Message, "msg_" + Suffix(id)) { Done = true };
-                item.Text.Append(text);
-                items.Add(item);
-            }
-            int n = 0;
-            foreach (var call in message.ToolCalls ?? [])
-            {
-                var item = new ResponsesItem(ResponsesItem.FunctionCall, $"fc_{Suffix(id)}_{n++}") { CallId = call.Id, Name = call.Function.Name, Done = true };
-                item.Text.Append(call.Function.Arguments);
-                items.Add(item);
-            }
-            using var w = new Utf8JsonWriter(output);
-            WriteResponse(w, id, completion.Created > 0 ? completion.Created : DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model, choice.FinishReason, items, completion.Usage, final: true);
-            return null;
+            var reasoning = new ResponsesItem(ResponsesItem.Reasoning, "rs_" + Suffix(id)) { Done = true };
+            reasoning.Text.Append(message.ReasoningContent);
+            items.Add(reasoning);
         }
-        catch (Exception ex) when (Http.JsonShape.IsMismatch(ex))
+        string text = message.Text + (message.Refusal ?? "");
+        if (text.Length > 0 || message.ToolCalls is not { Count: > 0 })
         {
-            return Http.JsonShape.InvalidAnswer(ex);
+            var item = new ResponsesItem(ResponsesItem.Message, "msg_" + Suffix(id)) { Done = true };
+            item.Text.Append(text);
+            items.Add(item);
         }
+        int n = 0;
+        foreach (var call in message.ToolCalls ?? [])
+        {
+            var item = new ResponsesItem(ResponsesItem.FunctionCall, $"fc_{Suffix(id)}_{n++}") { CallId = call.Id, Name = call.Function.Name, Done = true };
+            item.Text.Append(call.Function.Arguments);
+            items.Add(item);
+        }
+        using var w = new Utf8JsonWriter(output);
+        WriteResponse(w, id, completion.Created > 0 ? completion.Created : DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model, choice.FinishReason, items, completion.Usage, final: true);
+        return null;
     }
 
     internal static string ResponseId(string? completionId) => "resp_" + (string.IsNullOrEmpty(completionId) ? Guid.NewGuid().ToString("N") : completionId);

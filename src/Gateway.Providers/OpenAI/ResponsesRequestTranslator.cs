@@ -47,7 +47,8 @@ public static class ResponsesRequestTranslator
     private static GatewayError? ToCanonicalUnguarded(ReadOnlyMemory<byte> body, string model, List<string> dropped, out ChatRequest request)
     {
         request = new ChatRequest { Model = model };
-        using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 256 });
+        if (Http.JsonShape.ParseRequest(body, out var parsed) is { } notJson) return notJson;
+        using var document = parsed;
         var root = document.RootElement;
         foreach (var stateful in (ReadOnlySpan<string>)["previous_response_id", "conversation"])
             if (root.TryGetProperty(stateful, out var state) && state.ValueKind is not JsonValueKind.Null)

@@ -16,7 +16,7 @@ namespace Gateway.Providers.OpenAI;
 /// <c>response.incomplete</c> for a cut answer) with the whole output and the usage. Every event has a
 /// <c>sequence_number</c> from 0. Stateful, one per request.
 /// </summary>
-public sealed class ResponsesStreamTranslator(string model) : IDialectStreamTranslator
+public sealed class ResponsesStreamTranslator(string model) : Http.CanonicalChunkTranslator
 {
     private readonly ArrayBufferWriter<byte> _json = new(512);
     private readonly List<ResponsesItem> _items = [];
@@ -26,38 +26,12 @@ public sealed class ResponsesStreamTranslator(string model) : IDialectStreamTran
     private long _createdAt;
     private int _sequence;
     private string? _finishReason;
-    private Usage? _usage;
-
-    /// <summary>The upstream's <c>[DONE]</c> was seen and the terminal event written.</summary>
-    public bool Completed { get; private set; }
 
     /// <summary>The events written so far: the next one's sequence number (an error event continues the count).</summary>
     public int NextSequence => _sequence;
 
-    public TokenUsage Usage => _usage is { } u
-        ? new(u.PromptTokens, u.CompletionTokens, u.TotalTokens, u.PromptTokensDetails?.CachedTokens ?? 0, u.CompletionTokensDetails?.ReasoningTokens ?? 0)
-        : default;
-
-    /// <summary>Translates one upstream frame; returns whether anything was written.</summary>
-    public bool OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> output)
+    protected override bool OnChunk(ChatCompletionChunk chunk, IBufferWriter<byte> output)
     {
-        try
-        {
-            return OnFrameUnguarded(frame, output);
-        }
-        catch (Exception ex) when (ex is not JsonException && Http.JsonShape.IsMismatch(ex))
-        {
-            throw Http.JsonShape.MalformedEvent(ex);
-        }
-    }
-
-    private bool OnFrameUnguarded(ReadOnlySpan<byte> frame, IBufferWriter<byte> output)
-    {
-        if (!frame.StartsWith("data:"u8)) return false;
-        var payload = frame[5..].Trim(" \r\n"u8);
-        if (payload.SequenceEqual("[DONE]"u8)) return Finish(output);
-        var chunk = JsonSerializer.Deserialize(payload, ProtocolJson.Default.ChatCompletionChunk)
-            ?? throw new JsonException("a stream chunk must be a JSON object");
         int before = _sequence;
         if (_id.Length == 0)
         {
@@ -66,7 +40,7 @@ public sealed class ResponsesStreamTranslator(string model) : IDialectStreamTran
             Event(output, "response.created"u8, w => Response(w, final: false));
             Event(output, "response.in_progress"u8, w => Response(w, final: false));
         }
-        if (chunk.Usage is { } usage) _usage = usage;
+        if (chunk.Usage is { } usage) ReportedUsage = usage;
         if (chunk.Choices.Count > 0)
         {
             var choice = chunk.Choices[0];
@@ -223,7 +197,7 @@ public sealed class ResponsesStreamTranslator(string model) : IDialectStreamTran
         });
     }
 
-    private bool Finish(IBufferWriter<byte> output)
+    protected override bool OnDone(IBufferWriter<byte> output)
     {
         if (Completed || _id.Length == 0) return false;
         Close(output);
@@ -250,7 +224,7 @@ public sealed class ResponsesStreamTranslator(string model) : IDialectStreamTran
     private void Response(Utf8JsonWriter w, bool final)
     {
         w.WritePropertyName("response"u8);
-        ResponsesAnswer.WriteResponse(w, _id, _createdAt, model, _finishReason, final ? _items : [], _usage, final);
+        ResponsesAnswer.WriteResponse(w, _id, _createdAt, model, _finishReason, final ? _items : [], ReportedUsage, final);
     }
 
     private void Event(IBufferWriter<byte> output, ReadOnlySpan<byte> type, Action<Utf8JsonWriter> body)

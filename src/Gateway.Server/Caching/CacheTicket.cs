@@ -16,10 +16,9 @@ internal enum CacheDecision : byte
 
 /// <summary>One cacheable request's place in the cache: its key, its model's settings, and what may be done.</summary>
 /// <param name="Form">What an answer to it is stored as.</param>
-/// <param name="Native">The answer comes in the client's dialect from a provider that speaks it (stored and served as it came).</param>
 /// <param name="Prompt">What the semantic cache compares (the last user message), null when the request is not compared.</param>
 /// <param name="Bucket">The semantic bucket: requests the same but for their last message.</param>
-internal sealed record CacheTicket(CacheDecision Decision, CacheKey Key, string Scope, string Model, CacheModelConfig Settings, CachedForm Form, bool Native,
+internal sealed record CacheTicket(CacheDecision Decision, CacheKey Key, string Scope, string Model, CacheModelConfig Settings, CachedForm Form,
     string? Prompt = null, CacheKey Bucket = default)
 {
     /// <summary>The prompt's embedding, once made (a miss stores it with the answer).</summary>

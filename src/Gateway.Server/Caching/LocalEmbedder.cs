@@ -25,8 +25,7 @@ internal sealed partial class LocalEmbedder(string path, TimeProvider time, ILog
     private bool _ready, _disposed;
     private long _nextId, _notBefore;
 
-    public string Name => SemanticCacheConfigLocal;
-    private const string SemanticCacheConfigLocal = Gateway.Core.Config.SemanticCacheConfig.LocalEmbedder;
+    public string Name => Gateway.Core.Config.SemanticCacheConfig.LocalEmbedder;
 
     /// <summary>The program's path, as found.</summary>
     public string Path => path;

@@ -37,25 +37,28 @@ internal sealed partial class ResponseCache(IResponseCacheStore store, SemanticI
         var decision = Decide(http.Headers.CacheControl);
         string scope = key.Governance.Tenant is { Length: > 0 } tenant ? "t:" + tenant : "k:" + key.Id;
         var form = native ? (stream ? CachedForm.EventStream : CachedForm.Json) : kind == RequestKind.Embeddings ? CachedForm.Json : CachedForm.Completion;
-        if (decision == CacheDecision.Bypass) return new CacheTicket(decision, default, scope, routed, settings, form, native, null);
+        if (decision == CacheDecision.Bypass) return new CacheTicket(decision, default, scope, routed, settings, form);
         // A canonical answer serves every dialect and both forms; a dialect's own, only the same again.
         string formName = native ? $"{dialect}:{(stream ? "sse" : "json")}" : form == CachedForm.Completion ? "completion" : "json";
-        CacheKey cacheKey;
+        JsonDocument document;
         try
         {
-            cacheKey = CacheKey.Of(scope, routed, formName, sent);
+            document = CacheKey.Parse(sent);
         }
         catch (JsonException)
         {
             return null; // validated before; a body too deep to normalise is simply not cached
         }
-        // The semantic cache compares canonical chat prompts: a dialect's own request passed through is the exact cache's alone.
-        if (settings.Semantic is { } semantic && form == CachedForm.Completion && SemanticPrompt.Read(sent) is { } prompt)
+        // One parse for the exact key, and with a semantic cache the prompt and its bucket's key.
+        using (document)
         {
-            var bucket = CacheKey.Of(scope, routed, "semantic:" + semantic.Embedder, sent, withoutLastMessage: true);
-            return new CacheTicket(decision, cacheKey, scope, routed, settings, form, native, prompt, bucket);
+            var cacheKey = CacheKey.Of(scope, routed, formName, document.RootElement);
+            // The semantic cache compares canonical chat prompts: a dialect's own request passed through is the exact cache's alone.
+            if (settings.Semantic is { } semantic && form == CachedForm.Completion && SemanticPrompt.Read(document.RootElement) is { } prompt)
+                return new CacheTicket(decision, cacheKey, scope, routed, settings, form, prompt,
+                    CacheKey.Of(scope, routed, "semantic:" + semantic.Embedder, document.RootElement, withoutLastMessage: true));
+            return new CacheTicket(decision, cacheKey, scope, routed, settings, form);
         }
-        return new CacheTicket(decision, cacheKey, scope, routed, settings, form, native);
     }
 
     /// <summary><c>no-store</c> bypasses, <c>no-cache</c> refreshes; anything else reads.</summary>

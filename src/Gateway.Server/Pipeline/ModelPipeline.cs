@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Gateway.Core;
 using Gateway.Core.Auth;
+using Gateway.Core.Caching;
 using Gateway.Core.Errors;
 using Gateway.Core.Governance;
 using Gateway.Core.Json;
@@ -10,7 +11,6 @@ using Gateway.Core.Providers;
 using Gateway.Core.Routing;
 using Gateway.Core.Sse;
 using Gateway.Policies;
-using Gateway.Core.Caching;
 using Gateway.Server.Caching;
 using Gateway.Server.Governance;
 using Gateway.Server.Http;
@@ -283,8 +283,8 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
     /// policies' answer hooks, placeholders put back, the dialect's form, a stream when the client streams),
     /// counted against the key's request limits but not its tokens or budgets.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     /// <param name="similarity">A semantic hit's: how alike its prompt and the one it answered are.</param>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask ReplayAsync(HttpContext context, GatewayRequest request, InboundDialect dialect, ModelRoute route, Sender sender, CachedAnswer hit,
         double? similarity, string model, RequestShape clientShape, RequestIntake.BoundPolicies? bound, GatewayKey key)
     {
@@ -483,9 +483,7 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
                 request.Started, dialect: dialect).ConfigureAwait(false);
             return;
         }
-        if (completion.Usage is { } usage)
-            request.Usage = new TokenUsage(usage.PromptTokens, usage.CompletionTokens, usage.TotalTokens, usage.PromptTokensDetails?.CachedTokens ?? 0,
-                usage.CompletionTokensDetails?.ReasoningTokens ?? 0);
+        if (completion.Usage is { } usage) request.Usage = usage.ToTokenUsage();
         using var canonical = new PooledBufferWriter(1024);
         if (request.Stream)
         {

@@ -98,12 +98,8 @@ internal sealed partial class GeminiDialect : InboundDialect
         return NativeUsage.TryRead(found, out usage);
     }
 
-    public override ISseFrameOutput StreamOutput(GatewayRequest request, string model, bool clientAskedUsage, ReadOnlyMemory<byte> canonicalRequest)
-    {
-        TranslatedEvents? events = null;
-        events = new TranslatedEvents(new GeminiStreamTranslator(model) { PromptUsage = () => events!.PromptUsage(canonicalRequest) });
-        return events;
-    }
+    public override ISseFrameOutput StreamOutput(GatewayRequest request, string model, bool clientAskedUsage, ReadOnlyMemory<byte> canonicalRequest) =>
+        new TranslatedEvents(new GeminiStreamTranslator(model), canonicalRequest);
 
     public override string StreamContentType(string? upstream) => "text/event-stream; charset=utf-8";
 
@@ -123,36 +119,16 @@ internal sealed partial class GeminiDialect : InboundDialect
     /// Gemini's frames forwarded byte for byte. Gemini has no end event: a stream ended properly when a frame
     /// carried a <c>finishReason</c> before the upstream closed. Usage is cumulative on every frame; the last counts.
     /// </summary>
-    private sealed class NativeEvents : ISseFrameOutput
+    private sealed class NativeEvents : PassthroughEvents
     {
-        private TokenUsage _usage;
-        private bool _sawUsage;
+        protected override ReadOnlySpan<byte> BlankLine => "\r\n\r\n"u8;
 
-        public bool Completed { get; private set; }
-
-        public TokenUsage? Usage => _sawUsage ? _usage : null;
-
-        public bool OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> client)
+        protected override void Watch(ReadOnlySpan<byte> frame)
         {
             if (frame.IndexOf("\"finishReason\""u8) >= 0) Completed = true;
-            if (frame.IndexOf("\"usageMetadata\""u8) >= 0 && frame.IndexOf("data:"u8) is >= 0 and var data)
-            {
-                var payload = frame[(data + 5)..];
-                if (AnswerUsage.TryFindTopLevelObject(payload.Trim(" \r\n"u8), "usageMetadata"u8, out var found) && NativeUsage.TryRead(found, out var usage))
-                {
-                    _usage = usage;
-                    _sawUsage = true;
-                }
-            }
-            client.Write(frame);
-            return true;
-        }
-
-        public bool OnTrailing(ReadOnlySpan<byte> rest, IBufferWriter<byte> client)
-        {
-            OnFrame(rest, client);
-            client.Write("\r\n\r\n"u8);
-            return Completed;
+            if (frame.IndexOf("\"usageMetadata\""u8) >= 0
+                && AnswerUsage.TryFindTopLevelObject(Data(frame), "usageMetadata"u8, out var found) && NativeUsage.TryRead(found, out var usage))
+                Usage = usage;
         }
     }
 

@@ -88,12 +88,8 @@ internal sealed partial class MessagesDialect : InboundDialect
         return true;
     }
 
-    public override ISseFrameOutput StreamOutput(GatewayRequest request, string model, bool clientAskedUsage, ReadOnlyMemory<byte> canonicalRequest)
-    {
-        TranslatedEvents? events = null;
-        events = new TranslatedEvents(new AnthropicStreamTranslator(model) { PromptUsage = () => events!.PromptUsage(canonicalRequest) });
-        return events;
-    }
+    public override ISseFrameOutput StreamOutput(GatewayRequest request, string model, bool clientAskedUsage, ReadOnlyMemory<byte> canonicalRequest) =>
+        new TranslatedEvents(new AnthropicStreamTranslator(model), canonicalRequest);
 
     public override string StreamContentType(string? upstream) => "text/event-stream; charset=utf-8";
 
@@ -113,37 +109,19 @@ internal sealed partial class MessagesDialect : InboundDialect
     /// Anthropic events forwarded byte for byte; <c>message_stop</c> (or the provider's own <c>error</c>
     /// event) ends the stream properly. Usage is read from <c>message_start</c> (input) and <c>message_delta</c> (output).
     /// </summary>
-    private sealed class NativeEvents : ISseFrameOutput
+    private sealed class NativeEvents : PassthroughEvents
     {
-        private TokenUsage _usage;
-        private bool _sawUsage;
-
-        public bool Completed { get; private set; }
-
-        public TokenUsage? Usage => _sawUsage ? _usage : null;
-
-        public bool OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> client)
+        protected override void Watch(ReadOnlySpan<byte> frame)
         {
             if (frame.StartsWith("event: message_stop"u8) || frame.IndexOf("\"type\":\"message_stop\""u8) >= 0 || frame.StartsWith("event: error"u8)) Completed = true;
-            else if (frame.IndexOf("\"usage\""u8) >= 0) ReadUsage(frame);
-            client.Write(frame);
-            return true;
+            else if (frame.IndexOf("\"usage\""u8) >= 0) ReadUsage(Data(frame));
         }
 
-        public bool OnTrailing(ReadOnlySpan<byte> rest, IBufferWriter<byte> client)
+        // message_start has the input's usage, message_delta the output's: each adds to what the other said.
+        private void ReadUsage(ReadOnlySpan<byte> payload)
         {
-            OnFrame(rest, client);
-            client.Write("\n\n"u8);
-            return Completed;
-        }
-
-        private void ReadUsage(ReadOnlySpan<byte> frame)
-        {
-            int data = frame.IndexOf("data:"u8);
-            if (data < 0) return;
-            var payload = frame[(data + 5)..];
-            int end = payload.IndexOfAny((byte)'\r', (byte)'\n');
-            if (end >= 0) payload = payload[..end];
+            var usage = Usage ?? default;
+            bool saw = false;
             try
             {
                 var reader = new Utf8JsonReader(payload);
@@ -154,8 +132,8 @@ internal sealed partial class MessagesDialect : InboundDialect
                     {
                         reader.Read();
                         if (reader.TokenType != JsonTokenType.StartObject) { reader.Skip(); continue; }
-                        _usage = NativeUsage.Read(ref reader, _usage);
-                        _sawUsage = true;
+                        usage = NativeUsage.Read(ref reader, usage);
+                        saw = true;
                     }
                     else if (reader.ValueTextEquals("message"u8)) // message_start
                     {
@@ -167,8 +145,8 @@ internal sealed partial class MessagesDialect : InboundDialect
                             reader.Read();
                             if (isUsage && reader.TokenType == JsonTokenType.StartObject)
                             {
-                                _usage = NativeUsage.Read(ref reader, _usage);
-                                _sawUsage = true;
+                                usage = NativeUsage.Read(ref reader, usage);
+                                saw = true;
                             }
                             else reader.Skip();
                         }
@@ -184,6 +162,7 @@ internal sealed partial class MessagesDialect : InboundDialect
             {
                 // forwarded as it came, uncounted
             }
+            if (saw) Usage = usage;
         }
     }
 

@@ -83,31 +83,16 @@ internal sealed partial class ResponsesDialect : InboundDialect
     /// <c>.incomplete</c> or <c>.failed</c> (the provider's own <c>error</c> event goes to the client as it came);
     /// the usage is read from that terminal event's response.
     /// </summary>
-    private sealed class NativeEvents : ISseFrameOutput
+    private sealed class NativeEvents : PassthroughEvents
     {
-        private TokenUsage? _usage;
-
-        public bool Completed { get; private set; }
-
-        public TokenUsage? Usage => _usage;
-
-        public bool OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> client)
+        protected override void Watch(ReadOnlySpan<byte> frame)
         {
             if (frame.StartsWith("event: response.completed"u8) || frame.StartsWith("event: response.incomplete"u8) || frame.StartsWith("event: response.failed"u8)
                 || frame.StartsWith("event: error"u8) || IsTerminalData(frame))
             {
                 Completed = true;
-                ReadUsage(frame);
+                ReadUsage(Data(frame));
             }
-            client.Write(frame);
-            return true;
-        }
-
-        public bool OnTrailing(ReadOnlySpan<byte> rest, IBufferWriter<byte> client)
-        {
-            OnFrame(rest, client);
-            client.Write("\n\n"u8);
-            return Completed;
         }
 
         // Events may come without their "event:" line: the type is in the data too.
@@ -115,13 +100,10 @@ internal sealed partial class ResponsesDialect : InboundDialect
             frame.IndexOf("\"type\":\"response.completed\""u8) >= 0 || frame.IndexOf("\"type\":\"response.incomplete\""u8) >= 0
             || frame.IndexOf("\"type\":\"response.failed\""u8) >= 0;
 
-        private void ReadUsage(ReadOnlySpan<byte> frame)
+        private void ReadUsage(ReadOnlySpan<byte> payload)
         {
-            int data = frame.IndexOf("data:"u8);
-            if (data < 0) return;
-            var payload = frame[(data + 5)..].Trim(" \r\n"u8);
             if (!AnswerUsage.TryFindTopLevelObject(payload, "response"u8, out var response)) return;
-            if (AnswerUsage.TryFindTopLevelObject(response, "usage"u8, out var usage) && NativeUsage.TryRead(usage, out var read)) _usage = read;
+            if (AnswerUsage.TryFindTopLevelObject(response, "usage"u8, out var usage) && NativeUsage.TryRead(usage, out var read)) Usage = read;
         }
     }
 

@@ -6,8 +6,17 @@ using Gateway.Core.Sse;
 namespace Gateway.Server.Pipeline.Dialects;
 
 /// <summary>A canonical stream translated into a dialect's events: the output a translated dialect's stream goes through.</summary>
-internal sealed class TranslatedEvents(IDialectStreamTranslator translator) : ISseFrameOutput
+internal sealed class TranslatedEvents : ISseFrameOutput
 {
+    private readonly IDialectStreamTranslator translator;
+
+    /// <param name="canonicalRequest">The request as sent, counted for a dialect that reports the prompt's tokens early.</param>
+    public TranslatedEvents(IDialectStreamTranslator translator, ReadOnlyMemory<byte> canonicalRequest = default)
+    {
+        this.translator = translator;
+        if (translator is IAsksPromptUsage asks) asks.PromptUsage = () => PromptUsage(canonicalRequest);
+    }
+
     /// <summary>The provider's own translation ahead of this one, when its events are not canonical (what it learned early, its prompt count, can be read).</summary>
     public IStreamTranslator? Upstream { get; private set; }
 
@@ -19,7 +28,7 @@ internal sealed class TranslatedEvents(IDialectStreamTranslator translator) : IS
     /// (Gemini, Anthropic), else the prompt counted with the tokenizer (an estimate; the provider's numbers
     /// come at the end). Until the tokenizer has loaded, a byte estimate: its first load must not stall a stream.
     /// </summary>
-    public TokenUsage PromptUsage(ReadOnlyMemory<byte> canonicalRequest)
+    private TokenUsage PromptUsage(ReadOnlyMemory<byte> canonicalRequest)
     {
         if (Upstream?.PromptUsage is { } counted) return counted;
         if (canonicalRequest.IsEmpty) return default;
