@@ -56,7 +56,7 @@ public sealed record LogQuery(string? Key, string? Model, int? Status, long? Fro
 
 public sealed record LogRow(long Cursor, string Id, long Time, string? Key, string? Team, string? Tenant, string Dialect, string? Model, string? Provider, string? ProviderModel,
     int Attempts, bool Stream, int Status, string Outcome, string? ErrorCode, long InputTokens, long OutputTokens, long CachedTokens, long ReasoningTokens, long CostNanos,
-    double DurationMs, double? TtftMs, double UpstreamMs, string? RequestBody, string? ResponseBody, string? Policies = null, string? Cache = null);
+    double DurationMs, double? TtftMs, double UpstreamMs, string? RequestBody, string? ResponseBody, string? Policies = null, string? Cache = null, double? CacheSimilarity = null);
 
 /// <summary>A change the store refused because of what is already there: a taken id, a missing or dependent row.</summary>
 public sealed class GovernanceConflictException(string message) : Exception(message);

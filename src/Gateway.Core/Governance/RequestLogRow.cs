@@ -33,6 +33,8 @@ public readonly record struct RequestLogRow
     public string? Policies { get; init; }
     /// <summary>The cache's verdict (<c>hit</c>, <c>miss</c>, <c>bypass</c>); null when the request was not cacheable.</summary>
     public string? Cache { get; init; }
+    /// <summary>A semantic hit's cosine similarity to the prompt whose answer it got.</summary>
+    public double? CacheSimilarity { get; init; }
 
     /// <summary>Counted as an error in analytics: every answer with an error status, the gateway's own refusals included.</summary>
     public bool IsError => Status >= 400;

@@ -103,6 +103,7 @@ internal sealed partial class AdminApi
         w.WriteNumber("overheadMs", Math.Round(Math.Max(0, r.DurationMs - r.UpstreamMs), 3));
         Nullable(w, "policies", r.Policies);
         Nullable(w, "cache", r.Cache);
+        if (r.CacheSimilarity is { } similarity) w.WriteNumber("cacheSimilarity", Math.Round(similarity, 4));
         if (r.RequestBody is not null) w.WriteString("requestBody", r.RequestBody);
         if (r.ResponseBody is not null) w.WriteString("responseBody", r.ResponseBody);
         w.WriteEndObject();

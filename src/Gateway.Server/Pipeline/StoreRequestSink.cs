@@ -77,6 +77,7 @@ internal sealed partial class StoreRequestSink : BackgroundService, IRequestSink
             ResponseBody = record.ResponseBody,
             Policies = record.Policies,
             Cache = record.Cache,
+            CacheSimilarity = record.CacheSimilarity,
         };
         if (!_queue.Writer.TryWrite(row)) Interlocked.Increment(ref _dropped);
     }

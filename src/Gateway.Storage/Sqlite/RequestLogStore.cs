@@ -13,9 +13,9 @@ public sealed class RequestLogStore(SqliteDatabase database) : IRequestLogStore
 {
     private const string InsertLog = """
         INSERT INTO request_log (request_id, time, key_id, team, tenant, dialect, model, provider, provider_model, attempts, stream, status, outcome,
-            error_code, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_nanos, duration_ms, ttft_ms, upstream_ms, request_body, response_body, policies, cache)
+            error_code, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_nanos, duration_ms, ttft_ms, upstream_ms, request_body, response_body, policies, cache, cache_similarity)
         VALUES ($id, $time, $key, $team, $tenant, $dialect, $model, $provider, $providerModel, $attempts, $stream, $status, $outcome,
-            $error, $input, $output, $cached, $reasoning, $cost, $duration, $ttft, $upstream, $requestBody, $responseBody, $policies, $cache)
+            $error, $input, $output, $cached, $reasoning, $cost, $duration, $ttft, $upstream, $requestBody, $responseBody, $policies, $cache, $similarity)
         """;
 
     private const string AddUsage = """
@@ -150,9 +150,9 @@ public sealed class RequestLogStore(SqliteDatabase database) : IRequestLogStore
         {
             _db = connection.Handle!;
             Check(SQLitePCL.raw.sqlite3_prepare_v2(_db, InsertLog, out _statement));
-            // The parameters are numbered in the order the SQL names them: $id is 1, ... $cache is 26.
-            if (SQLitePCL.raw.sqlite3_bind_parameter_count(_statement) != 26 || SQLitePCL.raw.sqlite3_bind_parameter_index(_statement, "$cache") != 26)
-                throw new InvalidOperationException("the request log insert's parameters are not the 26 this writer binds");
+            // The parameters are numbered in the order the SQL names them: $id is 1, ... $similarity is 27.
+            if (SQLitePCL.raw.sqlite3_bind_parameter_count(_statement) != 27 || SQLitePCL.raw.sqlite3_bind_parameter_index(_statement, "$similarity") != 27)
+                throw new InvalidOperationException("the request log insert's parameters are not the 27 this writer binds");
         }
 
         public void Insert(in RequestLogRow row)
@@ -183,6 +183,7 @@ public sealed class RequestLogStore(SqliteDatabase database) : IRequestLogStore
             Text(24, row.ResponseBody);
             Text(25, row.Policies);
             Text(26, row.Cache);
+            Real(27, row.CacheSimilarity);
             int done = SQLitePCL.raw.sqlite3_step(_statement);
             SQLitePCL.raw.sqlite3_reset(_statement);
             if (done != SQLitePCL.raw.SQLITE_DONE) Check(done);

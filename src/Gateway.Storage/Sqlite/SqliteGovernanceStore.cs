@@ -222,14 +222,15 @@ public sealed class SqliteGovernanceStore(SqliteDatabase database) : IGovernance
 
     private const string LogColumns = """
         rowid, request_id, time, key_id, team, tenant, dialect, model, provider, provider_model, attempts, stream, status, outcome, error_code,
-            input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_nanos, duration_ms, ttft_ms, upstream_ms, request_body, response_body, policies, cache
+            input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_nanos, duration_ms, ttft_ms, upstream_ms, request_body, response_body, policies, cache, cache_similarity
         """;
 
     private static LogRow ReadLogRow(SqliteDataReader reader) =>
         new(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), Text(reader, 3), Text(reader, 4), Text(reader, 5), reader.GetString(6), Text(reader, 7),
             Text(reader, 8), Text(reader, 9), reader.GetInt32(10), reader.GetInt64(11) != 0, reader.GetInt32(12), reader.GetString(13), Text(reader, 14),
             reader.GetInt64(15), reader.GetInt64(16), reader.GetInt64(17), reader.GetInt64(18), reader.GetInt64(19), reader.GetDouble(20),
-            reader.IsDBNull(21) ? null : reader.GetDouble(21), reader.GetDouble(22), Text(reader, 23), Text(reader, 24), Text(reader, 25), Text(reader, 26));
+            reader.IsDBNull(21) ? null : reader.GetDouble(21), reader.GetDouble(22), Text(reader, 23), Text(reader, 24), Text(reader, 25), Text(reader, 26),
+            reader.IsDBNull(27) ? null : reader.GetDouble(27));
 
     public IReadOnlyList<SeriesPoint> Series(SeriesQuery query)
     {

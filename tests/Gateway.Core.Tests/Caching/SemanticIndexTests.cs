@@ -43,6 +43,16 @@ public class SemanticIndexTests
     }
 
     [Fact]
+    public void ABucket_HoldsAtMostItsBound_TheOldestGoing()
+    {
+        var index = new SemanticIndex(SemanticIndex.MaxPerBucket * 2);
+        for (int i = 0; i <= SemanticIndex.MaxPerBucket; i++) index.Add(Bucket, "t:a", "m", Unit(1, i), new CacheKey((UInt128)i), long.MaxValue);
+        Assert.Equal(SemanticIndex.MaxPerBucket, index.Count);
+        Assert.Null(index.Find(Bucket, Unit(1, 0), 0.9999, 0));
+        Assert.Equal(new CacheKey(1), index.Find(Bucket, Unit(1, 1), 0.9999, 0)!.Value.Entry);
+    }
+
+    [Fact]
     public void Purge_AndRemove_TakeTheirVectors()
     {
         var index = new SemanticIndex(100);

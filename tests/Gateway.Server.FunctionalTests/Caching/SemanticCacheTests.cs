@@ -52,6 +52,15 @@ public class SemanticCacheTests
 
         string metrics = await gateway.Client.GetStringAsync("/metrics");
         Assert.Contains("gateway_cache_semantic_hits_total 1", metrics, StringComparison.Ordinal);
+        // The request log keeps the similarity of the semantic hit (written in batches: polled).
+        JsonElement? logged = null;
+        for (int i = 0; i < 50 && logged is null; i++)
+        {
+            var rows = (await gateway.CallAsync(HttpMethod.Get, "/admin/v1/logs?model=alike&limit=50")).Body.GetProperty("data");
+            logged = rows.EnumerateArray().Where(r => r.TryGetProperty("cacheSimilarity", out _)).Cast<JsonElement?>().FirstOrDefault();
+            if (logged is null) await Task.Delay(100);
+        }
+        Assert.Equal(("hit", 1.0), (logged!.Value.GetProperty("cache").GetString(), logged.Value.GetProperty("cacheSimilarity").GetDouble()));
         var (_, purged) = await gateway.CallAsync(HttpMethod.Delete, "/admin/v1/cache?model=alike");
         Assert.True(purged.GetProperty("purged").GetInt64() >= 2);
         Assert.Equal(0, (await gateway.CallAsync(HttpMethod.Get, "/admin/v1/cache")).Body.GetProperty("semanticVectors").GetInt64());
