@@ -9,7 +9,10 @@ public sealed record CacheConfig
     public const string MemoryStore = "memory", SqliteStore = "sqlite";
     public const long DefaultMaxBytes = 256L * 1024 * 1024;
 
-    /// <summary><c>memory</c>: in this process, least recently used entries evicted past <see cref="MaxBytes"/> (the only store yet; <c>sqlite</c> is refused until it is built).</summary>
+    /// <summary>
+    /// <c>memory</c> (the default: in this process) or <c>sqlite</c> (in the store's database, kept across restarts);
+    /// either way the least recently used entries go past <see cref="MaxBytes"/>. Read at start.
+    /// </summary>
     public string Store { get; init; } = MemoryStore;
 
     /// <summary>What all entries together may hold, in bytes of answers.</summary>

@@ -11,9 +11,8 @@ internal sealed partial class ConfigReader
         CheckProperties(c, "cache", ["store", "maxBytes", "ttlSeconds", "maxEntryBytes", "models", "localEmbedder", "semanticMaxVectors"]);
         if (TryGet(c, "store", out var s) && String(s, "cache.store") is { } store)
         {
-            // A store named but not built would be a silent promise: refused until it exists.
-            if (store == CacheConfig.MemoryStore) cache = cache with { Store = store };
-            else _errors.Add($"cache.store: \"{CacheConfig.MemoryStore}\" is the store this version has, not \"{store}\" (\"{CacheConfig.SqliteStore}\" and Redis are to come)");
+            if (store is CacheConfig.MemoryStore or CacheConfig.SqliteStore) cache = cache with { Store = store };
+            else _errors.Add($"cache.store: \"{CacheConfig.MemoryStore}\" or \"{CacheConfig.SqliteStore}\", not \"{store}\" (Redis comes with the scale-out)");
         }
         if (TryGet(c, "maxBytes", out var mb) && Long(mb, "cache.maxBytes", 1024 * 1024, 1L << 40) is { } maxBytes)
             cache = cache with { MaxBytes = maxBytes };

@@ -49,7 +49,8 @@ public readonly record struct SpendRow(string Scope, string ScopeId, long Period
 
 public enum UsageGroup { Key, Team, Tenant, Model, Day }
 
-public sealed record UsageRow(string Group, long Requests, long InputTokens, long OutputTokens, long CachedTokens, long CostNanos);
+/// <param name="Requests">Requests a provider answered; <paramref name="CacheHits"/> those the response cache answered instead (no tokens or cost counted).</param>
+public sealed record UsageRow(string Group, long Requests, long InputTokens, long OutputTokens, long CachedTokens, long CostNanos, long CacheHits = 0);
 
 /// <summary>A page of the request log, newest first; <see cref="Before"/> is the cursor a previous page returned.</summary>
 public sealed record LogQuery(string? Key, string? Model, int? Status, long? From, long? To, long? Before, int Limit, string? Team = null, string? Tenant = null);

@@ -44,6 +44,7 @@ internal sealed partial class AdminApi
                 w.WriteNumber("outputTokens", row.OutputTokens);
                 w.WriteNumber("cachedTokens", row.CachedTokens);
                 w.WriteNumber("costUsd", Budget.ToUsd(row.CostNanos));
+                w.WriteNumber("cacheHits", row.CacheHits);
                 w.WriteEndObject();
             }
             w.WriteEndArray();

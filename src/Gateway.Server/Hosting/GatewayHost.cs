@@ -66,6 +66,9 @@ public static partial class GatewayHost
             }
         }
 
+        if (config.Cache.Store == CacheConfig.SqliteStore && store is null)
+            return (null, ["cache.store: \"sqlite\" keeps the cache in the store's database, and storage.database is \"none\": use \"memory\", or give the gateway a store"]);
+
         // The empty builder: the gateway reads its own config file and environment, so the host's
         // defaults (appsettings.json, environment and command-line sources) only cost start time,
         // and appsettings' reload watched the whole working folder, data folder included: every
@@ -130,7 +133,10 @@ public static partial class GatewayHost
         services.AddSingleton<RetryBudget>();
         services.AddSingleton(new DeploymentStates(options.Time));
         services.AddHostedService<PolicyMeterReporter>();
-        services.AddSingleton<IResponseCacheStore>(new MemoryCacheStore(config.Cache.MaxBytes));
+        // The store is chosen at start, like the database: a reload does not move the entries.
+        services.AddSingleton<IResponseCacheStore>(config.Cache.Store == CacheConfig.SqliteStore
+            ? new SqliteCacheStore(store!, config.Cache.MaxBytes, options.Time.GetUtcNow().ToUnixTimeMilliseconds())
+            : new MemoryCacheStore(config.Cache.MaxBytes));
         services.AddSingleton(sp => new Embedders(() => sp.GetRequiredService<SnapshotHolder>().Current,
             LocalEmbedder.Locate(config.Cache.LocalEmbedder, options.Environment.GetValueOrDefault("GATEWAY_EMBEDDER")), options.Time, sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton(sp => new ResponseCache(sp.GetRequiredService<IResponseCacheStore>(), new SemanticIndex(config.Cache.SemanticMaxVectors),

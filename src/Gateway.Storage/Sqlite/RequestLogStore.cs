@@ -19,9 +19,10 @@ public sealed class RequestLogStore(SqliteDatabase database) : IRequestLogStore
         """;
 
     private const string AddUsage = """
-        INSERT INTO usage_daily (day, key_id, team, tenant, model, requests, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_nanos)
-        VALUES ($day, $key, $team, $tenant, $model, $requests, $input, $output, $cached, $reasoning, $cost)
-        ON CONFLICT (day, key_id, model) DO UPDATE SET requests = requests + excluded.requests, input_tokens = input_tokens + excluded.input_tokens,
+        INSERT INTO usage_daily (day, key_id, team, tenant, model, requests, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_nanos, cache_hits)
+        VALUES ($day, $key, $team, $tenant, $model, $requests, $input, $output, $cached, $reasoning, $cost, $hits)
+        ON CONFLICT (day, key_id, model) DO UPDATE SET requests = requests + excluded.requests, cache_hits = cache_hits + excluded.cache_hits,
+            input_tokens = input_tokens + excluded.input_tokens,
             output_tokens = output_tokens + excluded.output_tokens, cached_tokens = cached_tokens + excluded.cached_tokens,
             reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, cost_nanos = cost_nanos + excluded.cost_nanos
         """;
@@ -51,22 +52,26 @@ public sealed class RequestLogStore(SqliteDatabase database) : IRequestLogStore
             "$input", "$output", "$cached", "$cost", "$duration");
         using var latency = Command(connection, transaction, AddLatency, "$hour", "$key", "$team", "$tenant", "$model", "$deployment", "$bucket", "$count");
         var hours = new HourlyRollup();
-        using var usage = Command(connection, transaction, AddUsage, "$day", "$key", "$team", "$tenant", "$model", "$requests", "$input", "$output", "$cached", "$reasoning", "$cost");
-        var days = new Dictionary<(long Day, string Key, string Model), (string Team, string Tenant, long Requests, long Input, long Output, long Cached, long Reasoning, long Cost)>();
+        using var usage = Command(connection, transaction, AddUsage, "$day", "$key", "$team", "$tenant", "$model", "$requests", "$input", "$output", "$cached", "$reasoning", "$cost",
+            "$hits");
+        var days = new Dictionary<(long Day, string Key, string Model), (string Team, string Tenant, long Requests, long Input, long Output, long Cached, long Reasoning, long Cost, long Hits)>();
         foreach (var row in rows)
         {
             log.Insert(row);
             hours.Add(row);
-            // Usage is what providers answered for: requests that never reached one add nothing.
-            if (row.Provider is null) continue;
+            // Usage is what providers answered for, and the answers the cache served in their place: requests that got neither add nothing.
+            bool hit = row.Cache == "hit";
+            if (row.Provider is null && !hit) continue;
             var key = (DayOf(row.Time), row.KeyId ?? "", row.Model ?? "");
-            var sum = days.GetValueOrDefault(key, (row.Team ?? "", row.Tenant ?? "", 0, 0, 0, 0, 0, 0));
-            days[key] = (sum.Team, sum.Tenant, sum.Requests + 1, sum.Input + row.InputTokens, sum.Output + row.OutputTokens, sum.Cached + row.CachedTokens,
-                sum.Reasoning + row.ReasoningTokens, sum.Cost + row.CostNanos);
+            var sum = days.GetValueOrDefault(key, (row.Team ?? "", row.Tenant ?? "", 0, 0, 0, 0, 0, 0, 0));
+            days[key] = hit
+                ? sum with { Hits = sum.Hits + 1 }
+                : (sum.Team, sum.Tenant, sum.Requests + 1, sum.Input + row.InputTokens, sum.Output + row.OutputTokens, sum.Cached + row.CachedTokens,
+                    sum.Reasoning + row.ReasoningTokens, sum.Cost + row.CostNanos, sum.Hits);
         }
         foreach (var ((day, keyId, model), sum) in days)
         {
-            Set(usage, day, keyId, sum.Team, sum.Tenant, model, sum.Requests, sum.Input, sum.Output, sum.Cached, sum.Reasoning, sum.Cost);
+            Set(usage, day, keyId, sum.Team, sum.Tenant, model, sum.Requests, sum.Input, sum.Output, sum.Cached, sum.Reasoning, sum.Cost, sum.Hits);
             usage.ExecuteNonQuery();
         }
         hours.WriteTo(hour, latency);

@@ -175,7 +175,7 @@ public sealed class SqliteGovernanceStore(SqliteDatabase database) : IGovernance
         using var connection = database.Open();
         using var command = connection.CreateCommand();
         command.CommandText = $"""
-            SELECT {column}, sum(requests), sum(input_tokens), sum(output_tokens), sum(cached_tokens), sum(cost_nanos) FROM usage_daily
+            SELECT {column}, sum(requests), sum(input_tokens), sum(output_tokens), sum(cached_tokens), sum(cost_nanos), sum(cache_hits) FROM usage_daily
             WHERE day >= $from AND day < $to GROUP BY {column} ORDER BY sum(cost_nanos) DESC, {column}
             """;
         command.Parameters.AddWithValue("$from", RequestLogStore.DayOf(from));
@@ -187,7 +187,7 @@ public sealed class SqliteGovernanceStore(SqliteDatabase database) : IGovernance
             string group = groupBy == UsageGroup.Day
                 ? DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0)).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)
                 : reader.GetString(0);
-            rows.Add(new UsageRow(group, reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5)));
+            rows.Add(new UsageRow(group, reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6)));
         }
         return rows;
     }

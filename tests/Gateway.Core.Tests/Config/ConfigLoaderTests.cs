@@ -259,8 +259,7 @@ public class ConfigLoaderTests
     }
 
     [Theory]
-    [InlineData("""{"store":"redis"}""", "cache.store: \"memory\" is the store")]
-    [InlineData("""{"store":"sqlite"}""", "cache.store: \"memory\" is the store")]
+    [InlineData("""{"store":"redis"}""", "cache.store: \"memory\" or \"sqlite\"")]
     [InlineData("""{"models":{"nowhere":{}}}""", "cache.models.nowhere: name an alias")]
     [InlineData("""{"models":{"ghost/m":{}}}""", "cache.models.ghost/m: name an alias")]
     [InlineData("""{"models":{"*":{"ttlSeconds":0}}}""", "cache.models.*.ttlSeconds")]

@@ -268,6 +268,11 @@ public class ResponseCacheTests(CacheGateway shared) : IClassFixture<CacheGatewa
             await Task.Delay(100);
         }
         Assert.Contains(rows.EnumerateArray(), r => r.GetProperty("cache").GetString() == "hit" && r.GetProperty("model").GetString() == "cached");
+        // Daily usage counts the hit apart: a request the cache answered, with none of its tokens or cost.
+        var usage = (await shared.Gateway.CallAsync(HttpMethod.Get, "/admin/v1/usage?groupBy=model")).Body.GetProperty("data").EnumerateArray()
+            .Single(r => r.GetProperty("model").GetString() == "cached");
+        Assert.True(usage.GetProperty("cacheHits").GetInt64() >= 1);
+        Assert.True(usage.GetProperty("requests").GetInt64() >= 1);
     }
 
     [Fact]

@@ -41,7 +41,7 @@ public sealed class SchemaMigrationsTests : IDisposable
         Assert.Equal((0, SchemaMigrations.Latest), SchemaMigrations.Apply(database));
         using var connection = database.Open();
         Assert.Equal(SchemaMigrations.Latest, SchemaMigrations.CurrentVersion(connection));
-        Assert.Equal(["audit_log", "budget_spend", "keys", "latency_hourly", "meta", "provider_secrets", "request_log", "teams", "tenants", "usage_daily", "usage_hourly"], Tables(connection));
+        Assert.Equal(["audit_log", "budget_spend", "keys", "latency_hourly", "meta", "provider_secrets", "request_log", "response_cache", "teams", "tenants", "usage_daily", "usage_hourly"], Tables(connection));
         Assert.Equal("wal", Scalar(connection, "PRAGMA journal_mode"));
         Assert.Equal("1", Scalar(connection, "PRAGMA foreign_keys"));
     }

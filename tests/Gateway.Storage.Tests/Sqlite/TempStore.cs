@@ -12,12 +12,13 @@ internal sealed class TempStore : IDisposable
     public TempStore(string prefix)
     {
         _dir = Directory.CreateTempSubdirectory(prefix).FullName;
-        var database = new SqliteDatabase(new StorageLocation(Path.Combine(_dir, "gateway.db")));
+        var database = Database = new SqliteDatabase(new StorageLocation(Path.Combine(_dir, "gateway.db")));
         SchemaMigrations.Apply(database);
         Governance = new SqliteGovernanceStore(database);
         Log = new RequestLogStore(database);
     }
 
+    public SqliteDatabase Database { get; }
     public SqliteGovernanceStore Governance { get; }
     public RequestLogStore Log { get; }
 
