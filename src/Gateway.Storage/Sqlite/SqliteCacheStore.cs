@@ -32,11 +32,7 @@ public sealed class SqliteCacheStore : IResponseCacheStore, IDisposable
             expired.Parameters.AddWithValue("$now", now);
             expired.ExecuteNonQuery();
         }
-        using var totals = connection.CreateCommand();
-        totals.CommandText = "SELECT count(*), coalesce(sum(size), 0) FROM response_cache";
-        using var reader = totals.ExecuteReader();
-        reader.Read();
-        (_entries, _bytes) = (reader.GetInt64(0), reader.GetInt64(1));
+        Recount(connection);
     }
 
     public long MaxBytes { get; }
