@@ -11,8 +11,10 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/gateway-tests.XXXXXX")
 PASSED=0
 FAILED=0
 PIDS=()
+source "$ROOT/tests/servers.sh"
 cleanup() {
   for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null; done
+  servers_stop "$WORK/servers"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -29,7 +31,7 @@ finish() {
   exit $?
 }
 
-# Tools the suites need beyond the .NET SDK: curl for the smoke test, node + npm for the acceptance kit,
+# Tools the suites need beyond the .NET SDK (tests/servers.sh installs PostgreSQL and Redis itself): curl for the smoke test, node + npm for the acceptance kit,
 # SQLite's library (the store: libsqlite3.so for the tests, libsqlite3.a linked into the native binary).
 need_apt=()
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
@@ -62,6 +64,12 @@ fi
 
 # ---- 2. xunit ---------------------------------------------------------------------------------
 log "unit and functional tests (xunit)"
+# The store suites run on SQLite and on real PostgreSQL and Redis servers, started here on loopback (tests/servers.sh).
+if servers_start "$WORK/servers" 2>"$WORK/servers.err"; then
+  pass "PostgreSQL and Redis for the tests ($GATEWAY_TEST_POSTGRES_URL, $GATEWAY_TEST_REDIS_URL)"
+else
+  fail "PostgreSQL and Redis for the tests: $(cat "$WORK/servers.err")"
+fi
 # A test that hangs (a deadlock) is stopped after 5 minutes and its project reports no summary, which fails below.
 dotnet test Gateway.sln -c Release --no-build -nologo --blame-hang-timeout 5m --blame-hang-dump-type none 2>&1 | tee "$WORK/test.log" | grep -E "^\s*(Failed|Passed)!|\[FAIL\]|Assert" || true
 # One summary line per test project: "Passed!  - Failed:     0, Passed:    81, Skipped: ..."

@@ -103,7 +103,7 @@ internal sealed partial class ConfigReader(IReadOnlyDictionary<string, string> e
         var storage = new StorageConfig();
         if (TryGet(root, "storage", out var s) && Expect(s, JsonValueKind.Object, "storage"))
         {
-            CheckProperties(s, "storage", ["dataDir", "database", "logRetentionDays", "logBodies"]);
+            CheckProperties(s, "storage", ["dataDir", "database", "redis", "logRetentionDays", "logBodies"]);
             if (TryGet(s, "logBodies", out var lb))
             {
                 if (lb.ValueKind is JsonValueKind.True or JsonValueKind.False) storage = storage with { LogBodies = lb.GetBoolean() };
@@ -115,12 +115,18 @@ internal sealed partial class ConfigReader(IReadOnlyDictionary<string, string> e
                 storage = storage with { DataDir = dir };
             if (TryGet(s, "database", out var db) && String(db, "storage.database") is { Length: > 0 } database)
                 storage = storage with { Database = ResolveSecret(database, "storage.database") };
+            if (TryGet(s, "redis", out var rd) && String(rd, "storage.redis") is { Length: > 0 } redis)
+                storage = storage with { Redis = ResolveSecret(redis, "storage.redis") };
         }
         if (environment.TryGetValue("GATEWAY_DATA_DIR", out var envDir) && envDir.Length > 0)
             storage = storage with { DataDir = envDir };
         // The environment wins over the file (DESIGN §11): one image, its store chosen where it runs.
         if (environment.TryGetValue("GATEWAY_DATABASE_URL", out var envDatabase) && envDatabase.Length > 0)
             storage = storage with { Database = envDatabase };
+        if (environment.TryGetValue("GATEWAY_REDIS_URL", out var envRedis) && envRedis.Length > 0)
+            storage = storage with { Redis = envRedis };
+        if (storage.Redis is { } url && !url.StartsWith("redis://", StringComparison.OrdinalIgnoreCase) && !url.StartsWith("rediss://", StringComparison.OrdinalIgnoreCase))
+            _errors.Add("storage.redis: a Redis URL is redis://[:password@]host:port[/db] (rediss:// for TLS)");
         return storage;
     }
 

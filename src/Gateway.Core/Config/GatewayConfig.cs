@@ -43,8 +43,13 @@ public sealed record ServerConfig
 public sealed record StorageConfig
 {
     public string DataDir { get; init; } = "./data";
-    /// <summary>Where the store lives: <c>sqlite:PATH</c>; null for <c>gateway.db</c> in <see cref="DataDir"/>.</summary>
+    /// <summary>Where the store lives: <c>sqlite:PATH</c> or a <c>postgres://</c> URL; null for <c>gateway.db</c> in <see cref="DataDir"/>.</summary>
     public string? Database { get; init; }
+    /// <summary>
+    /// The Redis replicas share (<c>redis://host:port</c>): limits, budget reservations, key revocations and
+    /// directory changes are then counted and broadcast there (DESIGN §11); null for none (one node).
+    /// </summary>
+    public string? Redis { get; init; }
     /// <summary>How long request log rows are kept (daily usage stays); zero keeps them forever.</summary>
     public TimeSpan LogRetention { get; init; } = TimeSpan.FromDays(30);
     /// <summary>Keep request and answer bodies in the request log (after policies and PII redaction), each cut at <see cref="MaxLoggedBodyChars"/>.</summary>

@@ -4,7 +4,8 @@ using Microsoft.Extensions.Logging;
 namespace Gateway.Core.Governance;
 
 /// <summary>What a request holds against its limits and budgets from admission until it settles.</summary>
-public readonly record struct Reservation(GovernedScope[] Scopes, long WindowStart, long Tokens, long CostNanos)
+/// <param name="SharedId">The reservation's id in the shared store (<see cref="ISharedGovernor"/>); null when this node alone counted it.</param>
+public readonly record struct Reservation(GovernedScope[] Scopes, long WindowStart, long Tokens, long CostNanos, string? SharedId = null)
 {
     public bool IsEmpty => Scopes is null || Scopes.Length == 0;
 }
@@ -18,6 +19,8 @@ public enum AdmissionResult
     TooLarge,
     /// <summary>Its worst case does not fit in what is left of a budget.</summary>
     OverBudget,
+    /// <summary>A budget governs it and the shared store that counts budgets across replicas is unreachable: budgets fail closed.</summary>
+    Unavailable,
 }
 
 /// <summary>The admission decision and what the <c>x-ratelimit-*</c> headers say (-1 where no limit applies).</summary>
@@ -209,17 +212,23 @@ public sealed partial class Governor(TimeProvider time, ILogger<Governor>? logge
     }
 
     /// <summary>The headers of the tightest limits among the scopes: the fewest requests and tokens left.</summary>
-    private static Admission Headers(AdmissionResult result, GovernedScope? by, bool byTokens, GovernedScope[] scopes, long resetMs)
+    private static Admission Headers(AdmissionResult result, GovernedScope? by, bool byTokens, GovernedScope[] scopes, long resetMs) =>
+        Headers(result, by, byTokens, scopes, resetMs, static (scope, _) => (scope.Counters.Requests, scope.Counters.Tokens));
+
+    /// <summary>The admission and its headers from each scope's counts in the current window (<paramref name="counts"/>: by scope and index).</summary>
+    public static Admission Headers(AdmissionResult result, GovernedScope? by, bool byTokens, GovernedScope[] scopes, long resetMs,
+        Func<GovernedScope, int, (int Requests, long Tokens)> counts)
     {
         int limitRequests = -1, remainingRequests = int.MaxValue;
         long limitTokens = -1, remainingTokens = long.MaxValue;
-        foreach (var scope in scopes)
+        for (int i = 0; i < scopes.Length; i++)
         {
-            var c = scope.Counters;
-            if (scope.Limits.Rpm > 0 && scope.Limits.Rpm - c.Requests < remainingRequests)
-                (limitRequests, remainingRequests) = (scope.Limits.Rpm, Math.Max(0, scope.Limits.Rpm - c.Requests));
-            if (scope.Limits.Tpm > 0 && scope.Limits.Tpm - c.Tokens < remainingTokens)
-                (limitTokens, remainingTokens) = (scope.Limits.Tpm, Math.Max(0, scope.Limits.Tpm - c.Tokens));
+            var scope = scopes[i];
+            var (requests, tokens) = counts(scope, i);
+            if (scope.Limits.Rpm > 0 && scope.Limits.Rpm - requests < remainingRequests)
+                (limitRequests, remainingRequests) = (scope.Limits.Rpm, Math.Max(0, scope.Limits.Rpm - requests));
+            if (scope.Limits.Tpm > 0 && scope.Limits.Tpm - tokens < remainingTokens)
+                (limitTokens, remainingTokens) = (scope.Limits.Tpm, Math.Max(0, scope.Limits.Tpm - tokens));
         }
         return new Admission(result, by, byTokens, limitRequests, limitRequests < 0 ? -1 : remainingRequests, limitRequests < 0 ? -1 : resetMs,
             limitTokens, limitTokens < 0 ? -1 : remainingTokens, limitTokens < 0 ? -1 : resetMs);

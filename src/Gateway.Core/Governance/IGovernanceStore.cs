@@ -34,6 +34,8 @@ public interface IGovernanceStore
     /// <summary>What each budget has spent in its period, for the periods starting at or after <paramref name="since"/> (and lifetime ones).</summary>
     IReadOnlyList<SpendRow> LoadSpend(long since);
     void AddSpend(IReadOnlyList<SpendRow> deltas);
+    /// <summary>What one budget has spent in the period that starts at <paramref name="periodStart"/> (0 when nothing is stored).</summary>
+    long SpentIn(string scope, string scopeId, long periodStart);
 
     IReadOnlyList<UsageRow> Usage(UsageGroup groupBy, long from, long to);
     (IReadOnlyList<LogRow> Rows, long? NextBefore) Logs(LogQuery query);

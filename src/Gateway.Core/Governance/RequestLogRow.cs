@@ -35,6 +35,8 @@ public readonly record struct RequestLogRow
     public string? Cache { get; init; }
     /// <summary>A semantic hit's cosine similarity to the prompt whose answer it got.</summary>
     public double? CacheSimilarity { get; init; }
+    /// <summary>Its usage was settled in the shared store as it ended (<see cref="IUsageLedger"/>): the batch adds it to no daily usage again.</summary>
+    public bool UsageSettled { get; init; }
 
     /// <summary>Counted as an error in analytics: every answer with an error status, the gateway's own refusals included.</summary>
     public bool IsError => Status >= 400;
@@ -48,4 +50,20 @@ public interface IRequestLogStore
 
     /// <summary>Deletes request rows older than <paramref name="before"/> (Unix ms); daily usage stays.</summary>
     int DeleteOlderThan(long before);
+}
+
+/// <summary>What one ended request adds to daily usage (a row of <c>usage_daily</c>): a provider's answer, or a cache hit.</summary>
+public readonly record struct UsageDelta(long Day, string KeyId, string Team, string Tenant, string Model, long Requests, long InputTokens, long OutputTokens,
+    long CachedTokens, long ReasoningTokens, long CostNanos, long CacheHits);
+
+/// <summary>
+/// Usage settled in the shared store as each request ends, before its connection is released (DESIGN §11):
+/// a replica killed with <c>kill -9</c> loses no usage of a request it answered. Concurrent requests share
+/// a commit; each waits for its own.
+/// </summary>
+public interface IUsageLedger
+{
+    /// <summary>Completes once the delta is committed.</summary>
+    /// <exception cref="Exception">The store failed: the delta is not written (the caller keeps it with the request's row instead).</exception>
+    ValueTask AddAsync(UsageDelta delta, CancellationToken cancellationToken);
 }

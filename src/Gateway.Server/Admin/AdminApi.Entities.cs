@@ -281,7 +281,7 @@ internal sealed partial class AdminApi
     /// <summary>After a change: the directory is rebuilt from the store before the answer goes out.</summary>
     private byte[] Changed(GatewayKey actor, string action, string entity, string id, Func<byte[]> answer)
     {
-        sync?.Reload();
+        sync?.Changed();
         Log.Changed(logger, actor.Id, action, entity, id);
         return answer();
     }

@@ -30,7 +30,7 @@ internal sealed partial class AdminApi
         var row = new StoredProvider(name, shown, secret is null ? null : providers.Secrets!.Seal(secret, name), existing?.CreatedAt ?? now, now);
         store.Put(row, AuditOf(actor, existing is null ? "create" : "update", "provider", name, existing is null ? null : Text(existing, WriteProvider), Text(row, WriteProvider)));
         Publish(name, provider);
-        sync?.Reload();
+        sync?.Changed();
         Log.Changed(logger, actor.Id, existing is null ? "create" : "update", "provider", name);
         return (existing is null ? 201 : 200, Json(w => WriteProvider(w, row)));
     }

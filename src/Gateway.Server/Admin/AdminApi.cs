@@ -87,7 +87,7 @@ internal sealed partial class AdminApi(
         {
             await ErrorResponses.WriteAsync(context, new AdminError(409, "conflict", ex.Message).Error).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is Gateway.Storage.StorageException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception ex) when (Gateway.Storage.GatewayStore.IsStoreFailure(ex))
         {
             Log.StoreFailed(logger, context.Request.Path.Value ?? "", ex);
             await ErrorResponses.WriteAsync(context, new AdminError(503, "store_unavailable", "The store could not be read or written; the error is logged.").Error).ConfigureAwait(false);

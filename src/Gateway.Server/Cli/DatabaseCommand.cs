@@ -1,7 +1,6 @@
 using Gateway.Core.Config;
 using Gateway.Storage;
-using Gateway.Storage.Migrations;
-using Gateway.Storage.Sqlite;
+using Gateway.Core.Governance;
 
 namespace Gateway.Server.Cli;
 
@@ -24,23 +23,22 @@ internal static class DatabaseCommand
         if (location is null) return exit;
         try
         {
-            var database = new SqliteDatabase(location);
             if (verb == "migrate")
             {
-                var (from, to) = SchemaMigrations.Apply(database);
-                stdout.WriteLine(from == to ? $"{location.SqlitePath}: schema version {to}, up to date" : $"{location.SqlitePath}: schema version {from} -> {to}");
+                var (store, from, to) = GatewayStore.Open(location, ledger: false);
+                store.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                stdout.WriteLine(from == to ? $"{store.Display}: schema version {to}, up to date" : $"{store.Display}: schema version {from} -> {to}");
                 return 0;
             }
-            if (!File.Exists(location.SqlitePath))
+            var (current, latest, display, engine) = GatewayStore.Status(location);
+            if (current == 0 && !location.IsPostgres)
             {
-                stdout.WriteLine($"{location.SqlitePath}: no store yet (schema version 0 of {SchemaMigrations.Latest}); the gateway makes it when it first needs it");
+                stdout.WriteLine($"{display}: no store yet (schema version 0 of {latest}); the gateway makes it when it first needs it");
                 return 0;
             }
-            using var connection = database.Open();
-            int current = SchemaMigrations.CurrentVersion(connection);
-            stdout.WriteLine($"{location.SqlitePath}: schema version {current} of {SchemaMigrations.Latest} (SQLite {SqliteDatabase.LibraryVersion})"
-                + (current < SchemaMigrations.Latest ? "; `gateway db migrate` or the next start brings it up to date" : ""));
-            return current > SchemaMigrations.Latest ? 1 : 0;
+            stdout.WriteLine($"{display}: schema version {current} of {latest} ({engine})"
+                + (current < latest ? "; `gateway db migrate` or the next start brings it up to date" : ""));
+            return current > latest ? 1 : 0;
         }
         catch (StorageException ex)
         {
@@ -87,11 +85,6 @@ internal static class DatabaseCommand
         return (null, 1);
     }
 
-    /// <summary>The store, opened and brought to the current schema (as the gateway does at start).</summary>
-    internal static SqliteDatabase OpenCurrent(StorageLocation location)
-    {
-        var database = new SqliteDatabase(location);
-        SchemaMigrations.Apply(database);
-        return database;
-    }
+    /// <summary>The store's governance data, opened and brought to the current schema (as the gateway does at start).</summary>
+    internal static IGovernanceStore OpenCurrent(StorageLocation location) => GatewayStore.Open(location, ledger: false).Store.Governance;
 }

@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using Gateway.Core.Governance;
 using Gateway.Server.Admin;
 using Gateway.Storage;
-using Gateway.Storage.Sqlite;
 
 namespace Gateway.Server.Cli;
 
@@ -46,7 +45,7 @@ internal static class KeysCommand
         if (location is null) return exit == 0 ? 1 : exit;
         try
         {
-            var store = new SqliteGovernanceStore(DatabaseCommand.OpenCurrent(location));
+            var store = DatabaseCommand.OpenCurrent(location);
             return verb switch
             {
                 "create" => Create(store, options, flags, positional, stdout, stderr),
@@ -54,7 +53,7 @@ internal static class KeysCommand
                 _ => Revoke(store, positional, stdout, stderr),
             };
         }
-        catch (Exception ex) when (ex is StorageException or Microsoft.Data.Sqlite.SqliteException or GovernanceConflictException)
+        catch (Exception ex) when (GatewayStore.IsStoreFailure(ex) || ex is GovernanceConflictException)
         {
             stderr.WriteLine($"keys {verb}: {ex.Message}");
             return 1;

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using Gateway.Core.Governance;
 using Gateway.Storage;
-using Gateway.Storage.Sqlite;
 
 namespace Gateway.Server.Cli;
 
@@ -36,7 +35,7 @@ internal static class SecretsCommand
         if (location is null) return exit == 0 ? 1 : exit;
         try
         {
-            var store = new SqliteGovernanceStore(DatabaseCommand.OpenCurrent(location));
+            var store = DatabaseCommand.OpenCurrent(location);
             var resealed = new List<StoredProvider>();
             int already = 0;
             long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -74,7 +73,7 @@ internal static class SecretsCommand
                 + (already > 0 ? $" ({already} already were)" : "") + ". Restart the gateway with the new key; the previous one no longer opens them.");
             return 0;
         }
-        catch (Exception ex) when (ex is StorageException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception ex) when (GatewayStore.IsStoreFailure(ex))
         {
             stderr.WriteLine($"secrets rotate: {ex.Message}");
             return 1;

@@ -3,9 +3,39 @@ using Microsoft.AspNetCore.Http;
 
 namespace Gateway.Server.Endpoints;
 
-/// <summary><c>/health</c>: the process answers. <c>/ready</c>: a configuration is loaded and the data folder is usable.</summary>
-internal sealed class HealthEndpoints(SnapshotHolder snapshots, Hosting.ConfigWatcher watcher)
+/// <summary>
+/// <c>/health</c>: the process answers. <c>/ready</c>: a configuration is loaded and the data folder is usable
+/// (else 503), and how the shared stores are: a replica whose database or Redis is unreachable still serves
+/// (limits on its share, budgets refused, usage kept for later), so it stays ready (200) with
+/// <c>"status": "degraded"</c> and the reason; taking every replica out of a load balancer would be worse.
+/// </summary>
+internal sealed class HealthEndpoints(SnapshotHolder snapshots, Hosting.ConfigWatcher watcher, Governance.GovernanceGate? gate = null,
+    Gateway.Core.Governance.IGovernanceStore? store = null, Gateway.Storage.GatewayStore? opened = null, Gateway.Storage.Redis.RedisConnection? redis = null,
+    Gateway.Storage.Redis.RedisBroadcast? broadcast = null)
 {
+    private long _storeCheckedAt;
+    private string? _storeProblem;
+
+    /// <summary>The database answers a one-row read; asked at most once a second, however often probes come.</summary>
+    private string? StoreProblem()
+    {
+        if (store is null) return null;
+        long now = Environment.TickCount64;
+        if (now - Interlocked.Read(ref _storeCheckedAt) < 1000) return Volatile.Read(ref _storeProblem);
+        Interlocked.Exchange(ref _storeCheckedAt, now);
+        string? problem = null;
+        try
+        {
+            store.DirectoryVersion();
+        }
+        catch (Exception ex) when (Gateway.Storage.GatewayStore.IsStoreFailure(ex))
+        {
+            problem = ex.Message;
+        }
+        Volatile.Write(ref _storeProblem, problem);
+        return problem;
+    }
+
     public static Task HealthAsync(HttpContext context)
     {
         context.Response.ContentType = "application/json";
@@ -18,14 +48,32 @@ internal sealed class HealthEndpoints(SnapshotHolder snapshots, Hosting.ConfigWa
         // A folder not made yet is fine (it is made when first needed); one whose parent is gone is not.
         string dataDir = Path.GetFullPath(snapshot.Config.Storage.DataDir);
         bool dataDirOk = Directory.Exists(dataDir) || Directory.Exists(Path.GetDirectoryName(dataDir));
+        string? storeProblem = StoreProblem();
+        bool redisOk = redis is null || (redis.IsConnected && gate?.SharedHealthy != false);
         context.Response.StatusCode = dataDirOk ? 200 : 503;
         context.Response.ContentType = "application/json";
         using var buffer = new MemoryStream();
         using (var w = new System.Text.Json.Utf8JsonWriter(buffer))
         {
             w.WriteStartObject();
-            w.WriteString("status", dataDirOk ? "ready" : "not_ready");
+            w.WriteString("status", !dataDirOk ? "not_ready" : storeProblem is null && redisOk ? "ready" : "degraded");
             if (!dataDirOk) w.WriteString("reason", "data directory missing");
+            if (opened is not null)
+            {
+                w.WriteStartObject("store");
+                w.WriteString("engine", opened.Postgres is not null ? "postgres" : "sqlite");
+                w.WriteString("status", storeProblem is null ? "ok" : "unreachable");
+                if (storeProblem is not null) w.WriteString("reason", storeProblem + "; requests are served, their usage is kept until it can be written");
+                w.WriteEndObject();
+            }
+            if (redis is not null)
+            {
+                w.WriteStartObject("redis");
+                w.WriteString("status", redisOk ? "ok" : "unreachable");
+                if (!redisOk) w.WriteString("reason", "rate limits hold this replica's share, requests under a budget are refused (503 budget_unavailable) until Redis is back");
+                if (broadcast is not null) w.WriteNumber("replicas", broadcast.Replicas);
+                w.WriteEndObject();
+            }
             w.WriteNumber("config_version", snapshot.Version);
             // Still ready (the last good configuration serves), but an operator should see that an edit did not take.
             if (watcher.LastFailure is { } failure)

@@ -90,6 +90,10 @@ internal static class GovernanceCosts
     {
         var by = admission.By!;
         string who = $"{by.Scope} '{by.Id}'";
+        if (admission.Result == AdmissionResult.Unavailable)
+            return new GatewayError(503, "service_unavailable", "budget_unavailable",
+                $"The budget of {who} is counted in the shared store (Redis), which this replica cannot reach right now; requests under a budget are refused "
+                + "until it is back, so that no replica can spend past it. Try again shortly.", ErrorSource.Gateway) { Headers = [new("retry-after", "1")] };
         if (admission.Result == AdmissionResult.OverBudget)
         {
             var budget = by.Budget!;

@@ -12,6 +12,40 @@ namespace Gateway.Server.Governance;
 internal sealed partial class GovernanceSync(IGovernanceStore store, DirectoryHolder directory, Governor governor, TimeProvider time, ILogger<GovernanceSync> logger)
     : BackgroundService
 {
+    /// <summary>Replicas sharing a Redis: a change made here is announced to the others, who apply it before this replica answers.</summary>
+    public Gateway.Storage.Redis.RedisBroadcast? Broadcast { get; set; }
+
+    /// <summary>After a change this replica made to the store: rebuilt here, then taken in by every other replica (bounded wait).</summary>
+    public void Changed()
+    {
+        Reload();
+        // The admin API's handlers are synchronous; a change is rare, and the wait is bounded (RedisBroadcast.AckWait).
+        Broadcast?.AnnounceAsync().GetAwaiter().GetResult();
+    }
+
+    /// <summary>Providers stored through another replica's admin API: read again and published (set at start when replicas share a store).</summary>
+    public Action? ProvidersChanged { get; set; }
+
+    /// <summary>A change another replica made: taken in now (called by the broadcast, one at a time).</summary>
+    public void Apply()
+    {
+        Reload();
+        ReloadProviders();
+        Log.Reloaded(logger, directory.Current.Version);
+    }
+
+    private void ReloadProviders()
+    {
+        try
+        {
+            ProvidersChanged?.Invoke();
+        }
+        catch (Exception ex) when (Gateway.Storage.GatewayStore.IsStoreFailure(ex) || ex is InvalidOperationException)
+        {
+            Log.SyncFailed(logger, ex.Message);
+        }
+    }
+
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
     private readonly Lock _reload = new();
 
@@ -38,19 +72,25 @@ internal sealed partial class GovernanceSync(IGovernanceStore store, DirectoryHo
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(Interval, time);
+        if (Broadcast is { } broadcast) await broadcast.StartAsync().ConfigureAwait(false);
+        int ticks = 0;
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
+                // The replicas listening, every 5 s: the count rate limits are shared by if Redis goes away.
+                if (Broadcast is not null && ++ticks % 5 == 0) await Broadcast.CountAsync().ConfigureAwait(false);
                 try
                 {
+                    if (Broadcast is { Started: false } unsubscribed) await unsubscribed.StartAsync().ConfigureAwait(false);
                     if (store.DirectoryVersion() != directory.Current.Version)
                     {
                         Reload();
+                        ReloadProviders();
                         Log.Reloaded(logger, directory.Current.Version);
                     }
                 }
-                catch (Exception ex) when (ex is Gateway.Storage.StorageException or Microsoft.Data.Sqlite.SqliteException or InvalidDataException)
+                catch (Exception ex) when (Gateway.Storage.GatewayStore.IsStoreFailure(ex) || ex is InvalidDataException)
                 {
                     Log.SyncFailed(logger, ex.Message);
                 }
@@ -77,7 +117,7 @@ internal sealed partial class GovernanceSync(IGovernanceStore store, DirectoryHo
         {
             store.AddSpend(rows);
         }
-        catch (Exception ex) when (ex is Gateway.Storage.StorageException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception ex) when (Gateway.Storage.GatewayStore.IsStoreFailure(ex))
         {
             governor.Return(rows);
             Log.SpendFailed(logger, rows.Count, ex.Message);

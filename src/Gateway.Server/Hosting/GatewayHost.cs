@@ -16,7 +16,6 @@ using Gateway.Server.Observability;
 using Gateway.Server.Pipeline;
 using Gateway.Server.Pipeline.Dialects;
 using Gateway.Storage;
-using Gateway.Storage.Migrations;
 using Gateway.Storage.Sqlite;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -52,22 +51,46 @@ public static partial class GatewayHost
         // The store: opened and brought to the current schema before anything listens.
         var (storeLocation, storeProblem) = StorageLocation.Parse(config.Storage.Database, config.Storage.DataDir);
         if (storeProblem is not null) return (null, [storeProblem]);
-        SqliteDatabase? store = null;
+        GatewayStore? store = null;
         if (storeLocation is not null)
         {
             try
             {
-                store = new SqliteDatabase(storeLocation);
-                SchemaMigrations.Apply(store);
+                store = GatewayStore.Open(storeLocation).Store;
             }
             catch (StorageException ex)
             {
-                throw new GatewayStartException(ex.Message + ". Make the folder writable, point GATEWAY_DATA_DIR or storage.database elsewhere, or set storage.database to \"none\".", ex);
+                throw new GatewayStartException(ex.Message + (storeLocation.IsPostgres
+                    ? ". Check that the PostgreSQL server is up and the URL in storage.database or GATEWAY_DATABASE_URL is right."
+                    : ". Make the folder writable, point GATEWAY_DATA_DIR or storage.database elsewhere, or set storage.database to \"none\"."), ex);
             }
         }
 
-        if (config.Cache.Store == CacheConfig.SqliteStore && store is null)
-            return (null, ["cache.store: \"sqlite\" keeps the cache in the store's database, and storage.database is \"none\": use \"memory\", or give the gateway a store"]);
+        // Redis, when replicas share one: connected in the background (a Redis that is not up yet does not stop the start).
+        Gateway.Storage.Redis.RedisConnection? redis = null;
+        if (config.Storage.Redis is { } redisUrl)
+        {
+            var (_, _, redisProblem) = Gateway.Storage.Redis.RedisConnection.Parse(redisUrl);
+            if (redisProblem is not null) return (null, [redisProblem]);
+            if (store is null) return (null, ["storage.redis shares limits and budgets between replicas, which also need one database: set storage.database (a postgres:// URL)"]);
+            long cluster;
+            try
+            {
+                cluster = store.ClusterId();
+            }
+            catch (StorageException ex)
+            {
+                throw new GatewayStartException("cannot read the store's cluster id: " + ex.Message, ex);
+            }
+            redis = Gateway.Storage.Redis.RedisConnection.Open(redisUrl, cluster.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (config.Cache.Store == CacheConfig.RedisStore && redis is null)
+            return (null, ["cache.store: \"redis\" keeps the cache in storage.redis (GATEWAY_REDIS_URL), which is not set"]);
+        if (config.Cache.Store == CacheConfig.SqliteStore && store?.Sqlite is null)
+            return (null, [store is null
+                ? "cache.store: \"sqlite\" keeps the cache in the store's database, and storage.database is \"none\": use \"memory\", or give the gateway a store"
+                : "cache.store: \"sqlite\" keeps the cache in a SQLite store, and storage.database is PostgreSQL: use \"memory\""]);
 
         // The empty builder: the gateway reads its own config file and environment, so the host's
         // defaults (appsettings.json, environment and command-line sources) only cost start time,
@@ -125,6 +148,15 @@ public static partial class GatewayHost
         var secretBox = SecretBox.FromBase64(options.Environment.GetValueOrDefault(SecretBox.Variable), out var secretProblem);
         services.AddSingleton(new DirectoryHolder());
         services.AddSingleton(sp => new Governor(options.Time, sp.GetRequiredService<ILogger<Governor>>()));
+        if (redis is not null)
+        {
+            services.AddSingleton(_ => redis);
+            services.AddSingleton(sp => new Gateway.Storage.Redis.RedisBroadcast(redis, () => sp.GetRequiredService<GovernanceSync>().Apply(),
+                warning => Log.SharedStore(sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Scale"), warning)));
+        }
+        services.AddSingleton(sp => new GovernanceGate(sp.GetRequiredService<Governor>(), options.Time, sp.GetRequiredService<ILogger<GovernanceGate>>(),
+            redis is null ? null : new Gateway.Storage.Redis.RedisGovernor(redis), sp.GetService<IGovernanceStore>(),
+            sp.GetService<Gateway.Storage.Redis.RedisBroadcast>() is { } broadcast ? () => broadcast.Replicas : null));
         services.AddSingleton(sp => new StoredProviders(sp.GetService<IGovernanceStore>(), secretBox, secretProblem, Gateway.Providers.BuiltInProviders.Catalog, options.Environment));
         services.AddSingleton(sp => new SnapshotFactory(sp.GetRequiredService<ProviderFactory>(), bootstrapHash, sp.GetRequiredService<DeploymentStates>(), options.Time, options.Random,
             sp.GetRequiredService<StoredProviders>(), sp.GetRequiredService<Governor>()));
@@ -134,9 +166,12 @@ public static partial class GatewayHost
         services.AddSingleton(new DeploymentStates(options.Time));
         services.AddHostedService<PolicyMeterReporter>();
         // The store is chosen at start, like the database: a reload does not move the entries.
-        services.AddSingleton<IResponseCacheStore>(config.Cache.Store == CacheConfig.SqliteStore
-            ? new SqliteCacheStore(store!, config.Cache.MaxBytes, options.Time.GetUtcNow().ToUnixTimeMilliseconds())
-            : new MemoryCacheStore(config.Cache.MaxBytes));
+        services.AddSingleton<IResponseCacheStore>(_ => config.Cache.Store switch
+        {
+            CacheConfig.SqliteStore => new SqliteCacheStore(store!.Sqlite!, config.Cache.MaxBytes, options.Time.GetUtcNow().ToUnixTimeMilliseconds()),
+            CacheConfig.RedisStore => new Gateway.Storage.Redis.RedisCacheStore(redis!, config.Cache.MaxBytes),
+            _ => new MemoryCacheStore(config.Cache.MaxBytes),
+        });
         services.AddSingleton(sp => new Embedders(() => sp.GetRequiredService<SnapshotHolder>().Current,
             LocalEmbedder.Locate(config.Cache.LocalEmbedder, options.Environment.GetValueOrDefault("GATEWAY_EMBEDDER")), options.Time, sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton(sp => new ResponseCache(sp.GetRequiredService<IResponseCacheStore>(), new SemanticIndex(config.Cache.SemanticMaxVectors),
@@ -146,16 +181,32 @@ public static partial class GatewayHost
         services.AddSingleton<IRequestSink>(sp => sp.GetRequiredService<RequestLogSink>());
         if (store is not null)
         {
-            services.AddSingleton(store);
-            services.AddSingleton<IRequestLogStore>(sp => new RequestLogStore(sp.GetRequiredService<SqliteDatabase>()));
+            // Made by a factory, so the container disposes it (the usage ledger's last commits, the pool) after the hosted services stop.
+            services.AddSingleton(_ => store);
+            services.AddSingleton(store.RequestLog);
+            if (store.Ledger is { } ledger)
+                services.AddSingleton(sp => new UsageSettlement(ledger, options.Time, sp.GetRequiredService<ILogger<UsageSettlement>>()));
             services.AddSingleton(sp => new StoreRequestSink(sp.GetRequiredService<IRequestLogStore>(), options.Time, config.Storage.LogRetention,
                 sp.GetRequiredService<ILogger<StoreRequestSink>>()));
             services.AddSingleton<IRequestSink>(sp => sp.GetRequiredService<StoreRequestSink>());
             services.AddHostedService(sp => sp.GetRequiredService<StoreRequestSink>());
-            services.AddSingleton<IGovernanceStore>(sp => new SqliteGovernanceStore(sp.GetRequiredService<SqliteDatabase>()));
+            services.AddSingleton(store.Governance);
             services.AddSingleton(sp => new GovernanceSync(sp.GetRequiredService<IGovernanceStore>(), sp.GetRequiredService<DirectoryHolder>(),
                 sp.GetRequiredService<Governor>(), options.Time, sp.GetRequiredService<ILogger<GovernanceSync>>()));
-            services.AddHostedService(sp => sp.GetRequiredService<GovernanceSync>());
+            services.AddHostedService(sp =>
+            {
+                var sync = sp.GetRequiredService<GovernanceSync>();
+                sync.Broadcast = sp.GetService<Gateway.Storage.Redis.RedisBroadcast>();
+                var stored = sp.GetRequiredService<StoredProviders>();
+                var factory = sp.GetRequiredService<SnapshotFactory>();
+                var snapshots = sp.GetRequiredService<SnapshotHolder>();
+                sync.ProvidersChanged = () =>
+                {
+                    stored.Load();
+                    factory.Republish(snapshots);
+                };
+                return sync;
+            });
         }
         services.AddSingleton(sp => new AdminApi(sp.GetRequiredService<SnapshotHolder>(), sp.GetRequiredService<DirectoryHolder>(), sp.GetRequiredService<Governor>(),
             sp.GetRequiredService<StoredProviders>(), sp.GetRequiredService<SnapshotFactory>(), options.Time, sp.GetRequiredService<ILogger<AdminApi>>(),
@@ -196,7 +247,7 @@ public static partial class GatewayHost
             app.Services.GetService<GovernanceSync>()?.Start();
             app.Services.GetRequiredService<StoredProviders>().Load();
         }
-        catch (Exception ex) when (ex is StorageException or Microsoft.Data.Sqlite.SqliteException or InvalidDataException or InvalidOperationException)
+        catch (Exception ex) when (GatewayStore.IsStoreFailure(ex) || ex is InvalidDataException or InvalidOperationException)
         {
             throw new GatewayStartException($"cannot read the governance data in the store: {ex.Message}", ex);
         }
@@ -252,6 +303,9 @@ public static partial class GatewayHost
 
         [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "The tokenizer's vocabulary did not load ({Error}): groups that weigh tokens route by estimates (four characters a token)")]
         public static partial void TokenizerUnavailable(ILogger logger, string error);
+
+        [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "Shared store: {Warning}")]
+        public static partial void SharedStore(ILogger logger, string warning);
 
         [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Configuration: {Warning}")]
         public static partial void ConfigWarning(ILogger logger, string warning);

@@ -13,7 +13,7 @@ namespace Gateway.Server.Http;
 /// request in the profile of the native binary, for a table that never changes.
 /// </summary>
 internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshots, ILoggerFactory loggers, IEnumerable<IRequestSink> sinks, RequestLogSink requestLog,
-    Gateway.Core.Governance.Governor governor, Observability.Tracing.GatewayTracer tracer)
+    Governance.GovernanceGate governor, Observability.Tracing.GatewayTracer tracer, Governance.UsageSettlement? settlement = null)
 {
     private readonly ILogger _logger = loggers.CreateLogger<GatewayRouter>();
     private readonly IRequestSink[] _sinks = [.. sinks];
@@ -134,8 +134,8 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
         }
         if (task.IsCompletedSuccessfully)
         {
-            End(context, request, started);
-            return task;
+            var end = End(context, request, started);
+            return end.IsCompletedSuccessfully ? task : end.AsTask();
         }
         return GuardAsync(task, context, request, started);
     }
@@ -151,39 +151,93 @@ internal sealed partial class GatewayRouter(Gateway.Core.SnapshotHolder snapshot
         {
             await FailAsync(context, ex).ConfigureAwait(false);
         }
-        End(context, request, started);
+        await End(context, request, started).ConfigureAwait(false);
     }
 
-    /// <summary>Where every request ends, whatever its outcome: a model request's record goes to each sink, once.</summary>
-    private void End(HttpContext context, GatewayRequest? request, long started)
+    /// <summary>
+    /// Where every request ends, whatever its outcome: a model request's record goes to each sink, once. With a
+    /// shared store, its usage is committed first, before the response completes (an unflushed answer waits in it).
+    /// </summary>
+    private ValueTask End(HttpContext context, GatewayRequest? request, long started)
     {
         long now = System.Diagnostics.Stopwatch.GetTimestamp();
         if (request is null)
         {
             requestLog.WritePlain(context.Request.Method, context.Request.Path.Value ?? "", context.Response.StatusCode,
                 System.Diagnostics.Stopwatch.GetElapsedTime(started, now).TotalMilliseconds, context.TraceIdentifier);
-            return;
+            return default;
         }
         context.Features.Set<GatewayRequest>(null);
         var record = request.ToRecord(context, now);
-        // Each step is guarded on its own: one failing must not leave a reservation unsettled or a span unwritten.
+        // Limits and budgets settle to what the request really used, however it ended; a shared store's settle and the
+        // usage commit are waited for before the response completes, so the client's next request sees both.
+        var settled = Settle(request, record);
+        if (settlement?.Commit(record) is { } commit) record = record with { UsageCommit = commit };
+        if (!settled.IsCompletedSuccessfully || record.UsageCommit is { IsCompleted: false })
+            return EndAfterAsync(settled, record.UsageCommit, request, record);
+        Finish(request, record);
+        return default;
+    }
+
+    private async ValueTask EndAfterAsync(ValueTask settled, Task<bool>? commit, GatewayRequest request, RequestRecord record)
+    {
         try
         {
-            // Limits and budgets settle to what the request really used, however it ended.
-            if (!request.Reservation.IsEmpty)
-            {
-                var (tokens, cost) = Governance.GovernanceCosts.Settlement(record);
-                governor.Settle(request.Reservation, tokens, cost);
-            }
-            // A deployment's budget is charged what its answer cost.
-            if (record.CostNanos is > 0 && request.Snapshot.DeploymentBudgets.Count > 0 && record.Provider is not null
-                && request.Snapshot.DeploymentBudgets.TryGetValue(record.Provider + "/" + record.ProviderModel, out var deployment))
-                governor.Charge(deployment, record.CostNanos.Value);
+            await settled.ConfigureAwait(false);
         }
         catch (Exception ex)
         {
             Log.SinkFailed(_logger, nameof(Governance.GovernanceCosts.Settlement), ex);
         }
+        if (commit is not null)
+        {
+            try
+            {
+                await commit.WaitAsync(Governance.UsageSettlement.MaxWait).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // A slow store: the request goes on; the request log's writer waits for the commit's outcome instead.
+            }
+        }
+        Finish(request, record);
+    }
+
+    private ValueTask Settle(GatewayRequest request, in RequestRecord record)
+    {
+        // Each step is guarded on its own: one failing must not leave a reservation unsettled or a span unwritten.
+        try
+        {
+            var settled = default(ValueTask);
+            if (!request.Reservation.IsEmpty)
+            {
+                var (tokens, cost) = Governance.GovernanceCosts.Settlement(record);
+                settled = governor.SettleAsync(request.Reservation, tokens, cost);
+            }
+            // A deployment's budget is charged what its answer cost.
+            if (record.CostNanos is > 0 && request.Snapshot.DeploymentBudgets.Count > 0 && record.Provider is not null
+                && request.Snapshot.DeploymentBudgets.TryGetValue(record.Provider + "/" + record.ProviderModel, out var deployment))
+            {
+                var charged = governor.ChargeAsync(deployment, record.CostNanos.Value);
+                if (!charged.IsCompletedSuccessfully) return Both(settled, charged);
+            }
+            return settled;
+        }
+        catch (Exception ex)
+        {
+            Log.SinkFailed(_logger, nameof(Governance.GovernanceCosts.Settlement), ex);
+            return default;
+        }
+    }
+
+    private static async ValueTask Both(ValueTask first, ValueTask second)
+    {
+        await first.ConfigureAwait(false);
+        await second.ConfigureAwait(false);
+    }
+
+    private void Finish(GatewayRequest request, in RequestRecord record)
+    {
         if (request.Trace.Recorded)
         {
             try

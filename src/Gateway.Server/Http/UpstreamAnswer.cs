@@ -64,7 +64,10 @@ internal static class UpstreamAnswer
         response.ContentLength = body.Length;
         if (requestId is not null) response.Headers[GatewayHeaders.UpstreamRequestId] = requestId;
         response.Headers[GatewayHeaders.Overhead] = GatewayHeaders.FormatOverhead(started, upstreamTicks);
-        return response.Body.WriteAsync(body, context.RequestAborted).AsTask();
+        // Unflushed: the answer goes out as the request completes, after its usage is settled (GatewayRouter.End),
+        // so a client never holds an answer whose usage a crash could still lose.
+        System.Buffers.BuffersExtensions.Write(response.BodyWriter, body.Span);
+        return Task.CompletedTask;
     }
 
     /// <summary>

@@ -110,7 +110,7 @@ internal sealed class GatewayRequest
 
     internal static RequestOutcome OutcomeOf(GatewayError error) => error switch
     {
-        { Code: "policies_busy" } or { Source: ErrorSource.Client, Code: "rate_limit_exceeded" or "budget_exceeded" } => RequestOutcome.Limited,
+        { Code: "policies_busy" or "budget_unavailable" } or { Source: ErrorSource.Client, Code: "rate_limit_exceeded" or "budget_exceeded" } => RequestOutcome.Limited,
         { Code: "policy_rejected" or "policy_failed" or "request_not_inspectable" or "answer_not_inspectable" } or { Source: ErrorSource.Policy } => RequestOutcome.PolicyRefused,
         { Status: 401 } => RequestOutcome.Unauthorized,
         { Source: ErrorSource.Client } => RequestOutcome.Invalid,

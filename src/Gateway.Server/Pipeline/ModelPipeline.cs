@@ -28,7 +28,7 @@ namespace Gateway.Server.Pipeline;
 /// the answer policies and written in the dialect's form. What it learns goes into the request's
 /// <see cref="GatewayRequest"/>; the router hands the record to the sinks when the request ends.
 /// </summary>
-internal sealed partial class ModelPipeline(RetryBudget retries, Governor governor, DirectoryHolder directory, ResponseCache cache, ILogger<ModelPipeline> logger)
+internal sealed partial class ModelPipeline(RetryBudget retries, GovernanceGate governor, DirectoryHolder directory, ResponseCache cache, ILogger<ModelPipeline> logger)
 {
     /// <summary>The output a request without <c>max_tokens</c> reserves against token limits and budgets until it settles.</summary>
     public const int DefaultOutputReserve = 4096;
@@ -219,7 +219,8 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
             request.Cache = ticket.NotHit;
             context.Response.Headers[GatewayHeaders.Cache] = ticket.NotHit;
         }
-        if (key.Governance.Scopes.Length > 0 && Admit(context, request, key, route, sender.Json, dialect.Kind != RequestKind.Embeddings) is { } refused)
+        if (key.Governance.Scopes.Length > 0
+            && await AdmitAsync(context, request, key, Demand(request, key, route, sender.Json, dialect.Kind != RequestKind.Embeddings)).ConfigureAwait(false) is { } refused)
         {
             route.NotSent();
             await ErrorResponses.WriteAsync(context, refused, request.Started, dialect: dialect).ConfigureAwait(false);
@@ -289,7 +290,7 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
         double? similarity, string model, RequestShape clientShape, RequestIntake.BoundPolicies? bound, GatewayKey key)
     {
         route.NotSent();
-        if (key.Governance.Scopes.Length > 0 && Admit(context, request, key, route, default, answersInTokens: false, free: true) is { } refused)
+        if (key.Governance.Scopes.Length > 0 && await AdmitAsync(context, request, key, default).ConfigureAwait(false) is { } refused)
         {
             await ErrorResponses.WriteAsync(context, refused, request.Started, dialect: dialect).ConfigureAwait(false);
             return;
@@ -317,25 +318,29 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
     }
 
     /// <summary>
-    /// Admits the request against its key's limits and budgets, reserving its tokens and worst-case cost
-    /// (settled when it ends); the refusal when a level has no room. Rate headers go on the answer either way.
+    /// What the request asks of its limits and budgets: its tokens (prompt estimate and the output it may ask for)
+    /// and its worst-case cost; nothing when no level counts tokens or money.
     /// </summary>
     /// <param name="answersInTokens">The answer is text (chat, messages), not vectors (embeddings, which reserve no output).</param>
-    /// <param name="free">A cached answer: it counts as a request, but holds no tokens and no money.</param>
-    private GatewayError? Admit(HttpContext context, GatewayRequest request, GatewayKey key, in ModelRoute route, ReadOnlySpan<byte> json, bool answersInTokens, bool free = false)
+    private static (long Tokens, long Worst) Demand(GatewayRequest request, GatewayKey key, in ModelRoute route, ReadOnlySpan<byte> json, bool answersInTokens)
     {
-        long tokens = 0, worst = 0;
-        if (key.Governance.NeedsTokens && !free)
-        {
-            // Tokens a group already counted (it weighs them) are reused; else a byte estimate on the high side.
-            // Counting with the tokenizer costs about 13 us per KB: more than the rest of the request.
-            int prompt = route.Group is { CountsTokens: true } ? route.Request.EstimatedPromptTokens : PromptTokens.QuickEstimate(json);
-            int maxOutput = answersInTokens ? PromptTokens.MaxOutput(json) : 0;
-            int output = !answersInTokens ? 0 : maxOutput > 0 ? maxOutput : DefaultOutputReserve;
-            tokens = (long)prompt + output;
-            worst = GovernanceCosts.WorstCase(request.Snapshot, route, request.Model, prompt, output);
-        }
-        var admission = governor.Admit(key.Governance.Scopes, tokens, worst, out var reservation);
+        if (!key.Governance.NeedsTokens) return (0, 0);
+        // Tokens a group already counted (it weighs them) are reused; else a byte estimate on the high side.
+        // Counting with the tokenizer costs about 13 us per KB: more than the rest of the request.
+        int prompt = route.Group is { CountsTokens: true } ? route.Request.EstimatedPromptTokens : PromptTokens.QuickEstimate(json);
+        int maxOutput = answersInTokens ? PromptTokens.MaxOutput(json) : 0;
+        int output = !answersInTokens ? 0 : maxOutput > 0 ? maxOutput : DefaultOutputReserve;
+        return ((long)prompt + output, GovernanceCosts.WorstCase(request.Snapshot, route, request.Model, prompt, output));
+    }
+
+    /// <summary>
+    /// Admits the request against its key's limits and budgets, reserving its <paramref name="demand"/> (settled when it
+    /// ends); the refusal when a level has no room. Rate headers go on the answer either way. A cached answer
+    /// (<c>default</c> demand) counts as a request, but holds no tokens and no money.
+    /// </summary>
+    private async ValueTask<GatewayError?> AdmitAsync(HttpContext context, GatewayRequest request, GatewayKey key, (long Tokens, long Worst) demand)
+    {
+        var (admission, reservation) = await governor.AdmitAsync(key.Governance.Scopes, demand.Tokens, demand.Worst).ConfigureAwait(false);
         request.Reservation = reservation;
         var headers = GovernanceCosts.RateHeaders(admission);
         if (admission.Allowed)
@@ -343,7 +348,7 @@ internal sealed partial class ModelPipeline(RetryBudget retries, Governor govern
             foreach (var (name, value) in headers) context.Response.Headers[name] = value;
             return null;
         }
-        return GovernanceCosts.Refusal(admission, tokens, headers);
+        return GovernanceCosts.Refusal(admission, demand.Tokens, headers);
     }
 
     /// <returns>

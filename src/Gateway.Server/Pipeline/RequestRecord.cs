@@ -53,4 +53,6 @@ internal readonly struct RequestRecord
     public string? Cache { get; init; }
     /// <summary>A semantic hit's cosine similarity to the prompt it answered.</summary>
     public double? CacheSimilarity { get; init; }
+    /// <summary>The commit of its usage to the shared store as it ended (<see cref="Governance.UsageSettlement"/>): true once committed; null when there is none.</summary>
+    public Task<bool>? UsageCommit { get; init; }
 }

@@ -1,7 +1,6 @@
 using System.Threading.Channels;
 using Gateway.Core.Governance;
 using Gateway.Storage;
-using Gateway.Storage.Sqlite;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -10,8 +9,10 @@ namespace Gateway.Server.Pipeline;
 /// <summary>
 /// Every request's record into the store: the request hands its row to a bounded queue and goes on;
 /// one background writer takes what has queued and writes it in one transaction (request log and daily
-/// usage). The request never waits on the database. A full queue drops the row and counts it (logged
-/// once a minute at most), never blocks; rows still queued at shutdown are written before the store closes.
+/// usage). The request never waits on the database. A store that fails keeps its rows here, up to the queue's
+/// capacity, and is tried again (after 1 s, then less often, at most every 10 s) until it takes them; beyond
+/// that, and when the queue itself is full, rows are dropped and counted (logged), never blocking a request.
+/// Rows still queued at shutdown are written before the store closes.
 /// </summary>
 internal sealed partial class StoreRequestSink : BackgroundService, IRequestSink
 {
@@ -20,11 +21,12 @@ internal sealed partial class StoreRequestSink : BackgroundService, IRequestSink
 
     /// <summary>How long the first row of a batch waits for others (a crash loses at most this much more).</summary>
     internal static readonly TimeSpan Gather = TimeSpan.FromMilliseconds(50);
-    private readonly Channel<RequestLogRow> _queue;
+    private readonly Channel<(RequestLogRow Row, Task<bool>? Commit)> _queue;
     private readonly IRequestLogStore _store;
     private readonly TimeProvider _time;
     private readonly TimeSpan _retention;
     private readonly ILogger _logger;
+    private readonly int _capacity;
     private long _dropped, _droppedReported, _written;
 
     public StoreRequestSink(IRequestLogStore store, TimeProvider time, TimeSpan retention, ILogger<StoreRequestSink> logger, int capacity = DefaultQueue)
@@ -33,7 +35,8 @@ internal sealed partial class StoreRequestSink : BackgroundService, IRequestSink
         _time = time;
         _retention = retention;
         _logger = logger;
-        _queue = Channel.CreateBounded<RequestLogRow>(new BoundedChannelOptions(capacity)
+        _capacity = capacity;
+        _queue = Channel.CreateBounded<(RequestLogRow, Task<bool>?)>(new BoundedChannelOptions(capacity)
         {
             FullMode = BoundedChannelFullMode.Wait, // TryWrite then says "full" instead of dropping silently
             SingleReader = true,
@@ -79,15 +82,17 @@ internal sealed partial class StoreRequestSink : BackgroundService, IRequestSink
             Cache = record.Cache,
             CacheSimilarity = record.CacheSimilarity,
         };
-        if (!_queue.Writer.TryWrite(row)) Interlocked.Increment(ref _dropped);
+        if (!_queue.Writer.TryWrite((row, record.UsageCommit))) Interlocked.Increment(ref _dropped);
     }
 
     private static readonly string[] OutcomeNames = Enum.GetNames<RequestOutcome>();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var batch = new List<RequestLogRow>(MaxBatch);
+        var batch = new List<(RequestLogRow Row, Task<bool>? Commit)>(MaxBatch);
+        var rows = new List<RequestLogRow>(MaxBatch);
         long nextCleanup = 0;
+        var backoff = TimeSpan.Zero;
         try
         {
             while (await _queue.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
@@ -96,7 +101,14 @@ internal sealed partial class StoreRequestSink : BackgroundService, IRequestSink
                 // pages to the WAL every time (8% of a request's CPU under load); batched, they are shared.
                 // Real time, not the injected clock: this only paces writes, it decides nothing.
                 await Task.Delay(Gather, stoppingToken).ConfigureAwait(false);
-                Flush(batch);
+                if (await FlushAsync(batch, rows).ConfigureAwait(false)) backoff = TimeSpan.Zero;
+                else
+                {
+                    // The store failed: what did not go in is kept (to the bound) and tried again, less often while it keeps failing.
+                    backoff = backoff == TimeSpan.Zero ? TimeSpan.FromSeconds(1) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+                    await Task.Delay(backoff, stoppingToken).ConfigureAwait(false);
+                    continue;
+                }
                 long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
                 if (now >= nextCleanup)
                 {
@@ -110,27 +122,47 @@ internal sealed partial class StoreRequestSink : BackgroundService, IRequestSink
             // stopping: what is still queued is written below
         }
         _queue.Writer.TryComplete();
-        Flush(batch);
+        await FlushAsync(batch, rows).ConfigureAwait(false);
     }
 
-    /// <summary>Writes everything queued now, a batch at a time.</summary>
-    private void Flush(List<RequestLogRow> batch)
+    /// <summary>Rows a failed write left, written first next time; at most the queue's capacity (beyond it the oldest are dropped and counted).</summary>
+    private readonly List<RequestLogRow> _retry = [];
+
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
+
+    /// <summary>Rows kept for a store that failed, waiting to be written.</summary>
+    public int Pending => _retry.Count;
+
+    /// <summary>Writes what a failed write left, then everything queued now, a batch at a time.</summary>
+    /// <returns>False when the store failed (what was not written is kept in <see cref="_retry"/>).</returns>
+    private async Task<bool> FlushAsync(List<(RequestLogRow Row, Task<bool>? Commit)> batch, List<RequestLogRow> rows)
     {
-        while (true)
+        bool ok = true;
+        for (int start = 0; start < _retry.Count && ok; start += MaxBatch)
+        {
+            var chunk = _retry.GetRange(start, Math.Min(MaxBatch, _retry.Count - start));
+            if (!TryWrite(chunk))
+            {
+                _retry.RemoveRange(0, start);
+                ok = false;
+            }
+        }
+        if (ok) _retry.Clear();
+        while (ok)
         {
             batch.Clear();
-            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var row)) batch.Add(row);
+            rows.Clear();
+            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item)) batch.Add(item);
             if (batch.Count == 0) break;
-            try
+            // A row whose usage was committed as it ended must not add it again; one whose commit failed adds it here.
+            // A commit still running (a slow store) is waited for: it ends, one way or the other, within the store's timeouts.
+            foreach (var (row, commit) in batch)
             {
-                _store.Write(batch);
-                Interlocked.Add(ref _written, batch.Count);
+                bool settled = commit is not null && await commit.ConfigureAwait(false);
+                rows.Add(settled ? row with { UsageSettled = true } : row);
             }
-            catch (Exception ex) when (ex is StorageException or Microsoft.Data.Sqlite.SqliteException or IOException)
-            {
-                Interlocked.Add(ref _dropped, batch.Count);
-                Log.WriteFailed(_logger, batch.Count, ex.Message);
-            }
+            if (!TryWrite(rows)) Keep(rows);
+            ok = _retry.Count == 0;
         }
         long dropped = Dropped;
         if (dropped != _droppedReported)
@@ -138,6 +170,31 @@ internal sealed partial class StoreRequestSink : BackgroundService, IRequestSink
             Log.Dropped(_logger, dropped - _droppedReported, dropped);
             _droppedReported = dropped;
         }
+        return ok;
+    }
+
+    private bool TryWrite(List<RequestLogRow> rows)
+    {
+        try
+        {
+            _store.Write(rows);
+            Interlocked.Add(ref _written, rows.Count);
+            return true;
+        }
+        catch (Exception ex) when (GatewayStore.IsStoreFailure(ex) || ex is IOException)
+        {
+            Log.WriteFailed(_logger, rows.Count, ex.Message);
+            return false;
+        }
+    }
+
+    private void Keep(List<RequestLogRow> rows)
+    {
+        _retry.AddRange(rows);
+        int over = _retry.Count - _capacity;
+        if (over <= 0) return;
+        _retry.RemoveRange(0, over);
+        Interlocked.Add(ref _dropped, over);
     }
 
     private void Cleanup(long now)
@@ -148,7 +205,7 @@ internal sealed partial class StoreRequestSink : BackgroundService, IRequestSink
             int deleted = _store.DeleteOlderThan(now - (long)_retention.TotalMilliseconds);
             if (deleted > 0) Log.Retention(_logger, deleted, (int)_retention.TotalDays);
         }
-        catch (Exception ex) when (ex is StorageException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception ex) when (GatewayStore.IsStoreFailure(ex))
         {
             Log.WriteFailed(_logger, 0, ex.Message);
         }

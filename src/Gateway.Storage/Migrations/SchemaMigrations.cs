@@ -12,14 +12,14 @@ namespace Gateway.Storage.Migrations;
 public static class SchemaMigrations
 {
     /// <summary>Every migration this build knows, in order: version, name, SQL.</summary>
-    public static IReadOnlyList<(int Version, string Name, string Sql)> All { get; } = Load();
+    public static IReadOnlyList<(int Version, string Name, string Sql)> All { get; } = Load("Gateway.Storage.Migrations.");
 
     public static int Latest => All.Count == 0 ? 0 : All[^1].Version;
 
-    private static List<(int, string, string)> Load()
+    /// <summary>The embedded <c>NNNN_name.sql</c> files under <paramref name="prefix"/>, in order, numbered from 1 without gaps.</summary>
+    internal static List<(int, string, string)> Load(string prefix)
     {
         var assembly = typeof(SchemaMigrations).Assembly;
-        const string prefix = "Gateway.Storage.Migrations.";
         var found = new List<(int, string, string)>();
         foreach (var resource in assembly.GetManifestResourceNames().Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.EndsWith(".sql", StringComparison.Ordinal)))
         {

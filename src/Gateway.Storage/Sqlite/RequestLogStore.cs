@@ -51,35 +51,30 @@ public sealed class RequestLogStore(SqliteDatabase database) : IRequestLogStore
         using var hour = Command(connection, transaction, AddHour, "$hour", "$key", "$team", "$tenant", "$model", "$deployment", "$requests", "$errors", "$hits",
             "$input", "$output", "$cached", "$cost", "$duration");
         using var latency = Command(connection, transaction, AddLatency, "$hour", "$key", "$team", "$tenant", "$model", "$deployment", "$bucket", "$count");
-        var hours = new HourlyRollup();
         using var usage = Command(connection, transaction, AddUsage, "$day", "$key", "$team", "$tenant", "$model", "$requests", "$input", "$output", "$cached", "$reasoning", "$cost",
             "$hits");
-        var days = new Dictionary<(long Day, string Key, string Model), (string Team, string Tenant, long Requests, long Input, long Output, long Cached, long Reasoning, long Cost, long Hits)>();
-        foreach (var row in rows)
-        {
-            log.Insert(row);
-            hours.Add(row);
-            // Usage is what providers answered for, and the answers the cache served in their place: requests that got neither add nothing.
-            bool hit = row.Cache == "hit";
-            if (row.Provider is null && !hit) continue;
-            var key = (DayOf(row.Time), row.KeyId ?? "", row.Model ?? "");
-            var sum = days.GetValueOrDefault(key, (row.Team ?? "", row.Tenant ?? "", 0, 0, 0, 0, 0, 0, 0));
-            days[key] = hit
-                ? sum with { Hits = sum.Hits + 1 }
-                : (sum.Team, sum.Tenant, sum.Requests + 1, sum.Input + row.InputTokens, sum.Output + row.OutputTokens, sum.Cached + row.CachedTokens,
-                    sum.Reasoning + row.ReasoningTokens, sum.Cost + row.CostNanos, sum.Hits);
-        }
-        foreach (var ((day, keyId, model), sum) in days)
+        foreach (var row in rows) log.Insert(row);
+        var rollup = UsageRollup.Of(rows);
+        foreach (var ((day, keyId, model), sum) in rollup.Days)
         {
             Set(usage, day, keyId, sum.Team, sum.Tenant, model, sum.Requests, sum.Input, sum.Output, sum.Cached, sum.Reasoning, sum.Cost, sum.Hits);
             usage.ExecuteNonQuery();
         }
-        hours.WriteTo(hour, latency);
+        foreach (var ((h, key, team, tenant, model, deployment), sum) in rollup.Hours)
+        {
+            Set(hour, h, key, team, tenant, model, deployment, sum.Requests, sum.Errors, sum.Hits, sum.Input, sum.Output, sum.Cached, sum.Cost, sum.Duration);
+            hour.ExecuteNonQuery();
+            foreach (var (bucket, count) in sum.Buckets)
+            {
+                Set(latency, h, key, team, tenant, model, deployment, bucket, count);
+                latency.ExecuteNonQuery();
+            }
+        }
         transaction.Commit();
     }
 
     /// <summary>The UTC day a time falls in, as Unix milliseconds of its midnight.</summary>
-    public static long DayOf(long unixMs) => unixMs - (((unixMs % 86_400_000) + 86_400_000) % 86_400_000);
+    public static long DayOf(long unixMs) => UsageRollup.DayOf(unixMs);
 
     /// <summary>Deletes request rows older than <paramref name="before"/> (Unix ms); daily usage stays.</summary>
     public int DeleteOlderThan(long before)
@@ -89,55 +84,6 @@ public sealed class RequestLogStore(SqliteDatabase database) : IRequestLogStore
         command.CommandText = "DELETE FROM request_log WHERE time < $before";
         command.Parameters.AddWithValue("$before", before);
         return command.ExecuteNonQuery();
-    }
-
-    /// <summary>A batch's rows summed per hour and group in memory, so each group takes one upsert (and one per latency bucket it used).</summary>
-    private sealed class HourlyRollup
-    {
-        // Keyed by provider and model apart: the deployment's name is made once per group, not per row.
-        private readonly Dictionary<(long Hour, string Key, string Team, string Tenant, string Model, string Provider, string ProviderModel), Sum> _groups = [];
-
-        private sealed class Sum
-        {
-            public long Requests, Errors, Hits, Input, Output, Cached, Cost;
-            public double Duration;
-            public readonly Dictionary<int, long> Buckets = [];
-        }
-
-        public void Add(in RequestLogRow row)
-        {
-            var group = (HourOf(row.Time), row.KeyId ?? "", row.Team ?? "", row.Tenant ?? "", row.Model ?? "", row.Provider ?? "", row.ProviderModel ?? "");
-            if (!_groups.TryGetValue(group, out var sum)) _groups[group] = sum = new Sum();
-            sum.Requests++;
-            if (row.IsError) sum.Errors++;
-            // A hit's tokens are what it saved, not what a provider was paid for: its row in the log keeps them.
-            if (row.Cache == "hit") sum.Hits++;
-            else
-            {
-                sum.Input += row.InputTokens;
-                sum.Output += row.OutputTokens;
-                sum.Cached += row.CachedTokens;
-                sum.Cost += row.CostNanos;
-            }
-            sum.Duration += row.DurationMs;
-            int bucket = LatencyBuckets.Of(row.DurationMs);
-            sum.Buckets[bucket] = sum.Buckets.GetValueOrDefault(bucket) + 1;
-        }
-
-        public void WriteTo(SqliteCommand hour, SqliteCommand latency)
-        {
-            foreach (var ((h, key, team, tenant, model, provider, providerModel), sum) in _groups)
-            {
-                string deployment = provider.Length == 0 ? "" : $"{provider}/{providerModel}";
-                Set(hour, h, key, team, tenant, model, deployment, sum.Requests, sum.Errors, sum.Hits, sum.Input, sum.Output, sum.Cached, sum.Cost, sum.Duration);
-                hour.ExecuteNonQuery();
-                foreach (var (bucket, count) in sum.Buckets)
-                {
-                    Set(latency, h, key, team, tenant, model, deployment, bucket, count);
-                    latency.ExecuteNonQuery();
-                }
-            }
-        }
     }
 
     /// <summary>
@@ -212,7 +158,7 @@ public sealed class RequestLogStore(SqliteDatabase database) : IRequestLogStore
     }
 
     /// <summary>The UTC hour a time falls in, as Unix milliseconds of its start.</summary>
-    public static long HourOf(long unixMs) => unixMs - (((unixMs % 3_600_000) + 3_600_000) % 3_600_000);
+    public static long HourOf(long unixMs) => UsageRollup.HourOf(unixMs);
 
     private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction transaction, string sql, params string[] names)
     {

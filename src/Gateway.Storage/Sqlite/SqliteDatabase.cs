@@ -14,7 +14,7 @@ public sealed class SqliteDatabase
 
     public SqliteDatabase(StorageLocation location)
     {
-        Path = location.SqlitePath;
+        Path = location.SqlitePath ?? throw new ArgumentException("not a SQLite store", nameof(location));
         EnsureProvider();
         _connectionString = new SqliteConnectionStringBuilder { DataSource = Path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true }.ToString();
     }

@@ -162,6 +162,15 @@ public sealed class SqliteGovernanceStore(SqliteDatabase database) : IGovernance
         transaction.Commit();
     }
 
+    public long SpentIn(string scope, string scopeId, long periodStart)
+    {
+        using var connection = database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT spent_nanos FROM budget_spend WHERE scope = $1 AND scope_id = $2 AND period_start = $3";
+        Bind(command, scope, scopeId, periodStart);
+        return command.ExecuteScalar() is long spent ? spent : 0;
+    }
+
     public IReadOnlyList<UsageRow> Usage(UsageGroup groupBy, long from, long to)
     {
         string column = groupBy switch

@@ -161,8 +161,11 @@ public sealed class SchemaMigrationsTests : IDisposable
         Assert.Equal(expected, StorageLocation.Parse(setting, "/srv/data").Location?.SqlitePath);
 
     [Theory]
-    [InlineData("postgres://user:secret@db/gw", "storage.database: 'postgres:...' is not supported")]
+    [InlineData("mysql://user:secret@db/gw", "storage.database: 'mysql:...' is not supported")]
     [InlineData("sqlite:", "storage.database: \"sqlite:\" needs a file path")]
+    [InlineData("postgres://user:secret@db", "storage.database: the PostgreSQL URL names no database")]
+    [InlineData("postgres://user:secret@db/gw?sslmode=sometimes", "storage.database: the PostgreSQL URL's option 'sslmode=sometimes'")]
+    [InlineData("postgres://user:secret@db/gw?pool_max=0", "storage.database: the PostgreSQL URL's option 'pool_max=0'")]
     public void Location_Refused_WithoutShowingASecret(string setting, string expected)
     {
         var (location, error) = StorageLocation.Parse(setting, "/srv/data");
@@ -170,4 +173,21 @@ public sealed class SchemaMigrationsTests : IDisposable
         Assert.StartsWith(expected, error, StringComparison.Ordinal);
         Assert.DoesNotContain("secret", error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void PostgresUrl_BecomesAConnectionString_WithItsOptions_AndHidesThePasswordWhenShown()
+    {
+        var (location, error) = StorageLocation.Parse("postgresql://gw%40corp:p%3Ass@10.0.0.5:6432/gate%20way?sslmode=require&pool_max=8&timeout=9", "/srv/data");
+        Assert.Null(error);
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(location!.PostgresConnectionString);
+        Assert.Equal(("10.0.0.5", 6432, "gate way", "gw@corp", "p:ss"), (builder.Host, builder.Port, builder.Database, builder.Username, builder.Password));
+        Assert.Equal((Npgsql.SslMode.Require, 8, 9), (builder.SslMode, builder.MaxPoolSize, builder.Timeout));
+        Assert.True(location.IsPostgres);
+        Assert.DoesNotContain("p:ss", location.ToString(), StringComparison.Ordinal);
+        Assert.Equal(5432, new Npgsql.NpgsqlConnectionStringBuilder(StorageLocation.Parse("postgres://u@db/gw", "/").Location!.PostgresConnectionString).Port);
+    }
+
+    [Fact]
+    public void PostgresMigrations_BringTheSameVersions_AsSqlite() =>
+        Assert.Equal(SchemaMigrations.All.Select(m => (m.Version, m.Name)), Gateway.Storage.Postgres.PostgresMigrations.All.Select(m => (m.Version, m.Name)));
 }

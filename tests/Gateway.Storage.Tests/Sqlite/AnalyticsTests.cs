@@ -1,20 +1,24 @@
 using Gateway.Core.Analytics;
 using Gateway.Core.Governance;
-using Gateway.Storage.Sqlite;
 
 namespace Gateway.Storage.Tests.Sqlite;
 
 /// <summary>The hourly rollups the request log writer keeps, and the series and top lists read from them.</summary>
-public sealed class AnalyticsTests : IDisposable
+public sealed class SqliteAnalyticsTests() : AnalyticsTests(StoreEngine.Sqlite);
+
+public sealed class PostgresAnalyticsTests() : AnalyticsTests(StoreEngine.Postgres);
+
+public abstract class AnalyticsTests : IDisposable
 {
     private const long Hour = 3_600_000, Day = 24 * Hour;
     private static readonly long T0 = new DateTimeOffset(2026, 11, 30, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
-    private readonly TempStore _temp = new("gw-analytics-");
-    private readonly SqliteGovernanceStore _store;
-    private readonly RequestLogStore _log;
+    private readonly TempStore _temp;
+    private readonly IGovernanceStore _store;
+    private readonly IRequestLogStore _log;
 
-    public AnalyticsTests()
+    protected AnalyticsTests(StoreEngine engine)
     {
+        _temp = new TempStore("gw-analytics-", engine);
         _store = _temp.Governance;
         _log = _temp.Log;
     }

@@ -1,17 +1,21 @@
 using Gateway.Core.Governance;
-using Gateway.Storage.Sqlite;
 
 namespace Gateway.Storage.Tests.Sqlite;
 
 /// <summary>What the request log writer stores is what the log query reads back, column for column.</summary>
-public sealed class RequestLogStoreTests : IDisposable
-{
-    private readonly TempStore _temp = new("gw-requestlog-");
-    private readonly SqliteGovernanceStore _store;
-    private readonly RequestLogStore _log;
+public sealed class SqliteRequestLogStoreTests() : RequestLogStoreTests(StoreEngine.Sqlite);
 
-    public RequestLogStoreTests()
+public sealed class PostgresRequestLogStoreTests() : RequestLogStoreTests(StoreEngine.Postgres);
+
+public abstract class RequestLogStoreTests : IDisposable
+{
+    private readonly TempStore _temp;
+    private readonly IGovernanceStore _store;
+    private readonly IRequestLogStore _log;
+
+    protected RequestLogStoreTests(StoreEngine engine)
     {
+        _temp = new TempStore("gw-requestlog-", engine);
         _store = _temp.Governance;
         _log = _temp.Log;
     }
@@ -51,5 +55,23 @@ public sealed class RequestLogStoreTests : IDisposable
         Assert.Null(b.RequestBody);
         Assert.Null(b.Cache);
         Assert.Equal((false, 401, "Unauthorized", 0L), (b.Stream, b.Status, b.Outcome, b.InputTokens));
+    }
+
+    [Fact]
+    public void DailyUsage_CountsAnswersAndHits_NotRefusals_NorRowsSettledAsTheyEnded()
+    {
+        long t = 1_764_633_600_000;
+        RequestLogRow Row(string id, string? provider, string? cache = null, bool settled = false) => new()
+        {
+            Id = id, Time = t, KeyId = "k", Dialect = "chat", Model = "m", Provider = provider, Status = 200, Outcome = "Answered",
+            InputTokens = 10, OutputTokens = 20, CostNanos = 300, Cache = cache, UsageSettled = settled,
+        };
+        _log.Write([Row("answered", "mock"), Row("refused", null), Row("hit", null, cache: "hit"), Row("settled", "mock", settled: true)]);
+        _log.Write([Row("again", "mock")]);
+
+        var usage = _store.Usage(UsageGroup.Key, t - 1, t + 86_400_000).Single();
+        Assert.Equal(("k", 2L, 20L, 40L, 600L, 1L), (usage.Group, usage.Requests, usage.InputTokens, usage.OutputTokens, usage.CostNanos, usage.CacheHits));
+        // The request log itself keeps every row.
+        Assert.Equal(5, _store.Logs(new LogQuery(null, null, null, null, null, null, 10)).Rows.Count);
     }
 }

@@ -1,27 +1,24 @@
 using Gateway.Core.Governance;
-using Gateway.Storage.Migrations;
-using Gateway.Storage.Sqlite;
-using Microsoft.Data.Sqlite;
 
 namespace Gateway.Storage.Tests.Sqlite;
 
-public sealed class SqliteGovernanceStoreTests : IDisposable
+public sealed class SqliteGovernanceStoreTests() : GovernanceStoreTests(StoreEngine.Sqlite);
+
+public sealed class PostgresGovernanceStoreTests() : GovernanceStoreTests(StoreEngine.Postgres);
+
+/// <summary>The governance store's contract, the same on each engine.</summary>
+public abstract class GovernanceStoreTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("gw-govstore-").FullName;
-    private readonly SqliteGovernanceStore _store;
+    private readonly TempStore _temp;
+    private readonly IGovernanceStore _store;
 
-    public SqliteGovernanceStoreTests()
+    protected GovernanceStoreTests(StoreEngine engine)
     {
-        var database = new SqliteDatabase(new StorageLocation(Path.Combine(_dir, "gateway.db")));
-        SchemaMigrations.Apply(database);
-        _store = new SqliteGovernanceStore(database);
+        _temp = new TempStore("gw-govstore-", engine);
+        _store = _temp.Governance;
     }
 
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_dir, recursive: true);
-    }
+    public void Dispose() => _temp.Dispose();
 
     private static AuditEntry Audit(string action, string entity, string id) => new(0, 1000, "master", action, entity, id, null, "{}");
 

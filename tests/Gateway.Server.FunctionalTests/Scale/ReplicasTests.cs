@@ -1,0 +1,155 @@
+using System.Text.Json;
+using Gateway.Server.FunctionalTests.Admin;
+using Gateway.Server.FunctionalTests.Infrastructure;
+using Gateway.Tests.Shared;
+using static Gateway.Server.FunctionalTests.Infrastructure.GatewayUnderTest;
+
+namespace Gateway.Server.FunctionalTests.Scale;
+
+/// <summary>Two gateways on one PostgreSQL and one Redis behave as one: one limit, one revocation, one usage; and Redis going away is survived as documented.</summary>
+public sealed class ReplicasTests
+{
+    /// <summary>One worst case (8 output tokens at 125000 USD per million) is exactly 1 USD; input is free.</summary>
+    private const string Pricing = """{"pricing":{"openai/gpt-4o-mini":{"input":0,"output":125000}}}""";
+
+    private static async Task<JsonElement> ReadyAsync(GatewayUnderTest gateway)
+    {
+        var (status, body) = await gateway.CallAsync(HttpMethod.Get, "/ready", key: null);
+        Assert.Equal(200, status);
+        return body;
+    }
+
+    private static async Task WaitAsync(Func<Task<bool>> condition, string what, int seconds = 10)
+    {
+        for (int i = 0; i < seconds * 10; i++)
+        {
+            if (await condition()) return;
+            await Task.Delay(100);
+        }
+        Assert.Fail($"not within {seconds} s: {what}");
+    }
+
+    [Fact]
+    public async Task TwoReplicas_ShareOneRpm_OneRevocation_AndOneUsage()
+    {
+        using var stores = new SharedStores();
+        await using var upstream = await TestUpstream.StartAsync();
+        await using var a = await StartAsync(upstream, Pricing, stores.With(null));
+        await using var b = await StartAsync(upstream, Pricing, stores.With(null));
+
+        if (DateTime.UtcNow.Second >= 50) await Task.Delay(TimeSpan.FromSeconds(61 - DateTime.UtcNow.Second));
+        var (rpmId, rpm) = await a.NewKeyAsync("""{"name":"rpm","limits":{"rpm":4}}""");
+        var statuses = new List<int>();
+        for (int i = 0; i < 8; i++) statuses.Add((await (i % 2 == 0 ? a : b).ChatAsync(rpm, "mock/echo", $"rpm {i}")).Status);
+        Assert.Equal([200, 200, 200, 200, 429, 429, 429, 429], statuses);
+
+        // Usage is committed as each request ends: the other replica reads it at once, no batch to wait for.
+        var (_, usage) = await b.CallAsync(HttpMethod.Get, "/admin/v1/usage?groupBy=key");
+        Assert.Equal(4, usage.GetProperty("data").EnumerateArray().Single(r => r.GetProperty("key").GetString() == rpmId).GetProperty("requests").GetInt64());
+
+        // Revoked on one replica, refused by the other on the very next request.
+        var (revokedId, revoked) = await b.NewKeyAsync("""{"name":"revoked"}""");
+        Assert.Equal(200, (await a.ChatAsync(revoked, "mock/echo", "before")).Status);
+        Assert.Equal(200, (await a.CallAsync(HttpMethod.Delete, $"/admin/v1/keys/{revokedId}")).Status);
+        Assert.Equal(401, (await b.ChatAsync(revoked, "mock/echo", "after")).Status);
+
+        // A budget across both: 3 worst cases of 1 USD, spent by the replicas in turn (each answer costs 0.625).
+        var (_, budget) = await a.NewKeyAsync("""{"name":"budget","budget":{"usd":3}}""");
+        var spent = new List<int>();
+        for (int i = 0; i < 6; i++) spent.Add((await (i % 2 == 0 ? b : a).ChatAsync(budget, "openai/gpt-4o-mini", $"budget {i}", maxTokens: 8)).Status);
+        Assert.Equal([200, 200, 200, 200, 402, 402], spent); // 2.5 spent: a fifth worst case (1) no longer fits
+
+        var ready = await ReadyAsync(a);
+        Assert.Equal(("ready", "postgres", "ok"), (ready.GetProperty("status").GetString(), ready.GetProperty("store").GetProperty("engine").GetString(),
+            ready.GetProperty("redis").GetProperty("status").GetString()));
+    }
+
+    [Fact]
+    public async Task RedisAway_LimitsFallBackToEachReplicasShare_BudgetsFailClosed_AndBothRecoverWhenItReturns()
+    {
+        using var redis = new PrivateRedis();
+        using var stores = new SharedStores(redis.Url);
+        await using var upstream = await TestUpstream.StartAsync();
+        await using var a = await StartAsync(upstream, Pricing, stores.With(null));
+        await using var b = await StartAsync(upstream, Pricing, stores.With(null));
+        var (_, rpm) = await a.NewKeyAsync("""{"name":"rpm","limits":{"rpm":4}}""");
+        var (_, budget) = await a.NewKeyAsync("""{"name":"budget","budget":{"usd":100}}""");
+        Assert.Equal(200, (await a.ChatAsync(budget, "openai/gpt-4o-mini", "while up", maxTokens: 8)).Status);
+        // Each replica counts the replicas listening (every 5 s): the shares are made from that count.
+        await WaitAsync(async () => (await ReadyAsync(a)).GetProperty("redis").GetProperty("replicas").GetInt32() == 2, "replica a counts 2 replicas");
+
+        redis.Stop();
+        var refused = await a.ChatAsync(budget, "openai/gpt-4o-mini", "while away", maxTokens: 8);
+        Assert.Equal(503, refused.Status);
+        Assert.Equal("budget_unavailable", refused.Body.GetProperty("error").GetProperty("code").GetString());
+        // rpm 4 over 2 replicas: 2 each while they cannot count together.
+        if (DateTime.UtcNow.Second >= 55) await Task.Delay(TimeSpan.FromSeconds(61 - DateTime.UtcNow.Second));
+        var alone = new List<int>();
+        for (int i = 0; i < 3; i++) alone.Add((await a.ChatAsync(rpm, "mock/echo", $"alone {i}")).Status);
+        Assert.Equal([200, 200, 429], alone);
+        var degraded = await ReadyAsync(a);
+        Assert.Equal(("degraded", "unreachable"), (degraded.GetProperty("status").GetString(), degraded.GetProperty("redis").GetProperty("status").GetString()));
+
+        redis.Start();
+        await WaitAsync(async () => (await a.ChatAsync(budget, "openai/gpt-4o-mini", "back", maxTokens: 8)).Status == 200, "a budget is served again once Redis is back", 20);
+        await WaitAsync(async () => (await ReadyAsync(a)).GetProperty("status").GetString() == "ready", "ready again");
+    }
+
+    [Fact]
+    public async Task PostgresAway_RequestsAreStillServed_ReadySaysWhy_AndTheirUsageIsWrittenWhenItReturns()
+    {
+        using var servers = new PrivateServers();
+        await using var upstream = await TestUpstream.StartAsync();
+        var env = new Dictionary<string, string> { ["GATEWAY_DATABASE_URL"] = servers.PostgresUrl, ["GATEWAY_REDIS_URL"] = servers.RedisUrl };
+        await using var gateway = await StartAsync(upstream, Pricing, env);
+        var (id, key) = await gateway.NewKeyAsync("""{"name":"survives"}""");
+        Assert.Equal(200, (await gateway.ChatAsync(key, "mock/echo", "before")).Status);
+
+        servers.StopPostgres();
+        // Keys are checked in memory, usage is kept for later: the request is served.
+        for (int i = 0; i < 3; i++) Assert.Equal(200, (await gateway.ChatAsync(key, "mock/echo", $"while away {i}")).Status);
+        await WaitAsync(async () => (await ReadyAsync(gateway)).GetProperty("store").GetProperty("status").GetString() == "unreachable", "ready reports the store");
+        Assert.Equal("degraded", (await ReadyAsync(gateway)).GetProperty("status").GetString());
+        var (refused, error) = await gateway.CallAsync(HttpMethod.Post, "/admin/v1/keys", """{"name":"not now"}""");
+        Assert.Equal((503, "store_unavailable"), (refused, error.GetProperty("error").GetProperty("code").GetString()));
+
+        servers.StartPostgres();
+        // The rows kept meanwhile are written (with their usage) once it is back.
+        await WaitAsync(async () =>
+        {
+            var (status, usage) = await gateway.CallAsync(HttpMethod.Get, "/admin/v1/usage?groupBy=key");
+            return status == 200 && usage.GetProperty("data").EnumerateArray().Any(r => r.GetProperty("key").GetString() == id && r.GetProperty("requests").GetInt64() == 4);
+        }, "usage counts the 3 requests served while the store was away", 30);
+        await WaitAsync(async () => (await ReadyAsync(gateway)).GetProperty("status").GetString() == "ready", "ready again");
+        var (_, logs) = await gateway.CallAsync(HttpMethod.Get, $"/admin/v1/logs?key={id}&limit=10");
+        Assert.Equal(4, logs.GetProperty("data").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task WithTheRedisCache_AnAnswerOneReplicaStored_IsAHitOnTheOther_AndAPurgeOnEitherEmptiesBoth()
+    {
+        using var stores = new SharedStores();
+        await using var upstream = await TestUpstream.StartAsync();
+        const string config = """{"cache":{"store":"redis","models":{"openai/gpt-4o-mini":{}}}}""";
+        await using var a = await StartAsync(upstream, config, stores.With(null));
+        await using var b = await StartAsync(upstream, config, stores.With(null));
+        var first = await a.ChatAsync(MasterKey, "openai/gpt-4o-mini", "shared cache");
+        Assert.Equal((200, "miss"), (first.Status, first.Response.Header("x-gateway-cache")));
+        JsonElement? hit = null;
+        // The miss is stored as the answer completes; the other replica then finds it.
+        await WaitAsync(async () =>
+        {
+            var again = await b.ChatAsync(MasterKey, "openai/gpt-4o-mini", "shared cache");
+            if (again.Response.Header("x-gateway-cache") != "hit") return false;
+            hit = again.Body;
+            return true;
+        }, "a hit on replica b");
+        Assert.Equal(first.Body.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString(),
+            hit!.Value.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+        Assert.Single(upstream.Matching("shared cache"));
+
+        var (purged, body) = await b.CallAsync(HttpMethod.Delete, "/admin/v1/cache");
+        Assert.Equal((200, 1), (purged, body.GetProperty("purged").GetInt32()));
+        Assert.Equal("miss", (await a.ChatAsync(MasterKey, "openai/gpt-4o-mini", "shared cache")).Response.Header("x-gateway-cache"));
+    }
+}
