@@ -7,7 +7,9 @@
 #   e.g. bench/ab.sh "" gateway.observability-off.bench.json \
 #          "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:18790 OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf" gateway.bench.json
 # Env: GATEWAY_BIN (default: the published binary in /tmp/gateway-publish/gateway), GATEWAY_BIN_A and
-# GATEWAY_BIN_B (two binaries, one config: "" gateway.bench.json "" gateway.bench.json), ROUNDS (8), DUR (5s).
+# GATEWAY_BIN_B (two binaries, one config: "" gateway.bench.json "" gateway.bench.json), ROUNDS (8), DUR (5s),
+# KEY_JSON (a key made through each gateway's admin API, e.g. '{"name":"b","limits":{"rpm":100000000}}': the
+# load then runs under its limits and budget instead of the master key's none).
 set -u
 AENV=$1; ACONF=$2; BENV=$3; BCONF=$4; MODE=${5:-json}; ROUNDS=${ROUNDS:-8}; DUR=${DUR:-5s}
 source "$(dirname "$0")/lib.sh"
@@ -18,8 +20,18 @@ BIN_A=${GATEWAY_BIN_A:-$BIN}; BIN_B=${GATEWAY_BIN_B:-$BIN}
 BIN=$BIN_A start_gateway a 18701 "$ACONF" $AENV; P_a=$GW_PID
 BIN=$BIN_B start_gateway b 18702 "$BCONF" $BENV; P_b=$GW_PID
 sleep 2
+AUTH_a="Bearer k"; AUTH_b="Bearer k"
+if [ -n "${KEY_JSON:-}" ]; then
+  for side in a b; do
+    port=$([ $side = a ] && echo 18701 || echo 18702)
+    secret=$(curl -s -H "Authorization: Bearer k" -H 'content-type: application/json' -d "$KEY_JSON" "http://127.0.0.1:$port/admin/v1/keys" | jq -r '.key // empty')
+    [ -n "$secret" ] || { echo "ab: no key made on $side (KEY_JSON $KEY_JSON): see $W/$side.log"; exit 1; }
+    printf -v "AUTH_$side" 'Bearer %s' "$secret"
+  done
+fi
 if [ "$MODE" = stream ]; then MODEL=benchstream/gpt-4o-mini; STREAM=1; else MODEL=benchjson/gpt-4o-mini; STREAM=0; fi
-load() { (cd "$SHARED" && BENCH_BODY_FILE=chat-request.json BENCH_MODEL=$MODEL BENCH_STREAM=$STREAM BENCH_AUTH="Bearer k" \
+load() { local auth; [ "$1" = 18701 ] && auth=$AUTH_a || auth=$AUTH_b
+  (cd "$SHARED" && BENCH_BODY_FILE=chat-request.json BENCH_MODEL=$MODEL BENCH_STREAM=$STREAM BENCH_AUTH="$auth" \
   taskset -c 0 wrk -t2 -c32 -d"$2" -s chat.lua "http://127.0.0.1:$1/v1/chat/completions" 2>&1) | grep -oE 'rps=[0-9.]+' | cut -d= -f2; }
 load 18701 3s >/dev/null; load 18702 3s >/dev/null
 tick=$(getconf CLK_TCK); secs=${DUR%s}

@@ -158,6 +158,16 @@ public sealed partial class Governor(TimeProvider time, ILogger<Governor>? logge
         }
     }
 
+    /// <summary>
+    /// Replicas sharing Redis: what a budget has spent and reserved across all of them, for display (null when the
+    /// shared store does not know it yet or cannot say). Set by the host; this node's counts stand in otherwise.
+    /// </summary>
+    public Func<string, string, Budget, (long Spent, long Reserved)?>? SharedSpend { get; set; }
+
+    /// <summary>What a budget has spent in its current period and what requests in flight hold against it: across replicas when they share one count.</summary>
+    public (long Spent, long Reserved) Spend(string scope, string id, Budget budget) =>
+        SharedSpend?.Invoke(scope, id, budget) ?? (SpentNanos(scope, id, budget), Counters(scope, id).ReservedNanos);
+
     /// <summary>Settled spend not yet in the store, taken (the caller writes it, or hands it back with <see cref="Return"/>).</summary>
     public List<SpendRow> TakeUnflushed()
     {

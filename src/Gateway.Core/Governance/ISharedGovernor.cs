@@ -22,6 +22,10 @@ public interface ISharedGovernor
     /// <exception cref="SharedStoreException">The shared store did not answer (the reservation then expires on its own).</exception>
     ValueTask SettleAsync(Reservation reservation, long? tokens, long costNanos, long now);
 
+    /// <summary>What a budget has spent in its current period and holds in reservations, across replicas; null when the shared store has no count for it yet.</summary>
+    /// <exception cref="SharedStoreException">The shared store did not answer.</exception>
+    ValueTask<(long Spent, long Reserved)?> SpendAsync(GovernedScope scope, long now);
+
     /// <summary>Spend with no reservation before it (a deployment's budget).</summary>
     ValueTask ChargeAsync(GovernedScope scope, long costNanos, long now);
 }

@@ -366,12 +366,11 @@ internal sealed partial class AdminApi
         }
         if (budget is not null && governor is not null)
         {
-            var counters = governor.Counters(scope, id);
             long start = Budget.PeriodStart(budget.Period, now);
-            long spent = governor.SpentNanos(scope, id, budget);
+            var (spent, reserved) = governor.Spend(scope, id, budget);
             w.WriteStartObject("spend");
             w.WriteNumber("usd", Budget.ToUsd(spent));
-            w.WriteNumber("reservedUsd", Budget.ToUsd(counters.ReservedNanos));
+            w.WriteNumber("reservedUsd", Budget.ToUsd(reserved));
             if (budget.Period != BudgetPeriod.Lifetime)
             {
                 w.WriteString("periodStart", Iso(start));

@@ -14,26 +14,38 @@ internal sealed class HealthEndpoints(SnapshotHolder snapshots, Hosting.ConfigWa
     Gateway.Storage.Redis.RedisBroadcast? broadcast = null)
 {
     private long _storeCheckedAt;
-    private string? _storeProblem;
+    private int _probing;
+    private volatile string? _storeProblem;
 
-    /// <summary>The database answers a one-row read; asked at most once a second, however often probes come.</summary>
+    /// <summary>
+    /// Whether the database answered a one-row read, as last seen: asked at most once a second and in the
+    /// background, so a probe never waits on a database that hangs (a connect may take its whole timeout).
+    /// </summary>
     private string? StoreProblem()
     {
         if (store is null) return null;
         long now = Environment.TickCount64;
-        if (now - Interlocked.Read(ref _storeCheckedAt) < 1000) return Volatile.Read(ref _storeProblem);
-        Interlocked.Exchange(ref _storeCheckedAt, now);
-        string? problem = null;
-        try
+        if (now - Interlocked.Read(ref _storeCheckedAt) >= 1000 && Interlocked.CompareExchange(ref _probing, 1, 0) == 0)
         {
-            store.DirectoryVersion();
+            Interlocked.Exchange(ref _storeCheckedAt, now);
+            _ = Task.Run(() =>
+            {
+                try
+                {
+                    store.DirectoryVersion();
+                    _storeProblem = null;
+                }
+                catch (Exception ex) when (Gateway.Storage.GatewayStore.IsStoreFailure(ex))
+                {
+                    _storeProblem = ex.Message;
+                }
+                finally
+                {
+                    Volatile.Write(ref _probing, 0);
+                }
+            });
         }
-        catch (Exception ex) when (Gateway.Storage.GatewayStore.IsStoreFailure(ex))
-        {
-            problem = ex.Message;
-        }
-        Volatile.Write(ref _storeProblem, problem);
-        return problem;
+        return _storeProblem;
     }
 
     public static Task HealthAsync(HttpContext context)

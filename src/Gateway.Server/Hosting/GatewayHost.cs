@@ -147,7 +147,26 @@ public static partial class GatewayHost
         services.AddSingleton<ProviderFactory>();
         var secretBox = SecretBox.FromBase64(options.Environment.GetValueOrDefault(SecretBox.Variable), out var secretProblem);
         services.AddSingleton(new DirectoryHolder());
-        services.AddSingleton(sp => new Governor(options.Time, sp.GetRequiredService<ILogger<Governor>>()));
+        var sharedGovernor = redis is null ? null : new Gateway.Storage.Redis.RedisGovernor(redis);
+        services.AddSingleton(sp =>
+        {
+            var governor = new Governor(options.Time, sp.GetRequiredService<ILogger<Governor>>());
+            // The admin API shows a budget's spend as Redis counts it for all replicas (a read there; this replica's own view if Redis cannot say).
+            if (sharedGovernor is not null)
+                governor.SharedSpend = (scope, id, budget) =>
+                {
+                    try
+                    {
+                        return sharedGovernor.SpendAsync(new GovernedScope(scope, id, RateLimits.None, budget, governor.Counters(scope, id)),
+                            options.Time.GetUtcNow().ToUnixTimeMilliseconds()).AsTask().GetAwaiter().GetResult();
+                    }
+                    catch (SharedStoreException)
+                    {
+                        return null;
+                    }
+                };
+            return governor;
+        });
         if (redis is not null)
         {
             services.AddSingleton(_ => redis);
@@ -155,7 +174,7 @@ public static partial class GatewayHost
                 warning => Log.SharedStore(sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Scale"), warning)));
         }
         services.AddSingleton(sp => new GovernanceGate(sp.GetRequiredService<Governor>(), options.Time, sp.GetRequiredService<ILogger<GovernanceGate>>(),
-            redis is null ? null : new Gateway.Storage.Redis.RedisGovernor(redis), sp.GetService<IGovernanceStore>(),
+            sharedGovernor, sp.GetService<IGovernanceStore>(),
             sp.GetService<Gateway.Storage.Redis.RedisBroadcast>() is { } broadcast ? () => broadcast.Replicas : null));
         services.AddSingleton(sp => new StoredProviders(sp.GetService<IGovernanceStore>(), secretBox, secretProblem, Gateway.Providers.BuiltInProviders.Catalog, options.Environment));
         services.AddSingleton(sp => new SnapshotFactory(sp.GetRequiredService<ProviderFactory>(), bootstrapHash, sp.GetRequiredService<DeploymentStates>(), options.Time, options.Random,

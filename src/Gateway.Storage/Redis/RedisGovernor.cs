@@ -170,6 +170,23 @@ public sealed class RedisGovernor(RedisConnection redis, TimeSpan? reservationLi
         await Run(SettleScript, keys, args).ConfigureAwait(false);
     }
 
+    public async ValueTask<(long Spent, long Reserved)?> SpendAsync(GovernedScope scope, long now)
+    {
+        if (scope.Budget is not { } budget) return null;
+        string prefix = PrefixOf(scope);
+        try
+        {
+            var spent = await redis.Database.StringGetAsync(SpendKey(prefix, budget, now)).ConfigureAwait(false);
+            if (spent.IsNull) return null;
+            var reserved = await redis.Database.HashGetAsync(prefix + "ra", "#").ConfigureAwait(false);
+            return ((long)spent, reserved.IsNull ? 0 : (long)reserved);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            throw new SharedStoreException($"Redis {redis.Display}: {ex.Message}", ex);
+        }
+    }
+
     public async ValueTask ChargeAsync(GovernedScope scope, long costNanos, long now)
     {
         if (scope.Budget is null || costNanos <= 0) return;

@@ -54,10 +54,16 @@ public sealed class ReplicasTests
         Assert.Equal(401, (await b.ChatAsync(revoked, "mock/echo", "after")).Status);
 
         // A budget across both: 3 worst cases of 1 USD, spent by the replicas in turn (each answer costs 0.625).
-        var (_, budget) = await a.NewKeyAsync("""{"name":"budget","budget":{"usd":3}}""");
+        var (budgetId, budget) = await a.NewKeyAsync("""{"name":"budget","budget":{"usd":3}}""");
         var spent = new List<int>();
         for (int i = 0; i < 6; i++) spent.Add((await (i % 2 == 0 ? b : a).ChatAsync(budget, "openai/gpt-4o-mini", $"budget {i}", maxTokens: 8)).Status);
         Assert.Equal([200, 200, 200, 200, 402, 402], spent); // 2.5 spent: a fifth worst case (1) no longer fits
+        // Either replica shows what both spent (Redis's count), nothing held in flight.
+        foreach (var replica in new[] { a, b })
+        {
+            var (_, row) = await replica.CallAsync(HttpMethod.Get, $"/admin/v1/keys/{budgetId}");
+            Assert.Equal((2.5, 0.0), (row.GetProperty("spend").GetProperty("usd").GetDouble(), row.GetProperty("spend").GetProperty("reservedUsd").GetDouble()));
+        }
 
         var ready = await ReadyAsync(a);
         Assert.Equal(("ready", "postgres", "ok"), (ready.GetProperty("status").GetString(), ready.GetProperty("store").GetProperty("engine").GetString(),
