@@ -92,8 +92,18 @@ internal sealed partial class GovernanceGate(Governor local, TimeProvider time, 
             return default;
         }
         long cost = Math.Max(0, costNanos ?? reservation.CostNanos);
+        bool budgets = false, tokensChange = false;
         foreach (var scope in reservation.Scopes)
-            if (scope.Budget is not null) local.Charge(scope, cost);
+        {
+            if (scope.Budget is not null)
+            {
+                local.Charge(scope, cost);
+                budgets = true;
+            }
+            if (scope.Limits.Tpm > 0 && tokens is { } used && used != reservation.Tokens) tokensChange = true;
+        }
+        // Nothing held to release and no tokens to correct (request limits only): no second round trip.
+        if (!budgets && !tokensChange) return default;
         return SharedSettleAsync(reservation, tokens, cost);
     }
 
