@@ -21,6 +21,29 @@ internal static class TestServers
     /// <summary><see cref="PostgresUrl"/> with another database name.</summary>
     public static string PostgresUrlFor(string database) => PostgresUrl[..(PostgresUrl.LastIndexOf('/') + 1)] + database;
 
+    /// <summary>A new, empty database on the test server, named from <paramref name="prefix"/> and a random part.</summary>
+    public static string CreateDatabase(string prefix)
+    {
+        string name = prefix + Guid.NewGuid().ToString("N")[..16];
+        Admin($"CREATE DATABASE {name}");
+        return name;
+    }
+
+    /// <summary>Drops a database <see cref="CreateDatabase"/> made, whoever is still connected to it.</summary>
+    public static void DropDatabase(string name)
+    {
+        Npgsql.NpgsqlConnection.ClearAllPools();
+        Admin($"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    }
+
+    private static void Admin(string sql)
+    {
+        using var admin = new Npgsql.NpgsqlConnection(Gateway.Storage.Postgres.PostgresDatabase.FromUrl(PostgresUrl).ConnectionString);
+        admin.Open();
+        using var command = new Npgsql.NpgsqlCommand(sql, admin);
+        command.ExecuteNonQuery();
+    }
+
     /// <summary>tests/servers.sh, found above the test binaries.</summary>
     public static string Script
     {
@@ -102,6 +125,11 @@ internal sealed class PrivateRedis : IDisposable
         throw new InvalidOperationException($"redis-server did not listen on {Port}");
     }
 
+    /// <summary>Redis hangs (SIGSTOP): connections stay open, nothing answers - a slow store, not a dead one.</summary>
+    public void Pause() => Process.Start("kill", ["-STOP", _process!.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+
+    public void Resume() => Process.Start("kill", ["-CONT", _process!.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+
     public void Stop()
     {
         if (_process is null) return;
@@ -136,6 +164,18 @@ internal sealed class PrivateServers : IDisposable
     public void StopPostgres() => Run("pg-stop");
 
     public void StartPostgres() => Run("pg-start");
+
+    /// <summary>PostgreSQL hangs (SIGSTOP to its whole process group, the server and every backend): a slow store, not a dead one.</summary>
+    public void PausePostgres() => Signal("STOP");
+
+    public void ResumePostgres() => Signal("CONT");
+
+    private void Signal(string signal)
+    {
+        string pid = File.ReadAllText(Path.Combine(_dir, "pids")).Split(' ')[0].Trim();
+        var (code, output) = TestServers.Bash($"kill -{signal} -- -{pid}");
+        if (code != 0) throw new InvalidOperationException($"kill -{signal} PostgreSQL's group {pid}: {output.Trim()}");
+    }
 
     private void Run(string verb)
     {

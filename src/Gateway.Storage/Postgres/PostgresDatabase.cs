@@ -57,6 +57,18 @@ public sealed class PostgresDatabase : IDisposable
     public void Dispose() => _source.Dispose();
 
     /// <summary>
+    /// A failure as the store's own exception. One below SQL (the connection broke: a server restarted or went
+    /// away) also empties the pool: its idle connections are as dead, and each would fail once more before
+    /// the pool renewed it, stretching a recovery over as many retries.
+    /// </summary>
+    public StorageException Failed(Exception ex)
+    {
+        if (ex is StorageException storage) return storage;
+        if (ex is not PostgresException) _source.Clear();
+        return new StorageException($"the store {Display}: {ex.Message}", ex);
+    }
+
+    /// <summary>
     /// A <c>postgres://</c> or <c>postgresql://</c> URL (libpq's form) as an Npgsql connection string. Query
     /// options: <c>sslmode</c>, <c>pool_max</c> (connections per gateway, 32 by default: replicas times this
     /// must stay under the server's <c>max_connections</c>), <c>timeout</c> (seconds to connect).

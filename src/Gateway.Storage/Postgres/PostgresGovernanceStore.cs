@@ -1,7 +1,5 @@
-using System.Text.Json;
 using Gateway.Core.Analytics;
 using Gateway.Core.Governance;
-using Gateway.Storage.Sqlite;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -21,63 +19,34 @@ public sealed class PostgresGovernanceStore(PostgresDatabase database) : IGovern
         // One snapshot of the three tables: a change committed between two reads must not show half.
         using var transaction = connection.BeginTransaction(System.Data.IsolationLevel.RepeatableRead);
         var tenants = new List<Tenant>();
-        using (var reader = new NpgsqlCommand("SELECT id, name, limits, budget, metadata, created_at, updated_at FROM tenants ORDER BY id", connection, transaction).ExecuteReader())
-            while (reader.Read())
-                tenants.Add(new Tenant(reader.GetString(0), reader.GetString(1), GovernanceJson.LimitsFromText(Text(reader, 2)), GovernanceJson.BudgetFromText(Text(reader, 3)),
-                    Text(reader, 4), reader.GetInt64(5), reader.GetInt64(6)));
+        using (var reader = new NpgsqlCommand(GovernanceSql.SelectTenants, connection, transaction).ExecuteReader())
+            while (reader.Read()) tenants.Add(GovernanceSql.ReadTenant(reader));
         var teams = new List<Team>();
-        using (var reader = new NpgsqlCommand("SELECT id, tenant, name, limits, budget, metadata, created_at, updated_at FROM teams ORDER BY id", connection, transaction).ExecuteReader())
-            while (reader.Read())
-                teams.Add(new Team(reader.GetString(0), Text(reader, 1), reader.GetString(2), GovernanceJson.LimitsFromText(Text(reader, 3)), GovernanceJson.BudgetFromText(Text(reader, 4)),
-                    Text(reader, 5), reader.GetInt64(6), reader.GetInt64(7)));
+        using (var reader = new NpgsqlCommand(GovernanceSql.SelectTeams, connection, transaction).ExecuteReader())
+            while (reader.Read()) teams.Add(GovernanceSql.ReadTeam(reader));
         var keys = new List<StoredKey>();
-        using (var reader = new NpgsqlCommand("""
-            SELECT id, name, hash, prefix, tenant, team, models, limits, budget, admin, metadata, expires_at, revoked_at, created_at, updated_at FROM keys ORDER BY created_at, id
-            """, connection, transaction).ExecuteReader())
-            while (reader.Read())
-                keys.Add(new StoredKey(reader.GetString(0), reader.GetString(1), (byte[])reader.GetValue(2), reader.GetString(3), Text(reader, 4), Text(reader, 5),
-                    Models(Text(reader, 6)), GovernanceJson.LimitsFromText(Text(reader, 7)), GovernanceJson.BudgetFromText(Text(reader, 8)), reader.GetInt64(9) != 0,
-                    Text(reader, 10), Long(reader, 11), Long(reader, 12), reader.GetInt64(13), reader.GetInt64(14)));
+        using (var reader = new NpgsqlCommand(GovernanceSql.SelectKeys, connection, transaction).ExecuteReader())
+            while (reader.Read()) keys.Add(GovernanceSql.ReadKey(reader));
         transaction.Commit();
         return ((IReadOnlyList<Tenant>)tenants, (IReadOnlyList<Team>)teams, (IReadOnlyList<StoredKey>)keys);
     });
 
-    public void Insert(Tenant tenant, AuditEntry audit) => Change(audit, c => Run(c, """
-        INSERT INTO tenants (id, name, limits, budget, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
-        """, tenant.Id, tenant.Name, GovernanceJson.LimitsText(tenant.Limits), GovernanceJson.BudgetText(tenant.Budget), tenant.Metadata, tenant.CreatedAt, tenant.UpdatedAt));
+    public void Insert(Tenant tenant, AuditEntry audit) => Change(audit, c => Run(c, GovernanceSql.InsertTenant, GovernanceSql.Values(tenant)));
 
-    public void Update(Tenant tenant, AuditEntry audit) => Change(audit, c => Run(c, """
-        UPDATE tenants SET name = $2, limits = $3, budget = $4, metadata = $5, updated_at = $7 WHERE id = $1
-        """, tenant.Id, tenant.Name, GovernanceJson.LimitsText(tenant.Limits), GovernanceJson.BudgetText(tenant.Budget), tenant.Metadata, tenant.CreatedAt, tenant.UpdatedAt));
+    public void Update(Tenant tenant, AuditEntry audit) => Change(audit, c => Run(c, GovernanceSql.UpdateTenant, GovernanceSql.Values(tenant)));
 
-    public void Insert(Team team, AuditEntry audit) => Change(audit, c => Run(c, """
-        INSERT INTO teams (id, tenant, name, limits, budget, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-        """, team.Id, team.Tenant, team.Name, GovernanceJson.LimitsText(team.Limits), GovernanceJson.BudgetText(team.Budget), team.Metadata, team.CreatedAt, team.UpdatedAt));
+    public void Insert(Team team, AuditEntry audit) => Change(audit, c => Run(c, GovernanceSql.InsertTeam, GovernanceSql.Values(team)));
 
-    public void Update(Team team, AuditEntry audit) => Change(audit, c => Run(c, """
-        UPDATE teams SET tenant = $2, name = $3, limits = $4, budget = $5, metadata = $6, updated_at = $8 WHERE id = $1
-        """, team.Id, team.Tenant, team.Name, GovernanceJson.LimitsText(team.Limits), GovernanceJson.BudgetText(team.Budget), team.Metadata, team.CreatedAt, team.UpdatedAt));
+    public void Update(Team team, AuditEntry audit) => Change(audit, c => Run(c, GovernanceSql.UpdateTeam, GovernanceSql.Values(team)));
 
-    public void Insert(StoredKey key, AuditEntry audit) => Change(audit, c => Run(c, """
-        INSERT INTO keys (id, name, hash, prefix, tenant, team, models, limits, budget, admin, metadata, expires_at, revoked_at, created_at, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-        """, KeyValues(key)));
+    public void Insert(StoredKey key, AuditEntry audit) => Change(audit, c => Run(c, GovernanceSql.InsertKey, GovernanceSql.Values(key)));
 
-    public void Update(StoredKey key, AuditEntry audit) => Change(audit, c => Run(c, """
-        UPDATE keys SET name = $2, tenant = $5, team = $6, models = $7, limits = $8, budget = $9, admin = $10, metadata = $11, expires_at = $12,
-            revoked_at = $13, updated_at = $15 WHERE id = $1
-        """, KeyValues(key)));
-
-    private static object?[] KeyValues(StoredKey key) =>
-        [key.Id, key.Name, key.Hash, key.Prefix, key.Tenant, key.Team, key.Models.Count == 0 ? null : JsonSerializer.Serialize(key.Models, StorageJson.Default.IReadOnlyListString),
-         GovernanceJson.LimitsText(key.Limits), GovernanceJson.BudgetText(key.Budget), key.Admin ? 1L : 0L, key.Metadata, key.ExpiresAt, key.RevokedAt, key.CreatedAt, key.UpdatedAt];
+    public void Update(StoredKey key, AuditEntry audit) => Change(audit, c => Run(c, GovernanceSql.UpdateKey, GovernanceSql.Values(key)));
 
     public bool Delete(string entity, string id, AuditEntry audit)
     {
-        string table = entity switch { "tenant" => "tenants", "team" => "teams", "key" => "keys", "provider" => "provider_secrets", _ => throw new ArgumentOutOfRangeException(nameof(entity)) };
-        string column = entity == "provider" ? "name" : "id";
         int deleted = 0;
-        Change(audit, c => deleted = Run(c, $"DELETE FROM {table} WHERE {column} = $1", id));
+        Change(audit, c => deleted = Run(c, GovernanceSql.DeleteStatement(entity), id));
         return deleted > 0;
     }
 
@@ -91,21 +60,16 @@ public sealed class PostgresGovernanceStore(PostgresDatabase database) : IGovern
         Bind(command, before, entity, entityId, (long)limit);
         using var reader = command.ExecuteReader();
         var entries = new List<AuditEntry>();
-        while (reader.Read())
-            entries.Add(new AuditEntry(reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5), Text(reader, 6), Text(reader, 7)));
+        while (reader.Read()) entries.Add(GovernanceSql.ReadAudit(reader));
         return (IReadOnlyList<AuditEntry>)entries;
     });
 
     public IReadOnlyList<StoredProvider> LoadProviders() => Read(connection =>
     {
-        using var command = new NpgsqlCommand("SELECT name, config, secret, nonce, created_at, updated_at FROM provider_secrets ORDER BY name", connection);
+        using var command = new NpgsqlCommand(GovernanceSql.SelectProviders, connection);
         using var reader = command.ExecuteReader();
         var providers = new List<StoredProvider>();
-        while (reader.Read())
-        {
-            var secret = reader.IsDBNull(2) || reader.IsDBNull(3) ? null : new SealedSecret((byte[])reader.GetValue(3), (byte[])reader.GetValue(2));
-            providers.Add(new StoredProvider(reader.GetString(0), reader.GetString(1), secret, reader.GetInt64(4), reader.GetInt64(5)));
-        }
+        while (reader.Read()) providers.Add(GovernanceSql.ReadProvider(reader));
         return (IReadOnlyList<StoredProvider>)providers;
     });
 
@@ -116,10 +80,7 @@ public sealed class PostgresGovernanceStore(PostgresDatabase database) : IGovern
         foreach (var provider in providers) PutRow(c, provider);
     });
 
-    private static void PutRow(NpgsqlCommand c, StoredProvider provider) => Run(c, """
-        INSERT INTO provider_secrets (name, config, secret, nonce, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
-        ON CONFLICT (name) DO UPDATE SET config = excluded.config, secret = excluded.secret, nonce = excluded.nonce, updated_at = excluded.updated_at
-        """, provider.Name, provider.Entry, provider.Secret?.Ciphertext, provider.Secret?.Nonce, provider.CreatedAt, provider.UpdatedAt);
+    private static void PutRow(NpgsqlCommand c, StoredProvider provider) => Run(c, GovernanceSql.PutProvider, GovernanceSql.Values(provider));
 
     public IReadOnlyList<SpendRow> LoadSpend(long since) => Read(connection =>
     {
@@ -152,7 +113,7 @@ public sealed class PostgresGovernanceStore(PostgresDatabase database) : IGovern
 
     public long SpentIn(string scope, string scopeId, long periodStart) => Read(connection =>
     {
-        using var command = new NpgsqlCommand("SELECT spent_nanos FROM budget_spend WHERE scope = $1 AND scope_id = $2 AND period_start = $3", connection);
+        using var command = new NpgsqlCommand(GovernanceSql.SpentIn, connection);
         Bind(command, scope, scopeId, periodStart);
         return command.ExecuteScalar() is long spent ? spent : 0;
     });
@@ -172,7 +133,7 @@ public sealed class PostgresGovernanceStore(PostgresDatabase database) : IGovern
                 sum(cache_hits)::bigint FROM usage_daily
             WHERE day >= $1 AND day < $2 GROUP BY {column} ORDER BY sum(cost_nanos) DESC, {column}
             """, connection);
-        Bind(command, RequestLogStore.DayOf(from), to);
+        Bind(command, UsageRollup.DayOf(from), to);
         using var reader = command.ExecuteReader();
         var rows = new List<UsageRow>();
         while (reader.Read())
@@ -188,7 +149,7 @@ public sealed class PostgresGovernanceStore(PostgresDatabase database) : IGovern
     public (IReadOnlyList<LogRow> Rows, long? NextBefore) Logs(LogQuery query) => Read(connection =>
     {
         using var command = new NpgsqlCommand($"""
-            SELECT {LogColumns} FROM request_log
+            SELECT seq, {GovernanceSql.LogColumns} FROM request_log
             WHERE ($1::text IS NULL OR key_id = $1) AND ($2::text IS NULL OR model = $2) AND ($3::integer IS NULL OR status = $3)
               AND ($4::text IS NULL OR team = $4) AND ($5::text IS NULL OR tenant = $5)
               AND ($6::bigint IS NULL OR time >= $6) AND ($7::bigint IS NULL OR time < $7) AND ($8::bigint IS NULL OR seq < $8)
@@ -197,29 +158,17 @@ public sealed class PostgresGovernanceStore(PostgresDatabase database) : IGovern
         Bind(command, query.Key, query.Model, query.Status, query.Team, query.Tenant, query.From, query.To, query.Before, (long)query.Limit + 1);
         using var reader = command.ExecuteReader();
         var rows = new List<LogRow>();
-        while (reader.Read()) rows.Add(ReadLogRow(reader));
+        while (reader.Read()) rows.Add(GovernanceSql.ReadLogRow(reader));
         if (rows.Count <= query.Limit) return ((IReadOnlyList<LogRow>)rows, (long?)null);
         rows.RemoveAt(rows.Count - 1);
         return (rows, rows[^1].Cursor);
     });
 
-    private const string LogColumns = """
-        seq, request_id, time, key_id, team, tenant, dialect, model, provider, provider_model, attempts, stream, status, outcome, error_code,
-            input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_nanos, duration_ms, ttft_ms, upstream_ms, request_body, response_body, policies, cache, cache_similarity
-        """;
-
-    private static LogRow ReadLogRow(NpgsqlDataReader reader) =>
-        new(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), Text(reader, 3), Text(reader, 4), Text(reader, 5), reader.GetString(6), Text(reader, 7),
-            Text(reader, 8), Text(reader, 9), reader.GetInt32(10), reader.GetBoolean(11), reader.GetInt32(12), reader.GetString(13), Text(reader, 14),
-            reader.GetInt64(15), reader.GetInt64(16), reader.GetInt64(17), reader.GetInt64(18), reader.GetInt64(19), reader.GetDouble(20),
-            reader.IsDBNull(21) ? null : reader.GetDouble(21), reader.GetDouble(22), Text(reader, 23), Text(reader, 24), Text(reader, 25), Text(reader, 26),
-            reader.IsDBNull(27) ? null : reader.GetDouble(27));
-
     public IReadOnlyList<SeriesPoint> Series(SeriesQuery query) => Read(connection =>
     {
         string time = query.Interval switch { SeriesInterval.Day => "hour - hour % 86400000", SeriesInterval.Range => "$1", _ => "hour" };
         string group = GroupColumn(query.GroupBy);
-        long from = query.Interval == SeriesInterval.Day ? RequestLogStore.DayOf(query.From) : RequestLogStore.HourOf(query.From);
+        long from = query.Interval == SeriesInterval.Day ? UsageRollup.DayOf(query.From) : UsageRollup.HourOf(query.From);
         var points = new Dictionary<(long, string), SeriesPoint>();
         var order = new List<(long, string)>();
         using (var command = new NpgsqlCommand($"""
@@ -257,7 +206,7 @@ public sealed class PostgresGovernanceStore(PostgresDatabase database) : IGovern
     {
         string order = query.Order == TopOrder.Costliest ? "cost_nanos DESC, duration_ms DESC" : "duration_ms DESC";
         using var command = new NpgsqlCommand($"""
-            SELECT {LogColumns} FROM request_log
+            SELECT seq, {GovernanceSql.LogColumns} FROM request_log
             WHERE time >= $1 AND time < $2 AND {FilterSql.Replace("deployment = $7", "(provider IS NOT NULL AND provider || '/' || coalesce(provider_model, '') = $7)", StringComparison.Ordinal)}
             ORDER BY {order}, seq DESC LIMIT $8
             """, connection);
@@ -265,7 +214,7 @@ public sealed class PostgresGovernanceStore(PostgresDatabase database) : IGovern
         command.Parameters.Add(new NpgsqlParameter { Value = (long)query.Limit, NpgsqlDbType = NpgsqlDbType.Bigint });
         using var reader = command.ExecuteReader();
         var rows = new List<LogRow>();
-        while (reader.Read()) rows.Add(ReadLogRow(reader));
+        while (reader.Read()) rows.Add(GovernanceSql.ReadLogRow(reader));
         return (IReadOnlyList<LogRow>)rows;
     });
 
@@ -295,9 +244,8 @@ public sealed class PostgresGovernanceStore(PostgresDatabase database) : IGovern
         try
         {
             change(command);
-            Run(command, "INSERT INTO audit_log (time, actor, action, entity, entity_id, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                audit.Time, audit.Actor, audit.Action, audit.Entity, audit.EntityId, audit.Before, audit.After);
-            Run(command, "UPDATE meta SET value = value + 1 WHERE name = 'directory_version'");
+            Run(command, GovernanceSql.InsertAudit, GovernanceSql.Values(audit));
+            Run(command, GovernanceSql.NextDirectoryVersion);
             transaction.Commit();
         }
         catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.ForeignKeyViolation)
@@ -318,7 +266,7 @@ public sealed class PostgresGovernanceStore(PostgresDatabase database) : IGovern
         }
         catch (NpgsqlException ex)
         {
-            throw new StorageException($"the store {database.Display}: {ex.Message}", ex);
+            throw database.Failed(ex);
         }
     }
 
@@ -341,11 +289,4 @@ public sealed class PostgresGovernanceStore(PostgresDatabase database) : IGovern
         command.Parameters.Clear();
         foreach (var value in values) command.Parameters.Add(value is null ? new NpgsqlParameter { Value = DBNull.Value } : new NpgsqlParameter { Value = value });
     }
-
-    private static string? Text(NpgsqlDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
-
-    private static long? Long(NpgsqlDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetInt64(i);
-
-    private static IReadOnlyList<string> Models(string? text) =>
-        string.IsNullOrEmpty(text) ? [] : JsonSerializer.Deserialize(text, StorageJson.Default.IReadOnlyListString) ?? [];
 }

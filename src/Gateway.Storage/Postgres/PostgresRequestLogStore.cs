@@ -36,7 +36,7 @@ public sealed class PostgresRequestLogStore(PostgresDatabase database) : IReques
         }
         catch (NpgsqlException ex)
         {
-            throw new StorageException($"the store {database.Display}: {ex.Message}", ex);
+            throw database.Failed(ex);
         }
     }
 
@@ -134,7 +134,7 @@ public sealed class PostgresRequestLogStore(PostgresDatabase database) : IReques
         }
         catch (NpgsqlException ex)
         {
-            throw new StorageException($"the store {database.Display}: {ex.Message}", ex);
+            throw database.Failed(ex);
         }
     }
 }

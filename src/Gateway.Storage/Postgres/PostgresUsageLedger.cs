@@ -52,7 +52,7 @@ public sealed class PostgresUsageLedger : IUsageLedger, IAsyncDisposable
             catch (Exception ex)
             {
                 // Whatever failed, every request waiting on this batch hears of it: none may wait forever.
-                var failure = ex as StorageException ?? new StorageException($"the store {_database.Display}: {ex.Message}", ex);
+                var failure = _database.Failed(ex);
                 foreach (var (_, done) in batch) done.TrySetException(failure);
             }
         }

@@ -25,62 +25,33 @@ public sealed class SqliteGovernanceStore(SqliteDatabase database) : IGovernance
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         var tenants = new List<Tenant>();
-        using (var reader = Query(command, "SELECT id, name, limits, budget, metadata, created_at, updated_at FROM tenants ORDER BY id"))
-            while (reader.Read())
-                tenants.Add(new Tenant(reader.GetString(0), reader.GetString(1), GovernanceJson.LimitsFromText(Text(reader, 2)), GovernanceJson.BudgetFromText(Text(reader, 3)),
-                    Text(reader, 4), reader.GetInt64(5), reader.GetInt64(6)));
+        using (var reader = Query(command, GovernanceSql.SelectTenants))
+            while (reader.Read()) tenants.Add(GovernanceSql.ReadTenant(reader));
         var teams = new List<Team>();
-        using (var reader = Query(command, "SELECT id, tenant, name, limits, budget, metadata, created_at, updated_at FROM teams ORDER BY id"))
-            while (reader.Read())
-                teams.Add(new Team(reader.GetString(0), Text(reader, 1), reader.GetString(2), GovernanceJson.LimitsFromText(Text(reader, 3)), GovernanceJson.BudgetFromText(Text(reader, 4)),
-                    Text(reader, 5), reader.GetInt64(6), reader.GetInt64(7)));
+        using (var reader = Query(command, GovernanceSql.SelectTeams))
+            while (reader.Read()) teams.Add(GovernanceSql.ReadTeam(reader));
         var keys = new List<StoredKey>();
-        using (var reader = Query(command, """
-            SELECT id, name, hash, prefix, tenant, team, models, limits, budget, admin, metadata, expires_at, revoked_at, created_at, updated_at FROM keys ORDER BY created_at, id
-            """))
-            while (reader.Read())
-                keys.Add(new StoredKey(reader.GetString(0), reader.GetString(1), (byte[])reader.GetValue(2), reader.GetString(3), Text(reader, 4), Text(reader, 5),
-                    Models(Text(reader, 6)), GovernanceJson.LimitsFromText(Text(reader, 7)), GovernanceJson.BudgetFromText(Text(reader, 8)), reader.GetInt64(9) != 0,
-                    Text(reader, 10), Long(reader, 11), Long(reader, 12), reader.GetInt64(13), reader.GetInt64(14)));
+        using (var reader = Query(command, GovernanceSql.SelectKeys))
+            while (reader.Read()) keys.Add(GovernanceSql.ReadKey(reader));
         return (tenants, teams, keys);
     }
 
-    public void Insert(Tenant tenant, AuditEntry audit) => Change(audit, true, c => Run(c, """
-        INSERT INTO tenants (id, name, limits, budget, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
-        """, tenant.Id, tenant.Name, GovernanceJson.LimitsText(tenant.Limits), GovernanceJson.BudgetText(tenant.Budget), tenant.Metadata, tenant.CreatedAt, tenant.UpdatedAt));
+    public void Insert(Tenant tenant, AuditEntry audit) => Change(audit, true, c => Run(c, GovernanceSql.InsertTenant, GovernanceSql.Values(tenant)));
 
-    public void Update(Tenant tenant, AuditEntry audit) => Change(audit, true, c => Run(c, """
-        UPDATE tenants SET name = $2, limits = $3, budget = $4, metadata = $5, updated_at = $7 WHERE id = $1
-        """, tenant.Id, tenant.Name, GovernanceJson.LimitsText(tenant.Limits), GovernanceJson.BudgetText(tenant.Budget), tenant.Metadata, tenant.CreatedAt, tenant.UpdatedAt));
+    public void Update(Tenant tenant, AuditEntry audit) => Change(audit, true, c => Run(c, GovernanceSql.UpdateTenant, GovernanceSql.Values(tenant)));
 
-    public void Insert(Team team, AuditEntry audit) => Change(audit, true, c => Run(c, """
-        INSERT INTO teams (id, tenant, name, limits, budget, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-        """, team.Id, team.Tenant, team.Name, GovernanceJson.LimitsText(team.Limits), GovernanceJson.BudgetText(team.Budget), team.Metadata, team.CreatedAt, team.UpdatedAt));
+    public void Insert(Team team, AuditEntry audit) => Change(audit, true, c => Run(c, GovernanceSql.InsertTeam, GovernanceSql.Values(team)));
 
-    public void Update(Team team, AuditEntry audit) => Change(audit, true, c => Run(c, """
-        UPDATE teams SET tenant = $2, name = $3, limits = $4, budget = $5, metadata = $6, updated_at = $8 WHERE id = $1
-        """, team.Id, team.Tenant, team.Name, GovernanceJson.LimitsText(team.Limits), GovernanceJson.BudgetText(team.Budget), team.Metadata, team.CreatedAt, team.UpdatedAt));
+    public void Update(Team team, AuditEntry audit) => Change(audit, true, c => Run(c, GovernanceSql.UpdateTeam, GovernanceSql.Values(team)));
 
-    public void Insert(StoredKey key, AuditEntry audit) => Change(audit, true, c => Run(c, """
-        INSERT INTO keys (id, name, hash, prefix, tenant, team, models, limits, budget, admin, metadata, expires_at, revoked_at, created_at, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-        """, KeyValues(key)));
+    public void Insert(StoredKey key, AuditEntry audit) => Change(audit, true, c => Run(c, GovernanceSql.InsertKey, GovernanceSql.Values(key)));
 
-    public void Update(StoredKey key, AuditEntry audit) => Change(audit, true, c => Run(c, """
-        UPDATE keys SET name = $2, tenant = $5, team = $6, models = $7, limits = $8, budget = $9, admin = $10, metadata = $11, expires_at = $12,
-            revoked_at = $13, updated_at = $15 WHERE id = $1
-        """, KeyValues(key)));
-
-    private static object?[] KeyValues(StoredKey key) =>
-        [key.Id, key.Name, key.Hash, key.Prefix, key.Tenant, key.Team, key.Models.Count == 0 ? null : JsonSerializer.Serialize(key.Models, StorageJson.Default.IReadOnlyListString),
-         GovernanceJson.LimitsText(key.Limits), GovernanceJson.BudgetText(key.Budget), key.Admin ? 1L : 0L, key.Metadata, key.ExpiresAt, key.RevokedAt, key.CreatedAt, key.UpdatedAt];
+    public void Update(StoredKey key, AuditEntry audit) => Change(audit, true, c => Run(c, GovernanceSql.UpdateKey, GovernanceSql.Values(key)));
 
     public bool Delete(string entity, string id, AuditEntry audit)
     {
-        string table = entity switch { "tenant" => "tenants", "team" => "teams", "key" => "keys", "provider" => "provider_secrets", _ => throw new ArgumentOutOfRangeException(nameof(entity)) };
-        string column = entity == "provider" ? "name" : "id";
         int deleted = 0;
-        Change(audit, true, c => deleted = Run(c, $"DELETE FROM {table} WHERE {column} = $1", id));
+        Change(audit, true, c => deleted = Run(c, GovernanceSql.DeleteStatement(entity), id));
         return deleted > 0;
     }
 
@@ -99,8 +70,7 @@ public sealed class SqliteGovernanceStore(SqliteDatabase database) : IGovernance
         command.Parameters.AddWithValue("$limit", limit);
         using var reader = command.ExecuteReader();
         var entries = new List<AuditEntry>();
-        while (reader.Read())
-            entries.Add(new AuditEntry(reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5), Text(reader, 6), Text(reader, 7)));
+        while (reader.Read()) entries.Add(GovernanceSql.ReadAudit(reader));
         return entries;
     }
 
@@ -108,14 +78,10 @@ public sealed class SqliteGovernanceStore(SqliteDatabase database) : IGovernance
     {
         using var connection = database.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT name, config, secret, nonce, created_at, updated_at FROM provider_secrets ORDER BY name";
+        command.CommandText = GovernanceSql.SelectProviders;
         using var reader = command.ExecuteReader();
         var providers = new List<StoredProvider>();
-        while (reader.Read())
-        {
-            var secret = reader.IsDBNull(2) || reader.IsDBNull(3) ? null : new SealedSecret((byte[])reader.GetValue(3), (byte[])reader.GetValue(2));
-            providers.Add(new StoredProvider(reader.GetString(0), reader.GetString(1), secret, reader.GetInt64(4), reader.GetInt64(5)));
-        }
+        while (reader.Read()) providers.Add(GovernanceSql.ReadProvider(reader));
         return providers;
     }
 
@@ -126,10 +92,7 @@ public sealed class SqliteGovernanceStore(SqliteDatabase database) : IGovernance
         foreach (var provider in providers) PutRow(c, provider);
     });
 
-    private static void PutRow(SqliteCommand c, StoredProvider provider) => Run(c, """
-        INSERT INTO provider_secrets (name, config, secret, nonce, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
-        ON CONFLICT (name) DO UPDATE SET config = excluded.config, secret = excluded.secret, nonce = excluded.nonce, updated_at = excluded.updated_at
-        """, provider.Name, provider.Entry, provider.Secret?.Ciphertext, provider.Secret?.Nonce, provider.CreatedAt, provider.UpdatedAt);
+    private static void PutRow(SqliteCommand c, StoredProvider provider) => Run(c, GovernanceSql.PutProvider, GovernanceSql.Values(provider));
 
     public IReadOnlyList<SpendRow> LoadSpend(long since)
     {
@@ -166,7 +129,7 @@ public sealed class SqliteGovernanceStore(SqliteDatabase database) : IGovernance
     {
         using var connection = database.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT spent_nanos FROM budget_spend WHERE scope = $1 AND scope_id = $2 AND period_start = $3";
+        command.CommandText = GovernanceSql.SpentIn;
         Bind(command, scope, scopeId, periodStart);
         return command.ExecuteScalar() is long spent ? spent : 0;
     }
@@ -206,7 +169,7 @@ public sealed class SqliteGovernanceStore(SqliteDatabase database) : IGovernance
         using var connection = database.Open();
         using var command = connection.CreateCommand();
         command.CommandText = $"""
-            SELECT {LogColumns} FROM request_log
+            SELECT rowid, {GovernanceSql.LogColumns} FROM request_log
             WHERE ($key IS NULL OR key_id = $key) AND ($model IS NULL OR model = $model) AND ($status IS NULL OR status = $status)
               AND ($team IS NULL OR team = $team) AND ($tenant IS NULL OR tenant = $tenant)
               AND ($from IS NULL OR time >= $from) AND ($to IS NULL OR time < $to) AND ($before IS NULL OR rowid < $before)
@@ -223,23 +186,11 @@ public sealed class SqliteGovernanceStore(SqliteDatabase database) : IGovernance
         command.Parameters.AddWithValue("$limit", query.Limit + 1);
         using var reader = command.ExecuteReader();
         var rows = new List<LogRow>();
-        while (reader.Read()) rows.Add(ReadLogRow(reader));
+        while (reader.Read()) rows.Add(GovernanceSql.ReadLogRow(reader));
         if (rows.Count <= query.Limit) return (rows, null);
         rows.RemoveAt(rows.Count - 1);
         return (rows, rows[^1].Cursor);
     }
-
-    private const string LogColumns = """
-        rowid, request_id, time, key_id, team, tenant, dialect, model, provider, provider_model, attempts, stream, status, outcome, error_code,
-            input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_nanos, duration_ms, ttft_ms, upstream_ms, request_body, response_body, policies, cache, cache_similarity
-        """;
-
-    private static LogRow ReadLogRow(SqliteDataReader reader) =>
-        new(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), Text(reader, 3), Text(reader, 4), Text(reader, 5), reader.GetString(6), Text(reader, 7),
-            Text(reader, 8), Text(reader, 9), reader.GetInt32(10), reader.GetInt64(11) != 0, reader.GetInt32(12), reader.GetString(13), Text(reader, 14),
-            reader.GetInt64(15), reader.GetInt64(16), reader.GetInt64(17), reader.GetInt64(18), reader.GetInt64(19), reader.GetDouble(20),
-            reader.IsDBNull(21) ? null : reader.GetDouble(21), reader.GetDouble(22), Text(reader, 23), Text(reader, 24), Text(reader, 25), Text(reader, 26),
-            reader.IsDBNull(27) ? null : reader.GetDouble(27));
 
     public IReadOnlyList<SeriesPoint> Series(SeriesQuery query)
     {
@@ -290,7 +241,7 @@ public sealed class SqliteGovernanceStore(SqliteDatabase database) : IGovernance
         // The range is read through the time index and only the top rows are kept (SQLite's top-N sort),
         // about 4 million rows a second here; the rows themselves (bodies included) are read for those alone.
         command.CommandText = $"""
-            SELECT {LogColumns} FROM request_log WHERE rowid IN (
+            SELECT rowid, {GovernanceSql.LogColumns} FROM request_log WHERE rowid IN (
                 SELECT rowid FROM request_log
                 WHERE time >= $from AND time < $to AND ($key IS NULL OR key_id = $key) AND ($team IS NULL OR team = $team) AND ($tenant IS NULL OR tenant = $tenant)
                   AND ($model IS NULL OR model = $model) AND ($deployment IS NULL OR (provider IS NOT NULL AND provider || '/' || coalesce(provider_model, '') = $deployment))
@@ -301,7 +252,7 @@ public sealed class SqliteGovernanceStore(SqliteDatabase database) : IGovernance
         command.Parameters.AddWithValue("$limit", query.Limit);
         using var reader = command.ExecuteReader();
         var rows = new List<LogRow>();
-        while (reader.Read()) rows.Add(ReadLogRow(reader));
+        while (reader.Read()) rows.Add(GovernanceSql.ReadLogRow(reader));
         return rows;
     }
 
@@ -341,9 +292,8 @@ public sealed class SqliteGovernanceStore(SqliteDatabase database) : IGovernance
         try
         {
             change(command);
-            Run(command, "INSERT INTO audit_log (time, actor, action, entity, entity_id, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                audit.Time, audit.Actor, audit.Action, audit.Entity, audit.EntityId, audit.Before, audit.After);
-            if (directory) Run(command, "UPDATE meta SET value = value + 1 WHERE name = 'directory_version'");
+            Run(command, GovernanceSql.InsertAudit, GovernanceSql.Values(audit));
+            if (directory) Run(command, GovernanceSql.NextDirectoryVersion);
             transaction.Commit();
         }
         catch (SqliteException ex) when (ex.SqliteErrorCode == ConstraintError)
@@ -377,13 +327,6 @@ public sealed class SqliteGovernanceStore(SqliteDatabase database) : IGovernance
         command.CommandText = sql;
         return command.ExecuteReader();
     }
-
-    private static string? Text(SqliteDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
-
-    private static long? Long(SqliteDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetInt64(i);
-
-    private static IReadOnlyList<string> Models(string? text) =>
-        string.IsNullOrEmpty(text) ? [] : JsonSerializer.Deserialize(text, StorageJson.Default.IReadOnlyListString) ?? [];
 }
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(IReadOnlyList<string>))]

@@ -1,6 +1,4 @@
-using Gateway.Storage.Postgres;
 using Gateway.Tests.Shared;
-using Npgsql;
 
 namespace Gateway.Server.FunctionalTests.Infrastructure;
 
@@ -13,16 +11,9 @@ public enum StoreEngine { Sqlite, Shared }
 /// </summary>
 public sealed class SharedStores : IDisposable
 {
-    private readonly string _database = "gwf_" + Guid.NewGuid().ToString("N")[..16];
+    private readonly string _database = TestServers.CreateDatabase("gwf_");
 
-    public SharedStores(string? redisUrl = null)
-    {
-        RedisUrl = redisUrl ?? TestServers.RedisUrl;
-        using var admin = new NpgsqlConnection(PostgresDatabase.FromUrl(TestServers.PostgresUrl).ConnectionString);
-        admin.Open();
-        using var create = new NpgsqlCommand($"CREATE DATABASE {_database}", admin);
-        create.ExecuteNonQuery();
-    }
+    public SharedStores(string? redisUrl = null) => RedisUrl = redisUrl ?? TestServers.RedisUrl;
 
     public string DatabaseUrl => TestServers.PostgresUrlFor(_database);
     public string RedisUrl { get; }
@@ -34,12 +25,5 @@ public sealed class SharedStores : IDisposable
         return merged;
     }
 
-    public void Dispose()
-    {
-        NpgsqlConnection.ClearAllPools();
-        using var admin = new NpgsqlConnection(PostgresDatabase.FromUrl(TestServers.PostgresUrl).ConnectionString);
-        admin.Open();
-        using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", admin);
-        drop.ExecuteNonQuery();
-    }
+    public void Dispose() => TestServers.DropDatabase(_database);
 }

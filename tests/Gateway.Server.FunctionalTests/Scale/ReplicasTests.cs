@@ -158,4 +158,42 @@ public sealed class ReplicasTests
         Assert.Equal((200, 1), (purged, body.GetProperty("purged").GetInt32()));
         Assert.Equal("miss", (await a.ChatAsync(MasterKey, "openai/gpt-4o-mini", "shared cache")).Response.Header("x-gateway-cache"));
     }
+
+    [Fact]
+    public async Task SlowStores_HoldARequestOnlyToTheirBound_ThenTheFallbackServes_AndNothingIsCountedTwice()
+    {
+        using var servers = new PrivateServers();
+        using var redis = new PrivateRedis();
+        await using var upstream = await TestUpstream.StartAsync();
+        var env = new Dictionary<string, string> { ["GATEWAY_DATABASE_URL"] = servers.PostgresUrl, ["GATEWAY_REDIS_URL"] = redis.Url };
+        await using var gateway = await StartAsync(upstream, Pricing, env);
+        var (id, rpm) = await gateway.NewKeyAsync("""{"name":"slow","limits":{"rpm":1000}}""");
+        var (_, budget) = await gateway.NewKeyAsync("""{"name":"slow budget","budget":{"usd":100}}""");
+        Assert.Equal(200, (await gateway.ChatAsync(rpm, "mock/echo", "warm")).Status);
+        Assert.Equal(200, (await gateway.ChatAsync(budget, "openai/gpt-4o-mini", "warm", maxTokens: 8)).Status);
+
+        // Redis hangs: Redis's 1 s timeout, then this replica's share serves; a budget fails closed.
+        redis.Pause();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal(200, (await gateway.ChatAsync(rpm, "mock/echo", "redis slow")).Status);
+        Assert.Equal(503, (await gateway.ChatAsync(budget, "openai/gpt-4o-mini", "redis slow", maxTokens: 8)).Status);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(6), $"two requests took {clock.Elapsed} with Redis hanging");
+        redis.Resume();
+        await WaitAsync(async () => (await gateway.ChatAsync(budget, "openai/gpt-4o-mini", "redis back", maxTokens: 8)).Status == 200, "budgets served again", 20);
+
+        // PostgreSQL hangs: the usage commit is waited for 2 s at most, then left to the request log's writer.
+        servers.PausePostgres();
+        clock.Restart();
+        Assert.Equal(200, (await gateway.ChatAsync(rpm, "mock/echo", "postgres slow")).Status);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"a request took {clock.Elapsed} with PostgreSQL hanging");
+        servers.ResumePostgres();
+        // warm, redis slow, postgres slow: three answers, each counted once (the late commit lands, and the writer does not add it again).
+        await WaitAsync(async () =>
+        {
+            var (status, usage) = await gateway.CallAsync(HttpMethod.Get, "/admin/v1/logs?key=" + id + "&limit=10");
+            return status == 200 && usage.GetProperty("data").GetArrayLength() == 3;
+        }, "the request log has the three requests", 30);
+        var (_, rows) = await gateway.CallAsync(HttpMethod.Get, "/admin/v1/usage?groupBy=key");
+        Assert.Equal(3, rows.GetProperty("data").EnumerateArray().Single(r => r.GetProperty("key").GetString() == id).GetProperty("requests").GetInt64());
+    }
 }

@@ -3,7 +3,6 @@ using Gateway.Storage.Postgres;
 using Gateway.Storage.Sqlite;
 using Gateway.Tests.Shared;
 using Microsoft.Data.Sqlite;
-using Npgsql;
 
 namespace Gateway.Storage.Tests.Sqlite;
 
@@ -24,13 +23,7 @@ internal sealed class TempStore : IDisposable
     {
         if (engine == StoreEngine.Postgres)
         {
-            _pgDatabase = "gwt_" + prefix.Trim('-').Replace('-', '_') + Guid.NewGuid().ToString("N")[..12];
-            using (var admin = new NpgsqlConnection(PostgresDatabase.FromUrl(TestServers.PostgresUrl).ConnectionString))
-            {
-                admin.Open();
-                using var create = new NpgsqlCommand($"CREATE DATABASE {_pgDatabase}", admin);
-                create.ExecuteNonQuery();
-            }
+            _pgDatabase = TestServers.CreateDatabase("gwt_" + prefix.Trim('-').Replace('-', '_'));
             _store = GatewayStore.Open(StorageLocation.Postgres(PostgresDatabase.FromUrl(TestServers.PostgresUrlFor(_pgDatabase)).ConnectionString!), ledger: true).Store;
         }
         else
@@ -54,9 +47,6 @@ internal sealed class TempStore : IDisposable
             Directory.Delete(_dir, recursive: true);
             return;
         }
-        using var admin = new NpgsqlConnection(PostgresDatabase.FromUrl(TestServers.PostgresUrl).ConnectionString);
-        admin.Open();
-        using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_pgDatabase} WITH (FORCE)", admin);
-        drop.ExecuteNonQuery();
+        TestServers.DropDatabase(_pgDatabase!);
     }
 }
