@@ -147,6 +147,20 @@ public sealed partial class Governor(TimeProvider time, ILogger<Governor>? logge
         if (alert && logger is not null) Log.BudgetAlert(logger, scope.Scope, scope.Id, Budget.ToUsd(spent), budget.Usd, Budget.Name(budget.Period) ?? "lifetime");
     }
 
+    /// <summary>
+    /// What a budget has spent in its current period across replicas, as the shared store counts it: this node's
+    /// view (what routing reads) catches up to it. Never lowers it: this node's own charges may not have reached the count yet.
+    /// </summary>
+    public void Observe(GovernedScope scope, long sharedSpentNanos)
+    {
+        if (scope.Budget is not { } budget) return;
+        lock (_gate)
+        {
+            RollBudget(scope.Counters, budget, time.GetUtcNow().ToUnixTimeMilliseconds());
+            scope.Counters.Spent = Math.Max(scope.Counters.Spent, sharedSpentNanos);
+        }
+    }
+
     /// <summary>What a budget has spent (settled) in its current period, stored spend included.</summary>
     public long SpentNanos(string scope, string id, Budget budget)
     {

@@ -27,7 +27,9 @@ public interface ISharedGovernor
     ValueTask<(long Spent, long Reserved)?> SpendAsync(GovernedScope scope, long now);
 
     /// <summary>Spend with no reservation before it (a deployment's budget).</summary>
-    ValueTask ChargeAsync(GovernedScope scope, long costNanos, long now);
+    /// <returns>False when the budget's count is not in the shared store yet: seed it (<see cref="SeedAsync"/>), then charge again.</returns>
+    /// <exception cref="SharedStoreException">The shared store did not answer.</exception>
+    ValueTask<bool> ChargeAsync(GovernedScope scope, long costNanos, long now);
 }
 
 public readonly record struct SharedAdmission(Admission Admission, Reservation Reservation, GovernedScope? Unseeded = null);

@@ -48,10 +48,8 @@ internal sealed partial class GovernanceGate(Governor local, TimeProvider time, 
                 long now = time.GetUtcNow().ToUnixTimeMilliseconds();
                 var answer = await shared!.AdmitAsync(scopes, tokens, worst, now).ConfigureAwait(false);
                 Healthy();
-                if (answer.Unseeded is not { Budget: { } budget } unseeded) return (answer.Admission, answer.Reservation);
-                long start = Budget.PeriodStart(budget.Period, now);
-                long spent = store?.SpentIn(unseeded.Scope, unseeded.Id, start) ?? 0;
-                await shared.SeedAsync(unseeded, start, spent, now).ConfigureAwait(false);
+                if (answer.Unseeded is not { Budget: not null } unseeded) return (answer.Admission, answer.Reservation);
+                await SeedAsync(unseeded, now).ConfigureAwait(false);
             }
             throw new SharedStoreException("a budget's spend could not be seeded in the shared store");
         }
@@ -131,7 +129,43 @@ internal sealed partial class GovernanceGate(Governor local, TimeProvider time, 
     {
         try
         {
-            await shared!.ChargeAsync(scope, costNanos, time.GetUtcNow().ToUnixTimeMilliseconds()).ConfigureAwait(false);
+            long now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            if (!await shared!.ChargeAsync(scope, costNanos, now).ConfigureAwait(false))
+            {
+                await SeedAsync(scope, now).ConfigureAwait(false);
+                await shared.ChargeAsync(scope, costNanos, now).ConfigureAwait(false);
+            }
+        }
+        catch (SharedStoreException ex)
+        {
+            Degraded(ex.Message);
+        }
+    }
+
+    private ValueTask SeedAsync(GovernedScope scope, long now)
+    {
+        long start = Budget.PeriodStart(scope.Budget!.Period, now);
+        return shared!.SeedAsync(scope, start, store?.SpentIn(scope.Scope, scope.Id, start) ?? 0, now);
+    }
+
+    /// <summary>
+    /// Deployment budgets are charged after each answer, so routing reads what they spent from this replica's
+    /// counters: brought up to the count across replicas here (called every second), so that N replicas do not
+    /// each spend a deployment's whole budget.
+    /// </summary>
+    public async Task ObserveDeploymentBudgetsAsync(IEnumerable<GovernedScope> deployments)
+    {
+        if (shared is null) return;
+        try
+        {
+            long now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            foreach (var scope in deployments)
+            {
+                if (scope.Budget is null) continue;
+                var seen = await shared.SpendAsync(scope, now).ConfigureAwait(false);
+                if (seen is { } counted) local.Observe(scope, counted.Spent);
+                else await SeedAsync(scope, now).ConfigureAwait(false);
+            }
         }
         catch (SharedStoreException ex)
         {

@@ -23,6 +23,9 @@ internal sealed partial class GovernanceSync(IGovernanceStore store, DirectoryHo
         Broadcast?.AnnounceAsync().GetAwaiter().GetResult();
     }
 
+    /// <summary>Work replicas sharing a store do every second (deployment budgets read across replicas); null on one node.</summary>
+    public Func<Task>? SharedTick { get; set; }
+
     /// <summary>Providers stored through another replica's admin API: read again and published (set at start when replicas share a store).</summary>
     public Action? ProvidersChanged { get; set; }
 
@@ -80,6 +83,7 @@ internal sealed partial class GovernanceSync(IGovernanceStore store, DirectoryHo
             {
                 // The replicas listening, every 5 s: the count rate limits are shared by if Redis goes away.
                 if (Broadcast is not null && ++ticks % 5 == 0) await Broadcast.CountAsync().ConfigureAwait(false);
+                if (SharedTick is not null) await SharedTick().ConfigureAwait(false);
                 try
                 {
                     if (Broadcast is { Started: false } unsubscribed) await unsubscribed.StartAsync().ConfigureAwait(false);

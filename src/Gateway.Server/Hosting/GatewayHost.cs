@@ -224,6 +224,12 @@ public static partial class GatewayHost
                     stored.Load();
                     factory.Republish(snapshots);
                 };
+                if (sharedGovernor is not null)
+                {
+                    var gate = sp.GetRequiredService<GovernanceGate>();
+                    sync.SharedTick = () => snapshots.Current.DeploymentBudgets.Count == 0 ? Task.CompletedTask
+                        : gate.ObserveDeploymentBudgetsAsync(snapshots.Current.DeploymentBudgets.Values);
+                }
                 return sync;
             });
         }

@@ -187,10 +187,10 @@ public sealed class RedisGovernor(RedisConnection redis, TimeSpan? reservationLi
         }
     }
 
-    public async ValueTask ChargeAsync(GovernedScope scope, long costNanos, long now)
+    public async ValueTask<bool> ChargeAsync(GovernedScope scope, long costNanos, long now)
     {
-        if (scope.Budget is null || costNanos <= 0) return;
-        await Run(ChargeScript, [SpendKey(PrefixOf(scope), scope.Budget, now)], [costNanos]).ConfigureAwait(false);
+        if (scope.Budget is null || costNanos <= 0) return true;
+        return (long)(await Run(ChargeScript, [SpendKey(PrefixOf(scope), scope.Budget, now)], [costNanos]).ConfigureAwait(false)) >= 0;
     }
 
     private async Task<RedisResult> Run(string script, RedisKey[] keys, RedisValue[] args)

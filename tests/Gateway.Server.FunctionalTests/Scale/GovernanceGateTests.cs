@@ -39,7 +39,7 @@ public sealed class GovernanceGateTests
 
         public ValueTask<(long Spent, long Reserved)?> SpendAsync(GovernedScope scope, long now) => ValueTask.FromResult<(long, long)?>(null);
 
-        public ValueTask ChargeAsync(GovernedScope scope, long costNanos, long now) => default;
+        public ValueTask<bool> ChargeAsync(GovernedScope scope, long costNanos, long now) => ValueTask.FromResult(true);
     }
 
     private static GovernedScope Scope(int rpm = 0, int tpm = 0, Budget? budget = null) => new("key", "k", new RateLimits(rpm, tpm), budget, new ScopeCounters("key", "k"));

@@ -196,4 +196,36 @@ public sealed class ReplicasTests
         var (_, rows) = await gateway.CallAsync(HttpMethod.Get, "/admin/v1/usage?groupBy=key");
         Assert.Equal(3, rows.GetProperty("data").EnumerateArray().Single(r => r.GetProperty("key").GetString() == id).GetProperty("requests").GetInt64());
     }
+
+    [Fact]
+    public async Task ADeploymentsBudget_IsSpentOnceAcrossReplicas_NotOncePerReplica()
+    {
+        using var stores = new SharedStores();
+        await using var upstream = await TestUpstream.StartAsync();
+        const string config = """
+            {
+              "pricing": {"openai/gpt-4o-mini": {"input": 0, "output": 125000}},
+              "models": {"smart": {"deployments": [{"provider": "openai", "model": "gpt-4o-mini", "budget": {"usd": 1, "period": "1d"}}], "fallbacks": ["spare"]},
+                         "spare": {"deployments": [{"provider": "mock", "model": "echo"}]}}
+            }
+            """;
+        await using var a = await StartAsync(upstream, config, stores.With(null));
+        await using var b = await StartAsync(upstream, config, stores.With(null));
+        // Each answer costs 0.625 USD: one on each replica spends past the 1 USD budget of the deployment they share.
+        Assert.Equal("openai/gpt-4o-mini", (await a.ChatAsync(MasterKey, "smart", "paid on a", maxTokens: 8)).Response.Header("x-gateway-deployment"));
+        Assert.Equal("openai/gpt-4o-mini", (await b.ChatAsync(MasterKey, "smart", "paid on b", maxTokens: 8)).Response.Header("x-gateway-deployment"));
+        // Each replica reads the deployment's spend across both within a second (alone, each spent 0.625 of 1):
+        // both route elsewhere from then on.
+        foreach (var replica in new[] { a, b })
+        {
+            await WaitAsync(async () =>
+            {
+                var (_, live) = await replica.CallAsync(HttpMethod.Get, "/admin/v1/deployments");
+                return live.GetProperty("groups").EnumerateArray().Single(g => g.GetProperty("name").GetString() == "smart")
+                    .GetProperty("deployments")[0].GetProperty("overBudget").GetBoolean();
+            }, "the deployment is over its budget on every replica", 5);
+            Assert.Equal("spare", (await replica.ChatAsync(MasterKey, "smart", "over budget")).Response.Header("x-gateway-fallback"));
+        }
+        Assert.Empty(upstream.Matching("over budget"));
+    }
 }
