@@ -122,16 +122,18 @@ internal sealed partial class StoreRequestSink : BackgroundService, IRequestSink
             // stopping: what is still queued is written below
         }
         _queue.Writer.TryComplete();
-        await FlushAsync(batch, rows).ConfigureAwait(false);
+        if (!await FlushAsync(batch, rows).ConfigureAwait(false))
+        {
+            // Stopping with the store still failing: what it could not take is lost, and said so.
+            Interlocked.Add(ref _dropped, _retry.Count);
+            Log.Dropped(_logger, Dropped - _droppedReported, Dropped);
+        }
     }
 
     /// <summary>Rows a failed write left, written first next time; at most the queue's capacity (beyond it the oldest are dropped and counted).</summary>
     private readonly List<RequestLogRow> _retry = [];
 
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
-
-    /// <summary>Rows kept for a store that failed, waiting to be written.</summary>
-    public int Pending => _retry.Count;
 
     /// <summary>Writes what a failed write left, then everything queued now, a batch at a time.</summary>
     /// <returns>False when the store failed (what was not written is kept in <see cref="_retry"/>).</returns>
