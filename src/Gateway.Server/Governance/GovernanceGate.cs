@@ -20,11 +20,10 @@ internal sealed partial class GovernanceGate(Governor local, TimeProvider time, 
     /// <summary>Whether limits are counted across replicas now; false while the shared store is unreachable.</summary>
     public bool SharedHealthy => shared is null || Interlocked.Read(ref _degradedSince) == 0;
 
+    /// <summary>Limits and budgets are counted in a shared store (Redis).</summary>
     public bool Shared => shared is not null;
 
-    /// <summary>When the shared store last failed (Unix ms) while it still does; 0 when it answers.</summary>
-    public long DegradedSince => Interlocked.Read(ref _degradedSince);
-
+    /// <summary>Calls to the shared store that failed or timed out.</summary>
     public long SharedFailures => Interlocked.Read(ref _sharedFailures);
 
     public ValueTask<(Admission Admission, Reservation Reservation)> AdmitAsync(GovernedScope[] scopes, long tokens, long worstCostNanos)

@@ -236,9 +236,17 @@ public static partial class GatewayHost
         services.AddSingleton(sp => new AdminApi(sp.GetRequiredService<SnapshotHolder>(), sp.GetRequiredService<DirectoryHolder>(), sp.GetRequiredService<Governor>(),
             sp.GetRequiredService<StoredProviders>(), sp.GetRequiredService<SnapshotFactory>(), options.Time, sp.GetRequiredService<ILogger<AdminApi>>(),
             sp.GetService<IGovernanceStore>(), sp.GetService<GovernanceSync>(), sp.GetRequiredService<PolicyRegistry>(), sp.GetRequiredService<ResponseCache>()));
-        services.AddSingleton(sp => new GatewayMetrics(sp.GetRequiredService<DeploymentStates>(),
-            sp.GetService<StoreRequestSink>() is { } storeSink ? () => storeSink.Dropped : null,
-            genAi: sp.GetService<Observability.Otlp.OtlpMetricsOptions>() is not null, cache: sp.GetRequiredService<IResponseCacheStore>()));
+        services.AddSingleton(sp =>
+        {
+            var metrics = new GatewayMetrics(sp.GetRequiredService<DeploymentStates>(),
+                sp.GetService<StoreRequestSink>() is { } storeSink ? () => storeSink.Dropped : null,
+                genAi: sp.GetService<Observability.Otlp.OtlpMetricsOptions>() is not null, cache: sp.GetRequiredService<IResponseCacheStore>());
+            var gate = sp.GetRequiredService<GovernanceGate>();
+            var settlement = sp.GetService<UsageSettlement>();
+            if (gate.Shared || settlement is not null)
+                metrics.ScaleOut = () => (gate.SharedHealthy, gate.SharedFailures, settlement?.Failures ?? 0);
+            return metrics;
+        });
         services.AddSingleton<IRequestSink>(sp => new MetricsSink(sp.GetRequiredService<GatewayMetrics>(), sp.GetRequiredService<SnapshotHolder>()));
         services.AddSingleton<MetricsEndpoint>();
         services.AddSingleton<Gateway.Server.WebConsole.ConsoleEndpoint>();

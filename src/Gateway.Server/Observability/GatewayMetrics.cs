@@ -153,7 +153,19 @@ internal sealed class GatewayMetrics
 
         w.Family("gateway_log_records_dropped_total", "counter", "Request records the store's writer dropped (its queue was full, or the store failed).");
         w.Sample("gateway_log_records_dropped_total", [], droppedLogRecords?.Invoke() ?? 0);
+        if (ScaleOut?.Invoke() is { } scale)
+        {
+            w.Family("gateway_shared_store_up", "gauge", "1 while Redis answers (limits and budgets counted across replicas); 0 while this replica falls back.");
+            w.Sample("gateway_shared_store_up", [], scale.RedisUp ? 1 : 0);
+            w.Family("gateway_shared_store_failures_total", "counter", "Calls to Redis that failed or timed out (each one fell back, or left a reservation to expire).");
+            w.Sample("gateway_shared_store_failures_total", [], scale.RedisFailures);
+            w.Family("gateway_usage_commit_failures_total", "counter", "Requests whose usage could not be committed to the database as they ended (the request log's writer counted it later).");
+            w.Sample("gateway_usage_commit_failures_total", [], scale.UsageCommitFailures);
+        }
     }
+
+    /// <summary>Replicas on shared stores: how Redis and the usage commits fare (set at start; null on one node).</summary>
+    public Func<(bool RedisUp, long RedisFailures, long UsageCommitFailures)>? ScaleOut { get; set; }
 
     /// <summary>
     /// The same numbers as OTLP metrics (<see cref="Otlp.OtlpMetricWriter"/>), under OpenTelemetry's names: the

@@ -21,7 +21,7 @@ public sealed class RedisBroadcast : IAsyncDisposable
     private readonly RedisChannel _acks;
     private readonly ConcurrentDictionary<string, Pending> _pending = new(StringComparer.Ordinal);
     private ChannelMessageQueue? _changeQueue, _ackQueue;
-    private int _replicas = 1;
+    private int _replicas = 1, _toldUnsubscribed;
 
     /// <param name="apply">Takes a change in (rebuilds the directory from the database); runs on the broadcast's own queue, one change at a time.</param>
     public RedisBroadcast(RedisConnection redis, Action apply, Action<string>? warn = null)
@@ -69,7 +69,7 @@ public sealed class RedisBroadcast : IAsyncDisposable
     public async Task StartAsync()
     {
         var subscriber = _redis.Multiplexer.GetSubscriber();
-        ChannelMessageQueue changes, acks;
+        ChannelMessageQueue? acks = null, changes;
         try
         {
             acks = await subscriber.SubscribeAsync(_acks).ConfigureAwait(false);
@@ -77,8 +77,15 @@ public sealed class RedisBroadcast : IAsyncDisposable
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
+            // Half subscribed is not subscribed: the next try starts clean.
+            if (acks is not null)
+            {
+                try { await acks.UnsubscribeAsync().ConfigureAwait(false); } catch (Exception inner) when (inner is RedisException or TimeoutException) { }
+            }
             // Not up yet: the library subscribes when it connects; until then the database poll carries changes.
-            _warn?.Invoke($"directory broadcast not subscribed yet ({ex.Message}); changes reach this replica by its poll of the database until Redis answers");
+            // Said once, not at every retry (each second while Redis is away).
+            if (Interlocked.Exchange(ref _toldUnsubscribed, 1) == 0)
+                _warn?.Invoke($"directory broadcast not subscribed yet ({ex.Message}); changes reach this replica by its poll of the database until Redis answers");
             return;
         }
         acks.OnMessage(message =>
@@ -87,6 +94,7 @@ public sealed class RedisBroadcast : IAsyncDisposable
         });
         changes.OnMessage(OnChangeAsync);
         (_ackQueue, _changeQueue) = (acks, changes);
+        Volatile.Write(ref _toldUnsubscribed, 0);
         await CountAsync().ConfigureAwait(false);
     }
 

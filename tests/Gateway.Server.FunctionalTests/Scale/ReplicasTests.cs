@@ -95,10 +95,14 @@ public sealed class ReplicasTests
         Assert.Equal([200, 200, 429], alone);
         var degraded = await ReadyAsync(a);
         Assert.Equal(("degraded", "unreachable"), (degraded.GetProperty("status").GetString(), degraded.GetProperty("redis").GetProperty("status").GetString()));
+        string metrics = await a.Client.GetStringAsync("/metrics");
+        Assert.Contains("gateway_shared_store_up 0", metrics, StringComparison.Ordinal);
+        Assert.Matches(@"gateway_shared_store_failures_total [1-9]", metrics);
 
         redis.Start();
         await WaitAsync(async () => (await a.ChatAsync(budget, "openai/gpt-4o-mini", "back", maxTokens: 8)).Status == 200, "a budget is served again once Redis is back", 20);
         await WaitAsync(async () => (await ReadyAsync(a)).GetProperty("status").GetString() == "ready", "ready again");
+        Assert.Contains("gateway_shared_store_up 1", await a.Client.GetStringAsync("/metrics"), StringComparison.Ordinal);
     }
 
     [Fact]
