@@ -6,12 +6,12 @@ namespace Gateway.Core.Config;
 /// </summary>
 public sealed record CacheConfig
 {
-    public const string MemoryStore = "memory", SqliteStore = "sqlite", RedisStore = "redis";
+    public const string MemoryStore = "memory", SqliteStore = "sqlite", DatabaseStore = "database", RedisStore = "redis";
     public const long DefaultMaxBytes = 256L * 1024 * 1024;
 
     /// <summary>
-    /// <c>memory</c> (the default: in this process), <c>sqlite</c> (in the store's database, kept across restarts) or
-    /// <c>redis</c> (in <c>storage.redis</c>, shared by replicas);
+    /// <c>memory</c> (the default: in this process), <c>database</c> (in the store's database, SQLite or PostgreSQL, kept
+    /// across restarts; <c>sqlite</c> says the same of a SQLite store) or <c>redis</c> (in <c>storage.redis</c>, shared by replicas);
     /// either way the least recently used entries go past <see cref="MaxBytes"/>. Read at start.
     /// </summary>
     public string Store { get; init; } = MemoryStore;

@@ -11,8 +11,8 @@ internal sealed partial class ConfigReader
         CheckProperties(c, "cache", ["store", "maxBytes", "ttlSeconds", "maxEntryBytes", "models", "localEmbedder", "semanticMaxVectors"]);
         if (TryGet(c, "store", out var s) && String(s, "cache.store") is { } store)
         {
-            if (store is CacheConfig.MemoryStore or CacheConfig.SqliteStore or CacheConfig.RedisStore) cache = cache with { Store = store };
-            else _errors.Add($"cache.store: \"{CacheConfig.MemoryStore}\", \"{CacheConfig.SqliteStore}\" or \"{CacheConfig.RedisStore}\", not \"{store}\"");
+            if (store is CacheConfig.MemoryStore or CacheConfig.SqliteStore or CacheConfig.DatabaseStore or CacheConfig.RedisStore) cache = cache with { Store = store };
+            else _errors.Add($"cache.store: \"{CacheConfig.MemoryStore}\", \"{CacheConfig.DatabaseStore}\", \"{CacheConfig.SqliteStore}\" or \"{CacheConfig.RedisStore}\", not \"{store}\"");
         }
         if (TryGet(c, "maxBytes", out var mb) && Long(mb, "cache.maxBytes", 1024 * 1024, 1L << 40) is { } maxBytes)
             cache = cache with { MaxBytes = maxBytes };

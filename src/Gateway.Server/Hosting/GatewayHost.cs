@@ -87,10 +87,12 @@ public static partial class GatewayHost
 
         if (config.Cache.Store == CacheConfig.RedisStore && redis is null)
             return (null, ["cache.store: \"redis\" keeps the cache in storage.redis (GATEWAY_REDIS_URL), which is not set"]);
+        if (config.Cache.Store == CacheConfig.DatabaseStore && store is null)
+            return (null, ["cache.store: \"database\" keeps the cache in the store's database, and storage.database is \"none\": use \"memory\", or give the gateway a store"]);
         if (config.Cache.Store == CacheConfig.SqliteStore && store?.Sqlite is null)
             return (null, [store is null
                 ? "cache.store: \"sqlite\" keeps the cache in the store's database, and storage.database is \"none\": use \"memory\", or give the gateway a store"
-                : "cache.store: \"sqlite\" keeps the cache in a SQLite store, and storage.database is PostgreSQL: use \"memory\""]);
+                : "cache.store: \"sqlite\" keeps the cache in a SQLite store, and storage.database is PostgreSQL: use \"database\" (the same, in PostgreSQL) or \"redis\""]);
 
         // The empty builder: the gateway reads its own config file and environment, so the host's
         // defaults (appsettings.json, environment and command-line sources) only cost start time,
@@ -188,6 +190,8 @@ public static partial class GatewayHost
         services.AddSingleton<IResponseCacheStore>(_ => config.Cache.Store switch
         {
             CacheConfig.SqliteStore => new SqliteCacheStore(store!.Sqlite!, config.Cache.MaxBytes, options.Time.GetUtcNow().ToUnixTimeMilliseconds()),
+            CacheConfig.DatabaseStore when store!.Postgres is { } postgres => new Gateway.Storage.Postgres.PostgresCacheStore(postgres, config.Cache.MaxBytes),
+            CacheConfig.DatabaseStore => new SqliteCacheStore(store.Sqlite!, config.Cache.MaxBytes, options.Time.GetUtcNow().ToUnixTimeMilliseconds()),
             CacheConfig.RedisStore => new Gateway.Storage.Redis.RedisCacheStore(redis!, config.Cache.MaxBytes),
             _ => new MemoryCacheStore(config.Cache.MaxBytes),
         });

@@ -259,7 +259,7 @@ public class ConfigLoaderTests
     }
 
     [Theory]
-    [InlineData("""{"store":"disk"}""", "cache.store: \"memory\", \"sqlite\" or \"redis\", not \"disk\"")]
+    [InlineData("""{"store":"disk"}""", "cache.store: \"memory\", \"database\", \"sqlite\" or \"redis\", not \"disk\"")]
     [InlineData("""{"models":{"nowhere":{}}}""", "cache.models.nowhere: name an alias")]
     [InlineData("""{"models":{"ghost/m":{}}}""", "cache.models.ghost/m: name an alias")]
     [InlineData("""{"models":{"*":{"ttlSeconds":0}}}""", "cache.models.*.ttlSeconds")]
