@@ -95,7 +95,8 @@ internal sealed partial class StoreRequestSink : BackgroundService, IRequestSink
         var backoff = TimeSpan.Zero;
         try
         {
-            while (await _queue.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            // Rows a failed write left are tried again whether or not new ones come.
+            while (_retry.Count > 0 || await _queue.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
             {
                 // Let rows gather first: a transaction per row or two wrote the table's and each index's
                 // pages to the WAL every time (8% of a request's CPU under load); batched, they are shared.
@@ -124,8 +125,11 @@ internal sealed partial class StoreRequestSink : BackgroundService, IRequestSink
         _queue.Writer.TryComplete();
         if (!await FlushAsync(batch, rows).ConfigureAwait(false))
         {
-            // Stopping with the store still failing: what it could not take is lost, and said so.
-            Interlocked.Add(ref _dropped, _retry.Count);
+            // Stopping with the store still failing: what it could not take, kept or still queued, is lost, and said so.
+            long left = _retry.Count;
+            while (_queue.Reader.TryRead(out _)) left++;
+            _retry.Clear();
+            Interlocked.Add(ref _dropped, left);
             Log.Dropped(_logger, Dropped - _droppedReported, Dropped);
         }
     }
