@@ -92,6 +92,27 @@ internal static class GovernanceSql
             r.GetInt64(17), r.GetInt64(18), r.GetInt64(19), r.GetDouble(20), r.IsDBNull(21) ? null : r.GetDouble(21), r.GetDouble(22), Text(r, 23), Text(r, 24), Text(r, 25),
             Text(r, 26), r.IsDBNull(27) ? null : r.GetDouble(27));
 
+    /// <summary>Series rows (time, group, requests, errors, hits, input, output, cached, cost, duration sum), in the order read.</summary>
+    public static List<Gateway.Core.Analytics.SeriesPoint> ReadSeries(DbDataReader series, Func<DbDataReader> latency)
+    {
+        var points = new Dictionary<(long, string), Gateway.Core.Analytics.SeriesPoint>();
+        var order = new List<Gateway.Core.Analytics.SeriesPoint>();
+        using (series)
+            while (series.Read())
+            {
+                var point = new Gateway.Core.Analytics.SeriesPoint(series.GetInt64(0), series.GetString(1), series.GetInt64(2), series.GetInt64(3), series.GetInt64(4),
+                    series.GetInt64(5), series.GetInt64(6), series.GetInt64(7), series.GetInt64(8), series.GetDouble(9), new long[Gateway.Core.Analytics.LatencyBuckets.Count]);
+                points[(point.Time, point.Group)] = point;
+                order.Add(point);
+            }
+        // Latency rows (time, group, bucket, count) add to the points above; read once the series reader is closed (one command at a time per connection).
+        using var buckets = latency();
+        while (buckets.Read())
+            if (points.TryGetValue((buckets.GetInt64(0), buckets.GetString(1)), out var point))
+                point.Latency[Math.Clamp(buckets.GetInt32(2), 0, Gateway.Core.Analytics.LatencyBuckets.Count - 1)] += buckets.GetInt64(3);
+        return order;
+    }
+
     public static string? Text(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 
     public static long? Long(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetInt64(i);

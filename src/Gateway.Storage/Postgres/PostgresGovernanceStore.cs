@@ -169,37 +169,19 @@ public sealed class PostgresGovernanceStore(PostgresDatabase database) : IGovern
         string time = query.Interval switch { SeriesInterval.Day => "hour - hour % 86400000", SeriesInterval.Range => "$1", _ => "hour" };
         string group = GroupColumn(query.GroupBy);
         long from = query.Interval == SeriesInterval.Day ? UsageRollup.DayOf(query.From) : UsageRollup.HourOf(query.From);
-        var points = new Dictionary<(long, string), SeriesPoint>();
-        var order = new List<(long, string)>();
-        using (var command = new NpgsqlCommand($"""
+        using var series = new NpgsqlCommand($"""
             SELECT ({time})::bigint, {group}, sum(requests)::bigint, sum(errors)::bigint, sum(cache_hits)::bigint, sum(input_tokens)::bigint, sum(output_tokens)::bigint,
                 sum(cached_tokens)::bigint, sum(cost_nanos)::bigint, sum(duration_ms_sum)
             FROM usage_hourly WHERE hour >= $1 AND hour < $2 AND {FilterSql}
             GROUP BY 1, 2 ORDER BY 1, 2
-            """, connection))
-        {
-            Bind(command, from, query.To, query.Filter);
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                var at = (reader.GetInt64(0), reader.GetString(1));
-                points[at] = new SeriesPoint(at.Item1, at.Item2, reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6),
-                    reader.GetInt64(7), reader.GetInt64(8), reader.GetDouble(9), new long[LatencyBuckets.Count]);
-                order.Add(at);
-            }
-        }
-        using (var command = new NpgsqlCommand($"""
+            """, connection);
+        Bind(series, from, query.To, query.Filter);
+        using var latency = new NpgsqlCommand($"""
             SELECT ({time})::bigint, {group}, bucket, sum(count)::bigint FROM latency_hourly
             WHERE hour >= $1 AND hour < $2 AND {FilterSql} GROUP BY 1, 2, 3
-            """, connection))
-        {
-            Bind(command, from, query.To, query.Filter);
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-                if (points.TryGetValue((reader.GetInt64(0), reader.GetString(1)), out var point))
-                    point.Latency[Math.Clamp(reader.GetInt32(2), 0, LatencyBuckets.Count - 1)] += reader.GetInt64(3);
-        }
-        return (IReadOnlyList<SeriesPoint>)order.ConvertAll(at => points[at]);
+            """, connection);
+        Bind(latency, from, query.To, query.Filter);
+        return (IReadOnlyList<SeriesPoint>)GovernanceSql.ReadSeries(series.ExecuteReader(), latency.ExecuteReader);
     });
 
     public IReadOnlyList<LogRow> TopRequests(TopQuery query) => Read(connection =>

@@ -198,39 +198,21 @@ public sealed class SqliteGovernanceStore(SqliteDatabase database) : IGovernance
         string group = GroupColumn(query.GroupBy);
         long from = query.Interval == SeriesInterval.Day ? RequestLogStore.DayOf(query.From) : RequestLogStore.HourOf(query.From);
         using var connection = database.Open();
-        var points = new Dictionary<(long, string), SeriesPoint>();
-        var order = new List<(long, string)>();
-        using (var command = connection.CreateCommand())
-        {
-            command.CommandText = $"""
-                SELECT {time}, {group}, sum(requests), sum(errors), sum(cache_hits), sum(input_tokens), sum(output_tokens), sum(cached_tokens),
-                    sum(cost_nanos), sum(duration_ms_sum)
-                FROM usage_hourly WHERE hour >= $from AND hour < $to AND {FilterSql}
-                GROUP BY 1, 2 ORDER BY 1, 2
-                """;
-            Bind(command, from, query.To, query.Filter);
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                var at = (reader.GetInt64(0), reader.GetString(1));
-                points[at] = new SeriesPoint(at.Item1, at.Item2, reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6),
-                    reader.GetInt64(7), reader.GetInt64(8), reader.GetDouble(9), new long[LatencyBuckets.Count]);
-                order.Add(at);
-            }
-        }
-        using (var command = connection.CreateCommand())
-        {
-            command.CommandText = $"""
-                SELECT {time}, {group}, bucket, sum(count) FROM latency_hourly
-                WHERE hour >= $from AND hour < $to AND {FilterSql} GROUP BY 1, 2, 3
-                """;
-            Bind(command, from, query.To, query.Filter);
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-                if (points.TryGetValue((reader.GetInt64(0), reader.GetString(1)), out var point))
-                    point.Latency[Math.Clamp(reader.GetInt32(2), 0, LatencyBuckets.Count - 1)] += reader.GetInt64(3);
-        }
-        return order.ConvertAll(at => points[at]);
+        using var series = connection.CreateCommand();
+        series.CommandText = $"""
+            SELECT {time}, {group}, sum(requests), sum(errors), sum(cache_hits), sum(input_tokens), sum(output_tokens), sum(cached_tokens),
+                sum(cost_nanos), sum(duration_ms_sum)
+            FROM usage_hourly WHERE hour >= $from AND hour < $to AND {FilterSql}
+            GROUP BY 1, 2 ORDER BY 1, 2
+            """;
+        Bind(series, from, query.To, query.Filter);
+        using var latency = connection.CreateCommand();
+        latency.CommandText = $"""
+            SELECT {time}, {group}, bucket, sum(count) FROM latency_hourly
+            WHERE hour >= $from AND hour < $to AND {FilterSql} GROUP BY 1, 2, 3
+            """;
+        Bind(latency, from, query.To, query.Filter);
+        return GovernanceSql.ReadSeries(series.ExecuteReader(), latency.ExecuteReader);
     }
 
     public IReadOnlyList<LogRow> TopRequests(TopQuery query)
