@@ -12,6 +12,15 @@ namespace Gateway.Core.Caching;
 /// </summary>
 public readonly record struct CacheKey(UInt128 Hash)
 {
+    /// <summary>The key as 16 bytes, as the database stores keep it (high half first, each half little-endian).</summary>
+    public byte[] ToBytes()
+    {
+        var bytes = new byte[16];
+        BitConverter.TryWriteBytes(bytes, (ulong)(Hash >> 64));
+        BitConverter.TryWriteBytes(bytes.AsSpan(8), (ulong)Hash);
+        return bytes;
+    }
+
     /// <summary>Top-level fields that change nothing in the answer: how it is delivered, who asked, what the provider keeps.</summary>
     private static readonly string[] Ignored =
         ["model", "stream", "stream_options", "user", "metadata", "store", "service_tier", "safety_identifier", "prompt_cache_key", "prompt_cache_retention"];

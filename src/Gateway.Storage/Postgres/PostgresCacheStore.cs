@@ -16,7 +16,7 @@ public sealed class PostgresCacheStore : IResponseCacheStore, IDisposable
 {
     private const long TouchEveryMs = 60_000;
     private readonly PostgresDatabase _database;
-    private readonly SemaphoreSlim _writer = new(1, 1);
+    private readonly WriteBehind _writes = new(ex => GatewayStore.IsStoreFailure(ex) || ex is NpgsqlException);
     private readonly CancellationTokenSource _stop = new();
     private long _entries, _bytes, _evicted;
 
@@ -48,7 +48,7 @@ public sealed class PostgresCacheStore : IResponseCacheStore, IDisposable
                 SELECT scope, model, form, content_type, body, stored, expires, last_used, prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens
                 FROM response_cache WHERE key = $1
                 """, connection);
-            command.Parameters.Add(new NpgsqlParameter { Value = KeyBytes(key) });
+            command.Parameters.Add(new NpgsqlParameter { Value = key.ToBytes() });
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
@@ -63,20 +63,20 @@ public sealed class PostgresCacheStore : IResponseCacheStore, IDisposable
         {
             return null;
         }
-        if (found is not null && now - lastUsed >= TouchEveryMs) Quietly(() => Touch(key, now));
+        if (found is not null && now - lastUsed >= TouchEveryMs) _writes.Quietly(() => Touch(key, now));
         return found;
     }
 
     public ValueTask SetAsync(CachedAnswer answer, CancellationToken cancellationToken)
     {
         if (answer.Size > MaxBytes) return ValueTask.CompletedTask;
-        return new ValueTask(Background(() => Insert(answer)));
+        return new ValueTask(_writes.Run(() => Insert(answer)));
     }
 
     public async ValueTask<long> PurgeAsync(string? scope, string? model, CancellationToken cancellationToken)
     {
         long purged = 0;
-        await Background(() => purged = Write((connection, transaction) =>
+        await _writes.Run(() => purged = Write((connection, transaction) =>
         {
             using var command = new NpgsqlCommand("""
                 WITH gone AS (DELETE FROM response_cache WHERE ($1::text IS NULL OR scope = $1) AND ($2::text IS NULL OR model = $2) RETURNING size)
@@ -100,7 +100,7 @@ public sealed class PostgresCacheStore : IResponseCacheStore, IDisposable
             SELECT count(*), coalesce(sum(size), 0)::bigint FROM old
             """, connection, transaction))
         {
-            replace.Parameters.Add(new NpgsqlParameter { Value = KeyBytes(answer.Key) });
+            replace.Parameters.Add(new NpgsqlParameter { Value = answer.Key.ToBytes() });
             replace.Parameters.Add(new NpgsqlParameter { Value = answer.Stored });
             var (gone, goneBytes) = Pair(replace);
             entries -= gone;
@@ -112,7 +112,7 @@ public sealed class PostgresCacheStore : IResponseCacheStore, IDisposable
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7, $9, $10, $11, $12, $13, $14)
             """, connection, transaction))
         {
-            PostgresGovernanceStore.Bind(insert, KeyBytes(answer.Key), answer.Scope, answer.Model, (int)answer.Form, answer.ContentType, answer.Body, answer.Stored,
+            PostgresGovernanceStore.Bind(insert, answer.Key.ToBytes(), answer.Scope, answer.Model, (int)answer.Form, answer.ContentType, answer.Body, answer.Stored,
                 answer.Expires, answer.Size, answer.Usage.PromptTokens, answer.Usage.CompletionTokens, answer.Usage.TotalTokens, answer.Usage.CachedTokens, answer.Usage.ReasoningTokens);
             insert.ExecuteNonQuery();
         }
@@ -140,7 +140,7 @@ public sealed class PostgresCacheStore : IResponseCacheStore, IDisposable
     {
         using var connection = _database.Open();
         using var command = new NpgsqlCommand("UPDATE response_cache SET last_used = $1 WHERE key = $2", connection);
-        PostgresGovernanceStore.Bind(command, now, KeyBytes(key));
+        PostgresGovernanceStore.Bind(command, now, key.ToBytes());
         command.ExecuteNonQuery();
     }
 
@@ -226,43 +226,9 @@ public sealed class PostgresCacheStore : IResponseCacheStore, IDisposable
         }
     }
 
-    /// <summary>One write at a time from this replica, on the thread pool: the request that stored or hit goes on at once.</summary>
-    private async Task Background(Action write)
-    {
-        await _writer.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            await Task.Run(write).ConfigureAwait(false);
-        }
-        finally
-        {
-            _writer.Release();
-        }
-    }
-
-    // Housekeeping nobody waits for: a failure only leaves an older "used".
-    private void Quietly(Action write) => _ = Background(() =>
-    {
-        try
-        {
-            write();
-        }
-        catch (Exception ex) when (GatewayStore.IsStoreFailure(ex) || ex is NpgsqlException)
-        {
-        }
-    });
-
-    private static byte[] KeyBytes(CacheKey key)
-    {
-        var bytes = new byte[16];
-        BitConverter.TryWriteBytes(bytes, (ulong)(key.Hash >> 64));
-        BitConverter.TryWriteBytes(bytes.AsSpan(8), (ulong)key.Hash);
-        return bytes;
-    }
-
     public void Dispose()
     {
         _stop.Cancel();
-        _writer.Wait(TimeSpan.FromSeconds(5));
+        _writes.Drain(TimeSpan.FromSeconds(5));
     }
 }

@@ -18,7 +18,7 @@ public sealed class SqliteCacheStore : IResponseCacheStore, IDisposable
     private const long TouchEveryMs = 60_000;
     private readonly SqliteDatabase _database;
     private readonly ConcurrentBag<SqliteConnection> _readers = [];
-    private readonly SemaphoreSlim _writer = new(1, 1);
+    private readonly WriteBehind _writes = new(ex => ex is SqliteException or StorageException);
     private long _entries, _bytes, _evicted;
 
     public SqliteCacheStore(SqliteDatabase database, long maxBytes, long now)
@@ -52,7 +52,7 @@ public sealed class SqliteCacheStore : IResponseCacheStore, IDisposable
                        prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens
                 FROM response_cache WHERE key = $key
                 """;
-            command.Parameters.AddWithValue("$key", KeyBytes(key));
+            command.Parameters.AddWithValue("$key", key.ToBytes());
             using var reader = command.ExecuteReader();
             if (reader.Read())
             {
@@ -62,27 +62,27 @@ public sealed class SqliteCacheStore : IResponseCacheStore, IDisposable
                     found = new CachedAnswer(key, reader.GetString(0), reader.GetString(1), (CachedForm)reader.GetInt32(2), reader.GetString(3),
                         (byte[])reader.GetValue(4), reader.GetInt64(5), expires,
                         new TokenUsage(reader.GetInt32(8), reader.GetInt32(9), reader.GetInt32(10), reader.GetInt32(11), reader.GetInt32(12)));
-                else Quietly(() => Delete(key));
+                else _writes.Quietly(() => Delete(key));
             }
         }
         finally
         {
             _readers.Add(connection);
         }
-        if (found is not null && now - lastUsed >= TouchEveryMs) Quietly(() => Touch(key, now));
+        if (found is not null && now - lastUsed >= TouchEveryMs) _writes.Quietly(() => Touch(key, now));
         return ValueTask.FromResult(found);
     }
 
     public ValueTask SetAsync(CachedAnswer answer, CancellationToken cancellationToken)
     {
         if (answer.Size > MaxBytes) return ValueTask.CompletedTask;
-        return new ValueTask(Background(() => Insert(answer)));
+        return new ValueTask(_writes.Run(() => Insert(answer)));
     }
 
     public async ValueTask<long> PurgeAsync(string? scope, string? model, CancellationToken cancellationToken)
     {
         long purged = 0;
-        await Background(() =>
+        await _writes.Run(() =>
         {
             using var connection = _database.Open();
             using var command = connection.CreateCommand();
@@ -104,7 +104,7 @@ public sealed class SqliteCacheStore : IResponseCacheStore, IDisposable
         {
             old.Transaction = transaction;
             old.CommandText = "SELECT size FROM response_cache WHERE key = $key";
-            old.Parameters.AddWithValue("$key", KeyBytes(answer.Key));
+            old.Parameters.AddWithValue("$key", answer.Key.ToBytes());
             if (old.ExecuteScalar() is long size) replaced = size;
         }
         using (var insert = connection.CreateCommand())
@@ -116,7 +116,7 @@ public sealed class SqliteCacheStore : IResponseCacheStore, IDisposable
                 VALUES ($key, $scope, $model, $form, $type, $body, $stored, $expires, $stored, $size, $prompt, $completion, $total, $cached, $reasoning)
                 """;
             var p = insert.Parameters;
-            p.AddWithValue("$key", KeyBytes(answer.Key));
+            p.AddWithValue("$key", answer.Key.ToBytes());
             p.AddWithValue("$scope", answer.Scope);
             p.AddWithValue("$model", answer.Model);
             p.AddWithValue("$form", (int)answer.Form);
@@ -157,7 +157,7 @@ public sealed class SqliteCacheStore : IResponseCacheStore, IDisposable
         using var connection = _database.Open();
         using var command = connection.CreateCommand();
         command.CommandText = "DELETE FROM response_cache WHERE key = $key RETURNING size";
-        command.Parameters.AddWithValue("$key", KeyBytes(key));
+        command.Parameters.AddWithValue("$key", key.ToBytes());
         if (command.ExecuteScalar() is long size)
         {
             Interlocked.Add(ref _bytes, -size);
@@ -171,7 +171,7 @@ public sealed class SqliteCacheStore : IResponseCacheStore, IDisposable
         using var command = connection.CreateCommand();
         command.CommandText = "UPDATE response_cache SET last_used = $now WHERE key = $key";
         command.Parameters.AddWithValue("$now", now);
-        command.Parameters.AddWithValue("$key", KeyBytes(key));
+        command.Parameters.AddWithValue("$key", key.ToBytes());
         command.ExecuteNonQuery();
     }
 
@@ -185,45 +185,11 @@ public sealed class SqliteCacheStore : IResponseCacheStore, IDisposable
         Interlocked.Exchange(ref _bytes, reader.GetInt64(1));
     }
 
-    /// <summary>One write at a time, on the thread pool: the request that stored or hit goes on at once.</summary>
-    private async Task Background(Action write)
-    {
-        await _writer.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            await Task.Run(write).ConfigureAwait(false);
-        }
-        finally
-        {
-            _writer.Release();
-        }
-    }
-
-    // Housekeeping nobody waits for: a failure (the file unwritable for a moment) only leaves an expired row or an older "used".
-    private void Quietly(Action write) => _ = Background(() =>
-    {
-        try
-        {
-            write();
-        }
-        catch (Exception ex) when (ex is SqliteException or StorageException)
-        {
-        }
-    });
-
     private SqliteConnection Rent() => _readers.TryTake(out var connection) ? connection : _database.Open();
-
-    private static byte[] KeyBytes(CacheKey key)
-    {
-        var bytes = new byte[16];
-        BitConverter.TryWriteBytes(bytes, (ulong)(key.Hash >> 64));
-        BitConverter.TryWriteBytes(bytes.AsSpan(8), (ulong)key.Hash);
-        return bytes;
-    }
 
     public void Dispose()
     {
-        _writer.Wait(TimeSpan.FromSeconds(5));
+        _writes.Drain(TimeSpan.FromSeconds(5));
         while (_readers.TryTake(out var connection)) connection.Dispose();
     }
 }
