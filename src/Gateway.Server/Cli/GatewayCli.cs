@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Gateway.Core.Config;
 using Gateway.Server.Hosting;
 
@@ -162,7 +163,7 @@ public static class GatewayCli
         using var batched = ReferenceEquals(stdout, Console.Out) ? BatchedStdout.Install() : null;
         if (batched is not null) stdout = Console.Out;
 
-        Microsoft.AspNetCore.Builder.WebApplication? app;
+        GatewayApp? app;
         IReadOnlyList<string> errors;
         try
         {
@@ -190,7 +191,16 @@ public static class GatewayCli
             await app.DisposeAsync().ConfigureAwait(false);
             return 1;
         }
-        await app.WaitForShutdownAsync().ConfigureAwait(false);
+        // SIGTERM (a container's stop), SIGINT (Ctrl+C) and SIGQUIT: a graceful stop, requests in flight finished.
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            _ = app.StopAsync();
+        }
+        using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop))
+        using (PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop))
+        using (PosixSignalRegistration.Create(PosixSignal.SIGQUIT, Stop))
+            await app.Stopped.ConfigureAwait(false);
         await app.DisposeAsync().ConfigureAwait(false);
         return 0;
     }

@@ -17,19 +17,16 @@ using Gateway.Server.Pipeline;
 using Gateway.Server.Pipeline.Dialects;
 using Gateway.Storage;
 using Gateway.Storage.Sqlite;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
+using Gateway.Server.Observability.Otlp;
+using Gateway.Server.Observability.Tracing;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Server.Hosting;
 
-/// <summary>Builds the gateway web application: configuration, services, middleware, endpoints.</summary>
-public static partial class GatewayHost
+/// <summary>Builds the gateway: configuration, store, services, routes, and the server that will run them.</summary>
+internal static partial class GatewayHost
 {
-    public static (WebApplication? App, IReadOnlyList<string> Errors) Create(GatewayHostOptions options)
+    public static (GatewayApp? App, IReadOnlyList<string> Errors) Create(GatewayHostOptions options)
     {
         var load = ConfigLoader.LoadFile(Gateway.Providers.BuiltInProviders.Catalog, options.ConfigPath, options.Environment);
         if (!load.IsValid) return (null, load.Errors);
@@ -94,209 +91,140 @@ public static partial class GatewayHost
                 ? "cache.store: \"sqlite\" keeps the cache in the store's database, and storage.database is \"none\": use \"memory\", or give the gateway a store"
                 : "cache.store: \"sqlite\" keeps the cache in a SQLite store, and storage.database is PostgreSQL: use \"database\" (the same, in PostgreSQL) or \"redis\""]);
 
-        // The empty builder: the gateway reads its own config file and environment, so the host's
-        // defaults (appsettings.json, environment and command-line sources) only cost start time,
-        // and appsettings' reload watched the whole working folder, data folder included: every
-        // write to the store's WAL woke a watcher thread.
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [] });
-        builder.WebHost.UseKestrelCore().UseKestrelHttpsConfiguration();
-        builder.WebHost.UseUrls(urls);
-        builder.WebHost.ConfigureKestrel(kestrel =>
+        var loggers = CreateLoggers(config, options);
+        var logger = loggers.CreateLogger("Gateway");
+        // Built by hand, in the order each part needs the others: the generic host's dependency injection
+        // made its generic types at run time in the native binary (the type loader), most of the start.
+        var owned = new List<object>(); // disposed in reverse when the app is
+        T Own<T>(T part) where T : notnull
         {
-            kestrel.AddServerHeader = false;
-            // The gateway enforces its own (hot-reloadable) limit and answers 413 in the OpenAI shape.
-            kestrel.Limits.MaxRequestBodySize = null;
-        });
-
-        builder.Logging.ClearProviders();
-        if (config.Server.LogFormat == ServerConfig.JsonLogs)
-        {
-            builder.Logging.AddJsonConsole(o =>
-            {
-                o.UseUtcTimestamp = true;
-                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
-                o.JsonWriterOptions = new System.Text.Json.JsonWriterOptions { Indented = false };
-            });
+            owned.Add(part);
+            return part;
         }
-        else
-        {
-            builder.Logging.AddSimpleConsole(o =>
-            {
-                o.SingleLine = true;
-                o.TimestampFormat = "HH:mm:ss.fff ";
-            });
-        }
-        var level = options.Environment.TryGetValue("GATEWAY_LOG_LEVEL", out var lv) && Enum.TryParse<LogLevel>(lv, true, out var parsed) ? parsed : LogLevel.Information;
-        builder.Logging.SetMinimumLevel(level);
-        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
-        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
-        // The host logs a failed start (a port in use) with the whole exception, then throws it; the
-        // CLI says it in one line instead (GatewayCli.ServeAsync). The gateway's own hosted services
-        // catch and log their failures themselves.
-        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
-        // With this category enabled at any level, ASP.NET Core starts an Activity and a log scope
-        // per request (4.5% of a proxied request's CPU in the profile); it only ever logs request
-        // start/finish, which the gateway's own request log covers.
-        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
-        builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
-        builder.Logging.AddFilter(RequestLogSink.Category, LogLevel.Information);
-        options.ConfigureLogging?.Invoke(builder.Logging);
-
-        var services = builder.Services;
-        services.AddSingleton(options);
-        services.AddSingleton(options.Time);
-        services.AddSingleton<UpstreamHandlerPool>();
-        services.AddSingleton<ProviderFactory>();
+        if (store is not null) Own(store);       // last to go: the usage ledger's last commits, the pool
+        if (redis is not null) Own(redis);
+        var time = options.Time;
+        var handlers = Own(new UpstreamHandlerPool());
+        var providers = new ProviderFactory(handlers, loggers, time);
         var secretBox = SecretBox.FromBase64(options.Environment.GetValueOrDefault(SecretBox.Variable), out var secretProblem);
-        services.AddSingleton(new DirectoryHolder());
+        var directory = new DirectoryHolder();
         var sharedGovernor = redis is null ? null : new Gateway.Storage.Redis.RedisGovernor(redis);
-        services.AddSingleton(sp =>
-        {
-            var governor = new Governor(options.Time, sp.GetRequiredService<ILogger<Governor>>());
-            // The admin API shows a budget's spend as Redis counts it for all replicas (a read there; this replica's own view if Redis cannot say).
-            if (sharedGovernor is not null)
-                governor.SharedSpend = (scope, id, budget) =>
+        var governor = new Governor(time, loggers.CreateLogger<Governor>());
+        // The admin API shows a budget's spend as Redis counts it for all replicas (a read there; this replica's own view if Redis cannot say).
+        if (sharedGovernor is not null)
+            governor.SharedSpend = (scope, id, budget) =>
+            {
+                try
                 {
-                    try
-                    {
-                        return sharedGovernor.SpendAsync(new GovernedScope(scope, id, RateLimits.None, budget, governor.Counters(scope, id)),
-                            options.Time.GetUtcNow().ToUnixTimeMilliseconds()).AsTask().GetAwaiter().GetResult();
-                    }
-                    catch (SharedStoreException)
-                    {
-                        return null;
-                    }
-                };
-            return governor;
-        });
-        if (redis is not null)
-        {
-            services.AddSingleton(_ => redis);
-            services.AddSingleton(sp => new Gateway.Storage.Redis.RedisBroadcast(redis, () => sp.GetRequiredService<GovernanceSync>().Apply(),
-                warning => Log.SharedStore(sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Scale"), warning)));
-        }
-        services.AddSingleton(sp => new GovernanceGate(sp.GetRequiredService<Governor>(), options.Time, sp.GetRequiredService<ILogger<GovernanceGate>>(),
-            sharedGovernor, sp.GetService<IGovernanceStore>(),
-            sp.GetService<Gateway.Storage.Redis.RedisBroadcast>() is { } broadcast ? () => broadcast.Replicas : null));
-        services.AddSingleton(sp => new StoredProviders(sp.GetService<IGovernanceStore>(), secretBox, secretProblem, Gateway.Providers.BuiltInProviders.Catalog, options.Environment));
-        services.AddSingleton(sp => new SnapshotFactory(sp.GetRequiredService<ProviderFactory>(), bootstrapHash, sp.GetRequiredService<DeploymentStates>(), options.Time, options.Random,
-            sp.GetRequiredService<StoredProviders>(), sp.GetRequiredService<Governor>()));
-        services.AddSingleton(sp => new SnapshotHolder(sp.GetRequiredService<SnapshotFactory>().Build(config)));
-        services.AddSingleton<PolicyRegistry>();
-        services.AddSingleton<RetryBudget>();
-        services.AddSingleton(new DeploymentStates(options.Time));
-        services.AddHostedService<PolicyMeterReporter>();
-        // The store is chosen at start, like the database: a reload does not move the entries.
-        services.AddSingleton<IResponseCacheStore>(_ => config.Cache.Store switch
-        {
-            CacheConfig.SqliteStore => new SqliteCacheStore(store!.Sqlite!, config.Cache.MaxBytes, options.Time.GetUtcNow().ToUnixTimeMilliseconds()),
-            CacheConfig.DatabaseStore when store!.Postgres is { } postgres => new Gateway.Storage.Postgres.PostgresCacheStore(postgres, config.Cache.MaxBytes),
-            CacheConfig.DatabaseStore => new SqliteCacheStore(store.Sqlite!, config.Cache.MaxBytes, options.Time.GetUtcNow().ToUnixTimeMilliseconds()),
-            CacheConfig.RedisStore => new Gateway.Storage.Redis.RedisCacheStore(redis!, config.Cache.MaxBytes),
-            _ => new MemoryCacheStore(config.Cache.MaxBytes),
-        });
-        services.AddSingleton(sp => new Embedders(() => sp.GetRequiredService<SnapshotHolder>().Current,
-            LocalEmbedder.Locate(config.Cache.LocalEmbedder, options.Environment.GetValueOrDefault("GATEWAY_EMBEDDER")), options.Time, sp.GetRequiredService<ILoggerFactory>()));
-        services.AddSingleton(sp => new ResponseCache(sp.GetRequiredService<IResponseCacheStore>(), new SemanticIndex(config.Cache.SemanticMaxVectors),
-            sp.GetRequiredService<Embedders>().For, options.Time, sp.GetRequiredService<ILogger<ResponseCache>>()));
-        services.AddSingleton<ModelPipeline>();
-        services.AddSingleton<RequestLogSink>();
-        services.AddSingleton<IRequestSink>(sp => sp.GetRequiredService<RequestLogSink>());
+                    return sharedGovernor.SpendAsync(new GovernedScope(scope, id, RateLimits.None, budget, governor.Counters(scope, id)),
+                        time.GetUtcNow().ToUnixTimeMilliseconds()).AsTask().GetAwaiter().GetResult();
+                }
+                catch (SharedStoreException)
+                {
+                    return null;
+                }
+            };
+        GovernanceSync? sync = null;
+        var broadcast = redis is null ? null : Own(new Gateway.Storage.Redis.RedisBroadcast(redis, () => sync!.Apply(),
+            warning => Log.SharedStore(loggers.CreateLogger("Gateway.Scale"), warning)));
+        var governanceStore = store?.Governance;
+        var gate = new GovernanceGate(governor, time, loggers.CreateLogger<GovernanceGate>(), sharedGovernor, governanceStore,
+            broadcast is null ? null : () => broadcast.Replicas);
+        var stored = new StoredProviders(governanceStore, secretBox, secretProblem, Gateway.Providers.BuiltInProviders.Catalog, options.Environment);
+        var deploymentStates = new DeploymentStates(time);
+        var factory = new SnapshotFactory(providers, bootstrapHash, deploymentStates, time, options.Random, stored, governor);
+        var policies = Own(new PolicyRegistry(loggers.CreateLogger<PolicyRegistry>()));
+        var background = new List<Microsoft.Extensions.Hosting.IHostedService> { Own(new PolicyMeterReporter(policies, options, loggers.CreateLogger<PolicyMeterReporter>())) };
+        StoreRequestSink? storeSink = null;
+        UsageSettlement? settlement = null;
         if (store is not null)
         {
-            // Made by a factory, so the container disposes it (the usage ledger's last commits, the pool) after the hosted services stop.
-            services.AddSingleton(_ => store);
-            services.AddSingleton(store.RequestLog);
-            if (store.Ledger is { } ledger)
-                services.AddSingleton(sp => new UsageSettlement(ledger, options.Time, sp.GetRequiredService<ILogger<UsageSettlement>>()));
-            services.AddSingleton(sp => new StoreRequestSink(sp.GetRequiredService<IRequestLogStore>(), options.Time, config.Storage.LogRetention,
-                sp.GetRequiredService<ILogger<StoreRequestSink>>()));
-            services.AddSingleton<IRequestSink>(sp => sp.GetRequiredService<StoreRequestSink>());
-            services.AddHostedService(sp => sp.GetRequiredService<StoreRequestSink>());
-            services.AddSingleton(store.Governance);
-            services.AddSingleton(sp => new GovernanceSync(sp.GetRequiredService<IGovernanceStore>(), sp.GetRequiredService<DirectoryHolder>(),
-                sp.GetRequiredService<Governor>(), options.Time, sp.GetRequiredService<ILogger<GovernanceSync>>()));
-            services.AddHostedService(sp =>
-            {
-                var sync = sp.GetRequiredService<GovernanceSync>();
-                sync.Broadcast = sp.GetService<Gateway.Storage.Redis.RedisBroadcast>();
-                var stored = sp.GetRequiredService<StoredProviders>();
-                var factory = sp.GetRequiredService<SnapshotFactory>();
-                var snapshots = sp.GetRequiredService<SnapshotHolder>();
-                sync.ProvidersChanged = () =>
-                {
-                    stored.Load();
-                    factory.Republish(snapshots);
-                };
-                if (sharedGovernor is not null)
-                {
-                    var gate = sp.GetRequiredService<GovernanceGate>();
-                    sync.SharedTick = () => snapshots.Current.DeploymentBudgets.Count == 0 ? Task.CompletedTask
-                        : gate.ObserveDeploymentBudgetsAsync(snapshots.Current.DeploymentBudgets.Values);
-                }
-                return sync;
-            });
+            if (store.Ledger is { } ledger) settlement = new UsageSettlement(ledger, time, loggers.CreateLogger<UsageSettlement>());
+            storeSink = Own(new StoreRequestSink(store.RequestLog, time, config.Storage.LogRetention, loggers.CreateLogger<StoreRequestSink>()));
+            background.Add(storeSink);
+            sync = Own(new GovernanceSync(store.Governance, directory, governor, time, loggers.CreateLogger<GovernanceSync>()) { Broadcast = broadcast });
+            background.Add(sync);
         }
-        services.AddSingleton(sp => new AdminApi(sp.GetRequiredService<SnapshotHolder>(), sp.GetRequiredService<DirectoryHolder>(), sp.GetRequiredService<Governor>(),
-            sp.GetRequiredService<StoredProviders>(), sp.GetRequiredService<SnapshotFactory>(), options.Time, sp.GetRequiredService<ILogger<AdminApi>>(),
-            sp.GetService<IGovernanceStore>(), sp.GetService<GovernanceSync>(), sp.GetRequiredService<PolicyRegistry>(), sp.GetRequiredService<ResponseCache>()));
-        services.AddSingleton(sp =>
-        {
-            var metrics = new GatewayMetrics(sp.GetRequiredService<DeploymentStates>(),
-                sp.GetService<StoreRequestSink>() is { } storeSink ? () => storeSink.Dropped : null,
-                genAi: sp.GetService<Observability.Otlp.OtlpMetricsOptions>() is not null, cache: sp.GetRequiredService<IResponseCacheStore>());
-            var gate = sp.GetRequiredService<GovernanceGate>();
-            var settlement = sp.GetService<UsageSettlement>();
-            if (gate.Shared || settlement is not null)
-                metrics.ScaleOut = () => (gate.SharedHealthy, gate.SharedFailures, settlement?.Failures ?? 0);
-            return metrics;
-        });
-        services.AddSingleton<IRequestSink>(sp => new MetricsSink(sp.GetRequiredService<GatewayMetrics>(), sp.GetRequiredService<SnapshotHolder>()));
-        services.AddSingleton<MetricsEndpoint>();
-        services.AddSingleton<Gateway.Server.WebConsole.ConsoleEndpoint>();
-        try
-        {
-            OpenTelemetrySetup.AddIfConfigured(services, options.Environment, options.Time);
-        }
-        catch (Exception ex) when (ex is ArgumentException or UriFormatException)
-        {
-            return (null, [ex.Message]);
-        }
-        // Without an OTLP endpoint nothing is recorded, but a client's trace still reaches the provider.
-        services.TryAddSingleton(_ => Observability.Tracing.GatewayTracer.Passthrough(options.Time));
-        services.AddSingleton<ModelsEndpoint>();
-        services.AddSingleton<HealthEndpoints>();
-        services.AddSingleton<GatewayRouter>();
-        services.AddSingleton<ConfigWatcher>();
-        services.AddHostedService(sp => sp.GetRequiredService<ConfigWatcher>());
-        options.ConfigureServices?.Invoke(services);
 
-        var app = builder.Build();
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway");
         foreach (var warning in load.Warnings) Log.ConfigWarning(logger, warning);
         // A configured policy that does not compile stops the start: running without it would skip the operator's rules.
-        var policies = app.Services.GetRequiredService<PolicyRegistry>();
         var policyErrors = new List<string>();
-        if (policies.Build(config.Policies, policyErrors, config.Server) is not { } policySet) return (null, policyErrors);
+        if (policies.Build(config.Policies, policyErrors, config.Server) is not { } policySet) return Fail(policyErrors);
         // Stored tenants, teams, keys, spend and providers are read before anything listens.
         try
         {
-            app.Services.GetService<GovernanceSync>()?.Start();
-            app.Services.GetRequiredService<StoredProviders>().Load();
+            sync?.Start();
+            stored.Load();
         }
         catch (Exception ex) when (GatewayStore.IsStoreFailure(ex) || ex is InvalidDataException or InvalidOperationException)
         {
+            Dispose(owned);
             throw new GatewayStartException($"cannot read the governance data in the store: {ex.Message}", ex);
         }
         SnapshotHolder holder;
         try
         {
-            holder = app.Services.GetRequiredService<SnapshotHolder>();
+            holder = new SnapshotHolder(factory.Build(config));
         }
         catch (ArgumentException ex)
         {
-            return (null, [ex.Message]);
+            return Fail([ex.Message]);
         }
+        if (sync is not null)
+        {
+            sync.ProvidersChanged = () =>
+            {
+                stored.Load();
+                factory.Republish(holder);
+            };
+            if (sharedGovernor is not null)
+                sync.SharedTick = () => holder.Current.DeploymentBudgets.Count == 0 ? Task.CompletedTask
+                    : gate.ObserveDeploymentBudgetsAsync(holder.Current.DeploymentBudgets.Values);
+        }
+
+        // The store is chosen at start, like the database: a reload does not move the entries.
+        IResponseCacheStore cacheStore = config.Cache.Store switch
+        {
+            CacheConfig.SqliteStore => new SqliteCacheStore(store!.Sqlite!, config.Cache.MaxBytes, time.GetUtcNow().ToUnixTimeMilliseconds()),
+            CacheConfig.DatabaseStore when store!.Postgres is { } postgres => new Gateway.Storage.Postgres.PostgresCacheStore(postgres, config.Cache.MaxBytes),
+            CacheConfig.DatabaseStore => new SqliteCacheStore(store.Sqlite!, config.Cache.MaxBytes, time.GetUtcNow().ToUnixTimeMilliseconds()),
+            CacheConfig.RedisStore => new Gateway.Storage.Redis.RedisCacheStore(redis!, config.Cache.MaxBytes),
+            _ => new MemoryCacheStore(config.Cache.MaxBytes),
+        };
+        Own(cacheStore);
+        var embedders = Own(new Embedders(() => holder.Current,
+            LocalEmbedder.Locate(config.Cache.LocalEmbedder, options.Environment.GetValueOrDefault("GATEWAY_EMBEDDER")), time, loggers));
+        var cache = new ResponseCache(cacheStore, new SemanticIndex(config.Cache.SemanticMaxVectors), embedders.For, time, loggers.CreateLogger<ResponseCache>());
+        var pipeline = new ModelPipeline(new RetryBudget(), gate, directory, cache, loggers.CreateLogger<ModelPipeline>());
+        var requestLog = new RequestLogSink(holder, loggers);
+        var admin = new AdminApi(holder, directory, governor, stored, factory, time, loggers.CreateLogger<AdminApi>(), governanceStore, sync, policies, cache);
+        OtlpSettings otlp;
+        try
+        {
+            otlp = OpenTelemetrySetup.Read(options.Environment);
+        }
+        catch (Exception ex) when (ex is ArgumentException or UriFormatException)
+        {
+            return Fail([ex.Message]);
+        }
+        var metrics = new GatewayMetrics(deploymentStates, storeSink is null ? null : () => storeSink.Dropped, genAi: otlp.Metrics is not null, cache: cacheStore);
+        if (gate.Shared || settlement is not null)
+            metrics.ScaleOut = () => (gate.SharedHealthy, gate.SharedFailures, settlement?.Failures ?? 0);
+        if (otlp.Metrics is { } metricsExport)
+            background.Add(Own(new OtlpMetricsExporter(metricsExport, metrics, time, loggers.CreateLogger<OtlpMetricsExporter>())));
+        // Without an OTLP endpoint nothing is recorded, but a client's trace still reaches the provider.
+        var tracer = GatewayTracer.Passthrough(time);
+        if (otlp.Traces is { } traceExport)
+        {
+            var traceExporter = Own(new OtlpTraceExporter(traceExport, loggers.CreateLogger<OtlpTraceExporter>()));
+            background.Add(traceExporter);
+            tracer = new GatewayTracer(traceExporter, otlp.Sampler!, time, Random.Shared);
+        }
+        var watcher = Own(new ConfigWatcher(options, holder, factory, policies, loggers.CreateLogger<ConfigWatcher>()));
+        background.Add(watcher);
+        IRequestSink[] sinks = [requestLog, .. storeSink is null ? Array.Empty<IRequestSink>() : [storeSink], new MetricsSink(metrics, holder), .. options.ExtraSinks];
+        var router = new GatewayRouter(holder, loggers, sinks, requestLog, gate, tracer, settlement);
+
         var snapshot = holder.Current.WithPolicies(policySet);
         holder.Swap(snapshot);
         policies.Activate(policySet);
@@ -307,20 +235,55 @@ public static partial class GatewayHost
         if (bootstrapHash is not null && SnapshotFactory.HasAdminKey(config))
             Log.BootstrapKeySuperseded(logger, Path.Combine(config.Storage.DataDir, AdminKeyBootstrap.FileName));
 
-        var pipeline = app.Services.GetRequiredService<ModelPipeline>();
-        app.Services.GetRequiredService<Embedders>().WarmUp(config.Cache);
-        var models = app.Services.GetRequiredService<ModelsEndpoint>();
-        var health = app.Services.GetRequiredService<HealthEndpoints>();
-        var router = app.Services.GetRequiredService<GatewayRouter>();
+        embedders.WarmUp(config.Cache);
+        var models = new ModelsEndpoint(holder, directory, time);
+        var health = new HealthEndpoints(holder, watcher, gate, governanceStore, store, redis, broadcast);
         InboundRoutes.Add(router, pipeline);
         router.Add("GET", "/v1/models", models.ListAsync).Add("GET", "/models", models.ListAsync);
         router.Add("GET", "/health", HealthEndpoints.HealthAsync).Add("GET", "/ready", health.ReadyAsync)
-            .Add("GET", "/metrics", app.Services.GetRequiredService<MetricsEndpoint>().ScrapeAsync)
-            .AddPrefix(AdminApi.Prefix, app.Services.GetRequiredService<AdminApi>().HandleAsync);
-        var console = app.Services.GetRequiredService<Gateway.Server.WebConsole.ConsoleEndpoint>();
+            .Add("GET", "/metrics", new MetricsEndpoint(metrics, holder, directory).ScrapeAsync)
+            .AddPrefix(AdminApi.Prefix, admin.HandleAsync);
+        var console = new Gateway.Server.WebConsole.ConsoleEndpoint(holder);
         router.AddPrefix(Gateway.Server.WebConsole.ConsoleEndpoint.Prefix, console.ServeAsync).Add("GET", "/favicon.ico", console.FaviconAsync);
-        app.Run(router.DispatchAsync);
-        return (app, []);
+
+        var parts = new GatewayParts(holder, deploymentStates, policies, watcher, metrics);
+        return (new GatewayApp(urls, router.DispatchAsync, loggers, background, owned, parts), []);
+
+        (GatewayApp?, IReadOnlyList<string>) Fail(IReadOnlyList<string> errors)
+        {
+            Dispose(owned);
+            loggers.Dispose();
+            return (null, errors);
+        }
+    }
+
+    /// <summary>The log lines' writer (text or JSON on standard output, plus a test's provider) and which categories write at which level.</summary>
+    private static LoggerFactory CreateLoggers(GatewayConfig config, GatewayHostOptions options)
+    {
+        var level = options.Environment.TryGetValue("GATEWAY_LOG_LEVEL", out var lv) && Enum.TryParse<LogLevel>(lv, true, out var parsed) ? parsed : LogLevel.Information;
+        var filters = new LoggerFilterOptions { MinLevel = level };
+        void Rule(string category, LogLevel at) => filters.Rules.Add(new LoggerFilterRule(null, category, at, null));
+        Rule("Microsoft", LogLevel.Warning);
+        Rule("System.Net.Http", LogLevel.Warning);
+        // The request line, switched on by server.logRequests whatever the general level.
+        Rule(RequestLogSink.Category, LogLevel.Information);
+        Rule(GatewayApp.LifetimeCategory, LogLevel.Information);
+        ILoggerProvider[] providers = [new LineLoggerProvider(options.LogOutput ?? Console.Out, config.Server.LogFormat == ServerConfig.JsonLogs, options.Time),
+            .. options.ExtraLogs is { } extra ? [extra] : Array.Empty<ILoggerProvider>()];
+        return new LoggerFactory(providers, filters);
+    }
+
+    /// <summary>A start given up half way: what was made so far is released (the store's connections, Redis, handlers).</summary>
+    private static void Dispose(List<object> owned)
+    {
+        for (int i = owned.Count - 1; i >= 0; i--)
+        {
+            switch (owned[i])
+            {
+                case IAsyncDisposable async: async.DisposeAsync().AsTask().GetAwaiter().GetResult(); break;
+                case IDisposable disposable: disposable.Dispose(); break;
+            }
+        }
     }
 
     private static string ListenUrlForHumans(string urls)

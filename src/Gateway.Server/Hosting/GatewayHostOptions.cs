@@ -1,7 +1,7 @@
 namespace Gateway.Server.Hosting;
 
 /// <summary>What starts a gateway: the config file, where to listen, and the environment to read.</summary>
-public sealed record GatewayHostOptions
+internal sealed record GatewayHostOptions
 {
     /// <summary>gateway.json, or null for defaults plus environment.</summary>
     public string? ConfigPath { get; init; }
@@ -15,10 +15,12 @@ public sealed record GatewayHostOptions
     public TimeProvider Time { get; init; } = TimeProvider.System;
     /// <summary>Where routing and backoff draw their chances (<see cref="System.Random.Shared"/> unless a test seeds one).</summary>
     public Random Random { get; init; } = Random.Shared;
-    /// <summary>Extra logging setup after the defaults (tests add an in-memory provider).</summary>
-    public Action<Microsoft.Extensions.Logging.ILoggingBuilder>? ConfigureLogging { get; init; }
-    /// <summary>Extra services after the gateway's own (tests add a request sink).</summary>
-    public Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? ConfigureServices { get; init; }
+    /// <summary>Where log lines go (standard output unless a test gives its own writer).</summary>
+    public TextWriter? LogOutput { get; init; }
+    /// <summary>A second log destination, with the same levels (tests keep the lines in memory).</summary>
+    public Microsoft.Extensions.Logging.ILoggerProvider? ExtraLogs { get; init; }
+    /// <summary>Request sinks after the gateway's own (tests record what each request became).</summary>
+    public IReadOnlyList<Gateway.Server.Pipeline.IRequestSink> ExtraSinks { get; init; } = [];
     /// <summary>How often each used policy's calls, failures, limit hits and time are logged.</summary>
     public TimeSpan PolicyMeterInterval { get; init; } = TimeSpan.FromMinutes(1);
 

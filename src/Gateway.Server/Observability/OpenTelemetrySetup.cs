@@ -1,8 +1,6 @@
 using System.Globalization;
 using Gateway.Server.Observability.Otlp;
 using Gateway.Server.Observability.Tracing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Gateway.Server.Observability;
 
@@ -22,12 +20,12 @@ internal static class OpenTelemetrySetup
     private const string GrpcTracePath = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
     private const string GrpcMetricsPath = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
 
-    /// <summary>Registers the exporters the environment asks for; false when it asks for none.</summary>
+    /// <summary>What the environment asks to export (either signal null when it asks for none).</summary>
     /// <exception cref="ArgumentException">A setting that cannot be used (a sampler, a number, an endpoint): the start stops with the reason.</exception>
-    public static bool AddIfConfigured(IServiceCollection services, IReadOnlyDictionary<string, string> env, TimeProvider time)
+    public static OtlpSettings Read(IReadOnlyDictionary<string, string> env)
     {
         string? Get(string name) => env.GetValueOrDefault(name) is { Length: > 0 } value ? value.Trim() : null;
-        if (string.Equals(Get("OTEL_SDK_DISABLED"), "true", StringComparison.OrdinalIgnoreCase)) return false;
+        if (string.Equals(Get("OTEL_SDK_DISABLED"), "true", StringComparison.OrdinalIgnoreCase)) return OtlpSettings.None;
         string? baseEndpoint = Get("OTEL_EXPORTER_OTLP_ENDPOINT");
         string? Signal(string signal, string setting) => Get($"OTEL_EXPORTER_OTLP_{signal}_{setting}") ?? Get($"OTEL_EXPORTER_OTLP_{setting}");
         // The signal's own endpoint is used as given; the base one gets the signal's path over HTTP (the specification's rule).
@@ -45,7 +43,8 @@ internal static class OpenTelemetrySetup
             return Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" ? (uri, grpc)
                 : throw new ArgumentException($"OTEL_EXPORTER_OTLP_{(own is null ? "" : signal + "_")}ENDPOINT: '{url}' is not an http or https URL");
         }
-        bool registered = false;
+        OtlpMetricsOptions? metricsOptions = null;
+        (OtlpTraceOptions, TraceSampler)? traceOptions = null;
         var resourceAttributes = Pairs(Get("OTEL_RESOURCE_ATTRIBUTES"), "OTEL_RESOURCE_ATTRIBUTES");
         string version = typeof(OpenTelemetrySetup).Assembly.GetName().Version?.ToString() ?? "";
         var resource = new List<KeyValuePair<string, string>>
@@ -73,15 +72,11 @@ internal static class OpenTelemetrySetup
         if (!string.Equals(Get("OTEL_METRICS_EXPORTER"), "none", StringComparison.OrdinalIgnoreCase)
             && Endpoint("METRICS", "/v1/metrics") is { } metrics)
         {
-            var options = new OtlpMetricsOptions
+            metricsOptions = new OtlpMetricsOptions
             {
                 Export = Export("METRICS", metrics, GrpcMetricsPath),
                 Interval = TimeSpan.FromMilliseconds(PositiveInt(Get("OTEL_METRIC_EXPORT_INTERVAL"), "OTEL_METRIC_EXPORT_INTERVAL") ?? 60_000),
             };
-            services.AddSingleton(options);
-            services.AddSingleton(sp => new OtlpMetricsExporter(options, sp.GetRequiredService<GatewayMetrics>(), time, sp.GetRequiredService<ILogger<OtlpMetricsExporter>>()));
-            services.AddHostedService(sp => sp.GetRequiredService<OtlpMetricsExporter>());
-            registered = true;
         }
 
         if (!string.Equals(Get("OTEL_TRACES_EXPORTER"), "none", StringComparison.OrdinalIgnoreCase)
@@ -94,13 +89,9 @@ internal static class OpenTelemetrySetup
                 MaxBatchSpans = PositiveInt(Get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"), "OTEL_BSP_MAX_EXPORT_BATCH_SIZE") ?? 512,
                 MaxQueueSpans = PositiveInt(Get("OTEL_BSP_MAX_QUEUE_SIZE"), "OTEL_BSP_MAX_QUEUE_SIZE") ?? 2048,
             };
-            var sampler = TraceSampler.FromEnvironment(env);
-            services.AddSingleton(sp => new OtlpTraceExporter(options, sp.GetRequiredService<ILogger<OtlpTraceExporter>>()));
-            services.AddHostedService(sp => sp.GetRequiredService<OtlpTraceExporter>());
-            services.AddSingleton(sp => new GatewayTracer(sp.GetRequiredService<OtlpTraceExporter>(), sampler, time, Random.Shared));
-            registered = true;
+            traceOptions = (options, TraceSampler.FromEnvironment(env));
         }
-        return registered;
+        return new OtlpSettings(metricsOptions, traceOptions?.Item1, traceOptions?.Item2);
     }
 
     /// <summary>A positive whole number (milliseconds or a count), or null when unset.</summary>
@@ -122,4 +113,12 @@ internal static class OpenTelemetrySetup
         }
         return pairs;
     }
+}
+
+/// <summary>The OTLP exports the environment asks for: metrics, traces (with their sampler), either, both or none.</summary>
+internal sealed record OtlpSettings(OtlpMetricsOptions? Metrics, OtlpTraceOptions? Traces, TraceSampler? Sampler)
+{
+    public static readonly OtlpSettings None = new(null, null, null);
+
+    public bool Any => Metrics is not null || Traces is not null;
 }

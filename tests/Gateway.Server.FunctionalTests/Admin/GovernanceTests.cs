@@ -151,7 +151,7 @@ public abstract class GovernanceTests : IDisposable
         Assert.Equal(200, first.Status);
         Assert.Equal("2", first.Response.Header("x-ratelimit-limit-requests"));
         await File.WriteAllTextAsync(config, Text(3));
-        for (int i = 0; i < 30 && gateway.Services.GetRequiredService<Gateway.Core.SnapshotHolder>().Current.Config.Keys[0].Limits.Rpm != 3; i++) await Task.Delay(100);
+        for (int i = 0; i < 30 && gateway.Parts.Snapshots.Current.Config.Keys[0].Limits.Rpm != 3; i++) await Task.Delay(100);
         // The reload raised rpm to 3 and kept the minute's count and the day's spend (0.625 USD).
         var second = await gateway.ChatAsync("gw-file-key", "openai/gpt-4o-mini", "file two", maxTokens: 8);
         Assert.Equal(200, second.Status);
@@ -326,8 +326,8 @@ public abstract class GovernanceTests : IDisposable
             Assert.Equal(201, (await gateway.CallAsync(HttpMethod.Put, "/admin/v1/providers/shared", """{"type":"mock"}""")).Status);
             // A reload that declares the same name is rejected; the stored provider keeps serving.
             await File.WriteAllTextAsync(config, """{"providers":{"shared":{"type":"mock"}}}""");
-            for (int i = 0; i < 30 && gateway.Services.GetRequiredService<ConfigWatcher>().LastFailure is null; i++) await Task.Delay(100);
-            Assert.Contains("'shared'", gateway.Services.GetRequiredService<ConfigWatcher>().LastFailure?.Reason, StringComparison.Ordinal);
+            for (int i = 0; i < 30 && gateway.Parts.Watcher.LastFailure is null; i++) await Task.Delay(100);
+            Assert.Contains("'shared'", gateway.Parts.Watcher.LastFailure?.Reason, StringComparison.Ordinal);
             Assert.Equal(200, (await gateway.ChatAsync(MasterKey, "shared/echo", "still served")).Status);
         }
         var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(dataDir: data, env: env, configPath: config));

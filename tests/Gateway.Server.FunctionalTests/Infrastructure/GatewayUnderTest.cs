@@ -1,11 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text;
 using Gateway.Server.Hosting;
-using Microsoft.Extensions.Logging;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Gateway.Server.FunctionalTests.Infrastructure;
 
@@ -13,9 +8,9 @@ namespace Gateway.Server.FunctionalTests.Infrastructure;
 public sealed class GatewayUnderTest : IAsyncDisposable
 {
     public const string MasterKey = "gw-test-master-key";
-    private readonly WebApplication _app;
+    private readonly GatewayApp _app;
 
-    private GatewayUnderTest(WebApplication app, string url, string dataDir, StringWriter banner)
+    private GatewayUnderTest(GatewayApp app, string url, string dataDir, StringWriter banner)
     {
         _app = app;
         Url = url;
@@ -24,17 +19,17 @@ public sealed class GatewayUnderTest : IAsyncDisposable
         Client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
     }
 
-    /// <summary>The gateway's services, for tests that must observe its state (a queue's length).</summary>
-    public IServiceProvider Services => _app.Services;
+    /// <summary>The gateway's parts, for tests that must observe its state (a breaker, a snapshot, the metrics).</summary>
+    internal GatewayParts Parts => _app.Parts;
 
     public string Url { get; }
     public string DataDir { get; }
     public StringWriter Banner { get; }
     public HttpClient Client { get; }
 
-    public static async Task<GatewayUnderTest> StartAsync(TestUpstream? upstream = null, string? configJson = null,
+    internal static async Task<GatewayUnderTest> StartAsync(TestUpstream? upstream = null, string? configJson = null,
         Dictionary<string, string>? env = null, bool masterKey = true, string? dataDir = null, string? configPath = null,
-        CapturingLoggerProvider? logs = null, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null, TimeProvider? time = null)
+        CapturingLoggerProvider? logs = null, IReadOnlyList<Gateway.Server.Pipeline.IRequestSink>? sinks = null, TextWriter? logOutput = null, TimeProvider? time = null)
     {
         dataDir ??= Directory.CreateTempSubdirectory("gw-test-").FullName;
         var environment = new Dictionary<string, string> { ["GATEWAY_DATA_DIR"] = dataDir, ["GATEWAY_LOG_LEVEL"] = "Warning" };
@@ -58,14 +53,15 @@ public sealed class GatewayUnderTest : IAsyncDisposable
             Urls = "http://127.0.0.1:0",
             Environment = environment,
             Banner = banner,
-            ConfigureLogging = logs is null ? null : b => b.AddProvider(logs),
-            ConfigureServices = services,
+            ExtraLogs = logs,
+            LogOutput = logOutput,
+            ExtraSinks = sinks ?? [],
             Time = time ?? TimeProvider.System,
             PolicyMeterInterval = TimeSpan.FromMilliseconds(200),
         });
         if (app is null) throw new InvalidOperationException("gateway config invalid: " + string.Join("; ", errors));
         await app.StartAsync();
-        string url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        string url = app.Addresses.First();
         return new GatewayUnderTest(app, url, dataDir, banner);
     }
 
@@ -81,10 +77,12 @@ public sealed class GatewayUnderTest : IAsyncDisposable
         (includeUsage ? ",\"stream_options\":{\"include_usage\":true}" : "") +
         ",\"messages\":[{\"role\":\"user\",\"content\":" + System.Text.Json.JsonSerializer.Serialize(text, TestJson.Default.String) + "}]}";
 
+    /// <summary>A graceful stop (what SIGTERM asks): requests in flight finish, new ones are refused.</summary>
+    internal Task StopAsync() => _app.StopAsync();
+
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
-        await _app.StopAsync();
         await _app.DisposeAsync();
     }
 }

@@ -52,7 +52,7 @@ public sealed class OtlpMetricsTests
         await using var upstream = await TestUpstream.StartAsync();
         await using var gateway = await StartAsync(upstream);
         Assert.Equal(200, (await gateway.ChatAsync(MasterKey, "openai/gpt-4o-mini", "no otlp")).Status);
-        var metrics = gateway.Services.GetService(typeof(Gateway.Server.Observability.GatewayMetrics)) as Gateway.Server.Observability.GatewayMetrics;
+        var metrics = gateway.Parts.Metrics;
         // The request's record reaches the metrics as the request ends, which may be just after the client has its answer.
         Dictionary<string, OtlpMetric> written = [];
         for (int i = 0; i < 50; i++)

@@ -3,7 +3,6 @@ using System.Net;
 using System.Text;
 using Gateway.Server.FunctionalTests.Infrastructure;
 using Gateway.Server.Pipeline;
-using Microsoft.Extensions.DependencyInjection;
 using static Gateway.Server.FunctionalTests.Infrastructure.GatewayUnderTest;
 
 namespace Gateway.Server.FunctionalTests.Pipeline;
@@ -38,7 +37,7 @@ public sealed class RequestRecordTests : IAsyncLifetime
                 { "file": "{{respond.Replace("\\", "/", StringComparison.Ordinal)}}", "models": ["canned/*"], "limits": { "timeoutMs": 3000 } }
               ]
             }
-            """, services: s => s.AddSingleton<IRequestSink>(_sink));
+            """, sinks: [_sink]);
     }
 
     public async Task DisposeAsync()

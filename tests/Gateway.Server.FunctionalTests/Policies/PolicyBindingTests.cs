@@ -179,7 +179,7 @@ public sealed class PolicyBindingTests : IAsyncLifetime
               "policies": [ { "file": "{{file}}", "models": ["openai/*"], "limits": { "timeoutMs": 10000, "maxStatements": 2000000000, "maxMemoryBytes": 100000000000 } } ]
             }
             """);
-        var runner = gateway.Services.GetRequiredService<Gateway.Policies.PolicyRegistry>().Runner;
+        var runner = gateway.Parts.Policies.Runner;
         Assert.Equal(1, runner.Workers);
         var slow = Enumerable.Range(0, 8).Select(_ => gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-4o-mini", "slow")))).ToArray();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);

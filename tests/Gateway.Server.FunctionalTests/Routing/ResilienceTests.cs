@@ -221,7 +221,7 @@ public sealed class ResilienceTests : IAsyncLifetime
     {
         await using var gateway = await Start("""{ "g": { "queue": { "maxWaitMs": 10000 }, "deployments": [ { "provider": "a", "model": "m1", "maxConcurrency": 1 } ] } }""");
         string tag = Tag();
-        var state = ((Gateway.Core.Routing.DeploymentStates)gateway.Services.GetService(typeof(Gateway.Core.Routing.DeploymentStates))!).Get("a", "m1");
+        var state = gateway.Parts.Deployments.Get("a", "m1");
         var busy = gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{tag} first fault:slow-headers:1500")));
         Assert.True(await Until(() => state.InFlight == 1), "the first request never took the slot");
         var lowRequest = Post("/v1/chat/completions", Chat("g", $"{tag} prio-low"));
@@ -406,7 +406,7 @@ public sealed class ResilienceTests : IAsyncLifetime
             using var broken = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{Tag()} fault:reset-mid-stream a b c d", stream: true)));
             Assert.Contains("\"error\"", await broken.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
-        var state = gateway.Services.GetRequiredService<Gateway.Core.SnapshotHolder>().Current.Groups["g"].Deployments;
+        var state = gateway.Parts.Snapshots.Current.Groups["g"].Deployments;
         Assert.All(state, d => Assert.True(d.State.IsOpen, d.Name));
     }
 
@@ -424,7 +424,7 @@ public sealed class ResilienceTests : IAsyncLifetime
             string text = i % 4 < 2 ? "fault:500-model:m1" : "x";
             using var response = await gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", text)));
         }
-        var deployments = gateway.Services.GetRequiredService<Gateway.Core.SnapshotHolder>().Current.Groups["g"].Deployments;
+        var deployments = gateway.Parts.Snapshots.Current.Groups["g"].Deployments;
         Assert.True(deployments[0].State.IsOpen);
         Assert.False(deployments[1].State.IsOpen);
         Assert.True(deployments[0].State.ConsecutiveFailures < 100);
@@ -460,7 +460,7 @@ public sealed class ResilienceTests : IAsyncLifetime
     public async Task TimeQueuedForASlot_DoesNotCountAgainstTheFirstByteLimit()
     {
         await using var gateway = await Start("""{ "g": { "timeouts": { "firstByteMs": 3000 }, "deployments": [ { "provider": "a", "model": "m1", "maxConcurrency": 1 } ] } }""");
-        var state = gateway.Services.GetRequiredService<Gateway.Core.Routing.DeploymentStates>().Get("a", "m1");
+        var state = gateway.Parts.Deployments.Get("a", "m1");
         // The first holds the only slot for 2 s; the second waits for it, then takes 1.5 s itself:
         // 3.5 s in all, past the 3 s limit, but only 1.5 s of it at the provider.
         var holding = gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("g", $"{Tag()} fault:slow-headers:2000")));

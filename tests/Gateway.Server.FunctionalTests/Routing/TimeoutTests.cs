@@ -34,7 +34,7 @@ public sealed class TimeoutTests : IAsyncLifetime
         Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(1900), $"the stream ended after {clock.Elapsed}, not at the idle limit");
         Assert.Contains("did not send the next stream event within 300 ms", body, StringComparison.Ordinal);
         Assert.DoesNotContain("[DONE]", body, StringComparison.Ordinal);
-        var deployment = gateway.Services.GetRequiredService<SnapshotHolder>().Current.Groups["g"].Deployments[0];
+        var deployment = gateway.Parts.Snapshots.Current.Groups["g"].Deployments[0];
         Assert.True(deployment.State.IsOpen);
     }
 
