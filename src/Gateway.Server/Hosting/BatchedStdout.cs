@@ -52,24 +52,14 @@ internal sealed class BatchedStdout : TextWriter
     }
 
     /// <summary>
-    /// File descriptor 1 as a plain stream. Not <see cref="Console.OpenStandardOutput()"/>: its writes take
-    /// a lock on <see cref="Console.Out"/>, which is this writer's synchronized wrapper, held by a logger
+    /// File descriptor 1, written with write(2) (<see cref="DescriptorStream"/>). Not <see cref="Console.OpenStandardOutput()"/>:
+    /// its writes take a lock on <see cref="Console.Out"/>, which is this writer's synchronized wrapper, held by a logger
     /// while it waits for this writer's own lock. A flush from the timer then held that lock and waited for
-    /// Console.Out: the two deadlocked, the console logger's queue filled, every log call blocked, and
-    /// thousands of thread-pool threads piled up (seen under 9,000 streams).
+    /// Console.Out: the two deadlocked, the logger's calls blocked, and thousands of thread-pool threads piled up
+    /// (seen under 9,000 streams). Nor a <see cref="FileStream"/>: over a file it writes at an offset of its own,
+    /// over what standard error wrote to the same file.
     /// </summary>
-    internal static Stream OpenStandardOutput()
-    {
-        try
-        {
-            return new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0);
-        }
-        catch (Exception ex) when (ex is IOException or ArgumentException or UnauthorizedAccessException)
-        {
-            // No usable standard output (closed, or not writable): lines are dropped, the gateway serves on.
-            return Stream.Null;
-        }
-    }
+    internal static Stream OpenStandardOutput() => new DescriptorStream(1);
 
     public override void Write(char value) => Write(new ReadOnlySpan<char>(in value));
 

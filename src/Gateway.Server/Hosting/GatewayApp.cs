@@ -42,6 +42,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
     private readonly List<object> _owned;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _started, _stopping, _disposed;
+    private volatile bool _listening;
 
     internal GatewayApp(string urls, RequestDelegate handler, LoggerFactory loggers, IReadOnlyList<IHostedService> background, List<object> owned, GatewayParts parts)
     {
@@ -80,6 +81,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         if (Interlocked.Exchange(ref _started, 1) != 0 || Volatile.Read(ref _stopping) != 0) throw new InvalidOperationException("a gateway starts once");
         foreach (var service in _background) await service.StartAsync(cancellation).ConfigureAwait(false);
         await _server.StartAsync(_application, cancellation).ConfigureAwait(false);
+        _listening = true;
         foreach (string address in Addresses) Log.Listening(_lifetime, address);
     }
 
@@ -95,7 +97,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         {
             if (Volatile.Read(ref _started) != 0)
             {
-                Log.Stopping(_lifetime);
+                if (_listening) Log.Stopping(_lifetime);
                 using (var drain = new CancellationTokenSource(DrainTimeout))
                     await _server.StopAsync(drain.Token).ConfigureAwait(false);
                 for (int i = _background.Count - 1; i >= 0; i--)
