@@ -32,6 +32,9 @@ internal static partial class GatewayHost
         if (!load.IsValid) return (null, load.Errors);
         var config = load.Config!;
         string urls = options.Urls ?? config.Server.Urls;
+        // Kestrel would need a certificate, and the gateway configures none: TLS ends in front of it.
+        if (urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault(u => u.StartsWith("https:", StringComparison.OrdinalIgnoreCase)) is { } https)
+            throw new GatewayStartException($"{https}: the gateway listens on http:// only; end TLS in front of it (a load balancer, an ingress, nginx) and give it an http:// address.");
 
         // The data folder is made by whatever first needs it (the first-start key, later the store), not here.
         byte[]? bootstrapHash;

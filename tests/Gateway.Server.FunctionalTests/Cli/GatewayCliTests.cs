@@ -209,4 +209,14 @@ public class GatewayCliTests
         Assert.Equal(2, code);
         Assert.Contains("does not exist", errors);
     }
+
+    [Fact]
+    public async Task Serve_AnHttpsAddress_IsOneLineSayingWhereTlsEnds_ExitOne()
+    {
+        string config = Path.Combine(Directory.CreateTempSubdirectory("gw-https-").FullName, "gateway.json");
+        await File.WriteAllTextAsync(config, """{ "keys": [] }""");
+        var (code, _, errors) = await Run("serve", "--config", config, "--urls", "http://127.0.0.1:0;https://127.0.0.1:0");
+        Assert.Equal(1, code);
+        Assert.Equal("gateway: cannot start: https://127.0.0.1:0: the gateway listens on http:// only; end TLS in front of it (a load balancer, an ingress, nginx) and give it an http:// address.", errors.Trim());
+    }
 }
