@@ -71,7 +71,12 @@ internal sealed partial class ConfigReader(IReadOnlyDictionary<string, string> e
             if (TryGet(s, "urls", out var urls) && String(urls, "server.urls") is { } u)
             {
                 foreach (var url in u.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                    CheckUrl(url, "server.urls", allowWildcardHost: true);
+                {
+                    if (url.StartsWith("https:", StringComparison.OrdinalIgnoreCase))
+                        _errors.Add($"server.urls: '{url}': the gateway listens on http:// only; end TLS in front of it (a load balancer, an ingress, nginx)");
+                    else
+                        CheckUrl(url, "server.urls", allowWildcardHost: true);
+                }
                 server = server with { Urls = u };
             }
             if (TryGet(s, "maxBodyBytes", out var max) && Long(max, "server.maxBodyBytes", 1, long.MaxValue) is { } m)

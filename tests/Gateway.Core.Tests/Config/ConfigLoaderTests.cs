@@ -85,6 +85,14 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void ServerUrls_HttpsIsRefused_WithWhereTlsEnds()
+    {
+        var bad = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, """{"server":{"urls":"http://0.0.0.0:8080;https://0.0.0.0:8443"}}""", "gw.json", NoEnv);
+        Assert.Equal(["server.urls: 'https://0.0.0.0:8443': the gateway listens on http:// only; end TLS in front of it (a load balancer, an ingress, nginx)"], bad.Errors);
+        Assert.True(ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, """{"server":{"urls":"http://0.0.0.0:8080"}}""", "gw.json", NoEnv).IsValid);
+    }
+
+    [Fact]
     public void Load_EnvironmentKeyWithATrailingNewline_IsAConfigError()
     {
         var result = ConfigLoader.LoadText(Gateway.Providers.BuiltInProviders.Catalog, null, "env", new Dictionary<string, string> { ["OPENAI_API_KEY"] = "sk-abc\n" });
