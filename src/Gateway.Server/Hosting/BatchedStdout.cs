@@ -19,15 +19,15 @@ internal sealed class BatchedStdout : TextWriter
 
     private readonly Stream _out;
     private readonly Lock _gate = new();
-    private readonly Timer _timer;
+    private readonly ITimer _timer;
     private byte[] _buffer = new byte[2 * FlushBytes];
     private int _length;
     private bool _scheduled, _disposed;
 
-    internal BatchedStdout(Stream output)
+    internal BatchedStdout(Stream output, TimeProvider? time = null)
     {
         _out = output;
-        _timer = new Timer(static state => ((BatchedStdout)state!).Flush(), this, Timeout.Infinite, Timeout.Infinite);
+        _timer = (time ?? TimeProvider.System).CreateTimer(static state => ((BatchedStdout)state!).Flush(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     public override Encoding Encoding { get; } = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);

@@ -32,7 +32,7 @@ public sealed class CacheGateway : IAsyncLifetime
                 "plain": { "deployments": [ { "provider": "oa", "model": "gpt-test" } ] },
                 "tiny": { "deployments": [ { "provider": "oa", "model": "gpt-test" } ] }
               },
-              "policies": [ { "file": "{{policy}}", "models": ["marked"] } ],
+              "policies": [ { "file": "{{policy}}", "models": ["marked"], "limits": { "timeoutMs": 3000 } } ],
               "cache": { "models": { "cached": {}, "marked": {}, "tiny": { "maxEntryBytes": 1024 }, "claude/claude-test": {}, "oa/text-embedding-test": {} } }
             }
             """);

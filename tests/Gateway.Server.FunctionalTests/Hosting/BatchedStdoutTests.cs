@@ -36,14 +36,16 @@ public class BatchedStdoutTests
     }
 
     [Fact]
-    public async Task Lines_WaitAtMostTheDelay_ThenLeaveTogetherInOneWrite()
+    public void Lines_WaitAtMostTheDelay_ThenLeaveTogetherInOneWrite()
     {
         var stream = new RecordingStream();
-        using var writer = new BatchedStdout(stream);
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        using var writer = new BatchedStdout(stream, time);
         writer.WriteLine("one");
+        time.Advance(BatchedStdout.Delay / 2);
         writer.WriteLine("two é");
         Assert.Empty(stream.Writes); // kept for the others that may follow
-        for (int i = 0; i < 200 && stream.Writes.Count == 0; i++) await Task.Delay(10);
+        time.Advance(BatchedStdout.Delay / 2); // the first line's wait is over: both go
         Assert.Equal(["one\ntwo é\n".Replace("\n", Environment.NewLine, StringComparison.Ordinal)], stream.Writes.Select(w => Encoding.UTF8.GetString(w)));
     }
 
