@@ -128,7 +128,8 @@ internal static partial class GatewayHost
                 }
             };
         GovernanceSync? sync = null;
-        var broadcast = redis is null ? null : Own(new Gateway.Storage.Redis.RedisBroadcast(redis, () => sync!.Apply(),
+        // An announcement that arrives before the sync exists needs nothing: the sync's start reads the store.
+        var broadcast = redis is null ? null : Own(new Gateway.Storage.Redis.RedisBroadcast(redis, () => sync?.Apply(),
             warning => Log.SharedStore(loggers.CreateLogger("Gateway.Scale"), warning)));
         var governanceStore = store?.Governance;
         var gate = new GovernanceGate(governor, time, loggers.CreateLogger<GovernanceGate>(), sharedGovernor, governanceStore,

@@ -98,7 +98,7 @@ internal sealed class OtlpMetricsExporter : BackgroundService
 
     private ulong Now() => (ulong)(_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
 
-    /// <summary>Idempotent: the container disposes it both as itself and as a hosted service.</summary>
+    /// <summary>Idempotent: a dispose may follow its own stop, or come alone when the start was given up.</summary>
     public override void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;

@@ -126,7 +126,7 @@ internal sealed class OtlpTraceExporter : BackgroundService
         }
     }
 
-    /// <summary>Idempotent: the container disposes it both as itself and as a hosted service.</summary>
+    /// <summary>Idempotent: a dispose may follow its own stop, or come alone when the start was given up.</summary>
     public override void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
