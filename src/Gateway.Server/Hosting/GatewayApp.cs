@@ -98,8 +98,16 @@ internal sealed partial class GatewayApp : IAsyncDisposable
             if (Volatile.Read(ref _started) != 0)
             {
                 if (_listening) Log.Stopping(_lifetime);
-                using (var drain = new CancellationTokenSource(DrainTimeout))
+                try
+                {
+                    using var drain = new CancellationTokenSource(DrainTimeout);
                     await _server.StopAsync(drain.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    // The background services still stop: the request log's last rows and the spend are written either way.
+                    Log.StopFailed(_lifetime, "the server", ex);
+                }
                 for (int i = _background.Count - 1; i >= 0; i--)
                 {
                     try

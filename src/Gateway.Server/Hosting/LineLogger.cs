@@ -19,7 +19,8 @@ internal sealed class LineLoggerProvider(TextWriter output, bool json, TimeProvi
     [ThreadStatic] private static ArrayBufferWriter<char>? t_line;
 
     private readonly Lock _gate = new();
-    private readonly bool _colors = !json && (colors ?? !Console.IsOutputRedirected);
+    // Colours on a terminal only: never in a file, a pipe, or a writer of a test's own.
+    private readonly bool _colors = !json && (colors ?? (ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected));
 
     public ILogger CreateLogger(string categoryName) => new LineLogger(categoryName, this);
 
