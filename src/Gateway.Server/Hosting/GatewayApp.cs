@@ -134,15 +134,21 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _server.Dispose();
         _pool.Dispose();
-        for (int i = _owned.Count - 1; i >= 0; i--)
+        await DisposeAllAsync(_owned).ConfigureAwait(false);
+        _loggers.Dispose();
+    }
+
+    /// <summary>Releases what the build made, last made first (so the store, made first, goes last).</summary>
+    internal static async ValueTask DisposeAllAsync(List<object> owned)
+    {
+        for (int i = owned.Count - 1; i >= 0; i--)
         {
-            switch (_owned[i])
+            switch (owned[i])
             {
                 case IAsyncDisposable async: await async.DisposeAsync().ConfigureAwait(false); break;
                 case IDisposable disposable: disposable.Dispose(); break;
             }
         }
-        _loggers.Dispose();
     }
 
     /// <summary>

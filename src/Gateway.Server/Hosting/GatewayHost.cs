@@ -278,17 +278,7 @@ internal static partial class GatewayHost
     }
 
     /// <summary>A start given up half way: what was made so far is released (the store's connections, Redis, handlers).</summary>
-    private static void Dispose(List<object> owned)
-    {
-        for (int i = owned.Count - 1; i >= 0; i--)
-        {
-            switch (owned[i])
-            {
-                case IAsyncDisposable async: async.DisposeAsync().AsTask().GetAwaiter().GetResult(); break;
-                case IDisposable disposable: disposable.Dispose(); break;
-            }
-        }
-    }
+    private static void Dispose(List<object> owned) => GatewayApp.DisposeAllAsync(owned).AsTask().GetAwaiter().GetResult();
 
     private static string ListenUrlForHumans(string urls)
     {
