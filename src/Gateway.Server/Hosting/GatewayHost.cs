@@ -48,9 +48,25 @@ internal static partial class GatewayHost
                 + "Make the folder writable, point GATEWAY_DATA_DIR elsewhere, or set GATEWAY_MASTER_KEY.", ex);
         }
 
-        // The store: opened and brought to the current schema before anything listens.
+        // What the store, Redis and the cache ask of each other, checked before anything is opened.
         var (storeLocation, storeProblem) = StorageLocation.Parse(config.Storage.Database, config.Storage.DataDir);
         if (storeProblem is not null) return (null, [storeProblem]);
+        if (config.Storage.Redis is { } redisSetting)
+        {
+            var (_, _, redisProblem) = Gateway.Storage.Redis.RedisConnection.Parse(redisSetting);
+            if (redisProblem is not null) return (null, [redisProblem]);
+            if (storeLocation is null) return (null, ["storage.redis shares limits and budgets between replicas, which also need one database: set storage.database (a postgres:// URL)"]);
+        }
+        if (config.Cache.Store == CacheConfig.RedisStore && config.Storage.Redis is null)
+            return (null, ["cache.store: \"redis\" keeps the cache in storage.redis (GATEWAY_REDIS_URL), which is not set"]);
+        if (config.Cache.Store == CacheConfig.DatabaseStore && storeLocation is null)
+            return (null, ["cache.store: \"database\" keeps the cache in the store's database, and storage.database is \"none\": use \"memory\", or give the gateway a store"]);
+        if (config.Cache.Store == CacheConfig.SqliteStore && storeLocation is not { IsPostgres: false })
+            return (null, [storeLocation is null
+                ? "cache.store: \"sqlite\" keeps the cache in the store's database, and storage.database is \"none\": use \"memory\", or give the gateway a store"
+                : "cache.store: \"sqlite\" keeps the cache in a SQLite store, and storage.database is PostgreSQL: use \"database\" (the same, in PostgreSQL) or \"redis\""]);
+
+        // The store: opened and brought to the current schema before anything listens.
         GatewayStore? store = null;
         if (storeLocation is not null)
         {
@@ -70,29 +86,18 @@ internal static partial class GatewayHost
         Gateway.Storage.Redis.RedisConnection? redis = null;
         if (config.Storage.Redis is { } redisUrl)
         {
-            var (_, _, redisProblem) = Gateway.Storage.Redis.RedisConnection.Parse(redisUrl);
-            if (redisProblem is not null) return (null, [redisProblem]);
-            if (store is null) return (null, ["storage.redis shares limits and budgets between replicas, which also need one database: set storage.database (a postgres:// URL)"]);
             long cluster;
             try
             {
-                cluster = store.ClusterId();
+                cluster = store!.ClusterId();
             }
             catch (StorageException ex)
             {
+                Dispose([store!]);
                 throw new GatewayStartException("cannot read the store's cluster id: " + ex.Message, ex);
             }
             redis = Gateway.Storage.Redis.RedisConnection.Open(redisUrl, cluster.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
-
-        if (config.Cache.Store == CacheConfig.RedisStore && redis is null)
-            return (null, ["cache.store: \"redis\" keeps the cache in storage.redis (GATEWAY_REDIS_URL), which is not set"]);
-        if (config.Cache.Store == CacheConfig.DatabaseStore && store is null)
-            return (null, ["cache.store: \"database\" keeps the cache in the store's database, and storage.database is \"none\": use \"memory\", or give the gateway a store"]);
-        if (config.Cache.Store == CacheConfig.SqliteStore && store?.Sqlite is null)
-            return (null, [store is null
-                ? "cache.store: \"sqlite\" keeps the cache in the store's database, and storage.database is \"none\": use \"memory\", or give the gateway a store"
-                : "cache.store: \"sqlite\" keeps the cache in a SQLite store, and storage.database is PostgreSQL: use \"database\" (the same, in PostgreSQL) or \"redis\""]);
 
         var loggers = CreateLoggers(config, options);
         var logger = loggers.CreateLogger("Gateway");

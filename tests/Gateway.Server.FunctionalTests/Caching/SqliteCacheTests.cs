@@ -42,6 +42,16 @@ public class SqliteCacheTests
     }
 
     [Fact]
+    public async Task ACacheStoreTheSettingsCannotGive_IsRefusedBeforeTheStoreIsOpened()
+    {
+        string data = Directory.CreateTempSubdirectory("gw-cache-order-").FullName;
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            StartAsync(dataDir: data, configJson: """{ "cache": { "store": "redis", "models": { "*": {} } } }"""));
+        Assert.Contains("cache.store: \"redis\" keeps the cache in storage.redis", error.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(data, "gateway.db")), "the store was opened (and migrated) for a start refused by its settings");
+    }
+
+    [Fact]
     public async Task WithoutAStore_TheSqliteCacheIsAConfigError()
     {
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
