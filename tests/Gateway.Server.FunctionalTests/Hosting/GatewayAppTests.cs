@@ -12,15 +12,18 @@ public class GatewayAppTests
     {
         await using var upstream = await TestUpstream.StartAsync();
         await using var gateway = await StartAsync(upstream);
-        var pending = gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-4o-mini", "in flight fault:slow-headers:1500")));
-        await Task.Delay(400);
+        string tag = "in flight " + Guid.NewGuid().ToString("N");
+        var pending = gateway.Client.SendAsync(Post("/v1/chat/completions", Chat("openai/gpt-4o-mini", tag + " fault:slow-headers:1500")));
+        // In flight: the upstream has it, and holds its answer for 1.5 s.
+        for (int i = 0; i < 200 && upstream.Matching(tag).Length == 0; i++) await Task.Delay(25);
+        Assert.Single(upstream.Matching(tag));
         Assert.False(pending.IsCompleted);
 
         var stopping = gateway.StopAsync();
         using (var answer = await pending)
         {
             Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
-            Assert.Contains("in flight", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Contains(tag, await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
         await stopping.WaitAsync(TimeSpan.FromSeconds(10));
 
