@@ -44,7 +44,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
     private int _started, _stopping, _disposed;
     private volatile bool _listening;
 
-    internal GatewayApp(string urls, RequestDelegate handler, LoggerFactory loggers, IReadOnlyList<IHostedService> background, List<object> owned, GatewayParts parts)
+    internal GatewayApp(IEnumerable<string> urls, RequestDelegate handler, LoggerFactory loggers, IReadOnlyList<IHostedService> background, List<object> owned, GatewayParts parts)
     {
         _loggers = loggers;
         _lifetime = loggers.CreateLogger(LifetimeCategory);
@@ -63,7 +63,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         _pool = new PinnedBlockPool(TimeProvider.System);
         _server = new KestrelServer(Options.Create(kestrel), new SocketTransportFactory(Options.Create(PinnedBlockPool.TransportOptions(_pool)), loggers), loggers);
         var addresses = _server.Features.Get<IServerAddressesFeature>()!.Addresses;
-        foreach (string url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)) addresses.Add(url);
+        foreach (string url in urls) addresses.Add(url);
     }
 
     public GatewayParts Parts { get; }

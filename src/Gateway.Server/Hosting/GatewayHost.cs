@@ -31,9 +31,9 @@ internal static partial class GatewayHost
         var load = ConfigLoader.LoadFile(Gateway.Providers.BuiltInProviders.Catalog, options.ConfigPath, options.Environment);
         if (!load.IsValid) return (null, load.Errors);
         var config = load.Config!;
-        string urls = options.Urls ?? config.Server.Urls;
+        string[] urls = (options.Urls ?? config.Server.Urls).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         // Kestrel would need a certificate, and the gateway configures none: TLS ends in front of it.
-        if (urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault(u => u.StartsWith("https:", StringComparison.OrdinalIgnoreCase)) is { } https)
+        if (urls.FirstOrDefault(u => u.StartsWith("https:", StringComparison.OrdinalIgnoreCase)) is { } https)
             throw new GatewayStartException($"{https}: the gateway listens on http:// only; end TLS in front of it (a load balancer, an ingress, nginx) and give it an http:// address.");
 
         // The data folder is made by whatever first needs it (the first-start key, later the store), not here.
@@ -285,9 +285,9 @@ internal static partial class GatewayHost
     /// <summary>A start given up half way: what was made so far is released (the store's connections, Redis, handlers).</summary>
     private static void Dispose(List<object> owned) => GatewayApp.DisposeAllAsync(owned).AsTask().GetAwaiter().GetResult();
 
-    private static string ListenUrlForHumans(string urls)
+    private static string ListenUrlForHumans(string[] urls)
     {
-        string first = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? "http://127.0.0.1:8080";
+        string first = urls.FirstOrDefault() ?? "http://127.0.0.1:8080";
         return first.Replace("://*", "://127.0.0.1", StringComparison.Ordinal).Replace("://+", "://127.0.0.1", StringComparison.Ordinal)
             .Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal).Replace("://[::]", "://127.0.0.1", StringComparison.Ordinal).TrimEnd('/');
     }
