@@ -9,6 +9,7 @@ using Jint.Native.Object;
 using Jint.Runtime;
 using Jint.Runtime.Descriptors;
 using Jint.Runtime.Interop;
+using Gateway.Policies.Json;
 using Gateway.Policies.Sandbox;
 
 namespace Gateway.Policies;
@@ -219,14 +220,14 @@ public sealed class CompiledPolicy
             // remaining stack and throws a RangeError, instead of overflowing it and ending the process.
             options.Constraints.StackOverflowGuard = true;
         });
-        var host = new PolicyEngine(engine, Name, AllowedHeaders, budget, keyId);
+        var host = new PolicyEngine(engine, Name, AllowedHeaders, budget, keyId, Limits.MaxJsonDepth);
         var harden = PolicySandbox.Apply(engine, budget);
         var module = _module;
         engine.Modules.Add(Specifier, builder => builder.AddModule(in module));
         var exports = engine.Modules.Import(Specifier);
         foreach (var key in exports.GetOwnPropertyKeys())
             engine.Call(harden, JsValue.Undefined, [exports.Get(key)]);
-        host.Bind(exports, harden);
+        host.Bind(exports);
         budget.Setup = false;
         return host;
     }
@@ -245,24 +246,36 @@ internal sealed class PolicyEngine
 
     // One of each per engine, like the engine itself used by one call at a time: a parser's intern
     // tables alone are 12 KB, which a parser made per call allocated anew every time.
-    private readonly JsonParser _parser;
-    private readonly JsonSerializer _serializer;
+    private readonly JsonProjection _projection;
+    private readonly PolicyJsonWriter _writer;
 
-    /// <summary>The current call's <c>ctx</c>: the only object the lazy members' accessors fill in.</summary>
-    private ObjectInstance? _ctx;
+    /// <summary>The current call's <c>ctx</c>: the only object whose lazy members are filled in.</summary>
+    private JsObject? _ctx;
 
-    /// <summary><c>ctx</c>'s members that cost objects to build, each made on first read (most hooks read none of them).</summary>
-    private (string Name, JsValue Get, JsValue Set)[] _lazyMembers = [];
+    /// <summary>
+    /// <c>ctx</c>: four plain values, and three members that cost objects to build, each made on first
+    /// read (most hooks read none of them). One layout for every engine: its factories reach the engine
+    /// through the object's state.
+    /// </summary>
+    private static readonly JsObjectLayout ContextLayout = JsObjectLayout.CreateBuilder()
+        .Add("model").Add("operation").Add("keyId").Add("tenant")
+        .AddLazy("metadata", static (ctx, state) => ((PolicyEngine)state!).Member(ctx, static (host, c) => host.Strings(c.Metadata, null)))
+        .AddLazy("headers", static (ctx, state) => ((PolicyEngine)state!).Member(ctx, static (host, c) => host.Strings(c.Headers, host.allowedHeaders)))
+        .AddLazy("candidates", static (ctx, state) => ((PolicyEngine)state!).Member(ctx, static (host, c) => host.Candidates(c)))
+        .Build();
 
-    public PolicyEngine(Engine engine, string policyName, IReadOnlyList<string> allowedHeaders, CallBudget budget, string? keyId)
+    private static readonly JsString Chat = JsString.Create("chat"), Embeddings = JsString.Create("embeddings");
+
+    public PolicyEngine(Engine engine, string policyName, IReadOnlyList<string> allowedHeaders, CallBudget budget, string? keyId, int maxJsonDepth)
     {
         this.engine = engine;
         this.policyName = policyName;
         this.allowedHeaders = allowedHeaders;
         Budget = budget;
         KeyId = keyId;
-        _parser = new JsonParser(engine);
-        _serializer = new JsonSerializer(engine);
+        var parser = new JsonParser(engine);
+        _projection = new JsonProjection(engine, parser, maxJsonDepth);
+        _writer = new PolicyJsonWriter(engine, new JsonSerializer(engine), _projection, maxJsonDepth);
         // A call the gateway gave up on no longer reaches its request's vault.
         PolicyHelpers.Install(engine, () => budget.Abandoned ? null : _context);
     }
@@ -272,14 +285,8 @@ internal sealed class PolicyEngine
     /// <summary>The only key whose calls this engine serves (null: calls without a key, and compiling).</summary>
     public string? KeyId { get; }
 
-    public void Bind(ObjectInstance exports, JsValue harden)
+    public void Bind(ObjectInstance exports)
     {
-        _lazyMembers =
-        [
-            Lazy("metadata", harden, c => Strings(c.Metadata, null)),
-            Lazy("headers", harden, c => Strings(c.Headers, allowedHeaders)),
-            Lazy("candidates", harden, Candidates),
-        ];
         onRequest = exports.Get("onRequest") as Function;
         route = exports.Get("route") as Function;
         onResponse = exports.Get("onResponse") as Function;
@@ -310,7 +317,7 @@ internal sealed class PolicyEngine
             JsValue value;
             try
             {
-                value = _parser.Parse(json);
+                value = _projection.Project(json);
             }
             catch (Exception ex) when (IsScriptFailure(ex))
             {
@@ -323,7 +330,7 @@ internal sealed class PolicyEngine
                 site?.InputRead();
             }
             var result = engine.Invoke(hook, value, Context(context));
-            if (kind == PolicyHooks.OnChunk && result.IsObject() && result.AsObject().Get("chunk") is ObjectInstance wrapped)
+            if (kind == PolicyHooks.OnChunk && result.IsObject() && LazyJsonObject.Member(result.AsObject(), "chunk") is ObjectInstance wrapped)
             {
                 var hold = result.AsObject().Get("hold");
                 var outcome = Interpret(wrapped, output);
@@ -335,7 +342,7 @@ internal sealed class PolicyEngine
             if (!result.IsString() || result.AsString().Length == 0)
                 return PolicyOutcome.Failed($"policy '{policyName}': route returned {result.Type}, expected a model name", false);
             value.AsObject().Set("model", result);
-            _serializer.Serialize(value, output);
+            _writer.Write(value, output);
             return PolicyOutcome.Changed;
         }
         catch (Exception ex) when (IsScriptFailure(ex))
@@ -346,6 +353,7 @@ internal sealed class PolicyEngine
         {
             _context = null;
             _ctx = null;
+            _projection.Release();
         }
     }
 
@@ -355,7 +363,7 @@ internal sealed class PolicyEngine
         if (!result.IsObject() || result.IsArray())
             return PolicyOutcome.Failed($"policy '{policyName}': the hook returned {result.Type}, expected the object, {{ reject }} or {{ respond }}", false);
         var obj = result.AsObject();
-        var reject = obj.Get("reject");
+        var reject = LazyJsonObject.Member(obj, "reject");
         if (!reject.IsUndefined())
         {
             int status = 403;
@@ -373,54 +381,37 @@ internal sealed class PolicyEngine
             }
             return PolicyOutcome.Reject(status, message);
         }
-        var respond = obj.Get("respond");
+        var respond = LazyJsonObject.Member(obj, "respond");
         if (!respond.IsUndefined())
         {
             if (!respond.IsObject()) return PolicyOutcome.Failed($"policy '{policyName}': respond must be an object", false);
-            _serializer.Serialize(respond, output);
+            _writer.Write(respond, output);
             return PolicyOutcome.Respond;
         }
-        _serializer.Serialize(result, output);
+        _writer.Write(result, output);
         return PolicyOutcome.Changed;
     }
 
     private JsObject Context(PolicyContext context)
     {
-        var ctx = new JsObject(engine);
-        ctx.Set("model", context.Model);
-        ctx.Set("operation", context.Operation == PolicyOperation.Embeddings ? "embeddings" : "chat");
-        ctx.Set("keyId", context.KeyId is null ? JsValue.Null : context.KeyId);
-        ctx.Set("tenant", context.Tenant is null ? JsValue.Null : context.Tenant);
-        foreach (var (name, get, set) in _lazyMembers)
-            ctx.DefineOwnProperty(name, new GetSetPropertyDescriptor(get, set, enumerable: true, configurable: true));
+        var ctx = JsObject.Create(engine, ContextLayout,
+        [
+            JsString.Create(context.Model),
+            context.Operation == PolicyOperation.Embeddings ? Embeddings : Chat,
+            context.KeyId is null ? JsValue.Null : JsString.Create(context.KeyId),
+            context.Tenant is null ? JsValue.Null : JsString.Create(context.Tenant),
+            null, null, null,
+        ], this);
         _ctx = ctx;
         return ctx;
     }
 
     /// <summary>
-    /// An accessor pair for a member of <c>ctx</c>: the first read builds the value and leaves it as a
-    /// plain data member (a write likewise). The accessors act only on the current call's <c>ctx</c>, so
-    /// one kept by a policy builds nothing in a later call; they are hardened like the module's exports.
+    /// A lazy member of <c>ctx</c>, built on its first read. Only the current call's <c>ctx</c> gets one:
+    /// a <c>ctx</c> a policy kept past its call builds nothing from a later request.
     /// </summary>
-    private (string, JsValue, JsValue) Lazy(string name, JsValue harden, Func<PolicyContext, JsValue> build)
-    {
-        var get = new ClrFunction(engine, "get " + name, (self, _) =>
-        {
-            if (!ReferenceEquals(self, _ctx) || _context is not { } context) return JsValue.Undefined;
-            var value = build(context);
-            _ctx.DefineOwnProperty(name, new PropertyDescriptor(value, PropertyFlag.ConfigurableEnumerableWritable));
-            return value;
-        }, 0, PropertyFlag.Configurable);
-        var set = new ClrFunction(engine, "set " + name, (self, args) =>
-        {
-            if (ReferenceEquals(self, _ctx))
-                _ctx!.DefineOwnProperty(name, new PropertyDescriptor(args.Length > 0 ? args[0] : JsValue.Undefined, PropertyFlag.ConfigurableEnumerableWritable));
-            return JsValue.Undefined;
-        }, 1, PropertyFlag.Configurable);
-        engine.Call(harden, JsValue.Undefined, [get]);
-        engine.Call(harden, JsValue.Undefined, [set]);
-        return (name, get, set);
-    }
+    private JsValue Member(JsObject ctx, Func<PolicyEngine, PolicyContext, JsValue> build) =>
+        ReferenceEquals(ctx, _ctx) && _context is { } context ? build(this, context) : JsValue.Undefined;
 
     /// <param name="only">When set, only these names (the headers the operator allowed this policy: one the request carries but the binding does not name is simply absent).</param>
     private JsObject Strings(IReadOnlyDictionary<string, string> values, IReadOnlyList<string>? only)

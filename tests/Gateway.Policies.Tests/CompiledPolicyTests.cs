@@ -55,7 +55,7 @@ public class CompiledPolicyTests
               const first = ctx.candidates;
               ctx.headers = 'replaced';
               req.seen = { keys, whole, same: first === ctx.candidates, headers: ctx.headers, tag: ctx.candidates[0].tags[0], meta: ctx.metadata.team,
-                           frozen: Object.isFrozen(Object.getOwnPropertyDescriptor(ctx, 'metadata').get) };
+                           data: 'value' in Object.getOwnPropertyDescriptor(ctx, 'metadata') };
               return req;
             }
             """);
@@ -74,21 +74,25 @@ public class CompiledPolicyTests
         Assert.Equal("replaced", seen.GetProperty("headers").GetString());
         Assert.Equal("eu", seen.GetProperty("tag").GetString());
         Assert.Equal("search", seen.GetProperty("meta").GetString());
-        Assert.True(seen.GetProperty("frozen").GetBoolean());
+        Assert.True(seen.GetProperty("data").GetBoolean());
     }
 
     [Fact]
-    public void Ctx_LazyMemberAccessor_CalledOnAnotherObject_BuildsNothing()
+    public void Ctx_LazyMember_WrittenBeforeItIsRead_KeepsTheWrite_AndHasNoAccessorToTake()
     {
         var policy = Compile("""
             export function onRequest(req, ctx) {
-              const get = Object.getOwnPropertyDescriptor(ctx, 'candidates').get;
-              req.other = get.call({}) === undefined;
+              const descriptor = Object.getOwnPropertyDescriptor(ctx, 'candidates');
+              ctx.metadata = 'mine';
+              req.other = { get: descriptor.get === undefined, writable: descriptor.writable, metadata: ctx.metadata };
               return req;
             }
             """);
         var (_, output) = Run(policy);
-        Assert.True(JsonDocument.Parse(output).RootElement.GetProperty("other").GetBoolean());
+        var other = JsonDocument.Parse(output).RootElement.GetProperty("other");
+        Assert.True(other.GetProperty("get").GetBoolean());
+        Assert.True(other.GetProperty("writable").GetBoolean());
+        Assert.Equal("mine", other.GetProperty("metadata").GetString());
     }
 
     [Fact]

@@ -1,0 +1,304 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Runtime.CompilerServices;
+using Jint;
+using Jint.Native;
+using Jint.Native.Json;
+using Jint.Native.Object;
+using Jint.Runtime;
+using Jint.Runtime.Descriptors;
+
+namespace Gateway.Policies.Json;
+
+/// <summary>
+/// JSON.stringify for what a hook returns, with one difference that is not observable in the result's
+/// meaning: whatever the script left as it came (an object it never touched, a member it did not
+/// replace, an array element still in its place) is copied as its original bytes, not rebuilt. So a
+/// hook that edits one message pays for that message, and numbers and strings it did not touch keep
+/// their exact text (an integer past 2^53 included). What this writer does not know as plain data (a
+/// proxy, a boxed primitive, a class instance) and anything past its depth goes to Jint's own
+/// serializer, which also gives the errors JSON.stringify gives (cycles, stack).
+/// </summary>
+internal sealed class PolicyJsonWriter
+{
+    private static readonly JsString ToJsonName = JsString.Create("toJSON");
+    private static readonly JsString LengthName = JsString.Create("length");
+
+    private readonly Engine _engine;
+    private readonly JsonSerializer _serializer;
+    private readonly JsonProjection _projection;
+    private readonly int _maxDepth;
+    private readonly List<ObjectInstance> _stack = [];
+    private IBufferWriter<byte> _out = null!;
+
+    public PolicyJsonWriter(Engine engine, JsonSerializer serializer, JsonProjection projection, int maxDepth)
+    {
+        _engine = engine;
+        _serializer = serializer;
+        _projection = projection;
+        _maxDepth = maxDepth;
+    }
+
+    /// <summary>Writes <paramref name="value"/> as JSON.stringify(value) would. False, with nothing written, when it has no JSON form.</summary>
+    public bool Write(JsValue value, IBufferWriter<byte> output)
+    {
+        _out = output;
+        _stack.Clear();
+        try
+        {
+            value = Resolve(value, JsString.Empty);
+            if (IsNothing(value)) return false;
+            WriteResolved(value, 0);
+            return true;
+        }
+        finally
+        {
+            _stack.Clear();
+            _out = null!;
+        }
+    }
+
+    /// <summary>JSON.stringify's first step for a value: an object's toJSON, called with the value's key. An untouched object has none to call.</summary>
+    private JsValue Resolve(JsValue value, JsValue key)
+    {
+        if (value is not ObjectInstance obj || (obj is LazyJsonObject lazy && lazy.IsUntouched && !InheritsToJson(lazy))) return value;
+        var toJson = obj.Get(ToJsonName);
+        return toJson.IsCallable() ? _engine.Call(toJson, obj, [key]) : value;
+    }
+
+    /// <summary>Whether the prototype chain of an untouched object offers a toJSON (looked up without filling the object in).</summary>
+    private static bool InheritsToJson(ObjectInstance obj) => obj.Prototype is { } prototype && prototype.Get(ToJsonName).IsCallable();
+
+    /// <summary>Values JSON.stringify leaves out of an object (and writes as null in an array).</summary>
+    private static bool IsNothing(JsValue value) => value.IsUndefined() || value.IsSymbol() || value.IsCallable();
+
+    private void WriteResolved(JsValue value, int depth)
+    {
+        switch (value)
+        {
+            case JsString s:
+                WriteString(s.ToString());
+                return;
+            case JsNumber:
+                WriteNumber(value);
+                return;
+            case JsBoolean b:
+                WriteBytes(b.Equals(JsBoolean.True) ? "true"u8 : "false"u8);
+                return;
+            case LazyJsonObject lazy when lazy.IsUntouched:
+                WriteBytes(_projection.Raw(lazy.Token));
+                return;
+            case ObjectInstance obj when depth >= _maxDepth || !RuntimeHelpers.TryEnsureSufficientExecutionStack() || OnStack(obj):
+                // Past what this writer walks, or a cycle: Jint's serializer gives JSON.stringify's error.
+                Delegate(value);
+                return;
+            case JsArray array:
+                _stack.Add(array);
+                WriteArray(array, depth + 1);
+                _stack.RemoveAt(_stack.Count - 1);
+                return;
+            case LazyJsonObject lazy:
+                _stack.Add(lazy);
+                WriteObject(lazy, lazy.IsCurrent ? lazy.Members : null, depth + 1);
+                _stack.RemoveAt(_stack.Count - 1);
+                return;
+            case JsObject plain:
+                _stack.Add(plain);
+                WriteObject(plain, null, depth + 1);
+                _stack.RemoveAt(_stack.Count - 1);
+                return;
+            default:
+                if (value.IsNull()) WriteBytes("null"u8);
+                else Delegate(value);
+                return;
+        }
+    }
+
+    /// <summary>
+    /// JSON.stringify's SerializeJSONObject: enumerable own string keys in their order, each value read
+    /// through Get. A member of a filled-in object whose value is still the one it came with is copied as
+    /// its bytes (an object value is written by its own rules: it may have changed inside).
+    /// </summary>
+    private void WriteObject(ObjectInstance obj, LazyJsonObject.MemberList? members, int depth)
+    {
+        WriteByte((byte)'{');
+        bool first = true;
+        int hint = 0;
+        foreach (var key in obj.GetOwnPropertyKeys(Types.String))
+        {
+            var descriptor = obj.GetOwnProperty(key);
+            if (descriptor == PropertyDescriptor.Undefined || !descriptor.Enumerable) continue;
+            var value = descriptor.IsDataDescriptor() ? descriptor.Value : obj.Get(key);
+            string name = key.ToString();
+            int member = members is null || value is ObjectInstance ? -1 : Find(members, name, value, ref hint);
+            if (member < 0)
+            {
+                value = Resolve(value, key);
+                if (IsNothing(value)) continue;
+            }
+            if (!first) WriteByte((byte)',');
+            first = false;
+            WriteString(name);
+            WriteByte((byte)':');
+            if (member >= 0) WriteBytes(_projection.Raw(members!.Tokens[member] + 1));
+            else WriteResolved(value, depth);
+        }
+        WriteByte((byte)'}');
+    }
+
+    /// <summary>The member <paramref name="name"/> still holding the value it was filled with (a repeated name: the occurrence whose value won), or -1.</summary>
+    private static int Find(LazyJsonObject.MemberList members, string name, JsValue value, ref int hint)
+    {
+        var names = members.Names;
+        // Keys mostly come in the document's order: the one after the last found is tried first.
+        if (hint < names.Length && ReferenceEquals(members.Values[hint], value) && names[hint] == name) return hint++;
+        for (int i = 0; i < names.Length; i++)
+        {
+            if (ReferenceEquals(members.Values[i], value) && names[i] == name)
+            {
+                hint = i + 1;
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>JSON.stringify's SerializeJSONArray; an element still where the input had it is copied as its bytes.</summary>
+    private void WriteArray(JsArray array, int depth)
+    {
+        bool known = _projection.TryGetOrigin(array, out var origin);
+        uint length = (uint)TypeConverter.ToLength(array.Get(LengthName));
+        WriteByte((byte)'[');
+        for (uint i = 0; i < length; i++)
+        {
+            if (i > 0) WriteByte((byte)',');
+            var value = array[i];
+            if (known && i < (uint)origin.Items.Length && ReferenceEquals(value, origin.Items[i]) && value is not ObjectInstance)
+            {
+                WriteBytes(_projection.Raw(origin.Tokens[i]));
+                continue;
+            }
+            if (value is ObjectInstance) value = Resolve(value, JsString.Create(i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            if (IsNothing(value)) WriteBytes("null"u8);
+            else WriteResolved(value, depth);
+        }
+        WriteByte((byte)']');
+    }
+
+    private bool OnStack(ObjectInstance obj)
+    {
+        foreach (var open in _stack)
+            if (ReferenceEquals(open, obj)) return true;
+        return false;
+    }
+
+    /// <summary>Jint's serializer for one value: the same text JSON.stringify gives, and its errors.</summary>
+    private void Delegate(JsValue value)
+    {
+        if (!_serializer.Serialize(value, _out)) WriteBytes("null"u8);
+    }
+
+    private void WriteNumber(JsValue value)
+    {
+        double number = value.AsNumber();
+        if (!double.IsFinite(number))
+        {
+            WriteBytes("null"u8);
+            return;
+        }
+        // Integers print the same in JS and .NET (and -0 as 0); anything else is formatted by JS's rules.
+        if (number == Math.Floor(number) && Math.Abs(number) < 1e15)
+        {
+            var span = _out.GetSpan(24);
+            Utf8Formatter.TryFormat((long)number, span, out int written);
+            _out.Advance(written);
+            return;
+        }
+        Delegate(value);
+    }
+
+    /// <summary>JSON.stringify's QuoteJSONString, into UTF-8: only quote, backslash, controls and lone surrogates are escaped.</summary>
+    private void WriteString(string text)
+    {
+        WriteByte((byte)'"');
+        int i = 0;
+        while (i < text.Length)
+        {
+            // At most 6 bytes a char (a \u escape), plus a pair that straddles the chunk's end; chunks keep
+            // each span request small.
+            int end = Math.Min(text.Length, i + 2048);
+            var span = _out.GetSpan((end - i) * 6 + 6);
+            int w = 0;
+            for (; i < end; i++)
+            {
+                char c = text[i];
+                if (c < 0x80)
+                {
+                    if (c >= 0x20 && c != '"' && c != '\\')
+                    {
+                        span[w++] = (byte)c;
+                        continue;
+                    }
+                    span[w++] = (byte)'\\';
+                    switch (c)
+                    {
+                        case '"': span[w++] = (byte)'"'; break;
+                        case '\\': span[w++] = (byte)'\\'; break;
+                        case '\b': span[w++] = (byte)'b'; break;
+                        case '\f': span[w++] = (byte)'f'; break;
+                        case '\n': span[w++] = (byte)'n'; break;
+                        case '\r': span[w++] = (byte)'r'; break;
+                        case '\t': span[w++] = (byte)'t'; break;
+                        default: w += Unicode(c, span[w..]); break;
+                    }
+                }
+                else if (c < 0x800)
+                {
+                    span[w++] = (byte)(0xC0 | (c >> 6));
+                    span[w++] = (byte)(0x80 | (c & 0x3F));
+                }
+                else if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+                {
+                    int cp = char.ConvertToUtf32(c, text[++i]);
+                    span[w++] = (byte)(0xF0 | (cp >> 18));
+                    span[w++] = (byte)(0x80 | ((cp >> 12) & 0x3F));
+                    span[w++] = (byte)(0x80 | ((cp >> 6) & 0x3F));
+                    span[w++] = (byte)(0x80 | (cp & 0x3F));
+                }
+                else if (char.IsSurrogate(c))
+                {
+                    span[w++] = (byte)'\\';
+                    w += Unicode(c, span[w..]);
+                }
+                else
+                {
+                    span[w++] = (byte)(0xE0 | (c >> 12));
+                    span[w++] = (byte)(0x80 | ((c >> 6) & 0x3F));
+                    span[w++] = (byte)(0x80 | (c & 0x3F));
+                }
+            }
+            _out.Advance(w);
+        }
+        WriteByte((byte)'"');
+    }
+
+    /// <summary>u and four lowercase hex digits (the backslash is already written).</summary>
+    private static int Unicode(char c, Span<byte> span)
+    {
+        span[0] = (byte)'u';
+        for (int k = 0; k < 4; k++) span[1 + k] = (byte)"0123456789abcdef"[(c >> (12 - 4 * k)) & 0xF];
+        return 5;
+    }
+
+    private void WriteByte(byte value)
+    {
+        _out.GetSpan(1)[0] = value;
+        _out.Advance(1);
+    }
+
+    private void WriteBytes(ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(_out.GetSpan(bytes.Length));
+        _out.Advance(bytes.Length);
+    }
+}
