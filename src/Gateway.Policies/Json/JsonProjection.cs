@@ -149,9 +149,12 @@ internal sealed class JsonProjection
         var values = new JsValue[count];
         var tokens = new int[count];
         int i = 0;
+        bool repeated = false;
+        HashSet<string>? seen = null;
         for (int k = index + 1; _tape[k].Type != JsonTokenType.EndObject; k = _tape[k + 1].Next)
         {
             string name = String(k).ToString();
+            if (!repeated) repeated = count <= 16 ? System.Array.IndexOf(names, name, 0, i) >= 0 : !(seen ??= new(StringComparer.Ordinal)).Add(name);
             var value = Value(k + 1);
             names[i] = name;
             values[i] = value;
@@ -159,6 +162,6 @@ internal sealed class JsonProjection
             // JSON.parse's CreateDataProperty: a repeated name keeps its first place and its last value.
             target.FastSetDataProperty(name, value);
         }
-        target.Members = new LazyJsonObject.MemberList(names, values, tokens);
+        target.Members = new LazyJsonObject.MemberList(names, values, tokens, repeated);
     }
 }

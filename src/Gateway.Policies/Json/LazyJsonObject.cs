@@ -53,5 +53,6 @@ internal sealed class LazyJsonObject : ObjectInstance
     /// <param name="Names">Each member's name, in the document's order.</param>
     /// <param name="Values">The value each member was given when filled in.</param>
     /// <param name="Tokens">Each member's name token (its value is the next token).</param>
-    internal sealed record MemberList(string[] Names, Jint.Native.JsValue[] Values, int[] Tokens);
+    /// <param name="Repeated">Whether a name occurs twice (JSON.parse keeps the last value, in the first one's place).</param>
+    internal sealed record MemberList(string[] Names, Jint.Native.JsValue[] Values, int[] Tokens, bool Repeated);
 }

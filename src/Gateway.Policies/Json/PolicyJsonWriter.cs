@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Runtime.CompilerServices;
+using System.Text.Unicode;
 using Jint;
 using Jint.Native;
 using Jint.Native.Json;
@@ -116,51 +117,61 @@ internal sealed class PolicyJsonWriter
 
     /// <summary>
     /// JSON.stringify's SerializeJSONObject: enumerable own string keys in their order, each value read
-    /// through Get. A member of a filled-in object whose value is still the one it came with is copied as
-    /// its bytes (an object value is written by its own rules: it may have changed inside).
+    /// through Get. A member of a filled-in object is written with its name's bytes, and, while its value
+    /// is still the one it came with, its value's bytes (an object value is written by its own rules: it
+    /// may have changed inside).
     /// </summary>
     private void WriteObject(ObjectInstance obj, LazyJsonObject.MemberList? members, int depth)
     {
         WriteByte((byte)'{');
         bool first = true;
-        int hint = 0;
+        int next = 0;
         foreach (var key in obj.GetOwnPropertyKeys(Types.String))
         {
             var descriptor = obj.GetOwnProperty(key);
             if (descriptor == PropertyDescriptor.Undefined || !descriptor.Enumerable) continue;
             var value = descriptor.IsDataDescriptor() ? descriptor.Value : obj.Get(key);
             string name = key.ToString();
-            int member = members is null || value is ObjectInstance ? -1 : Find(members, name, value, ref hint);
-            if (member < 0)
+            int member = members is null ? -1 : Find(members, name, value, ref next);
+            bool original = member >= 0 && value is not ObjectInstance && ReferenceEquals(value, members!.Values[member]);
+            if (!original)
             {
                 value = Resolve(value, key);
                 if (IsNothing(value)) continue;
             }
             if (!first) WriteByte((byte)',');
             first = false;
-            WriteString(name);
+            if (member >= 0) WriteBytes(_projection.Raw(members!.Tokens[member]));
+            else WriteString(name);
             WriteByte((byte)':');
-            if (member >= 0) WriteBytes(_projection.Raw(members!.Tokens[member] + 1));
+            if (original) WriteBytes(_projection.Raw(members!.Tokens[member] + 1));
             else WriteResolved(value, depth);
         }
         WriteByte((byte)'}');
     }
 
-    /// <summary>The member <paramref name="name"/> still holding the value it was filled with (a repeated name: the occurrence whose value won), or -1.</summary>
-    private static int Find(LazyJsonObject.MemberList members, string name, JsValue value, ref int hint)
+    /// <summary>
+    /// The member named <paramref name="name"/>, or -1. A repeated name: the occurrence whose value won if it
+    /// still holds it, else the first.
+    /// </summary>
+    private static int Find(LazyJsonObject.MemberList members, string name, JsValue value, ref int next)
     {
         var names = members.Names;
         // Keys mostly come in the document's order: the one after the last found is tried first.
-        if (hint < names.Length && ReferenceEquals(members.Values[hint], value) && names[hint] == name) return hint++;
+        if (next < names.Length && names[next] == name && (ReferenceEquals(members.Values[next], value) || !members.Repeated)) return next++;
+        int found = -1;
         for (int i = 0; i < names.Length; i++)
         {
-            if (ReferenceEquals(members.Values[i], value) && names[i] == name)
+            if (names[i] != name) continue;
+            if (found < 0) found = i;
+            if (ReferenceEquals(members.Values[i], value))
             {
-                hint = i + 1;
-                return i;
+                found = i;
+                break;
             }
         }
-        return -1;
+        if (found >= 0) next = found + 1;
+        return found;
     }
 
     /// <summary>JSON.stringify's SerializeJSONArray; an element still where the input had it is copied as its bytes.</summary>
@@ -217,77 +228,63 @@ internal sealed class PolicyJsonWriter
         Delegate(value);
     }
 
+    /// <summary>What QuoteJSONString escapes, apart from lone surrogates (which the transcoder finds).</summary>
+    private static readonly SearchValues<char> Escaped = SearchValues.Create(
+        "\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\b\t\n\u000B\f\r\u000E\u000F\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001A\u001B\u001C\u001D\u001E\u001F\"\\");
+
     /// <summary>JSON.stringify's QuoteJSONString, into UTF-8: only quote, backslash, controls and lone surrogates are escaped.</summary>
     private void WriteString(string text)
     {
         WriteByte((byte)'"');
-        int i = 0;
-        while (i < text.Length)
+        var rest = text.AsSpan();
+        while (!rest.IsEmpty)
         {
-            // At most 6 bytes a char (a \u escape), plus a pair that straddles the chunk's end; chunks keep
-            // each span request small.
-            int end = Math.Min(text.Length, i + 2048);
-            var span = _out.GetSpan((end - i) * 6 + 6);
-            int w = 0;
-            for (; i < end; i++)
+            int stop = rest.IndexOfAny(Escaped);
+            WriteText(stop < 0 ? rest : rest[..stop]);
+            if (stop < 0) break;
+            char c = rest[stop];
+            rest = rest[(stop + 1)..];
+            switch (c)
             {
-                char c = text[i];
-                if (c < 0x80)
-                {
-                    if (c >= 0x20 && c != '"' && c != '\\')
-                    {
-                        span[w++] = (byte)c;
-                        continue;
-                    }
-                    span[w++] = (byte)'\\';
-                    switch (c)
-                    {
-                        case '"': span[w++] = (byte)'"'; break;
-                        case '\\': span[w++] = (byte)'\\'; break;
-                        case '\b': span[w++] = (byte)'b'; break;
-                        case '\f': span[w++] = (byte)'f'; break;
-                        case '\n': span[w++] = (byte)'n'; break;
-                        case '\r': span[w++] = (byte)'r'; break;
-                        case '\t': span[w++] = (byte)'t'; break;
-                        default: w += Unicode(c, span[w..]); break;
-                    }
-                }
-                else if (c < 0x800)
-                {
-                    span[w++] = (byte)(0xC0 | (c >> 6));
-                    span[w++] = (byte)(0x80 | (c & 0x3F));
-                }
-                else if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
-                {
-                    int cp = char.ConvertToUtf32(c, text[++i]);
-                    span[w++] = (byte)(0xF0 | (cp >> 18));
-                    span[w++] = (byte)(0x80 | ((cp >> 12) & 0x3F));
-                    span[w++] = (byte)(0x80 | ((cp >> 6) & 0x3F));
-                    span[w++] = (byte)(0x80 | (cp & 0x3F));
-                }
-                else if (char.IsSurrogate(c))
-                {
-                    span[w++] = (byte)'\\';
-                    w += Unicode(c, span[w..]);
-                }
-                else
-                {
-                    span[w++] = (byte)(0xE0 | (c >> 12));
-                    span[w++] = (byte)(0x80 | ((c >> 6) & 0x3F));
-                    span[w++] = (byte)(0x80 | (c & 0x3F));
-                }
+                case '"': WriteBytes("\\\""u8); break;
+                case '\\': WriteBytes("\\\\"u8); break;
+                case '\b': WriteBytes("\\b"u8); break;
+                case '\f': WriteBytes("\\f"u8); break;
+                case '\n': WriteBytes("\\n"u8); break;
+                case '\r': WriteBytes("\\r"u8); break;
+                case '\t': WriteBytes("\\t"u8); break;
+                default: WriteUnicodeEscape(c); break;
             }
-            _out.Advance(w);
         }
         WriteByte((byte)'"');
     }
 
-    /// <summary>u and four lowercase hex digits (the backslash is already written).</summary>
-    private static int Unicode(char c, Span<byte> span)
+    /// <summary>Text with nothing to escape but lone surrogates, transcoded in chunks (a pair split by a chunk's end is read whole by the next).</summary>
+    private void WriteText(ReadOnlySpan<char> text)
     {
-        span[0] = (byte)'u';
-        for (int k = 0; k < 4; k++) span[1 + k] = (byte)"0123456789abcdef"[(c >> (12 - 4 * k)) & 0xF];
-        return 5;
+        while (!text.IsEmpty)
+        {
+            int take = Math.Min(text.Length, 2048);
+            var span = _out.GetSpan(take * 3);
+            var status = Utf8.FromUtf16(text[..take], span, out int read, out int written, replaceInvalidSequences: false, isFinalBlock: take == text.Length);
+            _out.Advance(written);
+            text = text[read..];
+            if (status == OperationStatus.InvalidData)
+            {
+                WriteUnicodeEscape(text[0]);
+                text = text[1..];
+            }
+        }
+    }
+
+    /// <summary>A backslash, u and four lowercase hex digits.</summary>
+    private void WriteUnicodeEscape(char c)
+    {
+        var span = _out.GetSpan(6);
+        span[0] = (byte)'\\';
+        span[1] = (byte)'u';
+        for (int k = 0; k < 4; k++) span[2 + k] = (byte)"0123456789abcdef"[(c >> (12 - 4 * k)) & 0xF];
+        _out.Advance(6);
     }
 
     private void WriteByte(byte value)

@@ -62,7 +62,24 @@ public sealed class PolicyJsonTests
         "req.own = Object.prototype.hasOwnProperty.call(req, '__proto__'); req.__proto__ = null; return req;",
         "return JSON.parse(JSON.stringify(req));",
         "req.copy = structuredClone === undefined ? null : 1; return req;",
+        "req.s = 'x'.repeat(2047) + '😀' + 'y'.repeat(2046) + '😀😀' + '\\ud800' + 'é'.repeat(5000) + '\\udfff'; return req;",
+        "let s = ''; for (let i = 0; i < 0x30; i++) s += String.fromCharCode(i); req.ctl = s + '\\u2028\\u2029\\ufeff\\uffff\\ud83d'; return req;",
     };
+
+    /// <summary>Text the writer makes itself (every string, key and integer of a new object) is JSON.stringify's, byte for byte.</summary>
+    [Fact]
+    public void ANewObject_IsWrittenExactlyAsJsonStringifyWritesIt()
+    {
+        const string body = """
+            let ctl = ''; for (let i = 0; i < 0x30; i++) ctl += String.fromCharCode(i);
+            return { s: 'a"b\\c\u2028é😀\ud800' + 'x'.repeat(2047) + '😀' + ctl, 'k"\n': 1, n: -0, i: 123456789012, f: 0.1, e: 1e21, a: [1, 'x', null, true, undefined, () => 1],
+                     o: { k: 'v', u: undefined }, d: new Date(0), big: 2 ** 53 };
+            """;
+        var expected = Reference(body, Input);
+        var (outcome, actual) = Run(body, Input);
+        Assert.Equal(PolicyOutcomeKind.Changed, outcome.Kind);
+        Assert.Equal(expected, actual);
+    }
 
     [Theory]
     [MemberData(nameof(Bodies))]
