@@ -20,6 +20,9 @@ public class PolicyBenchmarks
     private CompiledPolicy _redactor = null!;
     private CompiledPolicy _systemPrompt = null!;
     private CompiledPolicy _builtinPii = null!;
+    private CompiledPolicy _responseFilter = null!;
+    // One streamed text delta, as the harness's mock sends them.
+    private readonly byte[] _chunk = """{"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":" quick brown"},"finish_reason":null}]}"""u8.ToArray();
     private PolicySet _unbound = null!;
     private readonly PolicyRunner _runner = new(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, workers: 1);
     private readonly Func<int, BenchBuffer> _rent = size => new BenchBuffer(size);
@@ -48,6 +51,7 @@ public class PolicyBenchmarks
         _builtinPii = Gateway.Policies.Pii.PiiRedactionPolicy.Compile(
             new Gateway.Core.Config.PolicyConfig("pii", "builtin:pii-redaction", false, ["*"], ["*"], new Gateway.Core.Config.PolicyLimitsConfig()),
             1, PolicyMode.FailClosed, PolicyLimits.Default);
+        _responseFilter = Compile("response-filter", File.ReadAllText(Path.Combine(FindRoot(), "policies", "response-filter.js")));
         _unbound = PolicySet.Empty;
     }
 
@@ -119,6 +123,22 @@ public class PolicyBenchmarks
     public async Task<PolicyOutcomeKind> BuiltinPii()
     {
         var (outcome, output) = await _runner.CallAsync(_builtinPii, PolicyHooks.OnRequest, _request, new PolicyContext("openai/gpt-4o-mini", "bench"), _rent).ConfigureAwait(false);
+        output?.Dispose();
+        return outcome.Kind;
+    }
+
+    /// <summary>policies/response-filter.js's onChunk on one text delta: what a stream pays per frame for a JS chunk policy.</summary>
+    [Benchmark]
+    public PolicyOutcomeKind ResponseFilterChunk()
+    {
+        _output.ResetWrittenCount();
+        return _responseFilter.OnChunk(_chunk, _context, _output).Kind;
+    }
+
+    [Benchmark]
+    public async Task<PolicyOutcomeKind> ResponseFilterChunkOnWorker()
+    {
+        var (outcome, output) = await _runner.CallAsync(_responseFilter, PolicyHooks.OnChunk, _chunk, _context, _rent).ConfigureAwait(false);
         output?.Dispose();
         return outcome.Kind;
     }

@@ -330,7 +330,7 @@ internal sealed class PolicyEngine
                 site?.InputRead();
             }
             var result = engine.Invoke(hook, value, Context(context));
-            if (kind == PolicyHooks.OnChunk && result.IsObject() && LazyJsonObject.Member(result.AsObject(), "chunk") is ObjectInstance wrapped)
+            if (kind == PolicyHooks.OnChunk && result.IsObject() && LazyJsonObject.Read(result.AsObject(), "chunk") is ObjectInstance wrapped)
             {
                 var hold = result.AsObject().Get("hold");
                 var outcome = Interpret(wrapped, output);
@@ -363,7 +363,7 @@ internal sealed class PolicyEngine
         if (!result.IsObject() || result.IsArray())
             return PolicyOutcome.Failed($"policy '{policyName}': the hook returned {result.Type}, expected the object, {{ reject }} or {{ respond }}", false);
         var obj = result.AsObject();
-        var reject = LazyJsonObject.Member(obj, "reject");
+        var reject = LazyJsonObject.Read(obj, "reject");
         if (!reject.IsUndefined())
         {
             int status = 403;
@@ -381,7 +381,7 @@ internal sealed class PolicyEngine
             }
             return PolicyOutcome.Reject(status, message);
         }
-        var respond = LazyJsonObject.Member(obj, "respond");
+        var respond = LazyJsonObject.Read(obj, "respond");
         if (!respond.IsUndefined())
         {
             if (!respond.IsObject()) return PolicyOutcome.Failed($"policy '{policyName}': respond must be an object", false);

@@ -140,28 +140,36 @@ internal sealed class JsonProjection
         return false;
     }
 
-    /// <summary>Fills a lazy object's members (its first touch).</summary>
+    /// <summary>Puts a lazy object's members in place (its first touch); their values wait for their first read.</summary>
     internal void Fill(LazyJsonObject target, int index)
     {
-        int count = 0;
-        for (int k = index + 1; _tape[k].Type != JsonTokenType.EndObject; k = _tape[k + 1].Next) count++;
-        var names = new string[count];
-        var values = new JsValue[count];
-        var tokens = new int[count];
-        int i = 0;
-        bool repeated = false;
-        HashSet<string>? seen = null;
         for (int k = index + 1; _tape[k].Type != JsonTokenType.EndObject; k = _tape[k + 1].Next)
         {
-            string name = String(k).ToString();
-            if (!repeated) repeated = count <= 16 ? System.Array.IndexOf(names, name, 0, i) >= 0 : !(seen ??= new(StringComparer.Ordinal)).Add(name);
-            var value = Value(k + 1);
-            names[i] = name;
-            values[i] = value;
-            tokens[i++] = k;
             // JSON.parse's CreateDataProperty: a repeated name keeps its first place and its last value.
-            target.FastSetDataProperty(name, value);
+            target.FastSetProperty(Name(k), new LazyJsonObject.JsonMember(target, k));
         }
-        target.Members = new LazyJsonObject.MemberList(names, values, tokens, repeated);
+    }
+
+    /// <summary>The names most requests, answers and chunks use, made once: a member name is otherwise a new string each time.</summary>
+    private static readonly string[] CommonNames =
+    [
+        "id", "object", "created", "model", "choices", "index", "delta", "content", "role", "finish_reason", "message", "messages",
+        "usage", "prompt_tokens", "completion_tokens", "total_tokens", "logprobs", "system_fingerprint", "type", "text", "name",
+        "tool_calls", "function", "arguments", "temperature", "max_tokens", "max_completion_tokens", "stream", "stream_options",
+        "include_usage", "tools", "tool_choice", "top_p", "stop", "user", "metadata", "input", "refusal", "service_tier",
+    ];
+
+    private static readonly Dictionary<int, string[]> NamesByLength = CommonNames.GroupBy(n => n.Length).ToDictionary(g => g.Key, g => g.ToArray());
+
+    private string Name(int index)
+    {
+        ref var token = ref _tape[index];
+        if (!token.Escaped && NamesByLength.TryGetValue(token.End - token.Start - 2, out var candidates))
+        {
+            var raw = _bytes.AsSpan(token.Start + 1, token.End - token.Start - 2);
+            foreach (var name in candidates)
+                if (Ascii.Equals(raw, name)) return name;
+        }
+        return String(index).ToString();
     }
 }

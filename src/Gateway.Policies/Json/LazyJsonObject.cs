@@ -1,18 +1,22 @@
 using Jint;
+using Jint.Native;
 using Jint.Native.Object;
+using Jint.Runtime.Descriptors;
 
 namespace Gateway.Policies.Json;
 
 /// <summary>
-/// A JSON object as a policy sees it: an ordinary object whose members are filled in from the bytes on
-/// the first operation that looks at any of them (Jint's own contract for lazily built objects: every
+/// A JSON object as a policy sees it: an ordinary object whose members are put in place on the first
+/// operation that looks at any of them (Jint's own contract for lazily built objects: every
 /// own-property path calls <see cref="ObjectInstance.Initialize"/> first). Until then it is a byte
-/// range the writer copies as it is.
+/// range the writer copies as it is. Each member's value is made from its bytes only when read
+/// (<see cref="JsonMember"/>), so touching one member costs that member.
 /// </summary>
 internal sealed class LazyJsonObject : ObjectInstance
 {
     private readonly JsonProjection _source;
     private readonly int _generation;
+    private bool _filled;
 
     public LazyJsonObject(Engine engine, JsonProjection source, int generation, int token) : base(engine)
     {
@@ -24,35 +28,69 @@ internal sealed class LazyJsonObject : ObjectInstance
     /// <summary>The object's opening token in its call's tape.</summary>
     public int Token { get; }
 
-    /// <summary>What the members were when filled in, to tell which the script has since replaced. Null while untouched.</summary>
-    public MemberList? Members { get; internal set; }
-
     /// <summary>Made in the call now running (one kept past its call has no bytes to read: it stays empty).</summary>
     public bool IsCurrent => _generation == _source.Generation;
 
-    /// <summary>Untouched: nothing has looked at a member, so the bytes are the object.</summary>
-    public bool IsUntouched => Members is null && IsCurrent;
+    /// <summary>Untouched: nothing has looked at its members, so the bytes are the object.</summary>
+    public bool IsUntouched => !_filled && IsCurrent;
 
     /// <summary>
     /// <c>Get(name)</c> as the gateway reads a hook's result (<c>reject</c>, <c>respond</c>, <c>chunk</c>), without
     /// filling in an untouched object that has no such member: a hook that returns its input untouched
     /// has it copied back as its bytes.
     /// </summary>
-    public static Jint.Native.JsValue Member(ObjectInstance obj, string name)
+    public static JsValue Read(ObjectInstance obj, string name)
     {
         if (obj is LazyJsonObject { IsUntouched: true } lazy && !lazy._source.HasMember(lazy.Token, name))
-            return lazy.Prototype?.Get(name) ?? Jint.Native.JsValue.Undefined;
+            return lazy.Prototype?.Get(name) ?? JsValue.Undefined;
         return obj.Get(name);
     }
 
     protected override void Initialize()
     {
+        _filled = true;
         if (IsCurrent) _source.Fill(this, Token);
     }
 
-    /// <param name="Names">Each member's name, in the document's order.</param>
-    /// <param name="Values">The value each member was given when filled in.</param>
-    /// <param name="Tokens">Each member's name token (its value is the next token).</param>
-    /// <param name="Repeated">Whether a name occurs twice (JSON.parse keeps the last value, in the first one's place).</param>
-    internal sealed record MemberList(string[] Names, Jint.Native.JsValue[] Values, int[] Tokens, bool Repeated);
+    /// <summary>
+    /// One member as it came: a configurable, enumerable, writable data property whose value is made
+    /// from its bytes on first read. A write is kept here (the engine writes a data property through its
+    /// descriptor), so the writer knows a member the script never read or replaced by its descriptor
+    /// alone, and copies its bytes.
+    /// </summary>
+    internal sealed class JsonMember : PropertyDescriptor
+    {
+        private readonly JsonProjection _source;
+        private readonly int _generation;
+        private JsValue? _value;
+
+        public JsonMember(LazyJsonObject owner, int nameToken) : base(PropertyFlag.ConfigurableEnumerableWritable | PropertyFlag.CustomJsValue)
+        {
+            Owner = owner;
+            _source = owner._source;
+            _generation = owner._generation;
+            NameToken = nameToken;
+        }
+
+        public LazyJsonObject Owner { get; }
+
+        /// <summary>The member's name token in the tape (its value is the next token).</summary>
+        public int NameToken { get; }
+
+        /// <summary>The script gave the member a value of its own.</summary>
+        public bool Written { get; private set; }
+
+        /// <summary>The value has been made from the bytes (and may have been handed to the script).</summary>
+        public bool Made => _value is not null && !Written;
+
+        protected override JsValue? CustomValue
+        {
+            get => _value ??= _generation == _source.Generation ? _source.Value(NameToken + 1) : JsValue.Undefined;
+            set
+            {
+                _value = value ?? JsValue.Undefined;
+                Written = true;
+            }
+        }
+    }
 }

@@ -98,14 +98,10 @@ internal sealed class PolicyJsonWriter
                 WriteArray(array, depth + 1);
                 _stack.RemoveAt(_stack.Count - 1);
                 return;
-            case LazyJsonObject lazy:
-                _stack.Add(lazy);
-                WriteObject(lazy, lazy.IsCurrent ? lazy.Members : null, depth + 1);
-                _stack.RemoveAt(_stack.Count - 1);
-                return;
-            case JsObject plain:
-                _stack.Add(plain);
-                WriteObject(plain, null, depth + 1);
+            case LazyJsonObject or JsObject:
+                var target = (ObjectInstance)value;
+                _stack.Add(target);
+                WriteObject(target, depth + 1);
                 _stack.RemoveAt(_stack.Count - 1);
                 return;
             default:
@@ -117,61 +113,44 @@ internal sealed class PolicyJsonWriter
 
     /// <summary>
     /// JSON.stringify's SerializeJSONObject: enumerable own string keys in their order, each value read
-    /// through Get. A member of a filled-in object is written with its name's bytes, and, while its value
-    /// is still the one it came with, its value's bytes (an object value is written by its own rules: it
-    /// may have changed inside).
+    /// through Get. A member still as it came (never given a value by the script) is written with its
+    /// name's bytes and, unless it is an object that may have changed inside, its value's bytes.
     /// </summary>
-    private void WriteObject(ObjectInstance obj, LazyJsonObject.MemberList? members, int depth)
+    private void WriteObject(ObjectInstance obj, int depth)
     {
         WriteByte((byte)'{');
         bool first = true;
-        int next = 0;
         foreach (var key in obj.GetOwnPropertyKeys(Types.String))
         {
             var descriptor = obj.GetOwnProperty(key);
             if (descriptor == PropertyDescriptor.Undefined || !descriptor.Enumerable) continue;
-            var value = descriptor.IsDataDescriptor() ? descriptor.Value : obj.Get(key);
-            string name = key.ToString();
-            int member = members is null ? -1 : Find(members, name, value, ref next);
-            bool original = member >= 0 && value is not ObjectInstance && ReferenceEquals(value, members!.Values[member]);
-            if (!original)
+            if (descriptor is LazyJsonObject.JsonMember member && ReferenceEquals(member.Owner, obj) && member.Owner.IsCurrent && !member.Written)
             {
+                if (!first) WriteByte((byte)',');
+                first = false;
+                var value = member.Made ? descriptor.Value : null;
+                if (value is null || value is not ObjectInstance)
+                {
+                    // Never read, or read as a primitive: the bytes are the value.
+                    WriteBytes(_projection.Raw(member.NameToken, member.NameToken + 1));
+                    continue;
+                }
+                WriteBytes(_projection.Raw(member.NameToken));
+                WriteByte((byte)':');
                 value = Resolve(value, key);
-                if (IsNothing(value)) continue;
+                if (IsNothing(value)) WriteBytes("null"u8); // a toJSON that gives nothing: cannot happen to JSON it came from
+                else WriteResolved(value, depth);
+                continue;
             }
+            var other = Resolve(descriptor.IsDataDescriptor() ? descriptor.Value : obj.Get(key), key);
+            if (IsNothing(other)) continue;
             if (!first) WriteByte((byte)',');
             first = false;
-            if (member >= 0) WriteBytes(_projection.Raw(members!.Tokens[member]));
-            else WriteString(name);
+            WriteString(key.ToString());
             WriteByte((byte)':');
-            if (original) WriteBytes(_projection.Raw(members!.Tokens[member] + 1));
-            else WriteResolved(value, depth);
+            WriteResolved(other, depth);
         }
         WriteByte((byte)'}');
-    }
-
-    /// <summary>
-    /// The member named <paramref name="name"/>, or -1. A repeated name: the occurrence whose value won if it
-    /// still holds it, else the first.
-    /// </summary>
-    private static int Find(LazyJsonObject.MemberList members, string name, JsValue value, ref int next)
-    {
-        var names = members.Names;
-        // Keys mostly come in the document's order: the one after the last found is tried first.
-        if (next < names.Length && names[next] == name && (ReferenceEquals(members.Values[next], value) || !members.Repeated)) return next++;
-        int found = -1;
-        for (int i = 0; i < names.Length; i++)
-        {
-            if (names[i] != name) continue;
-            if (found < 0) found = i;
-            if (ReferenceEquals(members.Values[i], value))
-            {
-                found = i;
-                break;
-            }
-        }
-        if (found >= 0) next = found + 1;
-        return found;
     }
 
     /// <summary>JSON.stringify's SerializeJSONArray; an element still where the input had it is copied as its bytes.</summary>

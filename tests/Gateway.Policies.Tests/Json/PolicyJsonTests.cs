@@ -62,6 +62,11 @@ public sealed class PolicyJsonTests
         "req.own = Object.prototype.hasOwnProperty.call(req, '__proto__'); req.__proto__ = null; return req;",
         "return JSON.parse(JSON.stringify(req));",
         "req.copy = structuredClone === undefined ? null : 1; return req;",
+        "Object.defineProperty(req, 'copy', Object.getOwnPropertyDescriptor(req, 'model')); return req;",
+        "delete req.model; req.model = 'm2'; return req;",
+        "Object.assign(req, { model: 'z', max_tokens: 1 }); Reflect.set(req, 'temperature', 1); return req;",
+        "const d = Object.getOwnPropertyDescriptor(req.messages[0], 'role'); req.messages[0].role = 'user'; req.d = d.value; return req;",
+        "Object.defineProperty(req, 'flag', { writable: false }); req.stop = [...req.stop]; return req;",
         "req.s = 'x'.repeat(2047) + '😀' + 'y'.repeat(2046) + '😀😀' + '\\ud800' + 'é'.repeat(5000) + '\\udfff'; return req;",
         "let s = ''; for (let i = 0; i < 0x30; i++) s += String.fromCharCode(i); req.ctl = s + '\\u2028\\u2029\\ufeff\\uffff\\ud83d'; return req;",
     };
@@ -118,7 +123,7 @@ public sealed class PolicyJsonTests
         Assert.Equal(input, same);
 
         var (_, edited) = Run("req.x = 1; req.m[0].c = 'y'; return req;", input);
-        Assert.Equal("""{"seed":12345678901234567890,"t":1.50,"s":"\u00e9\/","nested":{"n":1e2,"a":[1.0, "\u0041"]},"m":[{"c":"y"},{"c":"\ud83d\ude00"}],"x":1}""", edited);
+        Assert.Equal("""{"seed" : 12345678901234567890,"t":1.50,"s":"\u00e9\/","nested":{"n":1e2,"a":[1.0, "\u0041"]},"m":[{"c":"y"},{"c":"\ud83d\ude00"}],"x":1}""", edited);
     }
 
     [Fact]
