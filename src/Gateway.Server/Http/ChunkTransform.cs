@@ -13,23 +13,44 @@ namespace Gateway.Server.Http;
 /// </summary>
 internal abstract class ChunkTransform : IStreamTranslator
 {
-    /// <summary>For a transform that must wait for its work (a policy worker): the same steps, awaited.</summary>
+    /// <summary>
+    /// For a transform that must wait for its work (a policy call): the same steps, awaited, on each
+    /// chunk's JSON as it came. The transform reads it into the canonical type only when it needs to,
+    /// and may pass the frame on as it is.
+    /// </summary>
     internal abstract class Asynchronous : ChunkTransform, IAsyncStreamTranslator
     {
         public async ValueTask OnFrameAsync(ReadOnlyMemory<byte> frame, IBufferWriter<byte> output)
         {
-            if (Failure is not null || Pass(frame.Span, output, out var chunk)) return;
-            if (chunk is null)
+            if (Failure is not null) return;
+            if (!frame.Span.StartsWith("data:"u8))
+            {
+                output.Write(frame.Span);
+                return;
+            }
+            var payload = Trim(frame[5..]);
+            if (payload.Span.SequenceEqual("[DONE]"u8))
             {
                 await OnDoneAsync(output).ConfigureAwait(false);
                 output.Write("data: [DONE]\n\n"u8);
                 Completed = true;
                 return;
             }
-            await OnChunkAsync(chunk, output).ConfigureAwait(false);
+            await OnPayloadAsync(payload, frame, output).ConfigureAwait(false);
         }
 
-        protected abstract ValueTask OnChunkAsync(ChatCompletionChunk chunk, IBufferWriter<byte> output);
+        private static ReadOnlyMemory<byte> Trim(ReadOnlyMemory<byte> text)
+        {
+            var span = text.Span;
+            int start = 0, end = span.Length;
+            while (start < end && span[start] is (byte)' ' or (byte)'\r' or (byte)'\n') start++;
+            while (end > start && span[end - 1] is (byte)' ' or (byte)'\r' or (byte)'\n') end--;
+            return text[start..end];
+        }
+
+        /// <param name="payload">The chunk's JSON, as the upstream sent it.</param>
+        /// <param name="frame">The whole frame: what goes out when the chunk is passed on unchanged.</param>
+        protected abstract ValueTask OnPayloadAsync(ReadOnlyMemory<byte> payload, ReadOnlyMemory<byte> frame, IBufferWriter<byte> output);
 
         protected abstract ValueTask OnDoneAsync(IBufferWriter<byte> output);
 
@@ -47,7 +68,12 @@ internal abstract class ChunkTransform : IStreamTranslator
     public GatewayError? Failure { get; protected set; }
 
     /// <summary>The last chunk seen: its id, created and model serve a chunk written at the end.</summary>
-    protected ChatCompletionChunk? Last { get; private set; }
+    protected ChatCompletionChunk? Last { get; set; }
+
+    /// <summary>A chunk's JSON in the canonical type.</summary>
+    /// <exception cref="JsonException">It is not a JSON object.</exception>
+    protected static ChatCompletionChunk Read(ReadOnlySpan<byte> payload) =>
+        JsonSerializer.Deserialize(payload, ProtocolJson.Default.ChatCompletionChunk) ?? throw new JsonException("a stream chunk must be a JSON object");
 
     public void OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> output)
     {
@@ -73,7 +99,7 @@ internal abstract class ChunkTransform : IStreamTranslator
         }
         var payload = frame[5..].Trim(" \r\n"u8);
         if (payload.SequenceEqual("[DONE]"u8)) return false;
-        chunk = JsonSerializer.Deserialize(payload, ProtocolJson.Default.ChatCompletionChunk) ?? throw new JsonException("a stream chunk must be a JSON object");
+        chunk = Read(payload);
         Last = chunk;
         return false;
     }

@@ -17,29 +17,53 @@ namespace Gateway.Server.Http;
 internal sealed class PolicyChunkStage(PolicySlot slot, CompiledPolicy policy, PolicyContext context, PolicyRunner runner, ILogger logger) : ChunkTransform.Asynchronous
 {
     private readonly ArrayBufferWriter<byte> _json = new(1024);
+    // The last chunk's JSON: read into a chunk only if the stream ends with content held back.
+    private readonly ArrayBufferWriter<byte> _last = new(1024);
     private string _pending = "";
 
-    protected override ValueTask OnChunkAsync(ChatCompletionChunk chunk, IBufferWriter<byte> output) =>
-        ProcessAsync(chunk, final: chunk.Choices.Count > 0 && chunk.Choices[0].FinishReason is not null, output);
-
-    /// <summary>What a policy held back goes through it once more, as the last content, with nothing held.</summary>
-    protected override ValueTask OnDoneAsync(IBufferWriter<byte> output) =>
-        _pending.Length > 0 && Last is not null ? ProcessAsync(ContentChunk(""), final: true, output) : default;
-
-    private async ValueTask ProcessAsync(ChatCompletionChunk chunk, bool final, IBufferWriter<byte> output)
+    /// <summary>
+    /// Nothing held back: the policy is shown the chunk's JSON as it came, and a chunk it leaves as it is
+    /// goes out as the same frame (no reading into the canonical type, no writing back). Content held
+    /// back goes in front of this chunk's: only then is the chunk read and written for the policy.
+    /// </summary>
+    protected override ValueTask OnPayloadAsync(ReadOnlyMemory<byte> payload, ReadOnlyMemory<byte> frame, IBufferWriter<byte> output)
     {
-        var delta = chunk.Choices.Count > 0 ? chunk.Choices[0].Delta : null;
-        if (delta is not null && (_pending.Length > 0 || delta.Content is not null))
+        _last.ResetWrittenCount();
+        _last.Write(payload.Span);
+        if (_pending.Length == 0) return ProcessAsync(payload, frame, final: false, output);
+        var chunk = Read(payload.Span);
+        if (chunk.Choices.Count > 0 && chunk.Choices[0].Delta is { } delta)
         {
             delta.Content = _pending + delta.Content;
             _pending = "";
         }
+        return ProcessAsync(Serialize(chunk), default, final: false, output);
+    }
+
+    /// <summary>What a policy held back goes through it once more, as the last content, with nothing held.</summary>
+    protected override ValueTask OnDoneAsync(IBufferWriter<byte> output)
+    {
+        if (_pending.Length == 0 || _last.WrittenCount == 0) return default;
+        Last = Read(_last.WrittenSpan);
+        var held = ContentChunk(_pending);
+        _pending = "";
+        return ProcessAsync(Serialize(held), default, final: true, output);
+    }
+
+    private ReadOnlyMemory<byte> Serialize(ChatCompletionChunk chunk)
+    {
         _json.ResetWrittenCount();
         using (var w = new Utf8JsonWriter(_json)) JsonSerializer.Serialize(w, chunk, ProtocolJson.Default.ChatCompletionChunk);
+        return _json.WrittenMemory;
+    }
 
+    /// <param name="json">The chunk the policy is shown: read before the call can be given up on, so it is ours again once the call returns.</param>
+    /// <param name="frame">The frame to pass on when the policy leaves the chunk as it is; empty when <paramref name="json"/> was written here.</param>
+    /// <param name="final">Nothing may be held back (the stream's end).</param>
+    private async ValueTask ProcessAsync(ReadOnlyMemory<byte> json, ReadOnlyMemory<byte> frame, bool final, IBufferWriter<byte> output)
+    {
         long started = Stopwatch.GetTimestamp();
-        // The chunk's JSON is read before the call can be given up on, so _json is ours again once this returns.
-        var (outcome, changed) = await runner.CallAsync(policy, PolicyHooks.OnChunk, _json.WrittenMemory, context, Rent).ConfigureAwait(false);
+        var (outcome, changed) = await runner.CallAsync(policy, PolicyHooks.OnChunk, json, context, Rent).ConfigureAwait(false);
         slot.Meter.Record(Stopwatch.GetTimestamp() - started, outcome);
         using (changed)
         {
@@ -48,20 +72,25 @@ internal sealed class PolicyChunkStage(PolicySlot slot, CompiledPolicy policy, P
                 case PolicyOutcomeKind.Unchanged:
                     break;
                 case PolicyOutcomeKind.Changed:
-                    if (JsonSerializer.Deserialize(changed!.Span, ProtocolJson.Default.ChatCompletionChunk) is not { } rewritten)
+                    ChatCompletionChunk rewritten;
+                    try
+                    {
+                        rewritten = Read(changed!.Span);
+                    }
+                    catch (JsonException)
                     {
                         Failure = RequestPolicies.Failed(slot.Name, "onChunk returned something that is not a chunk");
                         return;
                     }
-                    chunk = rewritten;
-                    delta = chunk.Choices.Count > 0 ? chunk.Choices[0].Delta : null;
-                    if (!final && outcome.Hold > 0 && delta?.Content is { Length: > 0 } content)
+                    var choice = rewritten.Choices.Count > 0 ? rewritten.Choices[0] : null;
+                    if (!final && choice?.FinishReason is null && outcome.Hold > 0 && choice?.Delta?.Content is { Length: > 0 } content)
                     {
                         int hold = Math.Min(outcome.Hold, content.Length);
                         _pending = content[^hold..];
-                        delta.Content = content[..^hold];
+                        choice.Delta.Content = content[..^hold];
                     }
-                    break;
+                    Write(rewritten, output);
+                    return;
                 case PolicyOutcomeKind.Reject:
                     Failure = new GatewayError(outcome.Status, outcome.Status >= 500 ? "server_error" : "invalid_request_error", "policy_rejected",
                         outcome.Message!, outcome.Status >= 500 ? ErrorSource.Gateway : ErrorSource.Client);
@@ -80,7 +109,16 @@ internal sealed class PolicyChunkStage(PolicySlot slot, CompiledPolicy policy, P
                     return;
             }
         }
-        Write(chunk, output);
+        // As it came: the frame itself, or the chunk written here for the policy.
+        if (!frame.IsEmpty) output.Write(frame.Span);
+        else WriteJson(json.Span, output);
+    }
+
+    private static void WriteJson(ReadOnlySpan<byte> json, IBufferWriter<byte> output)
+    {
+        output.Write("data: "u8);
+        output.Write(json);
+        output.Write("\n\n"u8);
     }
 
     private static readonly Func<int, PooledBody> Rent = size => new PooledBody(size);

@@ -57,6 +57,21 @@ public sealed class PolicyChunkStageTests : IDisposable
     }
 
     [Fact]
+    public async Task AChunkThePolicyLeavesAsItIs_GoesOutAsTheSameFrame_FieldsTheGatewayDoesNotModelIncluded()
+    {
+        var stage = Stage("export function onChunk(chunk) { return chunk.choices[0].delta.content === 'edit' ? chunk : undefined; }");
+        var frame = Encoding.UTF8.GetBytes("""data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","x_vendor":{"a":1.50},"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}""" + "\n\n");
+        var output = new ArrayBufferWriter<byte>();
+        await stage.OnFrameAsync(frame, output);
+        Assert.Equal(Encoding.UTF8.GetString(frame), Encoding.UTF8.GetString(output.WrittenSpan));
+
+        // A chunk the policy returns is read into the canonical type and written again.
+        output.ResetWrittenCount();
+        await stage.OnFrameAsync(Frame("edit"), output);
+        Assert.Equal(["edit"], Contents(output));
+    }
+
+    [Fact]
     public async Task HeldTailThatNeverBecomesATerm_GoesOutBeforeDone()
     {
         var stage = Stage(Filter);
