@@ -318,6 +318,7 @@ internal sealed class PolicyEngine
             try
             {
                 value = _projection.Project(json);
+                Budget.Require(_projection.FullSize, $"reading the {Subject(kind)}");
             }
             catch (Exception ex) when (IsScriptFailure(ex))
             {

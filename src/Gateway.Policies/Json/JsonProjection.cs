@@ -40,6 +40,13 @@ internal sealed class JsonProjection
     internal JsonTape Tape => _tape;
 
     /// <summary>
+    /// About what the current input takes as JS values once all of it is read (its text as UTF-16 and an
+    /// object or value per token): what a hook is held to before it is shown the input, so an input
+    /// too large for the policy's memory is refused whole, as it was when it was parsed whole.
+    /// </summary>
+    public long FullSize { get; private set; }
+
+    /// <summary>
     /// The value <paramref name="json"/> holds, as JSON.parse would give it. Input JSON.parse refuses
     /// throws as JSON.parse does (the caller reports it as unreadable).
     /// </summary>
@@ -51,10 +58,12 @@ internal sealed class JsonProjection
         if (!Utf8.IsValid(json) || !_tape.TryRead(json, _maxDepth))
         {
             // Refused here: JSON.parse gives the error (or, where it is more lenient, the value).
+            FullSize = 0;
             return _parser.Parse(json);
         }
         if (_bytes.Length < json.Length) _bytes = new byte[Math.Max(json.Length, _bytes.Length * 2)];
         json.CopyTo(_bytes);
+        FullSize = 2L * json.Length + 48L * _tape.Count;
         return Value(0);
     }
 

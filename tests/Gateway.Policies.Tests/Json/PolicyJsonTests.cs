@@ -160,6 +160,26 @@ public sealed class PolicyJsonTests
         Assert.Equal(PolicyOutcomeKind.Unreadable, outcome.Kind);
     }
 
+    /// <summary>
+    /// An input the policy could not hold whole within its memory is not shown to it at all (the client's
+    /// fault, whatever the policy's mode), even though a hook that reads little would not need it all:
+    /// reading lazily must not let a large request make a fail-open policy fail and be skipped.
+    /// </summary>
+    [Fact]
+    public void AnInputTooLargeForThePolicysMemory_IsUnreadable_ASmallerOneIsRead()
+    {
+        var limits = CompiledPolicyTests.TestLimits with { MaxMemoryBytes = 8 * 1024 * 1024 };
+        var policy = CompiledPolicy.Compile("json.js", "export function onRequest(req) { req.seen = true; return req; }", 1, PolicyMode.FailOpen, limits, out var error);
+        Assert.True(policy is not null, error);
+        foreach (var (size, readable) in new[] { (1_000_000, true), (5_000_000, false) })
+        {
+            var output = new ArrayBufferWriter<byte>();
+            var outcome = policy.OnRequest(Encoding.UTF8.GetBytes($$"""{"model":"m","messages":[{"role":"user","content":"{{new string('x', size)}}"}]}"""),
+                new PolicyContext("m"), output);
+            Assert.Equal(readable ? PolicyOutcomeKind.Changed : PolicyOutcomeKind.Unreadable, outcome.Kind);
+        }
+    }
+
     [Fact]
     public void ALargeInputAfterASmallOne_IsReadWhole()
     {
