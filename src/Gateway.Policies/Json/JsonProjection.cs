@@ -34,11 +34,6 @@ internal sealed class JsonProjection
     /// <summary>Changes with every call: values of an earlier call see no bytes.</summary>
     public int Generation { get; private set; }
 
-    /// <summary>The current call's input.</summary>
-    public ReadOnlySpan<byte> Bytes => _bytes;
-
-    internal JsonTape Tape => _tape;
-
     /// <summary>
     /// About what the current input takes as JS values once all of it is read (its text as UTF-16 and an
     /// object or value per token): what a hook is held to before it is shown the input, so an input
@@ -67,11 +62,12 @@ internal sealed class JsonProjection
         return Value(0);
     }
 
-    /// <summary>Frees a large input copy after its call, so one huge request does not pin its size in every pooled engine.</summary>
+    /// <summary>Frees a large input's copy and tape after its call, so one huge request does not pin its size in every pooled engine.</summary>
     public void Release()
     {
         _arrays.Clear();
         if (_bytes.Length > 64 * 1024) _bytes = new byte[4096];
+        _tape.Trim();
     }
 
     /// <summary>The raw text of the value at token <paramref name="index"/>.</summary>

@@ -34,6 +34,14 @@ internal sealed class JsonTape
 
     public ref Token this[int index] => ref _tokens[index];
 
+    /// <summary>Lets go of lists a large document grew (kept for the next call otherwise).</summary>
+    public void Trim()
+    {
+        if (_tokens.Length > 4096) _tokens = new Token[64];
+        if (_open.Length > 256) _open = new int[16];
+        Count = 0;
+    }
+
     /// <summary>Reads <paramref name="json"/> whole. False when it is not one well-formed JSON value within <paramref name="maxDepth"/>.</summary>
     public bool TryRead(ReadOnlySpan<byte> json, int maxDepth)
     {
