@@ -30,14 +30,17 @@ internal sealed class PolicyChunkStage(PolicySlot slot, CompiledPolicy policy, P
     {
         _last.ResetWrittenCount();
         _last.Write(payload.Span);
-        if (_pending.Length == 0) return ProcessAsync(payload, frame, final: false, output);
-        var chunk = Read(payload.Span);
-        if (chunk.Choices.Count > 0 && chunk.Choices[0].Delta is { } delta)
+        if (_pending.Length > 0)
         {
-            delta.Content = _pending + delta.Content;
-            _pending = "";
+            var chunk = Read(payload.Span);
+            if (chunk.Choices.Count > 0 && chunk.Choices[0].Delta is { } delta)
+            {
+                delta.Content = _pending + delta.Content;
+                _pending = "";
+                return ProcessAsync(Serialize(chunk), default, final: false, output);
+            }
         }
-        return ProcessAsync(Serialize(chunk), default, final: false, output);
+        return ProcessAsync(payload, frame, final: false, output);
     }
 
     /// <summary>What a policy held back goes through it once more, as the last content, with nothing held.</summary>

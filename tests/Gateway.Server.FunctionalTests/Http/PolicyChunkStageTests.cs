@@ -36,7 +36,8 @@ public sealed class PolicyChunkStageTests : IDisposable
 
     private static List<string> Contents(ArrayBufferWriter<byte> output) => Encoding.UTF8.GetString(output.WrittenSpan)
         .Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Where(f => f.StartsWith("data: {", StringComparison.Ordinal))
-        .Select(f => JsonDocument.Parse(f[6..]).RootElement.GetProperty("choices")[0].GetProperty("delta"))
+        .Select(f => JsonDocument.Parse(f[6..]).RootElement.GetProperty("choices")).Where(c => c.GetArrayLength() > 0)
+        .Select(c => c[0].GetProperty("delta"))
         .Select(d => d.TryGetProperty("content", out var c) ? c.GetString()! : "").ToList();
 
     [Fact]
@@ -80,6 +81,20 @@ public sealed class PolicyChunkStageTests : IDisposable
         await stage.OnFrameAsync("data: [DONE]\n\n"u8.ToArray(), output);
         Assert.Equal("see the project", string.Concat(Contents(output)));
         Assert.EndsWith("data: [DONE]\n\n", Encoding.UTF8.GetString(output.WrittenSpan), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AUsageChunkWhileContentIsHeld_GoesOutAsItCame_TheHeldContentStillFollows()
+    {
+        var stage = Stage(Filter);
+        var output = new ArrayBufferWriter<byte>();
+        await stage.OnFrameAsync(Frame("see the project"), output);
+        var usage = Encoding.UTF8.GetBytes("""data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}""" + "\n\n");
+        int before = output.WrittenCount;
+        await stage.OnFrameAsync(usage, output);
+        Assert.Equal(Encoding.UTF8.GetString(usage), Encoding.UTF8.GetString(output.WrittenSpan[before..]));
+        await stage.OnFrameAsync("data: [DONE]\n\n"u8.ToArray(), output);
+        Assert.Equal("see the project", string.Concat(Contents(output)));
     }
 
     [Fact]
