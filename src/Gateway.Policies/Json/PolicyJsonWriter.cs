@@ -126,20 +126,23 @@ internal sealed class PolicyJsonWriter
             if (descriptor == PropertyDescriptor.Undefined || !descriptor.Enumerable) continue;
             if (descriptor is LazyJsonObject.JsonMember member && ReferenceEquals(member.Owner, obj) && member.Owner.IsCurrent && !member.Written)
             {
-                if (!first) WriteByte((byte)',');
-                first = false;
                 var value = member.Made ? descriptor.Value : null;
                 if (value is null || value is not ObjectInstance)
                 {
                     // Never read, or read as a primitive: the bytes are the value.
+                    if (!first) WriteByte((byte)',');
+                    first = false;
                     WriteBytes(_projection.Raw(member.NameToken, member.NameToken + 1));
                     continue;
                 }
+                // An object read from the bytes: written by its own rules (a toJSON it was given may even drop it).
+                value = Resolve(value, key);
+                if (IsNothing(value)) continue;
+                if (!first) WriteByte((byte)',');
+                first = false;
                 WriteBytes(_projection.Raw(member.NameToken));
                 WriteByte((byte)':');
-                value = Resolve(value, key);
-                if (IsNothing(value)) WriteBytes("null"u8); // a toJSON that gives nothing: cannot happen to JSON it came from
-                else WriteResolved(value, depth);
+                WriteResolved(value, depth);
                 continue;
             }
             var other = Resolve(descriptor.IsDataDescriptor() ? descriptor.Value : obj.Get(key), key);

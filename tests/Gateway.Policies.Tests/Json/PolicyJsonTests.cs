@@ -38,6 +38,7 @@ public sealed class PolicyJsonTests
         "req.messages[0].content += ' \\u2028 \\ud800 \"q\" \\\\ \\n \\t \\u0001 \\u007f é 😀 \\udc00x'; return req;",
         "req.toJSON = () => ({ replaced: true }); return req;",
         "req.messages[1].toJSON = function (k) { return 'key:' + k; }; return req;",
+        "req.metadata.toJSON = () => undefined; Object.setPrototypeOf(req.logit_bias, { toJSON() { return undefined; } }); return req;",
         "Object.setPrototypeOf(req.metadata, { toJSON(k) { return 'proto:' + k; } }); return req;",
         "req.n = 0.1 + 0.2; req.big = 1e21; req.small = 1e-7; req.neg = -0; req.nan = NaN; req.inf = -Infinity; req.int = 2 ** 53; return req;",
         "req.messages[1] = req.messages[0]; return req;",
