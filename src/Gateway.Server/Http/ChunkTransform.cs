@@ -28,7 +28,7 @@ internal abstract class ChunkTransform : IStreamTranslator
                 output.Write(frame.Span);
                 return;
             }
-            var payload = Trim(frame[5..]);
+            var payload = frame[5..].Trim(" \r\n"u8);
             if (payload.Span.SequenceEqual("[DONE]"u8))
             {
                 await OnDoneAsync(output).ConfigureAwait(false);
@@ -37,15 +37,6 @@ internal abstract class ChunkTransform : IStreamTranslator
                 return;
             }
             await OnPayloadAsync(payload, frame, output).ConfigureAwait(false);
-        }
-
-        private static ReadOnlyMemory<byte> Trim(ReadOnlyMemory<byte> text)
-        {
-            var span = text.Span;
-            int start = 0, end = span.Length;
-            while (start < end && span[start] is (byte)' ' or (byte)'\r' or (byte)'\n') start++;
-            while (end > start && span[end - 1] is (byte)' ' or (byte)'\r' or (byte)'\n') end--;
-            return text[start..end];
         }
 
         /// <param name="payload">The chunk's JSON, as the upstream sent it.</param>
