@@ -60,15 +60,11 @@ internal sealed class LazyJsonObject : ObjectInstance
     /// </summary>
     internal sealed class JsonMember : PropertyDescriptor
     {
-        private readonly JsonProjection _source;
-        private readonly int _generation;
         private JsValue? _value;
 
         public JsonMember(LazyJsonObject owner, int nameToken) : base(PropertyFlag.ConfigurableEnumerableWritable | PropertyFlag.CustomJsValue)
         {
             Owner = owner;
-            _source = owner._source;
-            _generation = owner._generation;
             NameToken = nameToken;
         }
 
@@ -85,7 +81,7 @@ internal sealed class LazyJsonObject : ObjectInstance
 
         protected override JsValue? CustomValue
         {
-            get => _value ??= _generation == _source.Generation ? _source.Value(NameToken + 1) : JsValue.Undefined;
+            get => _value ??= Owner.IsCurrent ? Owner._source.Value(NameToken + 1) : JsValue.Undefined;
             set
             {
                 _value = value ?? JsValue.Undefined;
