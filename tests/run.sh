@@ -173,6 +173,7 @@ export function onRequest(req, ctx) {
 JS
   echo '{ "server": { "logRequests": true, "logFormat": "json" }, "policies": [ { "file": "redact.js", "mode": "fail-closed" } ] }' >"$PSMOKE/gateway.json"
   PORT=$(free_port)
+  PSTART=$(date +%s)
   (cd "$PSMOKE" && exec env GATEWAY_MASTER_KEY=smoke-key GATEWAY_DATA_DIR="$PSMOKE/data" "$BIN" serve --config gateway.json --urls "http://127.0.0.1:$PORT" >"$PSMOKE/gateway.log" 2>&1) &
   PGW=$!; PIDS+=("$PGW")
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -188,6 +189,16 @@ JS
   nonjson=$(grep -vc '^{' "$PSMOKE/gateway.log")
   if [ "$rec" = "chat mock/echo mock/echo 200 Answered true" ] && [ "$nonjson" = 0 ]; then pass "smoke: logFormat json writes JSON lines with the request record's fields"
   else fail "smoke: json logs: record '$rec', $nonjson lines not JSON: $(grep -v '^{' "$PSMOKE/gateway.log" | head -3)"; fi
+  # The process and runtime metrics in the native binary: its own resident memory and start, its GC, its policy worker.
+  m=$(curl -s "http://127.0.0.1:$PORT/metrics")
+  rss=$(awk '/^process_resident_memory_bytes / {printf "%d", $2 / 1024}' <<<"$m"); vmrss=$(awk '/VmRSS/ {print $2}' "/proc/$PGW/status" 2>/dev/null || echo 0)
+  pstart=$(awk '/^process_start_time_seconds / {printf "%d", $2}' <<<"$m")
+  alloc=$(awk '/^dotnet_gc_heap_total_allocated_bytes_total / {printf "%d", $2}' <<<"$m")
+  if [ -n "$rss" ] && [ "$vmrss" -gt 0 ] && [ $((rss * 4)) -ge $((vmrss * 3)) ] && [ $((rss * 4)) -le $((vmrss * 5)) ] \
+     && [ -n "$pstart" ] && [ "$pstart" -ge $((PSTART - 2)) ] && [ "$pstart" -le $((PSTART + 10)) ] && [ "${alloc:-0}" -gt 0 ] \
+     && grep -q '^gateway_policy_workers [1-9]' <<<"$m" && grep -q '^dotnet_gc_collections_total{gc_heap_generation="gen0"} ' <<<"$m"; then
+    pass "smoke: /metrics reports the native process (RSS ${rss} kB of ${vmrss}, start, GC, policy workers)"
+  else fail "smoke: process metrics: rss '$rss' of '$vmrss' kB, start '$pstart' (launched $PSTART), allocated '$alloc': $(grep -E '^(process|dotnet|gateway_policy)' <<<"$m" | head -5)"; fi
   code=$(curl -s -o "$PSMOKE/loop" -m 10 -w '%{http_code}' -H "Authorization: Bearer smoke-key" -H 'content-type: application/json' -d '{"model":"mock/echo","messages":[{"role":"user","content":"loop please"}]}' "$U")
   if [ "$code" = 500 ] && grep -q policy_failed "$PSMOKE/loop"; then pass "smoke: a looping policy fails closed (500 policy_failed)"; else fail "smoke: looping policy -> $code $(cat "$PSMOKE/loop")"; fi
   # A structure 30,000 levels deep through JSON.stringify overflowed the native stack (SIGSEGV) before the stack guard.

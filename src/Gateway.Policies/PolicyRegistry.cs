@@ -23,6 +23,9 @@ public sealed partial class PolicyRegistry(ILogger<PolicyRegistry> logger) : IDi
 
     public PolicySet Current => Volatile.Read(ref _current);
 
+    /// <summary>The runner if a policy has started it (for metrics, which must not start one); else null.</summary>
+    public PolicyRunner? StartedRunner => Volatile.Read(ref _runner);
+
     /// <summary>The threads every policy call runs on, started with the first policy.</summary>
     public PolicyRunner Runner
     {

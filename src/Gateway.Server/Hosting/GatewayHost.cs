@@ -217,6 +217,7 @@ internal static partial class GatewayHost
             return Fail([ex.Message]);
         }
         var metrics = new GatewayMetrics(deploymentStates, storeSink is null ? null : () => storeSink.Dropped, genAi: otlp.Metrics is not null, cache: cacheStore);
+        metrics.PolicyWorkers = () => policies.StartedRunner is { } runner ? (runner.Queued, runner.Workers, runner.Stuck) : null;
         if (gate.Shared || settlement is not null)
             metrics.ScaleOut = () => (gate.SharedHealthy, gate.SharedFailures, settlement?.Failures ?? 0);
         if (otlp.Metrics is { } metricsExport)

@@ -162,6 +162,60 @@ internal sealed class GatewayMetrics
             w.Family("gateway_usage_commit_failures_total", "counter", "Requests whose usage could not be committed to the database as they ended (the request log's writer counted it later).");
             w.Sample("gateway_usage_commit_failures_total", [], scale.UsageCommitFailures);
         }
+        WriteRuntime(w);
+    }
+
+    /// <summary>The policy workers, once the first policy started them: calls waiting, workers, workers stuck in a call given up on.</summary>
+    public Func<(int Queued, int Workers, int Stuck)?>? PolicyWorkers { get; set; }
+
+    /// <summary>The process, the runtime and the policy workers (<see cref="ProcessMetrics"/>); a figure this platform cannot give is left out.</summary>
+    private void WriteRuntime(PrometheusWriter w)
+    {
+        var r = ProcessMetrics.Read();
+        w.Family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+        w.Sample("process_cpu_seconds_total", [], r.CpuUserSeconds + r.CpuSystemSeconds);
+        Gauge(w, "process_resident_memory_bytes", "Resident memory size in bytes.", r.ResidentBytes);
+        Gauge(w, "process_virtual_memory_bytes", "Virtual memory size in bytes.", r.VirtualBytes);
+        if (r.StartTimeSeconds >= 0)
+        {
+            w.Family("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
+            w.Sample("process_start_time_seconds", [], r.StartTimeSeconds);
+        }
+        Gauge(w, "process_open_fds", "Number of open file descriptors.", r.OpenFds);
+        Gauge(w, "process_max_fds", "Maximum number of open file descriptors.", r.MaxFds);
+        Gauge(w, "process_threads", "Number of OS threads in the process.", r.Threads);
+
+        w.Family("dotnet_gc_collections_total", "counter", "Garbage collections since the process started, by the oldest generation each collected.");
+        w.Sample("dotnet_gc_collections_total", ["gc_heap_generation", "gen0"], r.Gen0Collections);
+        w.Sample("dotnet_gc_collections_total", ["gc_heap_generation", "gen1"], r.Gen1Collections);
+        w.Sample("dotnet_gc_collections_total", ["gc_heap_generation", "gen2"], r.Gen2Collections);
+        w.Family("dotnet_gc_heap_total_allocated_bytes_total", "counter", "Bytes allocated on the managed heap since the process started (per request: divide by gateway_requests_total).");
+        w.Sample("dotnet_gc_heap_total_allocated_bytes_total", [], r.AllocatedBytes);
+        w.Family("dotnet_gc_pause_time_seconds_total", "counter", "Time the garbage collector paused the process.");
+        w.Sample("dotnet_gc_pause_time_seconds_total", [], r.PauseSeconds);
+        w.Family("dotnet_gc_last_collection_heap_size_bytes", "gauge", "Each generation of the managed heap after the last garbage collection.");
+        for (int i = 0; i < r.HeapSizes.Length; i++)
+            w.Sample("dotnet_gc_last_collection_heap_size_bytes", ["gc_heap_generation", ProcessMetrics.Generations[i]], r.HeapSizes[i]);
+        Gauge(w, "dotnet_thread_pool_thread_count", "Thread pool threads.", r.ThreadPoolThreads);
+        Gauge(w, "dotnet_thread_pool_queue_length", "Work items queued to the thread pool, not yet started.", r.ThreadPoolQueue);
+        w.Family("dotnet_thread_pool_work_item_count_total", "counter", "Work items the thread pool has run.");
+        w.Sample("dotnet_thread_pool_work_item_count_total", [], r.ThreadPoolCompleted);
+        w.Family("dotnet_monitor_lock_contentions_total", "counter", "Times a thread waited for a lock another thread held.");
+        w.Sample("dotnet_monitor_lock_contentions_total", [], r.LockContentions);
+
+        if (PolicyWorkers?.Invoke() is { } workers)
+        {
+            Gauge(w, "gateway_policy_calls_queued", "Policy calls waiting for a policy worker (a call waits at most server.policyQueueMs, then its request is refused).", workers.Queued);
+            Gauge(w, "gateway_policy_workers", "Policy workers (server.policyWorkers): how many policy calls may run at once.", workers.Workers);
+            Gauge(w, "gateway_policy_workers_stuck", "Policy workers still in a call that was given up on at its deadline.", workers.Stuck);
+        }
+    }
+
+    private static void Gauge(PrometheusWriter w, string name, string help, long value)
+    {
+        if (value < 0) return;
+        w.Family(name, "gauge", help);
+        w.Sample(name, [], value);
     }
 
     /// <summary>Replicas on shared stores: how Redis and the usage commits fare (set at start; null on one node).</summary>
@@ -224,11 +278,71 @@ internal sealed class GatewayMetrics
         Otlp.OtlpMetricWriter.Begin(ref w, "gateway.log_records.dropped", "Request records the store's writer dropped.", "{record}", Sum, out m);
         Otlp.OtlpMetricWriter.Point(ref w, [], start, now, droppedLogRecords?.Invoke() ?? 0);
         Otlp.OtlpMetricWriter.End(ref w, Sum, m);
+
+        WriteRuntimeOtlp(ref w, start, now);
+    }
+
+    /// <summary>
+    /// The process and runtime figures of the Prometheus exposition under OpenTelemetry's names: the process
+    /// semantic conventions (<c>process.*</c>) and .NET's runtime metrics (<c>dotnet.*</c>).
+    /// </summary>
+    private void WriteRuntimeOtlp(ref Otlp.ProtoWriter w, ulong start, ulong now)
+    {
+        const Otlp.OtlpMetricWriter.Kind Sum = Otlp.OtlpMetricWriter.Kind.Sum, Gauge = Otlp.OtlpMetricWriter.Kind.Gauge;
+        var r = ProcessMetrics.Read();
+        Otlp.OtlpMetricWriter.Begin(ref w, "process.cpu.time", "Total CPU seconds broken down by different CPU modes.", "s", Sum, out var m);
+        Otlp.OtlpMetricWriter.Point(ref w, ["cpu.mode", "user"], start, now, r.CpuUserSeconds);
+        Otlp.OtlpMetricWriter.Point(ref w, ["cpu.mode", "system"], start, now, r.CpuSystemSeconds);
+        Otlp.OtlpMetricWriter.End(ref w, Sum, m);
+        OtlpGauge(ref w, "process.memory.usage", "The amount of physical memory in use.", "By", now, r.ResidentBytes);
+        OtlpGauge(ref w, "process.memory.virtual", "The amount of committed virtual memory.", "By", now, r.VirtualBytes);
+        OtlpGauge(ref w, "process.thread.count", "Process threads count.", "{thread}", now, r.Threads);
+        OtlpGauge(ref w, "process.unix.file_descriptor.count", "Number of unix file descriptors in use by the process.", "{file_descriptor}", now, r.OpenFds);
+
+        Otlp.OtlpMetricWriter.Begin(ref w, "dotnet.gc.collections", "The number of garbage collections that have occurred since the process has started.", "{collection}", Sum, out m);
+        Otlp.OtlpMetricWriter.Point(ref w, ["gc.heap.generation", "gen0"], start, now, r.Gen0Collections);
+        Otlp.OtlpMetricWriter.Point(ref w, ["gc.heap.generation", "gen1"], start, now, r.Gen1Collections);
+        Otlp.OtlpMetricWriter.Point(ref w, ["gc.heap.generation", "gen2"], start, now, r.Gen2Collections);
+        Otlp.OtlpMetricWriter.End(ref w, Sum, m);
+        Otlp.OtlpMetricWriter.Begin(ref w, "dotnet.gc.heap.total_allocated", "The approximate number of bytes allocated on the managed GC heap since the process has started.", "By", Sum, out m);
+        Otlp.OtlpMetricWriter.Point(ref w, [], start, now, r.AllocatedBytes);
+        Otlp.OtlpMetricWriter.End(ref w, Sum, m);
+        Otlp.OtlpMetricWriter.Begin(ref w, "dotnet.gc.pause.time", "The total amount of time paused in GC since the process has started.", "s", Sum, out m);
+        Otlp.OtlpMetricWriter.Point(ref w, [], start, now, r.PauseSeconds);
+        Otlp.OtlpMetricWriter.End(ref w, Sum, m);
+        Otlp.OtlpMetricWriter.Begin(ref w, "dotnet.gc.last_collection.heap.size", "The managed GC heap size (including fragmentation), as observed during the latest garbage collection.", "By", Gauge, out m);
+        for (int i = 0; i < r.HeapSizes.Length; i++) Otlp.OtlpMetricWriter.Point(ref w, ["gc.heap.generation", ProcessMetrics.Generations[i]], 0, now, r.HeapSizes[i]);
+        Otlp.OtlpMetricWriter.End(ref w, Gauge, m);
+        OtlpGauge(ref w, "dotnet.thread_pool.thread.count", "The number of thread pool threads that currently exist.", "{thread}", now, r.ThreadPoolThreads);
+        OtlpGauge(ref w, "dotnet.thread_pool.queue.length", "The number of work items that are currently queued to be processed by the thread pool.", "{work_item}", now, r.ThreadPoolQueue);
+        Otlp.OtlpMetricWriter.Begin(ref w, "dotnet.thread_pool.work_item.count", "The number of work items that the thread pool has completed since the process has started.", "{work_item}", Sum, out m);
+        Otlp.OtlpMetricWriter.Point(ref w, [], start, now, r.ThreadPoolCompleted);
+        Otlp.OtlpMetricWriter.End(ref w, Sum, m);
+        Otlp.OtlpMetricWriter.Begin(ref w, "dotnet.monitor.lock_contentions", "The number of times there was contention when trying to acquire a monitor lock since the process has started.", "{contention}", Sum, out m);
+        Otlp.OtlpMetricWriter.Point(ref w, [], start, now, r.LockContentions);
+        Otlp.OtlpMetricWriter.End(ref w, Sum, m);
+        if (PolicyWorkers?.Invoke() is { } workers)
+        {
+            OtlpGauge(ref w, "gateway.policy.calls.queued", "Policy calls waiting for a policy worker.", "{call}", now, workers.Queued);
+            OtlpGauge(ref w, "gateway.policy.workers", "Policy workers: how many policy calls may run at once.", "{thread}", now, workers.Workers);
+            OtlpGauge(ref w, "gateway.policy.workers.stuck", "Policy workers still in a call that was given up on at its deadline.", "{thread}", now, workers.Stuck);
+        }
+    }
+
+    private static void OtlpGauge(ref Otlp.ProtoWriter w, string name, string description, string unit, ulong now, long value)
+    {
+        if (value < 0) return;
+        Otlp.OtlpMetricWriter.Begin(ref w, name, description, unit, Otlp.OtlpMetricWriter.Kind.Gauge, out var m);
+        Otlp.OtlpMetricWriter.Point(ref w, [], 0, now, value);
+        Otlp.OtlpMetricWriter.End(ref w, Otlp.OtlpMetricWriter.Kind.Gauge, m);
     }
 
     /// <summary>The series <see cref="WriteOtlp"/> writes, to size its buffer.</summary>
     public int SeriesCount => _requests.Count + _overhead.Count + _genAiDuration.Count + _genAiTokens.Count + _genAiFirstToken.Count
-        + _costNanos.Count + _upstreamErrors.Count + 3 * states.All.Count() + 3;
+        + _costNanos.Count + _upstreamErrors.Count + 3 * states.All.Count() + 3 + RuntimeSeries;
+
+    /// <summary>The process, runtime and policy-worker points <see cref="WriteRuntimeOtlp"/> writes at most.</summary>
+    private const int RuntimeSeries = 24;
 
     private static void Histogram(PrometheusWriter w, string name, ReadOnlySpan<string> labels, Histogram h)
     {

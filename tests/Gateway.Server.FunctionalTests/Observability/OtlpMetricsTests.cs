@@ -44,6 +44,17 @@ public sealed class OtlpMetricsTests
         Assert.Contains("gateway.overhead", metrics.Keys);
         Assert.Equal("gauge", metrics["gateway.queue.depth"].Kind);
         Assert.Equal(0.0, Assert.Single(metrics["gateway.log_records.dropped"].Points).Value);
+
+        // The process and the runtime, under OpenTelemetry's names.
+        var cpu = metrics["process.cpu.time"];
+        Assert.Equal(("sum", "s", true), (cpu.Kind, cpu.Unit, cpu.Monotonic));
+        Assert.Equal(["system", "user"], cpu.Points.Select(p => (string)p.Attributes["cpu.mode"]).Order());
+        Assert.True(cpu.Points.Sum(p => p.Value) > 0);
+        Assert.True(Assert.Single(metrics["process.memory.usage"].Points).Value > 1 << 20);
+        Assert.Equal(["gen0", "gen1", "gen2"], metrics["dotnet.gc.collections"].Points.Select(p => (string)p.Attributes["gc.heap.generation"]));
+        Assert.True(Assert.Single(metrics["dotnet.gc.heap.total_allocated"].Points).Value > 0);
+        Assert.Equal(5, metrics["dotnet.gc.last_collection.heap.size"].Points.Count);
+        Assert.Equal("gauge", metrics["dotnet.thread_pool.thread.count"].Kind);
     }
 
     [Fact]
