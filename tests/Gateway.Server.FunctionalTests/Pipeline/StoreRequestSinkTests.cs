@@ -1,4 +1,5 @@
 using System.Net;
+using Gateway.Core.Governance;
 using Gateway.Server.FunctionalTests.Infrastructure;
 using Gateway.Server.Pipeline;
 using Gateway.Storage;
@@ -82,6 +83,41 @@ public sealed class StoreRequestSinkTests : IDisposable
         }
         var database = new SqliteDatabase(new StorageLocation(Path.Combine(dataDir, "gateway.db")));
         Assert.Equal(1, Scalar(database, "SELECT count(*) FROM request_log WHERE stream = 1 AND outcome = 'Answered'"));
+    }
+
+    /// <summary>The store, recording the nice value of the thread each batch was written on.</summary>
+    private sealed class NiceRecordingStore(IRequestLogStore inner) : IRequestLogStore
+    {
+        public List<(int Rows, int Nice)> Writes { get; } = [];
+
+        public void Write(IReadOnlyList<RequestLogRow> rows)
+        {
+            lock (Writes) Writes.Add((rows.Count, Hosting.LowPriorityThreadTests.CurrentNice()));
+            inner.Write(rows);
+        }
+
+        public int DeleteOlderThan(long before) => inner.DeleteOlderThan(before);
+    }
+
+    [Fact]
+    public async Task Rows_AreWrittenAtALowerPriority_UnlessABacklogMustBeCaughtUp()
+    {
+        var database = new SqliteDatabase(new StorageLocation(Path.Combine(_dir, "nice.db")));
+        SchemaMigrations.Apply(database);
+        var store = new NiceRecordingStore(new RequestLogStore(database));
+        // A queue of 1,000: past 125 rows waiting, a batch is written at the requests' priority.
+        var sink = new StoreRequestSink(store, TimeProvider.System, TimeSpan.Zero, NullLogger<StoreRequestSink>.Instance, 1000);
+        for (int i = 0; i < 800; i++) sink.Write(Record(i));
+        await sink.StartAsync(CancellationToken.None);
+        for (int i = 0; i < 200 && sink.Written < 800; i++) await Task.Delay(25);
+        for (int i = 800; i < 810; i++) sink.Write(Record(i));
+        for (int i = 0; i < 200 && sink.Written < 810; i++) await Task.Delay(25);
+        await sink.StopAsync(CancellationToken.None);
+        sink.Dispose();
+        // 512 taken with 288 still waiting: caught up at normal priority; then 288, then the 10 that came later, at nice 10.
+        int normal = Hosting.LowPriorityThreadTests.CurrentNice();
+        Assert.Equal([(512, normal), (288, StoreRequestSink.WriterNice), (10, StoreRequestSink.WriterNice)], store.Writes);
+        Assert.Equal(810, Scalar(database, "SELECT count(*) FROM request_log"));
     }
 
     [Theory]
