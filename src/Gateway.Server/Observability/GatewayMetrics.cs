@@ -304,29 +304,28 @@ internal sealed class GatewayMetrics
         Otlp.OtlpMetricWriter.Point(ref w, ["gc.heap.generation", "gen1"], start, now, r.Gen1Collections);
         Otlp.OtlpMetricWriter.Point(ref w, ["gc.heap.generation", "gen2"], start, now, r.Gen2Collections);
         Otlp.OtlpMetricWriter.End(ref w, Sum, m);
-        Otlp.OtlpMetricWriter.Begin(ref w, "dotnet.gc.heap.total_allocated", "The approximate number of bytes allocated on the managed GC heap since the process has started.", "By", Sum, out m);
-        Otlp.OtlpMetricWriter.Point(ref w, [], start, now, r.AllocatedBytes);
-        Otlp.OtlpMetricWriter.End(ref w, Sum, m);
-        Otlp.OtlpMetricWriter.Begin(ref w, "dotnet.gc.pause.time", "The total amount of time paused in GC since the process has started.", "s", Sum, out m);
-        Otlp.OtlpMetricWriter.Point(ref w, [], start, now, r.PauseSeconds);
-        Otlp.OtlpMetricWriter.End(ref w, Sum, m);
+        OtlpCounter(ref w, "dotnet.gc.heap.total_allocated", "The approximate number of bytes allocated on the managed GC heap since the process has started.", "By", start, now, r.AllocatedBytes);
+        OtlpCounter(ref w, "dotnet.gc.pause.time", "The total amount of time paused in GC since the process has started.", "s", start, now, r.PauseSeconds);
         Otlp.OtlpMetricWriter.Begin(ref w, "dotnet.gc.last_collection.heap.size", "The managed GC heap size (including fragmentation), as observed during the latest garbage collection.", "By", Gauge, out m);
         for (int i = 0; i < r.HeapSizes.Length; i++) Otlp.OtlpMetricWriter.Point(ref w, ["gc.heap.generation", ProcessMetrics.Generations[i]], 0, now, r.HeapSizes[i]);
         Otlp.OtlpMetricWriter.End(ref w, Gauge, m);
         OtlpGauge(ref w, "dotnet.thread_pool.thread.count", "The number of thread pool threads that currently exist.", "{thread}", now, r.ThreadPoolThreads);
         OtlpGauge(ref w, "dotnet.thread_pool.queue.length", "The number of work items that are currently queued to be processed by the thread pool.", "{work_item}", now, r.ThreadPoolQueue);
-        Otlp.OtlpMetricWriter.Begin(ref w, "dotnet.thread_pool.work_item.count", "The number of work items that the thread pool has completed since the process has started.", "{work_item}", Sum, out m);
-        Otlp.OtlpMetricWriter.Point(ref w, [], start, now, r.ThreadPoolCompleted);
-        Otlp.OtlpMetricWriter.End(ref w, Sum, m);
-        Otlp.OtlpMetricWriter.Begin(ref w, "dotnet.monitor.lock_contentions", "The number of times there was contention when trying to acquire a monitor lock since the process has started.", "{contention}", Sum, out m);
-        Otlp.OtlpMetricWriter.Point(ref w, [], start, now, r.LockContentions);
-        Otlp.OtlpMetricWriter.End(ref w, Sum, m);
+        OtlpCounter(ref w, "dotnet.thread_pool.work_item.count", "The number of work items that the thread pool has completed since the process has started.", "{work_item}", start, now, r.ThreadPoolCompleted);
+        OtlpCounter(ref w, "dotnet.monitor.lock_contentions", "The number of times there was contention when trying to acquire a monitor lock since the process has started.", "{contention}", start, now, r.LockContentions);
         if (PolicyWorkers?.Invoke() is { } workers)
         {
             OtlpGauge(ref w, "gateway.policy.calls.queued", "Policy calls waiting for a policy worker.", "{call}", now, workers.Queued);
             OtlpGauge(ref w, "gateway.policy.workers", "Policy workers: how many policy calls may run at once.", "{thread}", now, workers.Workers);
             OtlpGauge(ref w, "gateway.policy.workers.stuck", "Policy workers still in a call that was given up on at its deadline.", "{thread}", now, workers.Stuck);
         }
+    }
+
+    private static void OtlpCounter(ref Otlp.ProtoWriter w, string name, string description, string unit, ulong start, ulong now, double value)
+    {
+        Otlp.OtlpMetricWriter.Begin(ref w, name, description, unit, Otlp.OtlpMetricWriter.Kind.Sum, out var m);
+        Otlp.OtlpMetricWriter.Point(ref w, [], start, now, value);
+        Otlp.OtlpMetricWriter.End(ref w, Otlp.OtlpMetricWriter.Kind.Sum, m);
     }
 
     private static void OtlpGauge(ref Otlp.ProtoWriter w, string name, string description, string unit, ulong now, long value)

@@ -10,8 +10,9 @@ namespace Gateway.Server.FunctionalTests.Observability;
 /// <summary><c>/metrics</c> after known traffic: names, labels, exact counts and tokens, histograms that add up.</summary>
 public sealed partial class MetricsTests
 {
+    /// <summary>One sample line of the exposition: name, labels, value.</summary>
     [GeneratedRegex(@"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>[^}]*)\})? (?<value>\S+)$")]
-    private static partial Regex SampleLine();
+    internal static partial Regex SampleLine();
 
     private static async Task<(HttpStatusCode Status, string ContentType, string Text)> ScrapeAsync(GatewayUnderTest gateway, string? key = null)
     {

@@ -13,14 +13,13 @@ namespace Gateway.Server.FunctionalTests.Observability;
 /// so each figure is held against what the test reads of itself from <c>/proc/self</c> and the runtime, or
 /// moved by something the test does between two scrapes.
 /// </summary>
-public sealed partial class ProcessMetricsTests : IDisposable
+public sealed class ProcessMetricsTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("gw-process-metrics-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    [GeneratedRegex(@"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>[^}]*)\})? (?<value>\S+)$")]
-    private static partial Regex SampleLine();
+    private static Regex SampleLine() => MetricsTests.SampleLine();
 
     private static async Task<string> ScrapeAsync(GatewayUnderTest gateway)
     {
