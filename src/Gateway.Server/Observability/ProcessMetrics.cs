@@ -11,7 +11,7 @@ namespace Gateway.Server.Observability;
 /// </summary>
 internal static class ProcessMetrics
 {
-    // The kernel reports times in USER_HZ, which Linux fixes at 100 for user space on every architecture.
+    // The kernel reports a process's start in USER_HZ, which Linux fixes at 100 for user space on every architecture.
     private const double TicksPerSecond = 100;
 
     /// <summary>One reading.</summary>
@@ -25,15 +25,13 @@ internal static class ProcessMetrics
 
     public static Reading Read()
     {
+        // getrusage's microseconds, finer than /proc's ticks of 10 ms.
         var cpu = Environment.CpuUsage;
-        double user = cpu.UserTime.TotalSeconds, system = cpu.PrivilegedTime.TotalSeconds;
         long resident = -1, virtualBytes = -1, threads = -1, openFds = -1, maxFds = -1;
         double start = -1;
         if (!OperatingSystem.IsLinux()) resident = Environment.WorkingSet;
         else if (TryReadStat(out var stat))
         {
-            user = stat.UserTicks / TicksPerSecond;
-            system = stat.SystemTicks / TicksPerSecond;
             resident = stat.ResidentPages * Environment.SystemPageSize;
             virtualBytes = stat.VirtualBytes;
             threads = stat.Threads;
@@ -42,7 +40,7 @@ internal static class ProcessMetrics
             maxFds = ReadMaxFds();
         }
         long gen2 = GC.CollectionCount(2), gen1 = GC.CollectionCount(1), gen0 = GC.CollectionCount(0);
-        return new Reading(user, system, resident, virtualBytes, start, threads, openFds, maxFds,
+        return new Reading(cpu.UserTime.TotalSeconds, cpu.PrivilegedTime.TotalSeconds, resident, virtualBytes, start, threads, openFds, maxFds,
             // A collection of a generation also counts as one of every younger generation; each is counted once here.
             gen0 - gen1, gen1 - gen2, gen2, GC.GetTotalAllocatedBytes(), GC.GetTotalPauseDuration().TotalSeconds,
             HeapSizes(), ThreadPool.ThreadCount, ThreadPool.PendingWorkItemCount, ThreadPool.CompletedWorkItemCount,
@@ -61,9 +59,9 @@ internal static class ProcessMetrics
         return sizes;
     }
 
-    private readonly record struct Stat(long UserTicks, long SystemTicks, long Threads, long StartTicks, long VirtualBytes, long ResidentPages);
+    private readonly record struct Stat(long Threads, long StartTicks, long VirtualBytes, long ResidentPages);
 
-    /// <summary><c>/proc/self/stat</c>: fields 14-15 (utime, stime), 20 (num_threads), 22-24 (starttime, vsize, rss).</summary>
+    /// <summary><c>/proc/self/stat</c>: fields 20 (num_threads) and 22-24 (starttime, vsize, rss).</summary>
     private static bool TryReadStat(out Stat stat)
     {
         stat = default;
@@ -87,7 +85,7 @@ internal static class ProcessMetrics
         // fields[0] is field 3 (state), so field n is fields[n - 3].
         if (fields.Length < 22) return false;
         static long At(string[] f, int n) => long.TryParse(f[n - 3], NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) ? v : 0;
-        stat = new Stat(At(fields, 14), At(fields, 15), At(fields, 20), At(fields, 22), At(fields, 23), At(fields, 24));
+        stat = new Stat(At(fields, 20), At(fields, 22), At(fields, 23), At(fields, 24));
         return true;
     }
 
