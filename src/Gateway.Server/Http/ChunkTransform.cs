@@ -22,21 +22,14 @@ internal abstract class ChunkTransform : IStreamTranslator
     {
         public async ValueTask OnFrameAsync(ReadOnlyMemory<byte> frame, IBufferWriter<byte> output)
         {
-            if (Failure is not null) return;
-            if (!frame.Span.StartsWith("data:"u8))
-            {
-                output.Write(frame.Span);
-                return;
-            }
-            var payload = frame[5..].Trim(" \r\n"u8);
-            if (payload.Span.SequenceEqual("[DONE]"u8))
+            if (Failure is not null || Pass(frame.Span, output, out var payload)) return;
+            if (IsDone(frame.Span[payload]))
             {
                 await OnDoneAsync(output).ConfigureAwait(false);
-                output.Write("data: [DONE]\n\n"u8);
-                Completed = true;
+                Done(output);
                 return;
             }
-            await OnPayloadAsync(payload, frame, output).ConfigureAwait(false);
+            await OnPayloadAsync(frame[payload], frame, output).ConfigureAwait(false);
         }
 
         /// <param name="payload">The chunk's JSON, as the upstream sent it.</param>
@@ -68,31 +61,40 @@ internal abstract class ChunkTransform : IStreamTranslator
 
     public void OnFrame(ReadOnlySpan<byte> frame, IBufferWriter<byte> output)
     {
-        if (Failure is not null || Pass(frame, output, out var chunk)) return;
-        if (chunk is null)
+        if (Failure is not null || Pass(frame, output, out var payload)) return;
+        if (IsDone(frame[payload]))
         {
             OnDone(output);
-            output.Write("data: [DONE]\n\n"u8);
-            Completed = true;
+            Done(output);
             return;
         }
+        var chunk = Read(frame[payload]);
+        Last = chunk;
         OnChunk(chunk, output);
     }
 
-    /// <returns>True when the frame went out as it is (a comment); else the chunk it holds, or null for <c>[DONE]</c>.</returns>
-    private bool Pass(ReadOnlySpan<byte> frame, IBufferWriter<byte> output, out ChatCompletionChunk? chunk)
+    /// <returns>True when the frame went out as it is (not data: a comment); else where its payload (a chunk's JSON, or <c>[DONE]</c>) is.</returns>
+    private static bool Pass(ReadOnlySpan<byte> frame, IBufferWriter<byte> output, out Range payload)
     {
-        chunk = null;
+        payload = default;
         if (!frame.StartsWith("data:"u8))
         {
             output.Write(frame);
             return true;
         }
-        var payload = frame[5..].Trim(" \r\n"u8);
-        if (payload.SequenceEqual("[DONE]"u8)) return false;
-        chunk = Read(payload);
-        Last = chunk;
+        var rest = frame[5..];
+        int start = 5 + rest.Length - rest.TrimStart(" \r\n"u8).Length;
+        payload = start..Math.Max(start, 5 + rest.TrimEnd(" \r\n"u8).Length);
         return false;
+    }
+
+    private static bool IsDone(ReadOnlySpan<byte> payload) => payload.SequenceEqual("[DONE]"u8);
+
+    /// <summary>The upstream's end, passed on: nothing follows it.</summary>
+    private void Done(IBufferWriter<byte> output)
+    {
+        output.Write("data: [DONE]\n\n"u8);
+        Completed = true;
     }
 
     /// <summary>No <c>[DONE]</c>: the relay reports a cut-off stream; what was held back is not sent.</summary>
