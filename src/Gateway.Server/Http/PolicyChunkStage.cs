@@ -17,8 +17,6 @@ namespace Gateway.Server.Http;
 internal sealed class PolicyChunkStage(PolicySlot slot, CompiledPolicy policy, PolicyContext context, PolicyRunner runner, ILogger logger) : ChunkTransform.Asynchronous
 {
     private readonly ArrayBufferWriter<byte> _json = new(1024);
-    // The last chunk's JSON: read into a chunk only if the stream ends with content held back.
-    private readonly ArrayBufferWriter<byte> _last = new(1024);
     private string _pending = "";
 
     /// <summary>
@@ -28,8 +26,6 @@ internal sealed class PolicyChunkStage(PolicySlot slot, CompiledPolicy policy, P
     /// </summary>
     protected override ValueTask OnPayloadAsync(ReadOnlyMemory<byte> payload, ReadOnlyMemory<byte> frame, IBufferWriter<byte> output)
     {
-        _last.ResetWrittenCount();
-        _last.Write(payload.Span);
         if (_pending.Length > 0)
         {
             var chunk = Read(payload.Span);
@@ -46,8 +42,7 @@ internal sealed class PolicyChunkStage(PolicySlot slot, CompiledPolicy policy, P
     /// <summary>What a policy held back goes through it once more, as the last content, with nothing held.</summary>
     protected override ValueTask OnDoneAsync(IBufferWriter<byte> output)
     {
-        if (_pending.Length == 0 || _last.WrittenCount == 0) return default;
-        Last = Read(_last.WrittenSpan);
+        if (_pending.Length == 0) return default;
         var held = ContentChunk(_pending);
         _pending = "";
         return ProcessAsync(Serialize(held), default, final: true, output);
@@ -91,6 +86,8 @@ internal sealed class PolicyChunkStage(PolicySlot slot, CompiledPolicy policy, P
                         int hold = Math.Min(outcome.Hold, content.Length);
                         _pending = content[^hold..];
                         choice.Delta.Content = content[..^hold];
+                        // What is held goes out later as a chunk of its own, with this one's id, created and model.
+                        Last = rewritten;
                     }
                     Write(rewritten, output);
                     return;

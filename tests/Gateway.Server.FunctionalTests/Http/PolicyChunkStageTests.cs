@@ -95,6 +95,11 @@ public sealed class PolicyChunkStageTests : IDisposable
         Assert.Equal(Encoding.UTF8.GetString(usage), Encoding.UTF8.GetString(output.WrittenSpan[before..]));
         await stage.OnFrameAsync("data: [DONE]\n\n"u8.ToArray(), output);
         Assert.Equal("see the project", string.Concat(Contents(output)));
+        // The held content's own chunk carries the stream's id, created and model.
+        var frames = Encoding.UTF8.GetString(output.WrittenSpan[(before + usage.Length)..]).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        var held = JsonDocument.Parse(frames[0][6..]).RootElement;
+        Assert.Equal(("c", 1, "m"), (held.GetProperty("id").GetString(), held.GetProperty("created").GetInt32(), held.GetProperty("model").GetString()));
+        Assert.Equal("data: [DONE]", frames[^1]);
     }
 
     [Fact]
