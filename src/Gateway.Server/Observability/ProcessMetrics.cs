@@ -6,8 +6,8 @@ namespace Gateway.Server.Observability;
 /// The process and the .NET runtime as a scrape sees them: CPU, memory, file descriptors and threads
 /// under the names every Prometheus client library uses (<c>process_*</c>), and the garbage collector,
 /// thread pool and lock contention under the names of .NET's own runtime metrics (<c>dotnet.*</c>, in
-/// Prometheus form). Read when scraped, never on the request path. On Linux the process figures come
-/// from <c>/proc/self</c>; elsewhere only CPU and resident memory are known.
+/// Prometheus form). Read when scraped, never on the request path. CPU comes from getrusage; the other
+/// process figures from <c>/proc/self</c> on Linux, and elsewhere only resident memory is known.
 /// </summary>
 internal static class ProcessMetrics
 {
